@@ -1,0 +1,112 @@
+//! The one error type shared by every layer. Each failure has its own
+//! variant so that the C API can give each a named code.
+
+/// Everything that can go wrong in embermq, from malformed bytes on the wire
+/// to a full in-flight window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    // ---- encoding into caller buffers ----
+    /// The output buffer is too small; `needed` bytes are required.
+    #[error("buffer too small: {needed} bytes needed")]
+    BufferTooSmall { needed: usize },
+
+    // ---- framing ----
+    /// The remaining-length field runs past its maximum of 4 bytes.
+    #[error("remaining length field longer than 4 bytes")]
+    MalformedRemainingLength,
+    /// The packet is larger than the receive buffer (or the protocol maximum).
+    #[error("packet of {size} bytes exceeds the limit of {max} bytes")]
+    PacketTooLarge { size: usize, max: usize },
+    /// Packet type 0 or 15, which MQTT 3.1.1 reserves.
+    #[error("reserved packet type {0}")]
+    InvalidPacketType(u8),
+    /// The fixed header's flag bits differ from the values the spec fixes.
+    #[error("reserved flag bits set wrongly")]
+    InvalidFlags,
+    /// A QoS value of 3 (or above), which does not exist.
+    #[error("invalid QoS level")]
+    InvalidQos,
+    /// Packet identifier 0 where a non-zero one is required.
+    #[error("packet identifier 0 where one is required")]
+    ZeroPacketId,
+    /// A string field is not valid UTF-8.
+    #[error("string is not valid UTF-8")]
+    InvalidUtf8,
+    /// A string field contains U+0000.
+    #[error("string contains U+0000")]
+    NullCharacter,
+    /// A string or topic is longer than 65,535 bytes.
+    #[error("string longer than 65535 bytes")]
+    StringTooLong,
+    /// The packet body is shorter or longer than its fields say.
+    #[error("malformed packet: fields do not match the remaining length")]
+    MalformedPacket,
+    /// CONNECT with an unknown protocol name or level.
+    #[error("unsupported protocol name or level")]
+    InvalidProtocol,
+    /// CONNECT flags break a rule (reserved bit, will flags, password without username).
+    #[error("invalid CONNECT flags")]
+    InvalidConnectFlags,
+    /// CONNACK return code outside 0..=5.
+    #[error("CONNACK return code {0} out of range")]
+    InvalidConnackCode(u8),
+    /// CONNACK acknowledge flags with reserved bits set.
+    #[error("CONNACK flags with reserved bits set")]
+    InvalidConnackFlags,
+    /// SUBACK return code other than 0, 1, 2 and 0x80.
+    #[error("SUBACK return code {0:#04x} invalid")]
+    InvalidSubackCode(u8),
+    /// SUBSCRIBE or UNSUBSCRIBE without any topic filter.
+    #[error("SUBSCRIBE or UNSUBSCRIBE without topic filters")]
+    NoTopicFilters,
+    /// A packet a client must never receive (CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT).
+    #[error("packet type {0} must not be sent to a client")]
+    UnexpectedPacket(u8),
+
+    // ---- topics ----
+    /// An empty topic name or filter.
+    #[error("empty topic")]
+    EmptyTopic,
+    /// A wildcard (`+` or `#`) in a topic name, where none is allowed.
+    #[error("wildcard in topic name")]
+    WildcardInTopicName,
+    /// A topic filter with `+` or `#` in the wrong place.
+    #[error("invalid topic filter")]
+    InvalidTopicFilter,
+
+    // ---- session ----
+    /// The in-flight window is full; wait for acknowledgements and retry.
+    #[error("in-flight window full")]
+    InflightFull,
+    /// The store for unacknowledged messages has no room for this one.
+    #[error("message store full")]
+    StoreFull,
+    /// The send buffer has no room for the packet right now; flush and retry.
+    #[error("send buffer full")]
+    SendBufferFull,
+    /// Too many inbound QoS 2 messages await PUBREL at once.
+    #[error("too many inbound QoS 2 messages in flight")]
+    InboundQos2Full,
+    /// The operation needs a connected session.
+    #[error("not connected")]
+    NotConnected,
+    /// A connection is already established or being established.
+    #[error("already connected or connecting")]
+    AlreadyConnected,
+    /// The broker refused the connection with the given CONNACK return code.
+    #[error("connection refused by broker, return code {0}")]
+    ConnectionRefused(u8),
+    /// The broker sent a packet that does not fit the protocol state
+    /// (an acknowledgement for an unknown packet id, a second CONNACK, ...).
+    #[error("protocol violation by the broker")]
+    ProtocolViolation,
+    /// No PINGRESP (or CONNACK) arrived in time: the link is considered dead.
+    #[error("keepalive timeout")]
+    KeepaliveTimeout,
+    /// A SUBACK listed a different number of codes than filters were sent.
+    #[error("SUBACK code count does not match the request")]
+    SubackCountMismatch,
+    /// An argument is out of range (QoS above 2, zero-length list, ...).
+    #[error("invalid argument")]
+    InvalidArgument,
+}
