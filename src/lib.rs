@@ -12,3 +12,16 @@ pub mod session;
 pub mod topic;
 
 pub use error::Error;
+
+/// Firmware builds: a panic (a bug in embermq, never bad input) ends in the
+/// firmware's `emq_platform_abort()`, which must not return: reset, log or halt.
+#[cfg(all(not(feature = "std"), not(test), feature = "panic-handler"))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    extern "C" {
+        fn emq_platform_abort() -> !;
+    }
+    // SAFETY: the firmware provides this hook; it takes no arguments and
+    // never returns, which is all this call relies on.
+    unsafe { emq_platform_abort() }
+}

@@ -1,1 +1,27 @@
-//! MQTT packets to bytes and back (being written).
+//! MQTT 3.1 / 3.1.1 packets to bytes and back.
+//!
+//! Decoding borrows from the caller's receive buffer: topics, payloads and
+//! lists point into it, nothing is copied and nothing is allocated. Framing is
+//! incremental: [`decode`] on a partial buffer answers
+//! [`Decoded::Incomplete`] with the number of bytes still missing, so a packet
+//! that arrives one byte per read still decodes.
+//!
+//! Encoding writes into a caller's `&mut [u8]` and returns the length
+//! written, or [`Error::BufferTooSmall`] with the size needed.
+
+mod decode;
+mod encode;
+mod packet;
+
+pub use decode::{decode, decode_from_server, frame, Decoded, Frame};
+pub use encode::{encoded_len, remaining_length_len};
+pub use packet::*;
+
+/// The largest remaining length MQTT can express (four length bytes).
+pub const MAX_REMAINING_LENGTH: usize = 268_435_455;
+
+/// The largest whole packet: one type byte, four length bytes and the body.
+pub const MAX_PACKET_SIZE: usize = MAX_REMAINING_LENGTH + 5;
+
+#[cfg(test)]
+mod tests;

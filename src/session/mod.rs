@@ -1,1 +1,665 @@
-//! The sans-IO protocol state machine (being written).
+//! The client's protocol state machine, sans-IO.
+//!
+//! A [`Session`] takes requests from the user (connect, publish, subscribe,
+//! ...), packets decoded from the broker and the current time in
+//! milliseconds, and produces bytes to send ([`Session::pending_output`]) and
+//! [`Event`]s. It never reads a clock, never touches a socket and never
+//! allocates: its memory is a [`Memory`] chosen by the caller.
+//!
+//! Driving it: after any call, write `pending_output()` to the network and
+//! report how much went out with [`Session::consume_output`]; feed every
+//! packet that arrives to [`Session::handle_packet`]; call
+//! [`Session::handle_timers`] by [`Session::next_deadline`]; when the
+//! connection closes, call [`Session::connection_closed`].
+
+mod memory;
+mod store;
+
+#[cfg(feature = "std")]
+pub use memory::HeapMemory;
+pub use memory::{ArrayMemory, Memory, Parts, SliceMemory, Slot, SlotKind};
+
+use crate::codec::{
+    ConnAck, Connect, ConnectReturnCode, LastWill, Packet, ProtocolLevel, Publish, QoS, Subscribe,
+    SubscribeTopic, SubscribeTopics, Unsubscribe, UnsubscribeTopics,
+};
+use crate::{topic, Error};
+use store::{Ring, LIVE, RELEASED, SENT};
+
+/// Where the connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum State {
+    /// No connection.
+    Disconnected,
+    /// CONNECT sent, CONNACK not yet received.
+    AwaitingConnAck,
+    /// CONNACK accepted: the session is live.
+    Connected,
+    /// DISCONNECT queued; the driver closes the connection once it is written.
+    Disconnecting,
+}
+
+/// What the user asks for when connecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOptions<'a> {
+    pub client_id: &'a str,
+    pub username: Option<&'a str>,
+    pub password: Option<&'a [u8]>,
+    /// Keepalive in seconds; 0 turns pings off.
+    pub keep_alive_secs: u16,
+    pub clean_session: bool,
+    pub protocol: ProtocolLevel,
+    pub will: Option<LastWill<'a>>,
+}
+
+impl Default for ConnectOptions<'_> {
+    fn default() -> Self {
+        ConnectOptions {
+            client_id: "",
+            username: None,
+            password: None,
+            keep_alive_secs: 60,
+            clean_session: true,
+            protocol: ProtocolLevel::V3_1_1,
+            will: None,
+        }
+    }
+}
+
+/// Tunables of a session that do not change per connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Most outbound QoS 1/2 publishes unacknowledged at once (1..=65,535).
+    /// The packet-id table must have at least this many slots.
+    pub inflight_window: u16,
+    /// How long to wait for PINGRESP before declaring the link dead. `None`
+    /// means half the keepalive (at least one second), so a dead link is
+    /// noticed within 1.5 keepalive intervals.
+    pub ping_timeout_ms: Option<u32>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            inflight_window: 20,
+            ping_timeout_ms: None,
+        }
+    }
+}
+
+/// Something the application should hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// CONNACK arrived. With a code other than `Accepted` the broker refused
+    /// and the session is disconnected again.
+    Connected {
+        session_present: bool,
+        return_code: ConnectReturnCode,
+    },
+    /// An application message arrived (delivered once, even for a QoS 2
+    /// message the broker sends again with DUP).
+    Message(Publish<'a>),
+    /// An outbound QoS 1 message got its PUBACK, or a QoS 2 message its PUBCOMP.
+    Published { packet_id: u16 },
+    /// SUBACK: the granted QoS per filter, 0x80 for a refused one.
+    Subscribed {
+        packet_id: u16,
+        return_codes: &'a [u8],
+    },
+    /// UNSUBACK.
+    Unsubscribed { packet_id: u16 },
+    /// The link is dead; the driver must close it and call
+    /// [`Session::connection_closed`].
+    ConnectionLost(Error),
+}
+
+/// The MQTT 3.1.1 client state machine.
+pub struct Session<M: Memory> {
+    memory: M,
+    config: SessionConfig,
+    state: State,
+    keep_alive_ms: u64,
+    /// Output waiting in the send buffer: `tx[out_start..out_end]`.
+    out_start: usize,
+    out_end: usize,
+    /// Time the last byte was queued for sending, for keepalive.
+    last_sent_ms: u64,
+    /// When the outstanding PINGREQ went out.
+    ping_sent_ms: Option<u64>,
+    /// Next packet id to try; never 0.
+    next_packet_id: u16,
+    /// Outbound QoS 1/2 publishes held (sent or not).
+    inflight: u16,
+    ring: Ring,
+    /// Resend in progress after CONNACK: the next store entry to send.
+    resend_cursor: Option<usize>,
+    /// Whether the resumed session was present (resends carry DUP).
+    resend_dup: bool,
+}
+
+impl<M: Memory> Session<M> {
+    /// A disconnected session in `memory`.
+    pub fn new(memory: M, config: SessionConfig) -> Self {
+        let mut session = Session {
+            memory,
+            config,
+            state: State::Disconnected,
+            keep_alive_ms: 0,
+            out_start: 0,
+            out_end: 0,
+            last_sent_ms: 0,
+            ping_sent_ms: None,
+            next_packet_id: 1,
+            inflight: 0,
+            ring: Ring::default(),
+            resend_cursor: None,
+            resend_dup: false,
+        };
+        let parts = session.memory.parts();
+        parts.slots.fill(Slot::FREE);
+        parts.inbound_qos2.fill(0);
+        session
+    }
+
+    /// Where the connection stands.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The configuration given at creation.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Outbound QoS 1/2 messages not yet fully acknowledged.
+    pub fn inflight(&self) -> u16 {
+        self.inflight
+    }
+
+    /// Bytes waiting to be written to the network, oldest first.
+    pub fn pending_output(&self) -> &[u8] {
+        &self.memory.tx()[self.out_start..self.out_end]
+    }
+
+    /// Reports that the first `written` bytes of [`pending_output`](Self::pending_output)
+    /// reached the network. Frees the room for more output and continues a
+    /// pending resend.
+    pub fn consume_output(&mut self, written: usize) {
+        self.out_start = (self.out_start + written).min(self.out_end);
+        if self.out_start == self.out_end {
+            self.out_start = 0;
+            self.out_end = 0;
+        }
+        self.pump_resend();
+    }
+
+    /// True while unacknowledged QoS 1/2 messages are held in the store.
+    pub fn has_stored_messages(&self) -> bool {
+        !self.ring.is_empty()
+    }
+
+    /// True while messages from before the reconnect still wait to go out.
+    pub fn resend_pending(&self) -> bool {
+        self.resend_cursor.is_some()
+    }
+
+    /// Starts a connection: queues CONNECT. The transport must already be open.
+    pub fn connect(&mut self, options: &ConnectOptions<'_>, now_ms: u64) -> Result<(), Error> {
+        if self.state != State::Disconnected {
+            return Err(Error::AlreadyConnected);
+        }
+        if options.client_id.is_empty() && !options.clean_session {
+            // The broker would refuse it with code 2 [MQTT-3.1.3-7].
+            return Err(Error::InvalidArgument);
+        }
+        self.out_start = 0;
+        self.out_end = 0;
+        let connect = Packet::Connect(Connect {
+            protocol: options.protocol,
+            clean_session: options.clean_session,
+            keep_alive: options.keep_alive_secs,
+            client_id: options.client_id,
+            will: options.will,
+            username: options.username,
+            password: options.password,
+        });
+        self.queue(&connect, now_ms)?;
+        self.keep_alive_ms = u64::from(options.keep_alive_secs) * 1000;
+        self.ping_sent_ms = None;
+        self.state = State::AwaitingConnAck;
+        Ok(())
+    }
+
+    /// Queues a PUBLISH. Returns its packet id (0 for QoS 0).
+    ///
+    /// QoS 1/2 messages are kept in the store until acknowledged and resent
+    /// after a reconnect. A full window is [`Error::InflightFull`], a full
+    /// store [`Error::StoreFull`], a full send buffer
+    /// [`Error::SendBufferFull`] (write the pending output and retry); a
+    /// message too large for the store or send buffer is
+    /// [`Error::PacketTooLarge`]. Nothing is queued when an error is returned.
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        now_ms: u64,
+    ) -> Result<u16, Error> {
+        self.require_connected()?;
+        topic::validate_topic_name(topic)?;
+        let mut publish = Publish {
+            dup: false,
+            qos,
+            retain,
+            topic,
+            packet_id: 0,
+            payload,
+        };
+        if qos == QoS::AtMostOnce {
+            self.queue(&Packet::Publish(publish), now_ms)?;
+            return Ok(0);
+        }
+        // Messages from before a reconnect go first, in order.
+        self.pump_resend();
+        if self.resend_cursor.is_some() {
+            return Err(Error::SendBufferFull);
+        }
+        if self.inflight >= self.config.inflight_window {
+            return Err(Error::InflightFull);
+        }
+        let (slot_index, packet_id) = self.free_slot()?;
+        publish.packet_id = packet_id;
+        let packet = Packet::Publish(publish);
+        let len = packet.encoded_len()?;
+        self.check_output_room(len)?;
+        let parts = self.memory.parts();
+        let offset = self
+            .ring
+            .push(parts.store, packet_id, LIVE | SENT, len, |out| {
+                packet.encode(out)
+            })?;
+        let data = self.ring.entry(parts.store, offset).data;
+        parts.tx[self.out_end..self.out_end + len].copy_from_slice(&parts.store[data..data + len]);
+        self.out_end += len;
+        self.last_sent_ms = now_ms;
+        parts.slots[slot_index] = Slot {
+            packet_id,
+            kind: if qos == QoS::AtLeastOnce {
+                SlotKind::AwaitPubAck
+            } else {
+                SlotKind::AwaitPubRec
+            },
+            filter_count: 0,
+            store_offset: offset as u32,
+        };
+        self.inflight += 1;
+        Ok(packet_id)
+    }
+
+    /// Queues a SUBSCRIBE for one or more filters and returns its packet id.
+    pub fn subscribe(&mut self, topics: &[SubscribeTopic<'_>], now_ms: u64) -> Result<u16, Error> {
+        self.require_connected()?;
+        if topics.is_empty() || topics.len() > u16::MAX as usize {
+            return Err(Error::NoTopicFilters);
+        }
+        let (slot_index, packet_id) = self.free_slot()?;
+        let packet = Packet::Subscribe(Subscribe {
+            packet_id,
+            topics: SubscribeTopics::List(topics),
+        });
+        self.queue(&packet, now_ms)?;
+        self.memory.parts().slots[slot_index] = Slot {
+            packet_id,
+            kind: SlotKind::AwaitSubAck,
+            filter_count: topics.len() as u16,
+            store_offset: 0,
+        };
+        Ok(packet_id)
+    }
+
+    /// Queues an UNSUBSCRIBE for one or more filters and returns its packet id.
+    pub fn unsubscribe(&mut self, filters: &[&str], now_ms: u64) -> Result<u16, Error> {
+        self.require_connected()?;
+        if filters.is_empty() {
+            return Err(Error::NoTopicFilters);
+        }
+        let (slot_index, packet_id) = self.free_slot()?;
+        let packet = Packet::Unsubscribe(Unsubscribe {
+            packet_id,
+            topics: UnsubscribeTopics::List(filters),
+        });
+        self.queue(&packet, now_ms)?;
+        self.memory.parts().slots[slot_index] = Slot {
+            packet_id,
+            kind: SlotKind::AwaitUnsubAck,
+            filter_count: 0,
+            store_offset: 0,
+        };
+        Ok(packet_id)
+    }
+
+    /// Queues DISCONNECT. The driver writes it, closes the transport and
+    /// calls [`connection_closed`](Self::connection_closed). Unacknowledged
+    /// QoS 1/2 messages stay in the store for the next connection.
+    pub fn disconnect(&mut self, now_ms: u64) -> Result<(), Error> {
+        match self.state {
+            State::Disconnected => return Err(Error::NotConnected),
+            State::Disconnecting => return Ok(()),
+            State::AwaitingConnAck | State::Connected => {}
+        }
+        self.resend_cursor = None;
+        self.queue(&Packet::Disconnect, now_ms)?;
+        self.state = State::Disconnecting;
+        Ok(())
+    }
+
+    /// The transport closed (or was closed by the driver). Output not yet
+    /// written is dropped; pending SUBSCRIBE/UNSUBSCRIBE requests are
+    /// forgotten; stored QoS 1/2 messages are kept for the next connection.
+    pub fn connection_closed(&mut self) {
+        self.state = State::Disconnected;
+        self.out_start = 0;
+        self.out_end = 0;
+        self.ping_sent_ms = None;
+        self.resend_cursor = None;
+        for slot in self.memory.parts().slots.iter_mut() {
+            if matches!(slot.kind, SlotKind::AwaitSubAck | SlotKind::AwaitUnsubAck) {
+                *slot = Slot::FREE;
+            }
+        }
+    }
+
+    /// Handles one packet decoded from the broker. May queue an answer
+    /// (PUBACK, PUBREC, PUBREL, PUBCOMP) and returns at most one event.
+    ///
+    /// [`Error::SendBufferFull`] means the answer did not fit: nothing
+    /// changed; write the pending output and hand in the same packet again.
+    /// Any other error is a protocol violation: close the connection.
+    pub fn handle_packet<'p>(
+        &mut self,
+        packet: &Packet<'p>,
+        now_ms: u64,
+    ) -> Result<Option<Event<'p>>, Error> {
+        // Any packet shows the link is alive.
+        self.ping_sent_ms = None;
+        if self.state == State::AwaitingConnAck {
+            let Packet::ConnAck(ack) = packet else {
+                return Err(Error::ProtocolViolation);
+            };
+            return Ok(Some(self.handle_connack(ack)));
+        }
+        if self.state == State::Disconnected {
+            return Err(Error::NotConnected);
+        }
+        match *packet {
+            Packet::Publish(publish) => self.handle_publish(publish, now_ms),
+            Packet::PubAck(id) => Ok(self
+                .complete(id, SlotKind::AwaitPubAck)?
+                .then_some(Event::Published { packet_id: id })),
+            Packet::PubRec(id) => {
+                let parts = self.memory.parts();
+                let Some(index) = find_slot(parts.slots, id) else {
+                    return Ok(None);
+                };
+                let slot = parts.slots[index];
+                if !matches!(slot.kind, SlotKind::AwaitPubRec | SlotKind::AwaitPubComp) {
+                    return Err(Error::ProtocolViolation);
+                }
+                // A repeated PUBREC gets PUBREL again [MQTT-4.3.3].
+                self.queue(&Packet::PubRel(id), now_ms)?;
+                let parts = self.memory.parts();
+                let offset = slot.store_offset as usize;
+                let flags = self.ring.entry(parts.store, offset).flags;
+                self.ring.set_flags(parts.store, offset, flags | RELEASED);
+                parts.slots[index].kind = SlotKind::AwaitPubComp;
+                Ok(None)
+            }
+            Packet::PubComp(id) => Ok(self
+                .complete(id, SlotKind::AwaitPubComp)?
+                .then_some(Event::Published { packet_id: id })),
+            Packet::PubRel(id) => {
+                self.queue(&Packet::PubComp(id), now_ms)?;
+                let inbound = self.memory.parts().inbound_qos2;
+                if let Some(held) = inbound.iter_mut().find(|held| **held == id) {
+                    *held = 0;
+                }
+                Ok(None)
+            }
+            Packet::SubAck(ack) => {
+                let parts = self.memory.parts();
+                let index = find_slot(parts.slots, ack.packet_id)
+                    .filter(|&index| parts.slots[index].kind == SlotKind::AwaitSubAck)
+                    .ok_or(Error::ProtocolViolation)?;
+                if ack.return_codes.len() != usize::from(parts.slots[index].filter_count) {
+                    return Err(Error::SubackCountMismatch);
+                }
+                parts.slots[index] = Slot::FREE;
+                Ok(Some(Event::Subscribed {
+                    packet_id: ack.packet_id,
+                    return_codes: ack.return_codes,
+                }))
+            }
+            Packet::UnsubAck(id) => {
+                let parts = self.memory.parts();
+                let index = find_slot(parts.slots, id)
+                    .filter(|&index| parts.slots[index].kind == SlotKind::AwaitUnsubAck)
+                    .ok_or(Error::ProtocolViolation)?;
+                parts.slots[index] = Slot::FREE;
+                Ok(Some(Event::Unsubscribed { packet_id: id }))
+            }
+            Packet::PingResp => Ok(None),
+            Packet::ConnAck(_) => Err(Error::ProtocolViolation),
+            Packet::Connect(_)
+            | Packet::Subscribe(_)
+            | Packet::Unsubscribe(_)
+            | Packet::PingReq
+            | Packet::Disconnect => Err(Error::UnexpectedPacket(packet.packet_type() as u8)),
+        }
+    }
+
+    /// Keepalive: queues PINGREQ when nothing was sent for the keepalive
+    /// interval, and reports the link lost when PINGRESP is overdue.
+    pub fn handle_timers(&mut self, now_ms: u64) -> Result<Option<Event<'static>>, Error> {
+        if self.state != State::Connected || self.keep_alive_ms == 0 {
+            return Ok(None);
+        }
+        if let Some(sent) = self.ping_sent_ms {
+            if now_ms.saturating_sub(sent) >= self.ping_timeout_ms() {
+                self.connection_closed();
+                return Ok(Some(Event::ConnectionLost(Error::KeepaliveTimeout)));
+            }
+            return Ok(None);
+        }
+        if now_ms.saturating_sub(self.last_sent_ms) >= self.keep_alive_ms {
+            self.queue(&Packet::PingReq, now_ms)?;
+            self.ping_sent_ms = Some(now_ms);
+        }
+        Ok(None)
+    }
+
+    /// The next time [`handle_timers`](Self::handle_timers) has work to do,
+    /// so a driver knows how long it may sleep. `None`: no timer is running.
+    pub fn next_deadline(&self) -> Option<u64> {
+        if self.state != State::Connected || self.keep_alive_ms == 0 {
+            return None;
+        }
+        Some(match self.ping_sent_ms {
+            Some(sent) => sent + self.ping_timeout_ms(),
+            None => self.last_sent_ms + self.keep_alive_ms,
+        })
+    }
+
+    fn ping_timeout_ms(&self) -> u64 {
+        match self.config.ping_timeout_ms {
+            Some(ms) => u64::from(ms),
+            None => (self.keep_alive_ms / 2).max(1000),
+        }
+    }
+
+    fn require_connected(&self) -> Result<(), Error> {
+        match self.state {
+            State::Connected => Ok(()),
+            _ => Err(Error::NotConnected),
+        }
+    }
+
+    fn handle_connack(&mut self, ack: &ConnAck) -> Event<'static> {
+        if ack.code != ConnectReturnCode::Accepted {
+            self.state = State::Disconnected;
+            self.out_start = 0;
+            self.out_end = 0;
+        } else {
+            self.state = State::Connected;
+            if !ack.session_present {
+                // The broker has no record of inbound QoS 2 messages either.
+                self.memory.parts().inbound_qos2.fill(0);
+            }
+            // Stored messages go out again in their original order: with DUP
+            // when the broker kept the session, as new messages otherwise.
+            // Released QoS 2 messages get PUBREL again; a broker that lost
+            // the session still answers it with PUBCOMP.
+            self.resend_dup = ack.session_present;
+            self.resend_cursor = self.ring.first();
+            self.pump_resend();
+        }
+        Event::Connected {
+            session_present: ack.session_present,
+            return_code: ack.code,
+        }
+    }
+
+    /// Copies stored messages into the send buffer while there is room.
+    fn pump_resend(&mut self) {
+        let parts = self.memory.parts();
+        while let Some(at) = self.resend_cursor {
+            let entry = self.ring.entry(parts.store, at);
+            if entry.flags & LIVE != 0 {
+                let room = parts.tx.len() - self.out_end;
+                if entry.flags & RELEASED != 0 {
+                    let pubrel = Packet::PubRel(entry.packet_id);
+                    match pubrel.encode(&mut parts.tx[self.out_end..]) {
+                        Ok(len) => self.out_end += len,
+                        Err(_) => return,
+                    }
+                } else {
+                    // publish() checked that every stored message fits an
+                    // empty send buffer, so this only waits for a flush.
+                    if entry.len > room {
+                        return;
+                    }
+                    let out = &mut parts.tx[self.out_end..self.out_end + entry.len];
+                    out.copy_from_slice(&parts.store[entry.data..entry.data + entry.len]);
+                    if self.resend_dup && entry.flags & SENT != 0 {
+                        out[0] |= 0x08;
+                    }
+                    self.out_end += entry.len;
+                    self.ring.set_flags(parts.store, at, entry.flags | SENT);
+                }
+            }
+            self.resend_cursor = self.ring.next(parts.store, at);
+        }
+    }
+
+    fn handle_publish<'p>(
+        &mut self,
+        publish: Publish<'p>,
+        now_ms: u64,
+    ) -> Result<Option<Event<'p>>, Error> {
+        match publish.qos {
+            QoS::AtMostOnce => {}
+            QoS::AtLeastOnce => self.queue(&Packet::PubAck(publish.packet_id), now_ms)?,
+            QoS::ExactlyOnce => {
+                let id = publish.packet_id;
+                let inbound = self.memory.parts().inbound_qos2;
+                if inbound.contains(&id) {
+                    // Delivered already; the broker did not see our PUBREC.
+                    self.queue(&Packet::PubRec(id), now_ms)?;
+                    return Ok(None);
+                }
+                let free = inbound
+                    .iter()
+                    .position(|held| *held == 0)
+                    .ok_or(Error::InboundQos2Full)?;
+                self.queue(&Packet::PubRec(id), now_ms)?;
+                self.memory.parts().inbound_qos2[free] = id;
+            }
+        }
+        Ok(Some(Event::Message(publish)))
+    }
+
+    /// Frees the slot of an acknowledged publish. `Ok(false)`: an ack for a
+    /// packet id not in flight (a late duplicate), which is ignored.
+    fn complete(&mut self, packet_id: u16, expected: SlotKind) -> Result<bool, Error> {
+        let parts = self.memory.parts();
+        let Some(index) = find_slot(parts.slots, packet_id) else {
+            return Ok(false);
+        };
+        let slot = parts.slots[index];
+        if slot.kind != expected {
+            return Err(Error::ProtocolViolation);
+        }
+        let offset = slot.store_offset as usize;
+        if self.resend_cursor == Some(offset) {
+            // Keep the cursor on a live entry: reclaiming never passes one.
+            self.resend_cursor = self.ring.next_live(parts.store, offset);
+        }
+        self.ring.free(parts.store, offset);
+        parts.slots[index] = Slot::FREE;
+        self.inflight -= 1;
+        Ok(true)
+    }
+
+    /// Finds a packet id no packet of any kind is using, and its slot.
+    fn free_slot(&mut self) -> Result<(usize, u16), Error> {
+        let slots = self.memory.parts().slots;
+        if slots.is_empty() {
+            return Err(Error::InflightFull);
+        }
+        for _ in 0..slots.len() {
+            let id = self.next_packet_id;
+            self.next_packet_id = if id == u16::MAX { 1 } else { id + 1 };
+            let index = usize::from(id) % slots.len();
+            if slots[index].kind == SlotKind::Free {
+                return Ok((index, id));
+            }
+        }
+        Err(Error::InflightFull)
+    }
+
+    fn check_output_room(&self, len: usize) -> Result<(), Error> {
+        let capacity = self.memory.tx().len();
+        if len > capacity {
+            Err(Error::PacketTooLarge {
+                size: len,
+                max: capacity,
+            })
+        } else if len > capacity - self.out_end {
+            Err(Error::SendBufferFull)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Encodes `packet` at the end of the pending output.
+    fn queue(&mut self, packet: &Packet<'_>, now_ms: u64) -> Result<(), Error> {
+        let len = packet.encoded_len()?;
+        self.check_output_room(len)?;
+        let tx = self.memory.parts().tx;
+        let written = packet.encode(&mut tx[self.out_end..])?;
+        self.out_end += written;
+        self.last_sent_ms = now_ms;
+        Ok(())
+    }
+}
+
+/// The index of the busy slot holding `packet_id`, if any.
+fn find_slot(slots: &[Slot], packet_id: u16) -> Option<usize> {
+    let index = usize::from(packet_id) % slots.len().max(1);
+    let slot = slots.get(index)?;
+    (slot.kind != SlotKind::Free && slot.packet_id == packet_id).then_some(index)
+}
+
+#[cfg(test)]
+mod tests;

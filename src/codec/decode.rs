@@ -1,0 +1,348 @@
+//! Bytes to packets, with every rule of MQTT 3.1.1 that a receiver must check.
+
+use super::packet::*;
+use super::MAX_REMAINING_LENGTH;
+use crate::{topic, Error};
+
+/// Where a packet lies in a buffer: its fixed header length and body length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    /// Byte 0: packet type in the high nibble, flags in the low nibble.
+    pub first_byte: u8,
+    /// Length of the fixed header (2 to 5 bytes).
+    pub header_len: usize,
+    /// The remaining length: the body after the fixed header.
+    pub body_len: usize,
+}
+
+impl Frame {
+    /// Total bytes of the packet.
+    pub fn total_len(&self) -> usize {
+        self.header_len + self.body_len
+    }
+}
+
+/// What [`decode`] found at the start of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded<'a> {
+    /// A whole packet that occupies the first `len` bytes.
+    Packet { packet: Packet<'a>, len: usize },
+    /// Not a whole packet yet: at least `needed` more bytes must arrive.
+    Incomplete { needed: usize },
+}
+
+/// Reads the fixed header. `Ok(None)` means the header itself is incomplete
+/// (at least one more byte is needed). A packet whose total size exceeds
+/// `max_packet_size` is [`Error::PacketTooLarge`].
+pub fn frame(buf: &[u8], max_packet_size: usize) -> Result<Option<Frame>, Error> {
+    let Some(&first_byte) = buf.first() else {
+        return Ok(None);
+    };
+    let mut body_len = 0usize;
+    for i in 0..4 {
+        let Some(&byte) = buf.get(1 + i) else {
+            return Ok(None);
+        };
+        body_len |= ((byte & 0x7f) as usize) << (7 * i);
+        if byte & 0x80 == 0 {
+            let frame = Frame {
+                first_byte,
+                header_len: 2 + i,
+                body_len,
+            };
+            if frame.total_len() > max_packet_size {
+                return Err(Error::PacketTooLarge {
+                    size: frame.total_len(),
+                    max: max_packet_size,
+                });
+            }
+            return Ok(Some(frame));
+        }
+    }
+    Err(Error::MalformedRemainingLength)
+}
+
+/// Decodes the packet at the start of `buf`, accepting every packet type.
+/// Packets larger than `max_packet_size` bytes in total are refused before
+/// their body arrives.
+pub fn decode(buf: &[u8], max_packet_size: usize) -> Result<Decoded<'_>, Error> {
+    let Some(frame) = frame(buf, max_packet_size)? else {
+        // Check the type nibble as early as the first byte allows.
+        if let Some(&first) = buf.first() {
+            PacketType::from_u8(first >> 4)?;
+        }
+        return Ok(Decoded::Incomplete { needed: 1 });
+    };
+    let packet_type = PacketType::from_u8(frame.first_byte >> 4)?;
+    check_flags(packet_type, frame.first_byte & 0x0f)?;
+    let total = frame.total_len();
+    if buf.len() < total {
+        return Ok(Decoded::Incomplete {
+            needed: total - buf.len(),
+        });
+    }
+    let body = &buf[frame.header_len..total];
+    let packet = decode_body(packet_type, frame.first_byte & 0x0f, body)?;
+    Ok(Decoded::Packet { packet, len: total })
+}
+
+/// Like [`decode`], for a client: packets a server must never send to a
+/// client (CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT) are
+/// [`Error::UnexpectedPacket`], reported as soon as the first byte is in.
+pub fn decode_from_server(buf: &[u8], max_packet_size: usize) -> Result<Decoded<'_>, Error> {
+    if let Some(&first) = buf.first() {
+        let kind = first >> 4;
+        if matches!(
+            PacketType::from_u8(kind)?,
+            PacketType::Connect
+                | PacketType::Subscribe
+                | PacketType::Unsubscribe
+                | PacketType::PingReq
+                | PacketType::Disconnect
+        ) {
+            return Err(Error::UnexpectedPacket(kind));
+        }
+    }
+    decode(buf, max_packet_size)
+}
+
+/// The fixed-header flag rules of MQTT 3.1.1 section 2.2.2.
+fn check_flags(packet_type: PacketType, flags: u8) -> Result<(), Error> {
+    match packet_type {
+        PacketType::Publish => {
+            let qos = QoS::from_u8((flags >> 1) & 0x03)?;
+            // DUP must be 0 on QoS 0 messages [MQTT-3.3.1-2].
+            if qos == QoS::AtMostOnce && flags & 0x08 != 0 {
+                return Err(Error::InvalidFlags);
+            }
+            Ok(())
+        }
+        PacketType::PubRel | PacketType::Subscribe | PacketType::Unsubscribe => {
+            if flags == 0x02 {
+                Ok(())
+            } else {
+                Err(Error::InvalidFlags)
+            }
+        }
+        _ if flags == 0 => Ok(()),
+        _ => Err(Error::InvalidFlags),
+    }
+}
+
+/// A cursor over a packet body that fails with [`Error::MalformedPacket`]
+/// when a field runs past the end.
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self) -> Result<u8, Error> {
+        let (&byte, rest) = self.bytes.split_first().ok_or(Error::MalformedPacket)?;
+        self.bytes = rest;
+        Ok(byte)
+    }
+
+    fn u16(&mut self) -> Result<u16, Error> {
+        let value = u16::from_be_bytes([self.u8()?, self.u8()?]);
+        Ok(value)
+    }
+
+    fn packet_id(&mut self) -> Result<u16, Error> {
+        match self.u16()? {
+            0 => Err(Error::ZeroPacketId),
+            id => Ok(id),
+        }
+    }
+
+    fn take(&mut self, len: usize) -> Result<&'a [u8], Error> {
+        if self.bytes.len() < len {
+            return Err(Error::MalformedPacket);
+        }
+        let (taken, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        Ok(taken)
+    }
+
+    fn binary(&mut self) -> Result<&'a [u8], Error> {
+        let len = self.u16()? as usize;
+        self.take(len)
+    }
+
+    fn string(&mut self) -> Result<&'a str, Error> {
+        let text = core::str::from_utf8(self.binary()?).map_err(|_| Error::InvalidUtf8)?;
+        if text.as_bytes().contains(&0) {
+            return Err(Error::NullCharacter);
+        }
+        Ok(text)
+    }
+
+    fn rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.bytes)
+    }
+
+    fn finish(&self) -> Result<(), Error> {
+        if self.bytes.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::MalformedPacket)
+        }
+    }
+}
+
+fn decode_body(packet_type: PacketType, flags: u8, body: &[u8]) -> Result<Packet<'_>, Error> {
+    debug_assert!(body.len() <= MAX_REMAINING_LENGTH);
+    let mut r = Reader { bytes: body };
+    let packet = match packet_type {
+        PacketType::Connect => Packet::Connect(decode_connect(&mut r)?),
+        PacketType::ConnAck => {
+            let ack_flags = r.u8()?;
+            let code = r.u8()?;
+            if ack_flags & 0xfe != 0 {
+                return Err(Error::InvalidConnackFlags);
+            }
+            let code = ConnectReturnCode::from_u8(code)?;
+            let session_present = ack_flags & 1 != 0;
+            // A refusal never comes with a session [MQTT-3.2.2-4].
+            if session_present && code != ConnectReturnCode::Accepted {
+                return Err(Error::InvalidConnackFlags);
+            }
+            Packet::ConnAck(ConnAck {
+                session_present,
+                code,
+            })
+        }
+        PacketType::Publish => {
+            let qos = QoS::from_u8((flags >> 1) & 0x03)?;
+            let topic = r.string()?;
+            topic::validate_topic_name(topic)?;
+            let packet_id = if qos == QoS::AtMostOnce {
+                0
+            } else {
+                r.packet_id()?
+            };
+            Packet::Publish(Publish {
+                dup: flags & 0x08 != 0,
+                qos,
+                retain: flags & 0x01 != 0,
+                topic,
+                packet_id,
+                payload: r.rest(),
+            })
+        }
+        PacketType::PubAck => Packet::PubAck(r.packet_id()?),
+        PacketType::PubRec => Packet::PubRec(r.packet_id()?),
+        PacketType::PubRel => Packet::PubRel(r.packet_id()?),
+        PacketType::PubComp => Packet::PubComp(r.packet_id()?),
+        PacketType::UnsubAck => Packet::UnsubAck(r.packet_id()?),
+        PacketType::Subscribe => {
+            let packet_id = r.packet_id()?;
+            let wire = r.rest();
+            let mut check = Reader { bytes: wire };
+            if check.bytes.is_empty() {
+                return Err(Error::NoTopicFilters);
+            }
+            while !check.bytes.is_empty() {
+                topic::validate_topic_filter(check.string()?)?;
+                let options = check.u8()?;
+                if options & 0xfc != 0 {
+                    return Err(Error::InvalidFlags);
+                }
+                QoS::from_u8(options)?;
+            }
+            Packet::Subscribe(Subscribe {
+                packet_id,
+                topics: SubscribeTopics::Wire(wire),
+            })
+        }
+        PacketType::SubAck => {
+            let packet_id = r.packet_id()?;
+            let return_codes = r.rest();
+            if return_codes.is_empty() {
+                return Err(Error::MalformedPacket);
+            }
+            if let Some(&bad) = return_codes
+                .iter()
+                .find(|&&code| code > 2 && code != SUBACK_FAILURE)
+            {
+                return Err(Error::InvalidSubackCode(bad));
+            }
+            Packet::SubAck(SubAck {
+                packet_id,
+                return_codes,
+            })
+        }
+        PacketType::Unsubscribe => {
+            let packet_id = r.packet_id()?;
+            let wire = r.rest();
+            let mut check = Reader { bytes: wire };
+            if check.bytes.is_empty() {
+                return Err(Error::NoTopicFilters);
+            }
+            while !check.bytes.is_empty() {
+                topic::validate_topic_filter(check.string()?)?;
+            }
+            Packet::Unsubscribe(Unsubscribe {
+                packet_id,
+                topics: UnsubscribeTopics::Wire(wire),
+            })
+        }
+        PacketType::PingReq => Packet::PingReq,
+        PacketType::PingResp => Packet::PingResp,
+        PacketType::Disconnect => Packet::Disconnect,
+    };
+    r.finish()?;
+    Ok(packet)
+}
+
+fn decode_connect<'a>(r: &mut Reader<'a>) -> Result<Connect<'a>, Error> {
+    let name = r.string()?;
+    let protocol = ProtocolLevel::from_u8(r.u8()?)?;
+    if name != protocol.protocol_name() {
+        return Err(Error::InvalidProtocol);
+    }
+    let flags = r.u8()?;
+    let has_username = flags & 0x80 != 0;
+    let has_password = flags & 0x40 != 0;
+    let will_retain = flags & 0x20 != 0;
+    let will_qos = QoS::from_u8((flags >> 3) & 0x03)?;
+    let has_will = flags & 0x04 != 0;
+    if flags & 0x01 != 0
+        || (!has_will && (will_retain || will_qos != QoS::AtMostOnce))
+        || (has_password && !has_username)
+    {
+        return Err(Error::InvalidConnectFlags);
+    }
+    let keep_alive = r.u16()?;
+    let client_id = r.string()?;
+    let will = if has_will {
+        let topic = r.string()?;
+        topic::validate_topic_name(topic)?;
+        Some(LastWill {
+            topic,
+            payload: r.binary()?,
+            qos: will_qos,
+            retain: will_retain,
+        })
+    } else {
+        None
+    };
+    let username = if has_username {
+        Some(r.string()?)
+    } else {
+        None
+    };
+    let password = if has_password {
+        Some(r.binary()?)
+    } else {
+        None
+    };
+    Ok(Connect {
+        protocol,
+        clean_session: flags & 0x02 != 0,
+        keep_alive,
+        client_id,
+        will,
+        username,
+        password,
+    })
+}

@@ -1,0 +1,184 @@
+//! Where a session keeps its tables and buffers. The session never
+//! allocates: its memory is a fixed-size array (firmware), a caller's slices
+//! (firmware that places everything itself) or boxed slices sized at run
+//! time (hosts).
+
+/// What a slot of the packet-id table is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SlotKind {
+    /// Not in use.
+    Free,
+    /// An outbound QoS 1 PUBLISH waiting for PUBACK.
+    AwaitPubAck,
+    /// An outbound QoS 2 PUBLISH waiting for PUBREC.
+    AwaitPubRec,
+    /// An outbound QoS 2 message released with PUBREL, waiting for PUBCOMP.
+    AwaitPubComp,
+    /// A SUBSCRIBE waiting for SUBACK.
+    AwaitSubAck,
+    /// An UNSUBSCRIBE waiting for UNSUBACK.
+    AwaitUnsubAck,
+}
+
+/// One entry of the packet-id table. The table is indexed by
+/// `packet_id % table length`, so finding an acknowledged packet costs the
+/// same with a window of 65,535 as with a window of 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub(crate) packet_id: u16,
+    pub(crate) kind: SlotKind,
+    /// SUBSCRIBE: how many filters the SUBACK must answer.
+    pub(crate) filter_count: u16,
+    /// PUBLISH: offset of the stored copy in the message store.
+    pub(crate) store_offset: u32,
+}
+
+impl Slot {
+    /// An unused slot.
+    pub const FREE: Slot = Slot {
+        packet_id: 0,
+        kind: SlotKind::Free,
+        filter_count: 0,
+        store_offset: 0,
+    };
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot::FREE
+    }
+}
+
+/// The session's memory, borrowed all at once.
+pub struct Parts<'m> {
+    /// Packet-id table: outbound QoS 1/2 publishes and pending (UN)SUBSCRIBEs.
+    pub slots: &'m mut [Slot],
+    /// Copies of unacknowledged outbound PUBLISH packets, for resending.
+    pub store: &'m mut [u8],
+    /// Packet ids of inbound QoS 2 messages delivered and awaiting PUBREL (0 = free).
+    pub inbound_qos2: &'m mut [u16],
+    /// Bytes waiting to be written to the network.
+    pub tx: &'m mut [u8],
+}
+
+/// Memory a [`Session`](super::Session) can run in.
+pub trait Memory {
+    /// All parts, mutably.
+    fn parts(&mut self) -> Parts<'_>;
+    /// The send buffer, read-only.
+    fn tx(&self) -> &[u8];
+}
+
+/// Memory in fixed-size arrays: for firmware, as a `static` or on the stack.
+pub struct ArrayMemory<
+    const SLOTS: usize,
+    const STORE: usize,
+    const INBOUND: usize,
+    const TX: usize,
+> {
+    slots: [Slot; SLOTS],
+    store: [u8; STORE],
+    inbound_qos2: [u16; INBOUND],
+    tx: [u8; TX],
+}
+
+impl<const SLOTS: usize, const STORE: usize, const INBOUND: usize, const TX: usize>
+    ArrayMemory<SLOTS, STORE, INBOUND, TX>
+{
+    /// Zeroed memory, usable in a `static` initializer.
+    pub const fn new() -> Self {
+        ArrayMemory {
+            slots: [Slot::FREE; SLOTS],
+            store: [0; STORE],
+            inbound_qos2: [0; INBOUND],
+            tx: [0; TX],
+        }
+    }
+}
+
+impl<const SLOTS: usize, const STORE: usize, const INBOUND: usize, const TX: usize> Default
+    for ArrayMemory<SLOTS, STORE, INBOUND, TX>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const SLOTS: usize, const STORE: usize, const INBOUND: usize, const TX: usize> Memory
+    for ArrayMemory<SLOTS, STORE, INBOUND, TX>
+{
+    fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            slots: &mut self.slots,
+            store: &mut self.store,
+            inbound_qos2: &mut self.inbound_qos2,
+            tx: &mut self.tx,
+        }
+    }
+
+    fn tx(&self) -> &[u8] {
+        &self.tx
+    }
+}
+
+/// Memory the caller lends as slices.
+pub struct SliceMemory<'a> {
+    pub slots: &'a mut [Slot],
+    pub store: &'a mut [u8],
+    pub inbound_qos2: &'a mut [u16],
+    pub tx: &'a mut [u8],
+}
+
+impl Memory for SliceMemory<'_> {
+    fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            slots: self.slots,
+            store: self.store,
+            inbound_qos2: self.inbound_qos2,
+            tx: self.tx,
+        }
+    }
+
+    fn tx(&self) -> &[u8] {
+        self.tx
+    }
+}
+
+/// Memory sized at run time, on the heap (hosts).
+#[cfg(feature = "std")]
+pub struct HeapMemory {
+    slots: Box<[Slot]>,
+    store: Box<[u8]>,
+    inbound_qos2: Box<[u16]>,
+    tx: Box<[u8]>,
+}
+
+#[cfg(feature = "std")]
+impl HeapMemory {
+    /// Allocates the tables once; nothing grows afterwards.
+    pub fn new(slots: usize, store_bytes: usize, inbound_qos2: usize, tx_bytes: usize) -> Self {
+        HeapMemory {
+            slots: vec![Slot::FREE; slots.min(u16::MAX as usize)].into_boxed_slice(),
+            store: vec![0; store_bytes].into_boxed_slice(),
+            inbound_qos2: vec![0; inbound_qos2].into_boxed_slice(),
+            tx: vec![0; tx_bytes].into_boxed_slice(),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl Memory for HeapMemory {
+    fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            slots: &mut self.slots,
+            store: &mut self.store,
+            inbound_qos2: &mut self.inbound_qos2,
+            tx: &mut self.tx,
+        }
+    }
+
+    fn tx(&self) -> &[u8] {
+        &self.tx
+    }
+}

@@ -1,0 +1,257 @@
+//! The ordered store of unacknowledged outbound PUBLISH packets.
+//!
+//! A ring of variable-length entries in a caller-sized byte buffer. Entries
+//! are appended in publish order and freed in any order; space is reclaimed
+//! from the oldest end, so acknowledgements that arrive in order (the common
+//! case) cost O(1) and the order needed for resending is the ring order.
+//!
+//! Entry layout: `[len: u32 LE][packet id: u16 LE][flags: u8][0]` then `len`
+//! bytes of the encoded packet. Each entry is contiguous: one that does not
+//! fit before the end of the buffer starts again at offset 0.
+
+use crate::Error;
+
+const HEADER: usize = 8;
+
+/// The entry holds a message not yet acknowledged.
+pub const LIVE: u8 = 0x01;
+/// The packet has been written to a connection at least once (resends set DUP).
+pub const SENT: u8 = 0x02;
+/// QoS 2: PUBREC arrived; only PUBREL remains to be (re)sent.
+pub const RELEASED: u8 = 0x04;
+
+/// Positions within the byte buffer. With `wrapped` false the entries lie in
+/// `[head, tail)`; with `wrapped` true in `[head, wrap_end)` then `[0, tail)`,
+/// and `tail < head` always holds, so `cursor == tail` means the end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ring {
+    head: usize,
+    tail: usize,
+    wrap_end: usize,
+    wrapped: bool,
+    entries: usize,
+}
+
+/// What an entry holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub packet_id: u16,
+    pub flags: u8,
+    /// Offset of the packet bytes.
+    pub data: usize,
+    pub len: usize,
+}
+
+impl Ring {
+    /// True when no entry (live or awaiting reclaim) is stored.
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    /// Finds room for a packet of `len` bytes, or says why there is none.
+    fn place(&self, capacity: usize, len: usize) -> Result<(usize, bool), Error> {
+        let size = HEADER + len;
+        if size > capacity {
+            return Err(Error::PacketTooLarge {
+                size: len,
+                max: capacity.saturating_sub(HEADER),
+            });
+        }
+        if self.entries == 0 {
+            return Ok((0, false));
+        }
+        if self.wrapped {
+            if self.tail + size < self.head {
+                return Ok((self.tail, false));
+            }
+        } else if self.tail + size <= capacity {
+            return Ok((self.tail, false));
+        } else if size < self.head {
+            return Ok((0, true));
+        }
+        Err(Error::StoreFull)
+    }
+
+    /// Appends an entry and lets `write` fill its `len` packet bytes.
+    /// Returns the entry's offset.
+    pub fn push(
+        &mut self,
+        buf: &mut [u8],
+        packet_id: u16,
+        flags: u8,
+        len: usize,
+        write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
+    ) -> Result<usize, Error> {
+        let (at, wraps) = self.place(buf.len(), len)?;
+        let written = write(&mut buf[at + HEADER..at + HEADER + len])?;
+        debug_assert_eq!(written, len);
+        buf[at..at + 4].copy_from_slice(&(len as u32).to_le_bytes());
+        buf[at + 4..at + 6].copy_from_slice(&packet_id.to_le_bytes());
+        buf[at + 6] = flags;
+        buf[at + 7] = 0;
+        if self.entries == 0 {
+            *self = Ring::default();
+        }
+        if wraps {
+            self.wrap_end = self.tail;
+            self.wrapped = true;
+        }
+        self.tail = at + HEADER + len;
+        self.entries += 1;
+        Ok(at)
+    }
+
+    /// Reads the entry at `at`.
+    pub fn entry(&self, buf: &[u8], at: usize) -> Entry {
+        let len = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
+        Entry {
+            packet_id: u16::from_le_bytes([buf[at + 4], buf[at + 5]]),
+            flags: buf[at + 6],
+            data: at + HEADER,
+            len,
+        }
+    }
+
+    /// Changes the flags of the entry at `at`.
+    pub fn set_flags(&self, buf: &mut [u8], at: usize, flags: u8) {
+        buf[at + 6] = flags;
+    }
+
+    /// The oldest entry, if any.
+    pub fn first(&self) -> Option<usize> {
+        (self.entries > 0).then_some(self.head)
+    }
+
+    /// The entry after the one at `at`, if any.
+    pub fn next(&self, buf: &[u8], at: usize) -> Option<usize> {
+        let mut next = self.entry(buf, at).data + self.entry(buf, at).len;
+        if self.wrapped && next == self.wrap_end {
+            next = 0;
+        }
+        (next != self.tail).then_some(next)
+    }
+
+    /// The first live entry after the one at `at`, if any.
+    pub fn next_live(&self, buf: &[u8], at: usize) -> Option<usize> {
+        let mut cursor = self.next(buf, at);
+        while let Some(pos) = cursor {
+            if self.entry(buf, pos).flags & LIVE != 0 {
+                return Some(pos);
+            }
+            cursor = self.next(buf, pos);
+        }
+        None
+    }
+
+    /// Marks the entry at `at` dead and reclaims dead entries at the head.
+    pub fn free(&mut self, buf: &mut [u8], at: usize) {
+        buf[at + 6] = 0;
+        while self.entries > 0 && self.entry(buf, self.head).flags & LIVE == 0 {
+            let after = self.next(buf, self.head);
+            self.entries -= 1;
+            match after {
+                Some(next) => {
+                    if next < self.head {
+                        self.wrapped = false;
+                    }
+                    self.head = next;
+                }
+                None => *self = Ring::default(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(ring: &mut Ring, buf: &mut [u8], id: u16, len: usize) -> Result<usize, Error> {
+        ring.push(buf, id, LIVE, len, |out| {
+            out.fill(id as u8);
+            Ok(out.len())
+        })
+    }
+
+    fn ids(ring: &Ring, buf: &[u8]) -> Vec<u16> {
+        let mut out = Vec::new();
+        let mut at = ring.first();
+        while let Some(pos) = at {
+            let entry = ring.entry(buf, pos);
+            if entry.flags & LIVE != 0 {
+                out.push(entry.packet_id);
+            }
+            at = ring.next(buf, pos);
+        }
+        out
+    }
+
+    #[test]
+    fn keeps_order_across_wrap_and_out_of_order_frees() {
+        let mut buf = [0u8; 100];
+        let mut ring = Ring::default();
+        let a = push(&mut ring, &mut buf, 1, 22).unwrap(); // 30 bytes
+        let b = push(&mut ring, &mut buf, 2, 22).unwrap();
+        let c = push(&mut ring, &mut buf, 3, 22).unwrap(); // tail at 90
+        assert_eq!(push(&mut ring, &mut buf, 4, 22), Err(Error::StoreFull));
+        ring.free(&mut buf, b); // hole in the middle: no space reclaimed yet
+        assert_eq!(push(&mut ring, &mut buf, 4, 22), Err(Error::StoreFull));
+        ring.free(&mut buf, a); // head jumps over a and b
+        let d = push(&mut ring, &mut buf, 4, 22).unwrap();
+        assert_eq!(d, 0, "wraps to the start");
+        assert_eq!(ids(&ring, &buf), vec![3, 4]);
+        ring.free(&mut buf, c);
+        assert_eq!(ids(&ring, &buf), vec![4]);
+        let e = push(&mut ring, &mut buf, 5, 50).unwrap();
+        assert_eq!(ids(&ring, &buf), vec![4, 5]);
+        assert_eq!(ring.entry(&buf, e).len, 50);
+        assert!(buf[ring.entry(&buf, e).data..][..50]
+            .iter()
+            .all(|&b| b == 5));
+        ring.free(&mut buf, d);
+        ring.free(&mut buf, e);
+        assert!(ring.is_empty());
+        assert_eq!(push(&mut ring, &mut buf, 6, 92).unwrap(), 0);
+    }
+
+    #[test]
+    fn refuses_an_entry_larger_than_the_buffer() {
+        let mut buf = [0u8; 64];
+        let mut ring = Ring::default();
+        assert_eq!(
+            push(&mut ring, &mut buf, 1, 57),
+            Err(Error::PacketTooLarge { size: 57, max: 56 })
+        );
+        assert!(push(&mut ring, &mut buf, 1, 56).is_ok());
+    }
+
+    #[test]
+    fn many_cycles_never_lose_order() {
+        let mut buf = [0u8; 256];
+        let mut ring = Ring::default();
+        let mut live: std::collections::VecDeque<(u16, usize)> = Default::default();
+        let mut next_id = 1u16;
+        for round in 0..5_000usize {
+            let len = (round * 7) % 40;
+            match push(&mut ring, &mut buf, next_id, len) {
+                Ok(at) => {
+                    live.push_back((next_id, at));
+                    next_id = next_id.wrapping_add(1).max(1);
+                }
+                Err(Error::StoreFull) => {
+                    // Free the second-oldest first now and then: out of order.
+                    let index = if round % 3 == 0 && live.len() > 1 {
+                        1
+                    } else {
+                        0
+                    };
+                    let (_, at) = live.remove(index).unwrap();
+                    ring.free(&mut buf, at);
+                }
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+            let expected: Vec<u16> = live.iter().map(|&(id, _)| id).collect();
+            assert_eq!(ids(&ring, &buf), expected, "round {round}");
+        }
+    }
+}

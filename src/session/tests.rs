@@ -1,0 +1,653 @@
+//! Whole exchanges scripted against the session: no sockets, time passed in.
+
+use super::*;
+use crate::codec::{decode, Decoded, SubAck, MAX_PACKET_SIZE};
+
+type TestSession = Session<HeapMemory>;
+
+fn session_with(window: u16, slots: usize, store: usize, tx: usize) -> TestSession {
+    Session::new(
+        HeapMemory::new(slots, store, 8, tx),
+        SessionConfig {
+            inflight_window: window,
+            ping_timeout_ms: None,
+        },
+    )
+}
+
+fn new_session() -> TestSession {
+    session_with(20, 32, 16 * 1024, 8 * 1024)
+}
+
+/// Decodes and drains everything the session wants to send, calling `each`
+/// on every packet.
+fn drain(session: &mut TestSession, mut each: impl FnMut(Packet<'_>)) -> usize {
+    let output = session.pending_output().to_vec();
+    let mut at = 0;
+    let mut count = 0;
+    while at < output.len() {
+        match decode(&output[at..], MAX_PACKET_SIZE).expect("session wrote a valid packet") {
+            Decoded::Packet { packet, len } => {
+                each(packet);
+                at += len;
+                count += 1;
+            }
+            Decoded::Incomplete { .. } => panic!("session wrote a partial packet"),
+        }
+    }
+    session.consume_output(output.len());
+    count
+}
+
+/// Drains output and returns a compact description of each packet.
+fn sent(session: &mut TestSession) -> Vec<String> {
+    let mut out = Vec::new();
+    drain(session, |p| {
+        out.push(match p {
+            Packet::Publish(p) => format!(
+                "PUBLISH {} q{} id{} dup{} {}",
+                p.topic,
+                p.qos as u8,
+                p.packet_id,
+                p.dup as u8,
+                String::from_utf8_lossy(p.payload)
+            ),
+            Packet::PubAck(id) => format!("PUBACK {id}"),
+            Packet::PubRec(id) => format!("PUBREC {id}"),
+            Packet::PubRel(id) => format!("PUBREL {id}"),
+            Packet::PubComp(id) => format!("PUBCOMP {id}"),
+            Packet::Subscribe(s) => format!("SUBSCRIBE {} n{}", s.packet_id, s.topics.len()),
+            Packet::Unsubscribe(u) => format!("UNSUBSCRIBE {} n{}", u.packet_id, u.topics.len()),
+            Packet::Connect(c) => format!("CONNECT {} clean{}", c.client_id, c.clean_session as u8),
+            Packet::PingReq => "PINGREQ".into(),
+            Packet::Disconnect => "DISCONNECT".into(),
+            other => format!("{other:?}"),
+        })
+    });
+    out
+}
+
+fn connack(session_present: bool) -> Packet<'static> {
+    Packet::ConnAck(ConnAck {
+        session_present,
+        code: ConnectReturnCode::Accepted,
+    })
+}
+
+fn options(clean_session: bool) -> ConnectOptions<'static> {
+    ConnectOptions {
+        client_id: "tester",
+        keep_alive_secs: 10,
+        clean_session,
+        ..ConnectOptions::default()
+    }
+}
+
+fn connected(clean_session: bool) -> TestSession {
+    let mut s = new_session();
+    s.connect(&options(clean_session), 0).unwrap();
+    assert_eq!(
+        sent(&mut s),
+        vec![format!("CONNECT tester clean{}", clean_session as u8)]
+    );
+    let event = s.handle_packet(&connack(false), 0).unwrap();
+    assert_eq!(
+        event,
+        Some(Event::Connected {
+            session_present: false,
+            return_code: ConnectReturnCode::Accepted
+        })
+    );
+    assert_eq!(s.state(), State::Connected);
+    s
+}
+
+#[test]
+fn connect_encodes_every_option() {
+    let mut s = new_session();
+    let opts = ConnectOptions {
+        client_id: "dev-1",
+        username: Some("user"),
+        password: Some(b"pw"),
+        keep_alive_secs: 30,
+        clean_session: false,
+        protocol: ProtocolLevel::V3_1,
+        will: Some(LastWill {
+            topic: "dev/1/status",
+            payload: b"offline",
+            qos: QoS::AtLeastOnce,
+            retain: true,
+        }),
+    };
+    s.connect(&opts, 5).unwrap();
+    assert_eq!(s.state(), State::AwaitingConnAck);
+    let mut seen = None;
+    drain(&mut s, |p| {
+        if let Packet::Connect(c) = p {
+            seen = Some((
+                c.protocol,
+                c.client_id.to_string(),
+                c.username.map(str::to_string),
+                c.password.map(<[u8]>::to_vec),
+                c.keep_alive,
+                c.clean_session,
+                c.will
+                    .map(|w| (w.topic.to_string(), w.payload.to_vec(), w.qos, w.retain)),
+            ));
+        }
+    });
+    assert_eq!(
+        seen,
+        Some((
+            ProtocolLevel::V3_1,
+            "dev-1".to_string(),
+            Some("user".to_string()),
+            Some(b"pw".to_vec()),
+            30,
+            false,
+            Some((
+                "dev/1/status".to_string(),
+                b"offline".to_vec(),
+                QoS::AtLeastOnce,
+                true
+            )),
+        ))
+    );
+    assert_eq!(s.connect(&opts, 6), Err(Error::AlreadyConnected));
+}
+
+#[test]
+fn refused_connection_reports_the_code_and_disconnects() {
+    let mut s = new_session();
+    s.connect(&options(true), 0).unwrap();
+    sent(&mut s);
+    let refusal = Packet::ConnAck(ConnAck {
+        session_present: false,
+        code: ConnectReturnCode::BadUsernameOrPassword,
+    });
+    assert_eq!(
+        s.handle_packet(&refusal, 1).unwrap(),
+        Some(Event::Connected {
+            session_present: false,
+            return_code: ConnectReturnCode::BadUsernameOrPassword
+        })
+    );
+    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(
+        s.publish("a", b"x", QoS::AtMostOnce, false, 2),
+        Err(Error::NotConnected)
+    );
+}
+
+#[test]
+fn packets_before_connack_are_a_protocol_violation() {
+    let mut s = new_session();
+    s.connect(&options(true), 0).unwrap();
+    assert_eq!(
+        s.handle_packet(&Packet::PingResp, 0),
+        Err(Error::ProtocolViolation)
+    );
+    let mut s = connected(true);
+    assert_eq!(
+        s.handle_packet(&connack(false), 0),
+        Err(Error::ProtocolViolation)
+    );
+}
+
+#[test]
+fn qos0_both_ways() {
+    let mut s = connected(true);
+    assert_eq!(s.publish("t/0", b"hello", QoS::AtMostOnce, false, 1), Ok(0));
+    assert_eq!(sent(&mut s), vec!["PUBLISH t/0 q0 id0 dup0 hello"]);
+    assert_eq!(s.inflight(), 0);
+    let incoming = Packet::Publish(Publish {
+        dup: false,
+        qos: QoS::AtMostOnce,
+        retain: true,
+        topic: "in",
+        packet_id: 0,
+        payload: b"p",
+    });
+    match s.handle_packet(&incoming, 2).unwrap() {
+        Some(Event::Message(m)) => {
+            assert_eq!((m.topic, m.payload, m.retain), ("in", &b"p"[..], true))
+        }
+        other => panic!("expected a message, got {other:?}"),
+    }
+    assert!(sent(&mut s).is_empty(), "QoS 0 is not acknowledged");
+}
+
+#[test]
+fn qos1_outbound_completes_on_puback() {
+    let mut s = connected(true);
+    let id = s
+        .publish("t/1", b"one", QoS::AtLeastOnce, false, 1)
+        .unwrap();
+    assert_ne!(id, 0);
+    assert_eq!(
+        sent(&mut s),
+        vec![format!("PUBLISH t/1 q1 id{id} dup0 one")]
+    );
+    assert_eq!(s.inflight(), 1);
+    assert_eq!(
+        s.handle_packet(&Packet::PubAck(id), 2).unwrap(),
+        Some(Event::Published { packet_id: id })
+    );
+    assert_eq!(s.inflight(), 0);
+    assert!(!s.has_stored_messages());
+    // A late duplicate ack for the same id is ignored, not an event.
+    assert_eq!(s.handle_packet(&Packet::PubAck(id), 3).unwrap(), None);
+}
+
+#[test]
+fn qos1_inbound_is_acknowledged() {
+    let mut s = connected(true);
+    let incoming = Packet::Publish(Publish {
+        dup: false,
+        qos: QoS::AtLeastOnce,
+        retain: false,
+        topic: "in",
+        packet_id: 77,
+        payload: b"",
+    });
+    assert!(matches!(
+        s.handle_packet(&incoming, 1).unwrap(),
+        Some(Event::Message(Publish { packet_id: 77, .. }))
+    ));
+    assert_eq!(sent(&mut s), vec!["PUBACK 77"]);
+}
+
+#[test]
+fn qos2_outbound_four_step_handshake() {
+    let mut s = connected(true);
+    let id = s.publish("t/2", b"two", QoS::ExactlyOnce, true, 1).unwrap();
+    assert_eq!(
+        sent(&mut s),
+        vec![format!("PUBLISH t/2 q2 id{id} dup0 two")]
+    );
+    assert_eq!(s.handle_packet(&Packet::PubRec(id), 2).unwrap(), None);
+    assert_eq!(sent(&mut s), vec![format!("PUBREL {id}")]);
+    // PUBACK for a QoS 2 message is a protocol violation.
+    assert_eq!(
+        s.handle_packet(&Packet::PubAck(id), 2),
+        Err(Error::ProtocolViolation)
+    );
+    // A repeated PUBREC is answered with PUBREL again.
+    assert_eq!(s.handle_packet(&Packet::PubRec(id), 3).unwrap(), None);
+    assert_eq!(sent(&mut s), vec![format!("PUBREL {id}")]);
+    assert_eq!(
+        s.handle_packet(&Packet::PubComp(id), 4).unwrap(),
+        Some(Event::Published { packet_id: id })
+    );
+    assert_eq!(s.inflight(), 0);
+}
+
+#[test]
+fn qos2_inbound_duplicate_is_delivered_once() {
+    let mut s = connected(true);
+    let first = Publish {
+        dup: false,
+        qos: QoS::ExactlyOnce,
+        retain: false,
+        topic: "in/2",
+        packet_id: 9,
+        payload: b"once",
+    };
+    assert!(matches!(
+        s.handle_packet(&Packet::Publish(first), 1).unwrap(),
+        Some(Event::Message(_))
+    ));
+    assert_eq!(sent(&mut s), vec!["PUBREC 9"]);
+    let again = Publish { dup: true, ..first };
+    assert_eq!(s.handle_packet(&Packet::Publish(again), 2).unwrap(), None);
+    assert_eq!(sent(&mut s), vec!["PUBREC 9"]);
+    assert_eq!(s.handle_packet(&Packet::PubRel(9), 3).unwrap(), None);
+    assert_eq!(sent(&mut s), vec!["PUBCOMP 9"]);
+    // After PUBREL the id is free: a new message with it is delivered.
+    assert!(matches!(
+        s.handle_packet(&Packet::Publish(first), 4).unwrap(),
+        Some(Event::Message(_))
+    ));
+}
+
+#[test]
+fn inbound_qos2_table_full_is_an_error_not_a_duplicate_risk() {
+    let mut s = connected(true); // 8 inbound slots
+    for id in 1..=8u16 {
+        let p = Publish {
+            dup: false,
+            qos: QoS::ExactlyOnce,
+            retain: false,
+            topic: "x",
+            packet_id: id,
+            payload: b"",
+        };
+        s.handle_packet(&Packet::Publish(p), 1).unwrap();
+    }
+    let ninth = Publish {
+        dup: false,
+        qos: QoS::ExactlyOnce,
+        retain: false,
+        topic: "x",
+        packet_id: 9,
+        payload: b"",
+    };
+    assert_eq!(
+        s.handle_packet(&Packet::Publish(ninth), 1),
+        Err(Error::InboundQos2Full)
+    );
+}
+
+#[test]
+fn subscribe_many_and_unsubscribe() {
+    let mut s = connected(true);
+    let topics = [
+        SubscribeTopic {
+            filter: "a/+",
+            qos: QoS::AtMostOnce,
+        },
+        SubscribeTopic {
+            filter: "b/#",
+            qos: QoS::AtLeastOnce,
+        },
+        SubscribeTopic {
+            filter: "c",
+            qos: QoS::ExactlyOnce,
+        },
+    ];
+    let id = s.subscribe(&topics, 1).unwrap();
+    assert_eq!(sent(&mut s), vec![format!("SUBSCRIBE {id} n3")]);
+    let short = Packet::SubAck(SubAck {
+        packet_id: id,
+        return_codes: &[0, 1],
+    });
+    assert_eq!(s.handle_packet(&short, 2), Err(Error::SubackCountMismatch));
+    let ack = Packet::SubAck(SubAck {
+        packet_id: id,
+        return_codes: &[0, 1, 0x80],
+    });
+    assert_eq!(
+        s.handle_packet(&ack, 2).unwrap(),
+        Some(Event::Subscribed {
+            packet_id: id,
+            return_codes: &[0, 1, 0x80]
+        })
+    );
+    // A second SUBACK for the same id has no request behind it.
+    assert_eq!(s.handle_packet(&ack, 2), Err(Error::ProtocolViolation));
+    let uid = s.unsubscribe(&["a/+", "b/#"], 3).unwrap();
+    assert_eq!(sent(&mut s), vec![format!("UNSUBSCRIBE {uid} n2")]);
+    assert_eq!(
+        s.handle_packet(&Packet::UnsubAck(uid), 4).unwrap(),
+        Some(Event::Unsubscribed { packet_id: uid })
+    );
+    assert_eq!(s.subscribe(&[], 5), Err(Error::NoTopicFilters));
+    let bad = [SubscribeTopic {
+        filter: "a#",
+        qos: QoS::AtMostOnce,
+    }];
+    assert_eq!(s.subscribe(&bad, 5), Err(Error::InvalidTopicFilter));
+    assert!(
+        sent(&mut s).is_empty(),
+        "nothing queued for refused requests"
+    );
+}
+
+#[test]
+fn packet_ids_are_never_shared_between_kinds() {
+    let mut s = session_with(4, 6, 16 * 1024, 8 * 1024);
+    s.connect(&options(true), 0).unwrap();
+    s.handle_packet(&connack(false), 0).unwrap();
+    let mut in_use = std::collections::HashSet::new();
+    let sub = [SubscribeTopic {
+        filter: "s",
+        qos: QoS::AtMostOnce,
+    }];
+    // Cycle many times through the id space with a mix of request kinds
+    // kept outstanding, completing the oldest each round.
+    let mut outstanding: std::collections::VecDeque<(u16, &str)> = Default::default();
+    for round in 0..200_000u32 {
+        let id = match round % 3 {
+            0 => s.publish("p", b"x", QoS::AtLeastOnce, false, 0),
+            1 => s.subscribe(&sub, 0),
+            _ => s.unsubscribe(&["s"], 0),
+        };
+        match id {
+            Ok(id) => {
+                assert!(in_use.insert(id), "id {id} handed out twice");
+                outstanding.push_back((id, ["pub", "sub", "unsub"][round as usize % 3]));
+            }
+            Err(Error::InflightFull) => {}
+            Err(other) => panic!("{other:?}"),
+        }
+        sent(&mut s);
+        if outstanding.len() >= 5 || round % 7 == 0 {
+            if let Some((id, kind)) = outstanding.pop_front() {
+                let ack = match kind {
+                    "pub" => Packet::PubAck(id),
+                    "sub" => Packet::SubAck(SubAck {
+                        packet_id: id,
+                        return_codes: &[0],
+                    }),
+                    _ => Packet::UnsubAck(id),
+                };
+                assert!(s.handle_packet(&ack, 0).unwrap().is_some());
+                in_use.remove(&id);
+            }
+        }
+    }
+}
+
+#[test]
+fn full_window_is_an_error_and_frees_up() {
+    let mut s = session_with(2, 8, 16 * 1024, 8 * 1024);
+    s.connect(&options(true), 0).unwrap();
+    s.handle_packet(&connack(false), 0).unwrap();
+    let a = s.publish("w", b"1", QoS::AtLeastOnce, false, 0).unwrap();
+    s.publish("w", b"2", QoS::ExactlyOnce, false, 0).unwrap();
+    assert_eq!(
+        s.publish("w", b"3", QoS::AtLeastOnce, false, 0),
+        Err(Error::InflightFull)
+    );
+    // QoS 0 does not count against the window.
+    assert_eq!(s.publish("w", b"0", QoS::AtMostOnce, false, 0), Ok(0));
+    s.handle_packet(&Packet::PubAck(a), 0).unwrap();
+    assert!(s.publish("w", b"3", QoS::AtLeastOnce, false, 0).is_ok());
+}
+
+#[test]
+fn send_buffer_and_store_limits_are_named_errors() {
+    let mut s = session_with(20, 32, 256, 128);
+    s.connect(&options(true), 0).unwrap();
+    s.handle_packet(&connack(false), 0).unwrap();
+    sent(&mut s);
+    let big = [7u8; 200];
+    assert_eq!(
+        s.publish("t", &big, QoS::AtMostOnce, false, 0),
+        Err(Error::PacketTooLarge {
+            size: 206,
+            max: 128
+        })
+    );
+    let mid = [7u8; 100];
+    s.publish("t", &mid, QoS::AtLeastOnce, false, 0).unwrap();
+    assert_eq!(
+        s.publish("t", &mid, QoS::AtLeastOnce, false, 0),
+        Err(Error::SendBufferFull)
+    );
+    sent(&mut s);
+    s.publish("t", &mid, QoS::AtLeastOnce, false, 0).unwrap();
+    sent(&mut s);
+    assert_eq!(
+        s.publish("t", &mid, QoS::AtLeastOnce, false, 0),
+        Err(Error::StoreFull)
+    );
+    assert_eq!(s.inflight(), 2, "failed publishes hold nothing");
+}
+
+#[test]
+fn keepalive_pings_and_times_out() {
+    let mut s = connected(true); // keepalive 10 s, ping timeout 5 s
+    assert_eq!(s.next_deadline(), Some(10_000));
+    assert_eq!(s.handle_timers(9_999).unwrap(), None);
+    assert!(sent(&mut s).is_empty());
+    assert_eq!(s.handle_timers(10_000).unwrap(), None);
+    assert_eq!(sent(&mut s), vec!["PINGREQ"]);
+    assert_eq!(s.next_deadline(), Some(15_000));
+    s.handle_packet(&Packet::PingResp, 12_000).unwrap();
+    assert_eq!(s.next_deadline(), Some(20_000));
+    // Sending anything postpones the ping.
+    s.publish("k", b"", QoS::AtMostOnce, false, 18_000).unwrap();
+    assert_eq!(sent(&mut s), vec!["PUBLISH k q0 id0 dup0 "]);
+    assert_eq!(s.next_deadline(), Some(28_000));
+    s.handle_timers(28_000).unwrap();
+    assert_eq!(sent(&mut s), vec!["PINGREQ"]);
+    assert_eq!(s.handle_timers(32_999).unwrap(), None);
+    assert_eq!(
+        s.handle_timers(33_000).unwrap(),
+        Some(Event::ConnectionLost(Error::KeepaliveTimeout))
+    );
+    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.next_deadline(), None);
+}
+
+/// Publishes QoS 1 and QoS 2 messages, acknowledges some partway, and
+/// drops the connection. Returns the session and the ids.
+fn interrupted_session() -> (TestSession, [u16; 4]) {
+    let mut s = connected(false);
+    let a = s.publish("r", b"a", QoS::AtLeastOnce, false, 1).unwrap();
+    let b = s.publish("r", b"b", QoS::ExactlyOnce, false, 1).unwrap();
+    let c = s.publish("r", b"c", QoS::ExactlyOnce, false, 1).unwrap();
+    let d = s.publish("r", b"d", QoS::AtLeastOnce, false, 1).unwrap();
+    sent(&mut s);
+    s.handle_packet(&Packet::PubRec(c), 2).unwrap(); // c is released
+    s.handle_packet(&Packet::PubAck(d), 2).unwrap(); // d done
+    sent(&mut s);
+    s.connection_closed();
+    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.inflight(), 3);
+    (s, [a, b, c, d])
+}
+
+#[test]
+fn resend_after_reconnect_with_session_present() {
+    let (mut s, [a, b, c, _]) = interrupted_session();
+    s.connect(&options(false), 100).unwrap();
+    sent(&mut s);
+    s.handle_packet(&connack(true), 101).unwrap();
+    assert_eq!(
+        sent(&mut s),
+        vec![
+            format!("PUBLISH r q1 id{a} dup1 a"),
+            format!("PUBLISH r q2 id{b} dup1 b"),
+            format!("PUBREL {c}"),
+        ]
+    );
+    s.handle_packet(&Packet::PubAck(a), 102).unwrap();
+    s.handle_packet(&Packet::PubRec(b), 102).unwrap();
+    s.handle_packet(&Packet::PubComp(c), 102).unwrap();
+    assert_eq!(sent(&mut s), vec![format!("PUBREL {b}")]);
+    s.handle_packet(&Packet::PubComp(b), 103).unwrap();
+    assert_eq!(s.inflight(), 0);
+    assert!(!s.has_stored_messages());
+}
+
+#[test]
+fn resend_after_reconnect_without_session_publishes_as_new() {
+    let (mut s, [a, b, c, _]) = interrupted_session();
+    // Inbound QoS 2 state from before is forgotten with the session.
+    let inbound = Publish {
+        dup: false,
+        qos: QoS::ExactlyOnce,
+        retain: false,
+        topic: "in",
+        packet_id: 5,
+        payload: b"",
+    };
+    s.connect(&options(false), 100).unwrap();
+    sent(&mut s);
+    s.handle_packet(&connack(false), 101).unwrap();
+    assert_eq!(
+        sent(&mut s),
+        vec![
+            format!("PUBLISH r q1 id{a} dup0 a"),
+            format!("PUBLISH r q2 id{b} dup0 b"),
+            format!("PUBREL {c}"),
+        ]
+    );
+    assert!(matches!(
+        s.handle_packet(&Packet::Publish(inbound), 102).unwrap(),
+        Some(Event::Message(_))
+    ));
+}
+
+#[test]
+fn resend_larger_than_send_buffer_continues_after_flush() {
+    let mut s = session_with(20, 32, 4096, 64);
+    s.connect(&options(false), 0).unwrap();
+    sent(&mut s);
+    s.handle_packet(&connack(false), 0).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..6u8 {
+        ids.push(
+            s.publish("r", &[b'0' + i; 40], QoS::AtLeastOnce, false, 0)
+                .unwrap(),
+        );
+        sent(&mut s);
+    }
+    s.connection_closed();
+    s.connect(&options(false), 1).unwrap();
+    sent(&mut s);
+    s.handle_packet(&connack(true), 1).unwrap();
+    assert!(s.resend_pending());
+    // New messages wait until the old ones are out.
+    assert_eq!(
+        s.publish("r", b"new", QoS::AtLeastOnce, false, 1),
+        Err(Error::SendBufferFull)
+    );
+    let mut resent = Vec::new();
+    for _ in 0..10 {
+        for line in sent(&mut s) {
+            resent.push(line);
+        }
+    }
+    assert!(!s.resend_pending());
+    let expected: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            format!(
+                "PUBLISH r q1 id{id} dup1 {}",
+                String::from_utf8(vec![b'0' + i as u8; 40]).unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(resent, expected);
+}
+
+#[test]
+fn disconnect_queues_disconnect_and_keeps_the_store() {
+    let mut s = connected(false);
+    s.publish("d", b"x", QoS::AtLeastOnce, false, 0).unwrap();
+    sent(&mut s);
+    s.disconnect(1).unwrap();
+    assert_eq!(s.state(), State::Disconnecting);
+    assert_eq!(sent(&mut s), vec!["DISCONNECT"]);
+    s.connection_closed();
+    assert!(s.has_stored_messages());
+    assert_eq!(s.disconnect(2), Err(Error::NotConnected));
+}
+
+#[test]
+fn array_memory_runs_without_a_heap() {
+    let mut s: Session<ArrayMemory<8, 512, 4, 256>> =
+        Session::new(ArrayMemory::new(), SessionConfig::default());
+    s.connect(&options(true), 0).unwrap();
+    s.consume_output(s.pending_output().len());
+    s.handle_packet(&connack(false), 0).unwrap();
+    let id = s.publish("a", b"b", QoS::AtLeastOnce, false, 0).unwrap();
+    assert_eq!(
+        s.handle_packet(&Packet::PubAck(id), 0).unwrap(),
+        Some(Event::Published { packet_id: id })
+    );
+}
