@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Install everything embermq's build and tests need. Idempotent; quick when
+# everything is already present. Safe to run as root (CI) or as a user with sudo.
+#
+# Note: the Debian mosquitto package may start a system broker on port 1883.
+# We neither stop nor rely on it: tests start their own private broker.
+set -euo pipefail
+
+APT_PACKAGES=(mosquitto mosquitto-clients cmake valgrind pkg-config)
+RUST_TARGETS=(thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf)
+RUST_COMPONENTS=(rustfmt clippy)
+CBINDGEN_VERSION=0.29.4
+
+# --- apt packages -----------------------------------------------------------
+pkg_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'
+}
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    if ! pkg_installed "$p"; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        SUDO=()
+    elif command -v sudo >/dev/null 2>&1; then
+        SUDO=(sudo)
+    else
+        echo "install-deps: missing packages: ${missing[*]}" >&2
+        echo "install-deps: not root and sudo is not available; install them with:" >&2
+        echo "    apt-get update && apt-get install -y ${missing[*]}" >&2
+        exit 1
+    fi
+
+    # apt waits up to 5 minutes for another apt/dpkg process to release the
+    # dpkg lock; on any other failure retry a few times (bounded).
+    apt_retry() {
+        local i
+        for i in 1 2 3; do
+            if "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive "$@"; then
+                return 0
+            fi
+            echo "install-deps: '$*' failed (attempt $i/3), retrying in 10s" >&2
+            sleep 10
+        done
+        echo "install-deps: giving up on '$*'" >&2
+        return 1
+    }
+
+    for p in "${missing[@]}"; do
+        echo "install-deps: installing apt package $p"
+    done
+    apt_retry apt-get -o DPkg::Lock::Timeout=300 update
+    apt_retry apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "${missing[@]}"
+fi
+
+# --- rustup targets and components -----------------------------------------
+if ! command -v rustup >/dev/null 2>&1; then
+    echo "install-deps: rustup not found on PATH; install the Rust toolchain via rustup first" >&2
+    exit 1
+fi
+
+installed_targets="$(rustup target list --installed)"
+for t in "${RUST_TARGETS[@]}"; do
+    if ! grep -qx "$t" <<<"$installed_targets"; then
+        echo "install-deps: adding rustup target $t"
+        rustup target add "$t"
+    fi
+done
+
+installed_components="$(rustup component list --installed)"
+for c in "${RUST_COMPONENTS[@]}"; do
+    if ! grep -q "^${c}\(-\|$\)" <<<"$installed_components"; then
+        echo "install-deps: adding rustup component $c"
+        rustup component add "$c"
+    fi
+done
+
+# --- cbindgen (pinned) ------------------------------------------------------
+if ! { command -v cbindgen >/dev/null 2>&1 && cbindgen --version 2>/dev/null | grep -qw "$CBINDGEN_VERSION"; }; then
+    echo "install-deps: installing cbindgen $CBINDGEN_VERSION"
+    cargo install cbindgen --version "$CBINDGEN_VERSION" --locked
+fi

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The single command that builds and tests everything (what CI runs).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { echo "==> $*"; }
+
+step "install dependencies"
+bash scripts/install-deps.sh
+
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+# --all-targets skips doctests, so run those first (separately).
+step "cargo test --doc"
+cargo test --doc
+
+step "cargo test --all-targets"
+cargo test --all-targets
+
+for target in thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf; do
+    # A no_std staticlib needs a panic handler: the firmware's abort hook.
+    step "cargo build --lib --release --no-default-features --features panic-handler --target $target"
+    cargo build --lib --release --no-default-features --features panic-handler --target "$target"
+done
+
+if [ -x scripts/check-header.sh ]; then
+    step "scripts/check-header.sh"
+    scripts/check-header.sh
+fi
+
+if [ -x scripts/test-c.sh ]; then
+    step "scripts/test-c.sh"
+    scripts/test-c.sh
+fi
+
+step "all checks passed"

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Run a command with a private mosquitto broker on a free 127.0.0.1 port.
+#
+#   scripts/with-broker.sh <command> [args...]
+#
+# Exports to the command:
+#   EMQ_TEST_HOST=127.0.0.1
+#   EMQ_TEST_PORT=<port>
+#   EMQ_TEST_BROKER_DIR=<temp dir with mosquitto.conf and mosquitto.log>
+# The broker is killed (by its PID) and its dir removed when the command ends
+# (set EMQ_KEEP_BROKER_DIR=1 to keep the dir). Exits with the command's status.
+set -euo pipefail
+
+if [ "$#" -lt 1 ]; then
+    echo "usage: $0 <command> [args...]" >&2
+    exit 2
+fi
+
+MOSQUITTO="$(command -v mosquitto || true)"
+if [ -z "$MOSQUITTO" ]; then
+    for c in /usr/sbin/mosquitto /usr/local/sbin/mosquitto; do
+        if [ -x "$c" ]; then MOSQUITTO="$c"; break; fi
+    done
+fi
+if [ -z "$MOSQUITTO" ]; then
+    echo "with-broker: mosquitto not found; run scripts/install-deps.sh" >&2
+    exit 1
+fi
+
+BROKER_DIR="$(mktemp -d "${TMPDIR:-/tmp}/embermq-with-broker.XXXXXX")"
+BROKER_PID=""
+
+cleanup() {
+    if [ -n "$BROKER_PID" ]; then
+        kill "$BROKER_PID" 2>/dev/null || true
+        # Bounded wait for a graceful exit, then SIGKILL.
+        for _ in $(seq 1 50); do
+            kill -0 "$BROKER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$BROKER_PID" 2>/dev/null || true
+        wait "$BROKER_PID" 2>/dev/null || true
+    fi
+    if [ -z "${EMQ_KEEP_BROKER_DIR:-}" ]; then
+        rm -rf "$BROKER_DIR"
+    else
+        echo "with-broker: kept $BROKER_DIR" >&2
+    fi
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+port_open() {
+    python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(0.2)
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()' "$1"
+}
+
+write_conf() {
+    {
+        echo "listener $1 127.0.0.1"
+        echo "allow_anonymous true"
+        # As root mosquitto would switch to the mosquitto user and then be
+        # unable to write to our root-owned temp dir.
+        if [ "$(id -u)" -eq 0 ]; then echo "user root"; fi
+        echo "log_dest file $BROKER_DIR/mosquitto.log"
+        echo "log_type all"
+        echo "connection_messages true"
+        echo "max_queued_messages 100000"
+        echo "persistence false"
+    } >"$BROKER_DIR/mosquitto.conf"
+}
+
+PORT=""
+for attempt in 1 2 3 4 5; do
+    candidate="$(free_port)"
+    write_conf "$candidate"
+    "$MOSQUITTO" -c "$BROKER_DIR/mosquitto.conf" \
+        </dev/null >"$BROKER_DIR/stdout.log" 2>"$BROKER_DIR/stderr.log" &
+    BROKER_PID=$!
+    for _ in $(seq 1 100); do
+        if ! kill -0 "$BROKER_PID" 2>/dev/null; then
+            break
+        fi
+        if port_open "$candidate"; then
+            PORT="$candidate"
+            break
+        fi
+        sleep 0.05
+    done
+    if [ -n "$PORT" ] && kill -0 "$BROKER_PID" 2>/dev/null; then
+        break
+    fi
+    echo "with-broker: mosquitto failed to start on port $candidate (attempt $attempt/5)" >&2
+    kill -9 "$BROKER_PID" 2>/dev/null || true
+    wait "$BROKER_PID" 2>/dev/null || true
+    BROKER_PID=""
+    PORT=""
+done
+
+if [ -z "$PORT" ]; then
+    echo "with-broker: could not start mosquitto; log:" >&2
+    cat "$BROKER_DIR/mosquitto.log" "$BROKER_DIR/stderr.log" >&2 2>/dev/null || true
+    exit 1
+fi
+
+export EMQ_TEST_HOST=127.0.0.1
+export EMQ_TEST_PORT="$PORT"
+export EMQ_TEST_BROKER_DIR="$BROKER_DIR"
+
+set +e
+"$@"
+status=$?
+set -e
+exit "$status"
