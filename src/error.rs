@@ -109,4 +109,25 @@ pub enum Error {
     /// An argument is out of range (QoS above 2, zero-length list, ...).
     #[error("invalid argument")]
     InvalidArgument,
+
+    // ---- transport and client ----
+    /// The host name could not be resolved to an address.
+    #[error("host name not resolved")]
+    NameNotResolved,
+    /// No address of the host accepted a TCP connection.
+    #[error("could not connect to the host")]
+    ConnectFailed,
+    /// The peer closed the connection.
+    #[error("connection closed by the peer")]
+    ConnectionClosed,
+    /// A read or write failed at the operating-system level.
+    #[error("I/O error")]
+    Io,
+    /// The operation did not complete within its timeout.
+    #[error("timed out")]
+    Timeout,
+    /// The call is not allowed from inside a callback of the same client
+    /// (polling or waiting re-entrantly would corrupt the receive buffer).
+    #[error("not allowed from inside a callback")]
+    InCallback,
 }

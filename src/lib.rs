@@ -6,10 +6,14 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod client;
 pub mod codec;
 pub mod error;
+#[cfg(feature = "std")]
+pub mod ffi;
 pub mod session;
 pub mod topic;
+pub mod transport;
 
 pub use error::Error;
 

@@ -5,7 +5,6 @@
 
 /// What a slot of the packet-id table is waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
 pub enum SlotKind {
     /// Not in use.
     Free,

@@ -1,0 +1,442 @@
+//! Drives a [`Session`] over a [`Transport`]: blocking connect until CONNACK,
+//! publish/subscribe that return once written, and `poll_event` for a
+//! caller-driven loop (read, dispatch, keepalive), like Paho's `MQTTYield`.
+//!
+//! Reads are buffered: one read may carry many packets, and packets are
+//! decoded in place in the receive buffer. Events are returned as owned
+//! values whose topic and payload are [`Span`]s into that buffer, valid until
+//! the next call that reads; so no borrow of the client outlives the call and
+//! a C callback may call back into the same client.
+
+use crate::codec::{decode_from_server, ConnectReturnCode, Decoded, QoS, SubscribeTopic};
+use crate::session::{ConnectOptions, Event, Memory, Session, State};
+use crate::transport::{Clock, Transport};
+use crate::Error;
+
+/// A range of bytes in the client's receive buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub len: usize,
+}
+
+/// What [`Client::poll_event`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// A message arrived. Topic and payload lie in the receive buffer.
+    Message {
+        topic: Span,
+        payload: Span,
+        qos: QoS,
+        retain: bool,
+        dup: bool,
+        packet_id: u16,
+    },
+    /// A QoS 1 message was acknowledged (PUBACK) or a QoS 2 one completed (PUBCOMP).
+    Published { packet_id: u16 },
+    /// SUBACK: granted QoS per filter (0x80 refused), in the receive buffer.
+    Subscribed { packet_id: u16, return_codes: Span },
+    /// UNSUBACK.
+    Unsubscribed { packet_id: u16 },
+    /// The connection is gone (keepalive timeout, I/O error, protocol
+    /// violation, peer closed); the transport has been closed.
+    ConnectionLost(Error),
+}
+
+/// The outcome of a successful connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Connected {
+    pub session_present: bool,
+}
+
+/// An MQTT client over any transport, in memory chosen by the caller.
+pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> {
+    session: Session<M>,
+    transport: Option<T>,
+    clock: C,
+    rx: R,
+    rx_start: usize,
+    rx_end: usize,
+    command_timeout_ms: u32,
+}
+
+/// Writes all pending output, continuing resends as room frees up.
+fn flush<M: Memory, T: Transport, C: Clock>(
+    session: &mut Session<M>,
+    transport: &mut T,
+    clock: &mut C,
+    timeout_ms: u32,
+) -> Result<(), Error> {
+    let deadline = clock.now_ms() + u64::from(timeout_ms);
+    while !session.pending_output().is_empty() {
+        let now = clock.now_ms();
+        if now >= deadline {
+            return Err(Error::Timeout);
+        }
+        let wait = (deadline - now).min(u64::from(u32::MAX)) as u32;
+        let written = transport.write(session.pending_output(), wait)?;
+        session.consume_output(written);
+    }
+    Ok(())
+}
+
+fn span_in(base: &[u8], part: &[u8]) -> Span {
+    Span {
+        start: part.as_ptr() as usize - base.as_ptr() as usize,
+        len: part.len(),
+    }
+}
+
+impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, T, C, R> {
+    /// A disconnected client. `rx` bounds the largest packet it can receive;
+    /// `command_timeout_ms` bounds connect and every write.
+    pub fn new(session: Session<M>, clock: C, rx: R, command_timeout_ms: u32) -> Self {
+        Client {
+            session,
+            transport: None,
+            clock,
+            rx,
+            rx_start: 0,
+            rx_end: 0,
+            command_timeout_ms,
+        }
+    }
+
+    /// The protocol state machine.
+    pub fn session(&self) -> &Session<M> {
+        &self.session
+    }
+
+    /// Where the connection stands.
+    pub fn state(&self) -> State {
+        self.session.state()
+    }
+
+    /// True when CONNACK accepted the connection and it is still up.
+    pub fn is_connected(&self) -> bool {
+        self.session.state() == State::Connected
+    }
+
+    /// The current time of the client's clock.
+    pub fn now_ms(&mut self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// The bytes of a span from the last event.
+    pub fn bytes(&self, span: Span) -> &[u8] {
+        self.rx
+            .as_ref()
+            .get(span.start..span.start + span.len)
+            .unwrap_or(&[])
+    }
+
+    /// Bound on connect and on every write, in milliseconds.
+    pub fn set_command_timeout(&mut self, timeout_ms: u32) {
+        self.command_timeout_ms = timeout_ms;
+    }
+
+    /// Sends CONNECT over an open `transport` and waits (at most the command
+    /// timeout) for CONNACK. A refusal is [`Error::ConnectionRefused`] with the
+    /// broker's return code; the transport is closed on any failure.
+    pub fn connect(
+        &mut self,
+        transport: T,
+        options: &ConnectOptions<'_>,
+    ) -> Result<Connected, Error> {
+        if self.transport.is_some() || self.session.state() != State::Disconnected {
+            let mut transport = transport;
+            transport.close();
+            return Err(Error::AlreadyConnected);
+        }
+        self.transport = Some(transport);
+        self.rx_start = 0;
+        self.rx_end = 0;
+        let now = self.clock.now_ms();
+        if let Err(err) = self.session.connect(options, now) {
+            self.drop_connection();
+            return Err(err);
+        }
+        let deadline = now + u64::from(self.command_timeout_ms);
+        let result = self.flush_output().and_then(|()| loop {
+            let now = self.clock.now_ms();
+            if now >= deadline {
+                break Err(Error::Timeout);
+            }
+            let wait = (deadline - now).min(u64::from(u32::MAX)) as u32;
+            match self.read_packet(wait)? {
+                Some(Packet::ConnAck {
+                    session_present,
+                    code,
+                }) => {
+                    break if code == ConnectReturnCode::Accepted {
+                        Ok(Connected { session_present })
+                    } else {
+                        Err(Error::ConnectionRefused(code as u8))
+                    }
+                }
+                Some(Packet::Event(_)) => break Err(Error::ProtocolViolation),
+                None => {}
+            }
+        });
+        match result {
+            Ok(connected) => {
+                // Resent messages from an earlier connection go out now.
+                if let Err(err) = self.flush_output() {
+                    self.drop_connection();
+                    return Err(err);
+                }
+                Ok(connected)
+            }
+            Err(err) => {
+                self.drop_connection();
+                Err(err)
+            }
+        }
+    }
+
+    /// Queues and writes a PUBLISH; returns its packet id (0 for QoS 0).
+    /// Acknowledgements arrive later as [`ClientEvent::Published`].
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<u16, Error> {
+        let now = self.clock.now_ms();
+        let id = self.with_room(|session| session.publish(topic, payload, qos, retain, now))?;
+        self.flush_or_drop()?;
+        Ok(id)
+    }
+
+    /// Subscribes to one or more filters; returns the packet id. The
+    /// granted QoS arrive as [`ClientEvent::Subscribed`].
+    pub fn subscribe(&mut self, topics: &[SubscribeTopic<'_>]) -> Result<u16, Error> {
+        let now = self.clock.now_ms();
+        let id = self.with_room(|session| session.subscribe(topics, now))?;
+        self.flush_or_drop()?;
+        Ok(id)
+    }
+
+    /// Unsubscribes from one or more filters; returns the packet id.
+    pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<u16, Error> {
+        let now = self.clock.now_ms();
+        let id = self.with_room(|session| session.unsubscribe(filters, now))?;
+        self.flush_or_drop()?;
+        Ok(id)
+    }
+
+    /// Sends DISCONNECT (so the broker discards the will) and closes the
+    /// transport. Unacknowledged QoS 1/2 messages stay in the store.
+    pub fn disconnect(&mut self) -> Result<(), Error> {
+        if self.transport.is_none() {
+            return Err(Error::NotConnected);
+        }
+        let now = self.clock.now_ms();
+        let result = self
+            .with_room(|session| session.disconnect(now))
+            .and_then(|()| self.flush_output());
+        self.drop_connection();
+        result
+    }
+
+    /// Closes the transport without DISCONNECT, as a lost link would: the
+    /// broker publishes the will.
+    pub fn abort(&mut self) {
+        self.drop_connection();
+    }
+
+    /// One turn of the loop: writes pending output, sends keepalive pings,
+    /// reads and returns the next event, waiting at most `timeout_ms` for one.
+    /// `Ok(None)`: nothing happened in time. The spans of a returned event
+    /// stay valid until the next call that reads.
+    pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
+        if self.transport.is_none() {
+            return Err(Error::NotConnected);
+        }
+        let deadline = self.clock.now_ms() + u64::from(timeout_ms);
+        loop {
+            // Buffered packets first: their answers collect in the send
+            // buffer and go out together before the next read.
+            match self.next_buffered() {
+                Ok(Some(Packet::Event(event))) => return Ok(Some(event)),
+                Ok(Some(Packet::ConnAck { .. })) => {
+                    return Ok(Some(self.lose_connection(Error::ProtocolViolation)))
+                }
+                Ok(None) => {}
+                Err(err) => return Ok(Some(self.lose_connection(err))),
+            }
+            let now = self.clock.now_ms();
+            let timers = self.session.handle_timers(now);
+            if let Ok(Some(Event::ConnectionLost(err))) | Err(err) = timers {
+                return Ok(Some(self.lose_connection(err)));
+            }
+            if let Err(err) = self.flush_output() {
+                return Ok(Some(self.lose_connection(err)));
+            }
+            let until = match self.session.next_deadline() {
+                Some(timer) => timer.min(deadline),
+                None => deadline,
+            };
+            let wait = until.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
+            let read = match self.fill_rx(wait) {
+                Ok(read) => read,
+                Err(err) => return Ok(Some(self.lose_connection(err))),
+            };
+            if read == 0 && self.clock.now_ms() >= deadline {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Runs `op`; when the send buffer is full, writes it out and tries once more.
+    fn with_room<V>(
+        &mut self,
+        mut op: impl FnMut(&mut Session<M>) -> Result<V, Error>,
+    ) -> Result<V, Error> {
+        match op(&mut self.session) {
+            Err(Error::SendBufferFull) => {
+                self.flush_or_drop()?;
+                op(&mut self.session)
+            }
+            other => other,
+        }
+    }
+
+    fn flush_output(&mut self) -> Result<(), Error> {
+        let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
+        flush(
+            &mut self.session,
+            transport,
+            &mut self.clock,
+            self.command_timeout_ms,
+        )
+    }
+
+    /// Flushes; a failed write leaves a half-written stream, so the
+    /// connection is closed.
+    fn flush_or_drop(&mut self) -> Result<(), Error> {
+        self.flush_output().inspect_err(|_| self.drop_connection())
+    }
+
+    fn drop_connection(&mut self) {
+        if let Some(mut transport) = self.transport.take() {
+            transport.close();
+        }
+        self.session.connection_closed();
+        self.rx_start = 0;
+        self.rx_end = 0;
+    }
+
+    fn lose_connection(&mut self, reason: Error) -> ClientEvent {
+        self.drop_connection();
+        ClientEvent::ConnectionLost(reason)
+    }
+
+    /// Handles buffered packets until one yields something to report, then
+    /// reads once (waiting at most `wait_ms`) if none did.
+    fn read_packet(&mut self, wait_ms: u32) -> Result<Option<Packet>, Error> {
+        if let Some(packet) = self.next_buffered()? {
+            return Ok(Some(packet));
+        }
+        self.fill_rx(wait_ms)?;
+        self.next_buffered()
+    }
+
+    /// Reads once into the free end of the receive buffer, waiting at most
+    /// `wait_ms`; returns the bytes read.
+    fn fill_rx(&mut self, wait_ms: u32) -> Result<usize, Error> {
+        if self.rx_start > 0 {
+            self.rx.as_mut().copy_within(self.rx_start..self.rx_end, 0);
+            self.rx_end -= self.rx_start;
+            self.rx_start = 0;
+        }
+        let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
+        let rx = self.rx.as_mut();
+        if self.rx_end == rx.len() {
+            // The framing check refuses packets larger than the buffer, so
+            // a full buffer without a whole packet cannot happen.
+            return Err(Error::PacketTooLarge {
+                size: rx.len() + 1,
+                max: rx.len(),
+            });
+        }
+        let read = transport.read(&mut rx[self.rx_end..], wait_ms)?;
+        self.rx_end += read;
+        Ok(read)
+    }
+
+    fn next_buffered(&mut self) -> Result<Option<Packet>, Error> {
+        loop {
+            let base = self.rx.as_ref();
+            let buffered = &base[self.rx_start..self.rx_end];
+            if buffered.is_empty() {
+                return Ok(None);
+            }
+            let (packet, len) = match decode_from_server(buffered, base.len())? {
+                Decoded::Packet { packet, len } => (packet, len),
+                Decoded::Incomplete { .. } => return Ok(None),
+            };
+            let now = self.clock.now_ms();
+            let event = match self.session.handle_packet(&packet, now) {
+                Err(Error::SendBufferFull) => {
+                    // Answers (PUBACK, ...) did not fit: write them and
+                    // hand in the same packet again.
+                    let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
+                    flush(
+                        &mut self.session,
+                        transport,
+                        &mut self.clock,
+                        self.command_timeout_ms,
+                    )?;
+                    continue;
+                }
+                other => other?,
+            };
+            let packet = event.map(|event| match event {
+                Event::Connected {
+                    session_present,
+                    return_code,
+                } => Packet::ConnAck {
+                    session_present,
+                    code: return_code,
+                },
+                Event::Message(m) => Packet::Event(ClientEvent::Message {
+                    topic: span_in(base, m.topic.as_bytes()),
+                    payload: span_in(base, m.payload),
+                    qos: m.qos,
+                    retain: m.retain,
+                    dup: m.dup,
+                    packet_id: m.packet_id,
+                }),
+                Event::Published { packet_id } => {
+                    Packet::Event(ClientEvent::Published { packet_id })
+                }
+                Event::Subscribed {
+                    packet_id,
+                    return_codes,
+                } => Packet::Event(ClientEvent::Subscribed {
+                    packet_id,
+                    return_codes: span_in(base, return_codes),
+                }),
+                Event::Unsubscribed { packet_id } => {
+                    Packet::Event(ClientEvent::Unsubscribed { packet_id })
+                }
+                Event::ConnectionLost(err) => Packet::Event(ClientEvent::ConnectionLost(err)),
+            });
+            self.rx_start += len;
+            if packet.is_some() {
+                return Ok(packet);
+            }
+        }
+    }
+}
+
+/// What handling one buffered packet produced.
+enum Packet {
+    ConnAck {
+        session_present: bool,
+        code: ConnectReturnCode,
+    },
+    Event(ClientEvent),
+}

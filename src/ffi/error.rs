@@ -1,0 +1,276 @@
+//! `emq_err`: one named code per failure, and its message.
+
+use crate::Error;
+use core::ffi::c_char;
+
+/// Result of every embermq function: `EMQ_OK` (0) or a named failure.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emq_err {
+    /// Success.
+    EMQ_OK = 0,
+    /// A required pointer argument was NULL.
+    EMQ_ERR_NULL_POINTER = 1,
+    /// An argument is out of range (QoS above 2, zero count, bad option).
+    EMQ_ERR_INVALID_ARGUMENT = 2,
+    /// A string argument is not valid UTF-8.
+    EMQ_ERR_INVALID_UTF8 = 3,
+    /// Memory for the client or its buffers could not be allocated.
+    EMQ_ERR_NO_MEMORY = 4,
+    /// Not allowed from inside a callback of the same client (poll, wait, connect, free).
+    EMQ_ERR_IN_CALLBACK = 5,
+    /// An internal error was contained; the client is closed. Please report it.
+    EMQ_ERR_PANIC = 6,
+    /// The client is not connected.
+    EMQ_ERR_NOT_CONNECTED = 10,
+    /// The client is already connected or connecting.
+    EMQ_ERR_ALREADY_CONNECTED = 11,
+    /// The broker refused the connection; the CONNACK return code is in
+    /// `on_connect` and `emq_client_last_return_code`.
+    EMQ_ERR_CONNECTION_REFUSED = 12,
+    /// The host name could not be resolved.
+    EMQ_ERR_NAME_NOT_RESOLVED = 13,
+    /// No address of the host accepted a TCP connection.
+    EMQ_ERR_CONNECT_FAILED = 14,
+    /// The broker closed the connection.
+    EMQ_ERR_CONNECTION_CLOSED = 15,
+    /// A socket operation failed.
+    EMQ_ERR_IO = 16,
+    /// The operation did not complete within its timeout.
+    EMQ_ERR_TIMEOUT = 17,
+    /// No PINGRESP came in time: the link was dead and has been closed.
+    EMQ_ERR_KEEPALIVE_TIMEOUT = 18,
+    /// The broker broke the protocol (unexpected acknowledgement, second CONNACK...).
+    EMQ_ERR_PROTOCOL_VIOLATION = 19,
+    /// The in-flight window is full: poll for acknowledgements, then retry.
+    EMQ_ERR_INFLIGHT_FULL = 20,
+    /// The store for unacknowledged QoS 1/2 messages is full.
+    EMQ_ERR_STORE_FULL = 21,
+    /// The send buffer could not be written out in time.
+    EMQ_ERR_SEND_BUFFER_FULL = 22,
+    /// A packet is larger than the receive buffer, send buffer or store
+    /// (`rx_buffer_size`, `tx_buffer_size`, `store_size`). An oversized
+    /// incoming packet closes the connection cleanly.
+    EMQ_ERR_PACKET_TOO_LARGE = 23,
+    /// A caller's output buffer is too small.
+    EMQ_ERR_BUFFER_TOO_SMALL = 24,
+    /// Too many inbound QoS 2 messages awaited PUBREL at once.
+    EMQ_ERR_INBOUND_QOS2_FULL = 25,
+    /// The SUBACK answered a different number of filters than were sent.
+    EMQ_ERR_SUBACK_COUNT_MISMATCH = 26,
+    /// Malformed packet: remaining length longer than 4 bytes.
+    EMQ_ERR_MALFORMED_REMAINING_LENGTH = 30,
+    /// Malformed packet: reserved packet type 0 or 15.
+    EMQ_ERR_INVALID_PACKET_TYPE = 31,
+    /// Malformed packet: reserved flag bits set wrongly.
+    EMQ_ERR_INVALID_FLAGS = 32,
+    /// QoS 3 on the wire, or a QoS argument above 2.
+    EMQ_ERR_INVALID_QOS = 33,
+    /// Malformed packet: packet identifier 0 where one is required.
+    EMQ_ERR_ZERO_PACKET_ID = 34,
+    /// A string or topic longer than 65,535 bytes.
+    EMQ_ERR_STRING_TOO_LONG = 35,
+    /// A string containing U+0000.
+    EMQ_ERR_NULL_CHARACTER = 36,
+    /// Malformed packet: fields do not match the remaining length.
+    EMQ_ERR_MALFORMED_PACKET = 37,
+    /// Unsupported protocol name or level (use 3 or 4).
+    EMQ_ERR_INVALID_PROTOCOL = 38,
+    /// Invalid CONNECT flags (for example a password without a username).
+    EMQ_ERR_INVALID_CONNECT_FLAGS = 39,
+    /// Malformed CONNACK: return code above 5.
+    EMQ_ERR_INVALID_CONNACK_CODE = 40,
+    /// Malformed CONNACK: reserved flag bits set.
+    EMQ_ERR_INVALID_CONNACK_FLAGS = 41,
+    /// Malformed SUBACK: a return code other than 0, 1, 2, 0x80.
+    EMQ_ERR_INVALID_SUBACK_CODE = 42,
+    /// SUBSCRIBE or UNSUBSCRIBE without filters.
+    EMQ_ERR_NO_TOPIC_FILTERS = 43,
+    /// The broker sent a packet a client must never receive.
+    EMQ_ERR_UNEXPECTED_PACKET = 44,
+    /// An empty topic name or filter.
+    EMQ_ERR_EMPTY_TOPIC = 50,
+    /// A `+` or `#` in a topic name (publish topics take no wildcards).
+    EMQ_ERR_WILDCARD_IN_TOPIC_NAME = 51,
+    /// A topic filter with `+` or `#` in the wrong place.
+    EMQ_ERR_INVALID_TOPIC_FILTER = 52,
+}
+
+impl From<Error> for emq_err {
+    fn from(err: Error) -> emq_err {
+        use emq_err::*;
+        match err {
+            Error::BufferTooSmall { .. } => EMQ_ERR_BUFFER_TOO_SMALL,
+            Error::MalformedRemainingLength => EMQ_ERR_MALFORMED_REMAINING_LENGTH,
+            Error::PacketTooLarge { .. } => EMQ_ERR_PACKET_TOO_LARGE,
+            Error::InvalidPacketType(_) => EMQ_ERR_INVALID_PACKET_TYPE,
+            Error::InvalidFlags => EMQ_ERR_INVALID_FLAGS,
+            Error::InvalidQos => EMQ_ERR_INVALID_QOS,
+            Error::ZeroPacketId => EMQ_ERR_ZERO_PACKET_ID,
+            Error::InvalidUtf8 => EMQ_ERR_INVALID_UTF8,
+            Error::NullCharacter => EMQ_ERR_NULL_CHARACTER,
+            Error::StringTooLong => EMQ_ERR_STRING_TOO_LONG,
+            Error::MalformedPacket => EMQ_ERR_MALFORMED_PACKET,
+            Error::InvalidProtocol => EMQ_ERR_INVALID_PROTOCOL,
+            Error::InvalidConnectFlags => EMQ_ERR_INVALID_CONNECT_FLAGS,
+            Error::InvalidConnackCode(_) => EMQ_ERR_INVALID_CONNACK_CODE,
+            Error::InvalidConnackFlags => EMQ_ERR_INVALID_CONNACK_FLAGS,
+            Error::InvalidSubackCode(_) => EMQ_ERR_INVALID_SUBACK_CODE,
+            Error::NoTopicFilters => EMQ_ERR_NO_TOPIC_FILTERS,
+            Error::UnexpectedPacket(_) => EMQ_ERR_UNEXPECTED_PACKET,
+            Error::EmptyTopic => EMQ_ERR_EMPTY_TOPIC,
+            Error::WildcardInTopicName => EMQ_ERR_WILDCARD_IN_TOPIC_NAME,
+            Error::InvalidTopicFilter => EMQ_ERR_INVALID_TOPIC_FILTER,
+            Error::InflightFull => EMQ_ERR_INFLIGHT_FULL,
+            Error::StoreFull => EMQ_ERR_STORE_FULL,
+            Error::SendBufferFull => EMQ_ERR_SEND_BUFFER_FULL,
+            Error::InboundQos2Full => EMQ_ERR_INBOUND_QOS2_FULL,
+            Error::NotConnected => EMQ_ERR_NOT_CONNECTED,
+            Error::AlreadyConnected => EMQ_ERR_ALREADY_CONNECTED,
+            Error::ConnectionRefused(_) => EMQ_ERR_CONNECTION_REFUSED,
+            Error::ProtocolViolation => EMQ_ERR_PROTOCOL_VIOLATION,
+            Error::KeepaliveTimeout => EMQ_ERR_KEEPALIVE_TIMEOUT,
+            Error::SubackCountMismatch => EMQ_ERR_SUBACK_COUNT_MISMATCH,
+            Error::InvalidArgument => EMQ_ERR_INVALID_ARGUMENT,
+            Error::NameNotResolved => EMQ_ERR_NAME_NOT_RESOLVED,
+            Error::ConnectFailed => EMQ_ERR_CONNECT_FAILED,
+            Error::ConnectionClosed => EMQ_ERR_CONNECTION_CLOSED,
+            Error::Io => EMQ_ERR_IO,
+            Error::Timeout => EMQ_ERR_TIMEOUT,
+            Error::InCallback => EMQ_ERR_IN_CALLBACK,
+        }
+    }
+}
+
+impl emq_err {
+    /// A static, NUL-terminated description.
+    fn message(self) -> &'static core::ffi::CStr {
+        use emq_err::*;
+        match self {
+            EMQ_OK => c"success",
+            EMQ_ERR_NULL_POINTER => c"a required pointer argument was NULL",
+            EMQ_ERR_INVALID_ARGUMENT => c"invalid argument",
+            EMQ_ERR_INVALID_UTF8 => c"string is not valid UTF-8",
+            EMQ_ERR_NO_MEMORY => c"out of memory",
+            EMQ_ERR_IN_CALLBACK => c"not allowed from inside a callback",
+            EMQ_ERR_PANIC => c"internal error contained; client closed",
+            EMQ_ERR_NOT_CONNECTED => c"not connected",
+            EMQ_ERR_ALREADY_CONNECTED => c"already connected or connecting",
+            EMQ_ERR_CONNECTION_REFUSED => c"connection refused by the broker",
+            EMQ_ERR_NAME_NOT_RESOLVED => c"host name not resolved",
+            EMQ_ERR_CONNECT_FAILED => c"could not connect to the host",
+            EMQ_ERR_CONNECTION_CLOSED => c"connection closed by the broker",
+            EMQ_ERR_IO => c"I/O error",
+            EMQ_ERR_TIMEOUT => c"timed out",
+            EMQ_ERR_KEEPALIVE_TIMEOUT => c"keepalive timeout: no PINGRESP",
+            EMQ_ERR_PROTOCOL_VIOLATION => c"protocol violation by the broker",
+            EMQ_ERR_INFLIGHT_FULL => c"in-flight window full",
+            EMQ_ERR_STORE_FULL => c"message store full",
+            EMQ_ERR_SEND_BUFFER_FULL => c"send buffer full",
+            EMQ_ERR_PACKET_TOO_LARGE => c"packet larger than the buffer",
+            EMQ_ERR_BUFFER_TOO_SMALL => c"output buffer too small",
+            EMQ_ERR_INBOUND_QOS2_FULL => c"too many inbound QoS 2 messages in flight",
+            EMQ_ERR_SUBACK_COUNT_MISMATCH => c"SUBACK code count does not match the request",
+            EMQ_ERR_MALFORMED_REMAINING_LENGTH => c"malformed remaining length",
+            EMQ_ERR_INVALID_PACKET_TYPE => c"reserved packet type",
+            EMQ_ERR_INVALID_FLAGS => c"reserved flag bits set wrongly",
+            EMQ_ERR_INVALID_QOS => c"invalid QoS",
+            EMQ_ERR_ZERO_PACKET_ID => c"packet identifier 0 where one is required",
+            EMQ_ERR_STRING_TOO_LONG => c"string longer than 65535 bytes",
+            EMQ_ERR_NULL_CHARACTER => c"string contains U+0000",
+            EMQ_ERR_MALFORMED_PACKET => c"malformed packet",
+            EMQ_ERR_INVALID_PROTOCOL => c"unsupported protocol name or level",
+            EMQ_ERR_INVALID_CONNECT_FLAGS => c"invalid CONNECT flags",
+            EMQ_ERR_INVALID_CONNACK_CODE => c"CONNACK return code out of range",
+            EMQ_ERR_INVALID_CONNACK_FLAGS => c"CONNACK flags with reserved bits set",
+            EMQ_ERR_INVALID_SUBACK_CODE => c"invalid SUBACK return code",
+            EMQ_ERR_NO_TOPIC_FILTERS => c"no topic filters",
+            EMQ_ERR_UNEXPECTED_PACKET => c"packet a client must never receive",
+            EMQ_ERR_EMPTY_TOPIC => c"empty topic",
+            EMQ_ERR_WILDCARD_IN_TOPIC_NAME => c"wildcard in topic name",
+            EMQ_ERR_INVALID_TOPIC_FILTER => c"invalid topic filter",
+        }
+    }
+}
+
+/// A static, NUL-terminated English description of `err`. Never NULL;
+/// unknown values give "unknown error".
+#[no_mangle]
+pub extern "C" fn emq_err_str(err: core::ffi::c_int) -> *const c_char {
+    all_errors()
+        .iter()
+        .find(|known| **known as core::ffi::c_int == err)
+        .map_or(c"unknown error".as_ptr(), |known| known.message().as_ptr())
+        .cast()
+}
+
+/// Every code, so a value from C can be checked before it is trusted.
+fn all_errors() -> &'static [emq_err] {
+    use emq_err::*;
+    &[
+        EMQ_OK,
+        EMQ_ERR_NULL_POINTER,
+        EMQ_ERR_INVALID_ARGUMENT,
+        EMQ_ERR_INVALID_UTF8,
+        EMQ_ERR_NO_MEMORY,
+        EMQ_ERR_IN_CALLBACK,
+        EMQ_ERR_PANIC,
+        EMQ_ERR_NOT_CONNECTED,
+        EMQ_ERR_ALREADY_CONNECTED,
+        EMQ_ERR_CONNECTION_REFUSED,
+        EMQ_ERR_NAME_NOT_RESOLVED,
+        EMQ_ERR_CONNECT_FAILED,
+        EMQ_ERR_CONNECTION_CLOSED,
+        EMQ_ERR_IO,
+        EMQ_ERR_TIMEOUT,
+        EMQ_ERR_KEEPALIVE_TIMEOUT,
+        EMQ_ERR_PROTOCOL_VIOLATION,
+        EMQ_ERR_INFLIGHT_FULL,
+        EMQ_ERR_STORE_FULL,
+        EMQ_ERR_SEND_BUFFER_FULL,
+        EMQ_ERR_PACKET_TOO_LARGE,
+        EMQ_ERR_BUFFER_TOO_SMALL,
+        EMQ_ERR_INBOUND_QOS2_FULL,
+        EMQ_ERR_SUBACK_COUNT_MISMATCH,
+        EMQ_ERR_MALFORMED_REMAINING_LENGTH,
+        EMQ_ERR_INVALID_PACKET_TYPE,
+        EMQ_ERR_INVALID_FLAGS,
+        EMQ_ERR_INVALID_QOS,
+        EMQ_ERR_ZERO_PACKET_ID,
+        EMQ_ERR_STRING_TOO_LONG,
+        EMQ_ERR_NULL_CHARACTER,
+        EMQ_ERR_MALFORMED_PACKET,
+        EMQ_ERR_INVALID_PROTOCOL,
+        EMQ_ERR_INVALID_CONNECT_FLAGS,
+        EMQ_ERR_INVALID_CONNACK_CODE,
+        EMQ_ERR_INVALID_CONNACK_FLAGS,
+        EMQ_ERR_INVALID_SUBACK_CODE,
+        EMQ_ERR_NO_TOPIC_FILTERS,
+        EMQ_ERR_UNEXPECTED_PACKET,
+        EMQ_ERR_EMPTY_TOPIC,
+        EMQ_ERR_WILDCARD_IN_TOPIC_NAME,
+        EMQ_ERR_INVALID_TOPIC_FILTER,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_distinct_message() {
+        let mut seen = std::collections::HashSet::new();
+        for code in all_errors() {
+            let msg = code.message();
+            assert!(!msg.is_empty());
+            assert!(seen.insert(msg), "{code:?} repeats a message");
+            let from_c = emq_err_str(*code as core::ffi::c_int);
+            assert_eq!(from_c, msg.as_ptr());
+        }
+        let unknown = emq_err_str(9999);
+        // SAFETY: emq_err_str returns a static NUL-terminated string.
+        let unknown = unsafe { core::ffi::CStr::from_ptr(unknown) };
+        assert_eq!(unknown, c"unknown error");
+    }
+}

@@ -1,0 +1,1173 @@
+//! The `extern "C"` surface: opaque `emq_client` handles, `#[repr(C)]`
+//! options filled by `emq_options_default`, callbacks taking `void
+//! *user_data`, and `emq_err` codes. Every entry point checks its pointers
+//! and contains panics (in release builds, which use `panic = "abort"`, a
+//! bug aborts instead; nothing ever unwinds into C).
+//!
+//! Re-entrancy: no Rust reference to a client is alive while a callback
+//! runs, so callbacks may call publish, subscribe, unsubscribe and
+//! disconnect on the same client. Calls that read from the network (poll,
+//! wait, connect) and free are refused there with `EMQ_ERR_IN_CALLBACK`.
+
+mod error;
+
+pub use error::{emq_err, emq_err_str};
+
+use crate::client::{Client, ClientEvent};
+use crate::codec::{LastWill, ProtocolLevel, QoS, SubscribeTopic};
+use crate::session::{ConnectOptions, HeapMemory, Session, SessionConfig, State};
+use crate::transport::tcp::{TcpOptions, TcpTransport};
+use crate::transport::StdClock;
+use crate::{topic, Error};
+use core::ffi::{c_char, c_void, CStr};
+use emq_err::*;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Connection states reported by `emq_client_state`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emq_state {
+    /// No connection.
+    EMQ_STATE_DISCONNECTED = 0,
+    /// Resolving the host and opening the TCP connection.
+    EMQ_STATE_CONNECTING = 1,
+    /// CONNECT sent, waiting for CONNACK.
+    EMQ_STATE_WAITING_CONNACK = 2,
+    /// Connected: CONNACK accepted.
+    EMQ_STATE_CONNECTED = 3,
+    /// DISCONNECT being sent.
+    EMQ_STATE_DISCONNECTING = 4,
+}
+
+/// Severity of a log line passed to `on_log`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum emq_log_level {
+    /// Nothing is logged.
+    EMQ_LOG_NONE = 0,
+    /// Failures: connection lost, protocol errors.
+    EMQ_LOG_ERROR = 1,
+    /// Unusual but handled conditions.
+    EMQ_LOG_WARNING = 2,
+    /// Connection lifecycle.
+    EMQ_LOG_INFO = 3,
+    /// Every packet.
+    EMQ_LOG_DEBUG = 4,
+}
+
+/// Client options. Always start from `emq_options_default()` so fields added
+/// later get their defaults. Strings are NUL-terminated and copied by
+/// `emq_client_new`: the caller may free them afterwards.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emq_options {
+    /// Client identifier; NULL or "" asks the broker to assign one (needs clean_session).
+    pub client_id: *const c_char,
+    /// Username, or NULL for none.
+    pub username: *const c_char,
+    /// Password bytes (binary allowed), or NULL for none. Needs a username.
+    pub password: *const u8,
+    /// Length of `password` in bytes.
+    pub password_len: usize,
+    /// Keepalive interval in seconds; 0 disables pings. Default 60.
+    pub keepalive_secs: u16,
+    /// Start a clean session (default true).
+    pub clean_session: bool,
+    /// 3 for MQTT 3.1, 4 for MQTT 3.1.1 (default).
+    pub protocol_level: u8,
+    /// Last-will topic, or NULL for no will.
+    pub will_topic: *const c_char,
+    /// Last-will payload bytes (may be NULL when `will_payload_len` is 0).
+    pub will_payload: *const u8,
+    /// Length of `will_payload`.
+    pub will_payload_len: usize,
+    /// Last-will QoS (0..2).
+    pub will_qos: u8,
+    /// Publish the will as retained.
+    pub will_retain: bool,
+    /// Receive buffer: the largest packet that can be received. Default 16 KiB.
+    pub rx_buffer_size: usize,
+    /// Send buffer: the largest packet that can be sent. Default 16 KiB.
+    pub tx_buffer_size: usize,
+    /// Bytes kept for copies of unacknowledged QoS 1/2 messages (resent after
+    /// a reconnect). Must hold at least one message. Default 64 KiB.
+    pub store_size: usize,
+    /// Outbound QoS 1/2 messages unacknowledged at once (1..=65535). Default 20.
+    pub inflight_window: u16,
+    /// Bound on connect (TCP and CONNACK), on each write and the default for
+    /// waits, in milliseconds. Default 10000.
+    pub command_timeout_ms: u32,
+    /// Disable Nagle's algorithm (default true: no 40 ms stall per QoS 1 round trip).
+    pub tcp_nodelay: bool,
+    /// Most verbose level passed to `on_log`. Default EMQ_LOG_INFO.
+    pub log_level: emq_log_level,
+}
+
+/// A received message, valid only during the callback that receives it.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emq_message {
+    /// Topic bytes (UTF-8, NOT NUL-terminated).
+    pub topic: *const c_char,
+    /// Topic length in bytes.
+    pub topic_len: usize,
+    /// Payload bytes (binary); not NULL even when empty.
+    pub payload: *const u8,
+    /// Payload length in bytes.
+    pub payload_len: usize,
+    /// QoS the message was delivered with.
+    pub qos: u8,
+    /// The broker sent it from its retained store.
+    pub retain: bool,
+    /// The broker marked it as a possible redelivery.
+    pub dup: bool,
+    /// Packet identifier (0 for QoS 0).
+    pub packet_id: u16,
+}
+
+/// One entry for `emq_client_subscribe_many`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emq_subscription {
+    /// Topic filter, NUL-terminated; may contain `+` and `#`.
+    pub filter: *const c_char,
+    /// Maximum QoS wanted (0..2).
+    pub qos: u8,
+}
+
+/// Called for every CONNACK: return_code 0 accepted, 1..5 refused.
+#[allow(non_camel_case_types)]
+pub type emq_on_connect = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        session_present: bool,
+        return_code: u8,
+    ),
+>;
+/// Called when the connection ends: EMQ_OK after emq_client_disconnect,
+/// otherwise the reason (keepalive timeout, closed by broker, ...).
+#[allow(non_camel_case_types)]
+pub type emq_on_disconnect =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, client: *mut emq_client, reason: emq_err)>;
+/// Called for a received message no per-filter handler took.
+#[allow(non_camel_case_types)]
+pub type emq_on_message = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        message: *const emq_message,
+    ),
+>;
+/// Called when a publish completes: QoS 0 once written (packet_id 0), QoS 1
+/// on PUBACK, QoS 2 on PUBCOMP.
+#[allow(non_camel_case_types)]
+pub type emq_on_published =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, client: *mut emq_client, packet_id: u16)>;
+/// Called on SUBACK: the granted QoS per filter, in request order; 0x80 = refused.
+#[allow(non_camel_case_types)]
+pub type emq_on_subscribed = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        packet_id: u16,
+        granted_qos: *const u8,
+        count: usize,
+    ),
+>;
+/// Called on UNSUBACK.
+#[allow(non_camel_case_types)]
+pub type emq_on_unsubscribed =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, client: *mut emq_client, packet_id: u16)>;
+/// Called with a NUL-terminated log line at or above the configured level.
+#[allow(non_camel_case_types)]
+pub type emq_on_log = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, level: emq_log_level, message: *const c_char),
+>;
+
+/// Callbacks; any may be NULL. Arguments are borrowed for the call only.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct emq_callbacks {
+    pub on_connect: emq_on_connect,
+    pub on_disconnect: emq_on_disconnect,
+    pub on_message: emq_on_message,
+    pub on_published: emq_on_published,
+    pub on_subscribed: emq_on_subscribed,
+    pub on_unsubscribed: emq_on_unsubscribed,
+    pub on_log: emq_on_log,
+}
+
+/// A handler for messages matching one subscription's filter.
+#[allow(non_camel_case_types)]
+pub type emq_message_handler = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        message: *const emq_message,
+    ),
+>;
+
+type HostClient = Client<HeapMemory, TcpTransport, StdClock, Box<[u8]>>;
+
+struct FilterHandler {
+    filter: String,
+    handler: emq_message_handler,
+    user_data: *mut c_void,
+}
+
+/// Owned copies of the connect options.
+struct OwnedConnect {
+    client_id: String,
+    username: Option<String>,
+    password: Option<Vec<u8>>,
+    keepalive_secs: u16,
+    clean_session: bool,
+    protocol: ProtocolLevel,
+    will: Option<(String, Vec<u8>, QoS, bool)>,
+}
+
+/// An MQTT client. Opaque: create with `emq_client_new`, free with `emq_client_free`.
+#[allow(non_camel_case_types)]
+pub struct emq_client {
+    client: HostClient,
+    connect: OwnedConnect,
+    tcp: TcpOptions,
+    log_level: emq_log_level,
+    callbacks: emq_callbacks,
+    user_data: *mut c_void,
+    handlers: Vec<FilterHandler>,
+    /// Nesting depth of callbacks currently running.
+    in_callback: u32,
+    connecting: bool,
+    last_return_code: u8,
+    /// Set when an awaited acknowledgement arrives (for emq_client_wait).
+    completed: Option<u16>,
+}
+
+/// Runs `body`, turning a panic into EMQ_ERR_PANIC.
+fn guard(body: impl FnOnce() -> Result<(), emq_err>) -> emq_err {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => EMQ_OK,
+        Ok(Err(err)) => err,
+        Err(_) => EMQ_ERR_PANIC,
+    }
+}
+
+/// A NUL-terminated UTF-8 string argument; NULL is an error.
+///
+/// # Safety
+/// `ptr` must be NULL or point to a NUL-terminated string.
+unsafe fn str_arg<'a>(ptr: *const c_char) -> Result<&'a str, emq_err> {
+    if ptr.is_null() {
+        return Err(EMQ_ERR_NULL_POINTER);
+    }
+    // SAFETY: non-NULL and NUL-terminated per this function's contract.
+    let text = unsafe { CStr::from_ptr(ptr) };
+    text.to_str().map_err(|_| EMQ_ERR_INVALID_UTF8)
+}
+
+/// Like `str_arg`, but NULL means "none".
+///
+/// # Safety
+/// As for `str_arg`.
+unsafe fn opt_str_arg<'a>(ptr: *const c_char) -> Result<Option<&'a str>, emq_err> {
+    if ptr.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: forwarded contract.
+        unsafe { str_arg(ptr) }.map(Some)
+    }
+}
+
+/// A byte-slice argument: NULL is allowed only with length 0.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading `len` bytes.
+unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], emq_err> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(EMQ_ERR_NULL_POINTER);
+    }
+    if len > isize::MAX as usize {
+        return Err(EMQ_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: non-NULL and readable for `len` bytes per the contract.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
+}
+
+fn qos_arg(qos: u8) -> Result<QoS, emq_err> {
+    QoS::from_u8(qos).map_err(|_| EMQ_ERR_INVALID_QOS)
+}
+
+/// Writes `value` through an optional out-pointer.
+///
+/// # Safety
+/// `out` must be NULL or valid for a write.
+unsafe fn set_out<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-NULL and writable per the contract.
+        unsafe { out.write(value) };
+    }
+}
+
+/// Fills `out` with the defaults.
+///
+/// # Safety
+/// `out` must be NULL or point to writable memory for an `emq_options`.
+#[no_mangle]
+pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
+    if out.is_null() {
+        return EMQ_ERR_NULL_POINTER;
+    }
+    let defaults = emq_options {
+        client_id: core::ptr::null(),
+        username: core::ptr::null(),
+        password: core::ptr::null(),
+        password_len: 0,
+        keepalive_secs: 60,
+        clean_session: true,
+        protocol_level: 4,
+        will_topic: core::ptr::null(),
+        will_payload: core::ptr::null(),
+        will_payload_len: 0,
+        will_qos: 0,
+        will_retain: false,
+        rx_buffer_size: 16 * 1024,
+        tx_buffer_size: 16 * 1024,
+        store_size: 64 * 1024,
+        inflight_window: 20,
+        command_timeout_ms: 10_000,
+        tcp_nodelay: true,
+        log_level: emq_log_level::EMQ_LOG_INFO,
+    };
+    // SAFETY: checked non-NULL above; writable per the contract.
+    unsafe { out.write(defaults) };
+    EMQ_OK
+}
+
+/// Smallest buffers accepted: room for CONNECT with short fields.
+const MIN_BUFFER: usize = 64;
+
+/// Validates and copies the options.
+///
+/// # Safety
+/// Every pointer in `o` must be NULL or valid as documented on `emq_options`.
+unsafe fn read_options(o: &emq_options) -> Result<(OwnedConnect, SessionConfig), emq_err> {
+    // SAFETY (all calls below): the pointers come from `o`, valid per contract.
+    let client_id = unsafe { opt_str_arg(o.client_id) }?.unwrap_or("");
+    let username = unsafe { opt_str_arg(o.username) }?;
+    let password = if o.password.is_null() && o.password_len == 0 {
+        None
+    } else {
+        Some(unsafe { bytes_arg(o.password, o.password_len) }?.to_vec())
+    };
+    if password.is_some() && username.is_none() {
+        return Err(EMQ_ERR_INVALID_CONNECT_FLAGS);
+    }
+    if client_id.is_empty() && !o.clean_session {
+        return Err(EMQ_ERR_INVALID_ARGUMENT);
+    }
+    let protocol =
+        ProtocolLevel::from_u8(o.protocol_level).map_err(|_| EMQ_ERR_INVALID_PROTOCOL)?;
+    let will = match unsafe { opt_str_arg(o.will_topic) }? {
+        None => None,
+        Some(will_topic) => {
+            topic::validate_topic_name(will_topic).map_err(emq_err::from)?;
+            let payload = unsafe { bytes_arg(o.will_payload, o.will_payload_len) }?;
+            if payload.len() > u16::MAX as usize {
+                return Err(EMQ_ERR_STRING_TOO_LONG);
+            }
+            Some((
+                will_topic.to_owned(),
+                payload.to_vec(),
+                qos_arg(o.will_qos)?,
+                o.will_retain,
+            ))
+        }
+    };
+    if o.rx_buffer_size < MIN_BUFFER
+        || o.tx_buffer_size < MIN_BUFFER
+        || o.inflight_window == 0
+        || o.command_timeout_ms == 0
+        || o.log_level > emq_log_level::EMQ_LOG_DEBUG
+    {
+        return Err(EMQ_ERR_INVALID_ARGUMENT);
+    }
+    let connect = OwnedConnect {
+        client_id: client_id.to_owned(),
+        username: username.map(str::to_owned),
+        password,
+        keepalive_secs: o.keepalive_secs,
+        clean_session: o.clean_session,
+        protocol,
+        will,
+    };
+    let config = SessionConfig {
+        inflight_window: o.inflight_window,
+        ping_timeout_ms: None,
+    };
+    Ok((connect, config))
+}
+
+/// Creates a disconnected client. On success `*out` holds the handle, to be
+/// released with `emq_client_free`.
+///
+/// # Safety
+/// `options` must be NULL or a valid `emq_options` (start from
+/// `emq_options_default`); `out` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_new(
+    options: *const emq_options,
+    out: *mut *mut emq_client,
+) -> emq_err {
+    guard(|| {
+        if out.is_null() {
+            return Err(EMQ_ERR_NULL_POINTER);
+        }
+        // SAFETY: `out` is non-NULL and writable per the contract.
+        unsafe { out.write(core::ptr::null_mut()) };
+        if options.is_null() {
+            return Err(EMQ_ERR_NULL_POINTER);
+        }
+        // SAFETY: non-NULL; valid per the contract.
+        let o = unsafe { &*options };
+        // SAFETY: the option pointers are valid per the contract.
+        let (connect, config) = unsafe { read_options(o) }?;
+        // Extra packet-id slots so pending SUBSCRIBEs never starve publishes.
+        let slots = usize::from(o.inflight_window) + 16;
+        let inbound_qos2 = usize::from(o.inflight_window).max(64);
+        let memory = HeapMemory::new(slots, o.store_size, inbound_qos2, o.tx_buffer_size);
+        let session = Session::new(memory, config);
+        let rx = vec![0u8; o.rx_buffer_size].into_boxed_slice();
+        let client = Client::new(session, StdClock::default(), rx, o.command_timeout_ms);
+        let handle = Box::new(emq_client {
+            client,
+            connect,
+            tcp: TcpOptions {
+                connect_timeout_ms: o.command_timeout_ms,
+                nodelay: o.tcp_nodelay,
+            },
+            log_level: o.log_level,
+            callbacks: emq_callbacks::default(),
+            user_data: core::ptr::null_mut(),
+            handlers: Vec::new(),
+            in_callback: 0,
+            connecting: false,
+            last_return_code: 0,
+            completed: None,
+        });
+        // SAFETY: checked non-NULL above.
+        unsafe { out.write(Box::into_raw(handle)) };
+        Ok(())
+    })
+}
+
+/// Closes the connection (without DISCONNECT, so the broker publishes the
+/// will) and frees the client. NULL is ignored. Refused inside a callback.
+///
+/// # Safety
+/// `client` must be NULL or a handle from `emq_client_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_free(client: *mut emq_client) -> emq_err {
+    if client.is_null() {
+        return EMQ_OK;
+    }
+    // SAFETY: a live handle per the contract; no other reference is alive
+    // (callbacks are checked for just below).
+    if unsafe { (*client).in_callback } > 0 {
+        return EMQ_ERR_IN_CALLBACK;
+    }
+    guard(|| {
+        // SAFETY: a live handle from Box::into_raw, freed exactly once here.
+        let mut owned = unsafe { Box::from_raw(client) };
+        owned.client.abort();
+        Ok(())
+    })
+}
+
+/// Sets the callbacks (copied) and the `user_data` passed to each.
+/// `callbacks` may be NULL to remove them all.
+///
+/// # Safety
+/// `client` must be a live handle; `callbacks` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_set_callbacks(
+    client: *mut emq_client,
+    callbacks: *const emq_callbacks,
+    user_data: *mut c_void,
+) -> emq_err {
+    // SAFETY: live handle or NULL per the contract.
+    let Some(c) = (unsafe { client.as_mut() }) else {
+        return EMQ_ERR_NULL_POINTER;
+    };
+    c.callbacks = if callbacks.is_null() {
+        emq_callbacks::default()
+    } else {
+        // SAFETY: non-NULL and valid per the contract.
+        unsafe { *callbacks }
+    };
+    c.user_data = user_data;
+    EMQ_OK
+}
+
+/// Runs `body` on a live client handle inside `guard`.
+///
+/// # Safety
+/// `client` must be NULL or a live handle. The reference handed to `body`
+/// must not be held across a callback: callbacks go through `dispatch`.
+unsafe fn with_client(
+    client: *mut emq_client,
+    body: impl FnOnce(&mut emq_client) -> Result<(), emq_err>,
+) -> emq_err {
+    if client.is_null() {
+        return EMQ_ERR_NULL_POINTER;
+    }
+    guard(|| {
+        // SAFETY: non-NULL and live per the contract; the reference lives
+        // only for `body`, which calls no C code.
+        body(unsafe { &mut *client })
+    })
+}
+
+impl emq_client {
+    fn log(&self, level: emq_log_level, message: &str) {
+        if level > self.log_level {
+            return;
+        }
+        if let Some(on_log) = self.callbacks.on_log {
+            let mut line = Vec::with_capacity(message.len() + 1);
+            line.extend(message.bytes().filter(|&b| b != 0));
+            line.push(0);
+            // SAFETY: a C callback the user registered; the line is a valid
+            // NUL-terminated string for the duration of the call. on_log
+            // receives no client, so it cannot re-enter.
+            unsafe { on_log(self.user_data, level, line.as_ptr().cast()) };
+        }
+    }
+
+    fn refuse_in_callback(&self) -> Result<(), emq_err> {
+        if self.in_callback > 0 {
+            Err(EMQ_ERR_IN_CALLBACK)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Calls a C callback with the client marked as inside a callback.
+///
+/// # Safety
+/// `client` must be a live handle, and no Rust reference to it may be alive.
+unsafe fn in_callback(client: *mut emq_client, call: impl FnOnce()) {
+    // SAFETY: live handle, no other reference alive (contract).
+    unsafe { (*client).in_callback += 1 };
+    call();
+    // SAFETY: the callback may not free the client (refused), so it is live.
+    unsafe { (*client).in_callback -= 1 };
+}
+
+/// Delivers one event to the callbacks. No Rust reference to the client is
+/// held while C code runs.
+///
+/// # Safety
+/// `client` must be a live handle with no Rust reference alive.
+unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
+    // SAFETY (every `(*client)` read below): live handle, and each read is
+    // a copy that ends before any callback is entered.
+    let user_data = unsafe { (*client).user_data };
+    let callbacks = unsafe { (*client).callbacks };
+    match event {
+        ClientEvent::Message {
+            topic,
+            payload,
+            qos,
+            retain,
+            dup,
+            packet_id,
+        } => {
+            let (topic_bytes, payload_ptr) = unsafe {
+                let c = &*client;
+                (c.client.bytes(topic), c.client.bytes(payload).as_ptr())
+            };
+            let message = emq_message {
+                topic: topic_bytes.as_ptr().cast(),
+                topic_len: topic.len,
+                payload: payload_ptr,
+                payload_len: payload.len,
+                qos: qos as u8,
+                retain,
+                dup,
+                packet_id,
+            };
+            let topic_str = core::str::from_utf8(topic_bytes).unwrap_or("");
+            let (handler, handler_data) = unsafe {
+                (*client)
+                    .handlers
+                    .iter()
+                    .find(|h| topic::matches(&h.filter, topic_str))
+                    .map_or((callbacks.on_message, user_data), |h| {
+                        (h.handler, h.user_data)
+                    })
+            };
+            if let Some(handler) = handler {
+                // SAFETY: user callback; `message` points into the receive
+                // buffer, which nothing but poll/wait/connect (refused in
+                // callbacks) writes to.
+                unsafe { in_callback(client, || handler(handler_data, client, &message)) };
+            }
+        }
+        ClientEvent::Published { packet_id } => {
+            unsafe { (*client).completed = Some(packet_id) };
+            if let Some(cb) = callbacks.on_published {
+                // SAFETY: user callback with valid arguments.
+                unsafe { in_callback(client, || cb(user_data, client, packet_id)) };
+            }
+        }
+        ClientEvent::Subscribed {
+            packet_id,
+            return_codes,
+        } => {
+            unsafe { (*client).completed = Some(packet_id) };
+            let codes = unsafe { (*client).client.bytes(return_codes).as_ptr() };
+            if let Some(cb) = callbacks.on_subscribed {
+                // SAFETY: user callback; `codes` valid for `len` bytes, as above.
+                unsafe {
+                    in_callback(client, || {
+                        cb(user_data, client, packet_id, codes, return_codes.len)
+                    })
+                };
+            }
+        }
+        ClientEvent::Unsubscribed { packet_id } => {
+            unsafe { (*client).completed = Some(packet_id) };
+            if let Some(cb) = callbacks.on_unsubscribed {
+                // SAFETY: user callback with valid arguments.
+                unsafe { in_callback(client, || cb(user_data, client, packet_id)) };
+            }
+        }
+        ClientEvent::ConnectionLost(reason) => {
+            let code = emq_err::from(reason);
+            unsafe {
+                (*client).log(
+                    emq_log_level::EMQ_LOG_ERROR,
+                    &format!("connection lost: {reason}"),
+                )
+            };
+            if let Some(cb) = callbacks.on_disconnect {
+                // SAFETY: user callback with valid arguments.
+                unsafe { in_callback(client, || cb(user_data, client, code)) };
+            }
+        }
+    }
+}
+
+/// Connects to `host` (name, IPv4 or IPv6 address) on `port` (1883 for
+/// plain MQTT) and waits for CONNACK, at most `command_timeout_ms`.
+/// Calls `on_connect` with the return code; a refusal returns
+/// EMQ_ERR_CONNECTION_REFUSED.
+///
+/// # Safety
+/// `client` must be a live handle; `host` a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_connect(
+    client: *mut emq_client,
+    host: *const c_char,
+    port: u16,
+) -> emq_err {
+    let mut report = None;
+    // SAFETY: contract forwarded.
+    let result = unsafe {
+        with_client(client, |c| {
+            c.refuse_in_callback()?;
+            // SAFETY: NUL-terminated per the contract.
+            let host = str_arg(host)?;
+            if port == 0 {
+                return Err(EMQ_ERR_INVALID_ARGUMENT);
+            }
+            if c.client.state() != State::Disconnected {
+                return Err(EMQ_ERR_ALREADY_CONNECTED);
+            }
+            c.log(
+                emq_log_level::EMQ_LOG_INFO,
+                &format!("connecting to {host}:{port}"),
+            );
+            c.connecting = true;
+            let transport = TcpTransport::connect(host, port, &c.tcp);
+            c.connecting = false;
+            let transport = transport.map_err(|err| {
+                c.log(
+                    emq_log_level::EMQ_LOG_ERROR,
+                    &format!("connect to {host}:{port}: {err}"),
+                );
+                emq_err::from(err)
+            })?;
+            let will = c
+                .connect
+                .will
+                .as_ref()
+                .map(|(topic, payload, qos, retain)| LastWill {
+                    topic,
+                    payload,
+                    qos: *qos,
+                    retain: *retain,
+                });
+            let options = ConnectOptions {
+                client_id: &c.connect.client_id,
+                username: c.connect.username.as_deref(),
+                password: c.connect.password.as_deref(),
+                keep_alive_secs: c.connect.keepalive_secs,
+                clean_session: c.connect.clean_session,
+                protocol: c.connect.protocol,
+                will,
+            };
+            match c.client.connect(transport, &options) {
+                Ok(connected) => {
+                    c.last_return_code = 0;
+                    c.log(emq_log_level::EMQ_LOG_INFO, "connected");
+                    report = Some((connected.session_present, 0));
+                    Ok(())
+                }
+                Err(Error::ConnectionRefused(code)) => {
+                    c.last_return_code = code;
+                    c.log(
+                        emq_log_level::EMQ_LOG_ERROR,
+                        &format!("connection refused, return code {code}"),
+                    );
+                    report = Some((false, code));
+                    Err(EMQ_ERR_CONNECTION_REFUSED)
+                }
+                Err(err) => {
+                    c.log(
+                        emq_log_level::EMQ_LOG_ERROR,
+                        &format!("connect failed: {err}"),
+                    );
+                    Err(err.into())
+                }
+            }
+        })
+    };
+    if let Some((session_present, code)) = report {
+        // SAFETY: live handle (checked by with_client), no reference alive.
+        let (cb, user_data) = unsafe { ((*client).callbacks.on_connect, (*client).user_data) };
+        if let Some(cb) = cb {
+            // SAFETY: user callback with valid arguments.
+            unsafe { in_callback(client, || cb(user_data, client, session_present, code)) };
+        }
+    }
+    result
+}
+
+/// Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK.
+/// Allowed inside callbacks.
+///
+/// # Safety
+/// `client` must be a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_err {
+    // SAFETY: contract forwarded.
+    let result = unsafe { with_client(client, |c| c.client.disconnect().map_err(emq_err::from)) };
+    if result != EMQ_ERR_NULL_POINTER && result != EMQ_ERR_NOT_CONNECTED {
+        // SAFETY: live handle, no reference alive.
+        let (cb, user_data) = unsafe { ((*client).callbacks.on_disconnect, (*client).user_data) };
+        if let Some(cb) = cb {
+            // SAFETY: user callback with valid arguments.
+            unsafe { in_callback(client, || cb(user_data, client, EMQ_OK)) };
+        }
+    }
+    result
+}
+
+/// Polls once more for an event; returns the event or Ok(None) after `timeout_ms`.
+///
+/// # Safety
+/// `client` must be a live handle with no reference alive.
+unsafe fn next_event(
+    client: *mut emq_client,
+    timeout_ms: u32,
+) -> Result<Option<ClientEvent>, emq_err> {
+    let mut event = None;
+    // SAFETY: contract forwarded.
+    let result = unsafe {
+        with_client(client, |c| {
+            c.refuse_in_callback()?;
+            event = c.client.poll_event(timeout_ms).map_err(emq_err::from)?;
+            Ok(())
+        })
+    };
+    if result == EMQ_OK {
+        Ok(event)
+    } else {
+        Err(result)
+    }
+}
+
+/// One turn of a caller-driven loop, like Paho's MQTTYield: writes pending
+/// output, sends keepalive pings, and dispatches every event that arrives,
+/// waiting up to `timeout_ms` for the first. Returns EMQ_OK, or the reason
+/// the connection was lost (after `on_disconnect`), or EMQ_ERR_NOT_CONNECTED.
+///
+/// # Safety
+/// `client` must be a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u32) -> emq_err {
+    let mut wait = timeout_ms;
+    // Bounded: each turn either handles an event or ends the loop; the
+    // event count bounds a flood so poll returns to its caller.
+    for _ in 0..10_000 {
+        // SAFETY: contract forwarded.
+        match unsafe { next_event(client, wait) } {
+            Ok(Some(event)) => {
+                let lost = match event {
+                    ClientEvent::ConnectionLost(reason) => Some(reason),
+                    _ => None,
+                };
+                // SAFETY: live handle, no reference alive.
+                unsafe { dispatch(client, event) };
+                if let Some(reason) = lost {
+                    return reason.into();
+                }
+                // After the first event, take only what is already there.
+                wait = 0;
+            }
+            Ok(None) => return EMQ_OK,
+            Err(err) => return err,
+        }
+    }
+    EMQ_OK
+}
+
+/// Polls (dispatching callbacks) until the acknowledgement for `packet_id`
+/// arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_ERR_TIMEOUT
+/// after `timeout_ms`.
+///
+/// # Safety
+/// `client` must be a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_wait(
+    client: *mut emq_client,
+    packet_id: u16,
+    timeout_ms: u32,
+) -> emq_err {
+    if packet_id == 0 {
+        return EMQ_ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: contract forwarded for all accesses below.
+    let start = match unsafe {
+        with_client(client, |c| {
+            c.refuse_in_callback()?;
+            c.completed = None;
+            Ok(())
+        })
+    } {
+        EMQ_OK => unsafe { (*client).client.now_ms() },
+        err => return err,
+    };
+    let deadline = start + u64::from(timeout_ms);
+    loop {
+        let now = unsafe { (*client).client.now_ms() };
+        if now >= deadline {
+            return EMQ_ERR_TIMEOUT;
+        }
+        let wait = (deadline - now).min(u64::from(u32::MAX)) as u32;
+        match unsafe { next_event(client, wait) } {
+            Ok(Some(event)) => {
+                let lost = match event {
+                    ClientEvent::ConnectionLost(reason) => Some(reason),
+                    _ => None,
+                };
+                unsafe { dispatch(client, event) };
+                if let Some(reason) = lost {
+                    return reason.into();
+                }
+                if unsafe { (*client).completed } == Some(packet_id) {
+                    return EMQ_OK;
+                }
+            }
+            Ok(None) => {}
+            Err(err) => return err,
+        }
+    }
+}
+
+/// Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
+/// packet is written; `*packet_id` (may be NULL) gets its id, 0 for QoS 0.
+/// QoS 0 calls `on_published` right away; QoS 1/2 when acknowledged, during
+/// poll or wait.
+///
+/// # Safety
+/// `client` must be a live handle; `topic` NUL-terminated; `payload` valid
+/// for `payload_len` bytes (NULL allowed when 0); `packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_publish(
+    client: *mut emq_client,
+    topic: *const c_char,
+    payload: *const u8,
+    payload_len: usize,
+    qos: u8,
+    retain: bool,
+    packet_id: *mut u16,
+) -> emq_err {
+    let mut id = 0;
+    // SAFETY: contract forwarded.
+    let result = unsafe {
+        with_client(client, |c| {
+            let topic = str_arg(topic)?;
+            let payload = bytes_arg(payload, payload_len)?;
+            let qos = qos_arg(qos)?;
+            id = c
+                .client
+                .publish(topic, payload, qos, retain)
+                .map_err(emq_err::from)?;
+            Ok(())
+        })
+    };
+    // SAFETY: NULL or writable per the contract.
+    unsafe { set_out(packet_id, id) };
+    if result == EMQ_OK && id == 0 {
+        // SAFETY: live handle, no reference alive.
+        let (cb, user_data) = unsafe { ((*client).callbacks.on_published, (*client).user_data) };
+        if let Some(cb) = cb {
+            // SAFETY: user callback with valid arguments.
+            unsafe { in_callback(client, || cb(user_data, client, 0)) };
+        }
+    }
+    result
+}
+
+/// Subscribes to one filter.
+///
+/// # Safety
+/// `client` must be a live handle; `filter` NUL-terminated; `packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_subscribe(
+    client: *mut emq_client,
+    filter: *const c_char,
+    qos: u8,
+    packet_id: *mut u16,
+) -> emq_err {
+    let one = emq_subscription { filter, qos };
+    // SAFETY: contract forwarded; `one` is a valid one-element array.
+    unsafe { emq_client_subscribe_many(client, &one, 1, packet_id) }
+}
+
+/// Subscribes to `count` filters in one SUBSCRIBE. The granted QoS arrive
+/// in `on_subscribed`, in the same order.
+///
+/// # Safety
+/// `client` must be a live handle; `subscriptions` valid for `count`
+/// entries with NUL-terminated filters; `packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_subscribe_many(
+    client: *mut emq_client,
+    subscriptions: *const emq_subscription,
+    count: usize,
+    packet_id: *mut u16,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe { subscribe_with(client, subscriptions, count, None, packet_id) }
+}
+
+/// Subscribes to `filter` and routes matching messages to `handler` (with
+/// its own `user_data`) instead of `on_message`. The first registered
+/// handler whose filter matches wins. `emq_client_unsubscribe` of the same
+/// filter removes the handler.
+///
+/// # Safety
+/// As for `emq_client_subscribe`; `handler` must stay callable while subscribed.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_subscribe_handler(
+    client: *mut emq_client,
+    filter: *const c_char,
+    qos: u8,
+    handler: emq_message_handler,
+    user_data: *mut c_void,
+    packet_id: *mut u16,
+) -> emq_err {
+    if handler.is_none() {
+        return EMQ_ERR_NULL_POINTER;
+    }
+    let one = emq_subscription { filter, qos };
+    // SAFETY: contract forwarded; `one` is a valid one-element array.
+    unsafe { subscribe_with(client, &one, 1, Some((handler, user_data)), packet_id) }
+}
+
+/// Most filters in one SUBSCRIBE or UNSUBSCRIBE call.
+const MAX_FILTERS_PER_CALL: usize = 64;
+
+/// # Safety
+/// As for `emq_client_subscribe_many`.
+unsafe fn subscribe_with(
+    client: *mut emq_client,
+    subscriptions: *const emq_subscription,
+    count: usize,
+    handler: Option<(emq_message_handler, *mut c_void)>,
+    packet_id: *mut u16,
+) -> emq_err {
+    let mut id = 0;
+    // SAFETY: contract forwarded.
+    let result = unsafe {
+        with_client(client, |c| {
+            if count == 0 || count > MAX_FILTERS_PER_CALL {
+                return Err(if count == 0 {
+                    EMQ_ERR_NO_TOPIC_FILTERS
+                } else {
+                    EMQ_ERR_INVALID_ARGUMENT
+                });
+            }
+            if subscriptions.is_null() {
+                return Err(EMQ_ERR_NULL_POINTER);
+            }
+            // SAFETY: non-NULL, `count` entries per the contract.
+            let entries = core::slice::from_raw_parts(subscriptions, count);
+            let mut topics = [SubscribeTopic {
+                filter: "",
+                qos: QoS::AtMostOnce,
+            }; MAX_FILTERS_PER_CALL];
+            for (slot, entry) in topics.iter_mut().zip(entries) {
+                *slot = SubscribeTopic {
+                    filter: str_arg(entry.filter)?,
+                    qos: qos_arg(entry.qos)?,
+                };
+            }
+            id = c
+                .client
+                .subscribe(&topics[..count])
+                .map_err(emq_err::from)?;
+            if let Some((handler, user_data)) = handler {
+                let filter = topics[0].filter.to_owned();
+                c.handlers.retain(|h| h.filter != filter);
+                c.handlers.push(FilterHandler {
+                    filter,
+                    handler,
+                    user_data,
+                });
+            }
+            Ok(())
+        })
+    };
+    // SAFETY: NULL or writable per the contract.
+    unsafe { set_out(packet_id, id) };
+    result
+}
+
+/// Unsubscribes from one filter (and drops its handler, if any).
+///
+/// # Safety
+/// `client` must be a live handle; `filter` NUL-terminated; `packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_unsubscribe(
+    client: *mut emq_client,
+    filter: *const c_char,
+    packet_id: *mut u16,
+) -> emq_err {
+    // SAFETY: contract forwarded; a one-element array.
+    unsafe { emq_client_unsubscribe_many(client, &filter, 1, packet_id) }
+}
+
+/// Unsubscribes from `count` filters in one UNSUBSCRIBE.
+///
+/// # Safety
+/// `client` must be a live handle; `filters` valid for `count` NUL-terminated
+/// strings; `packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_unsubscribe_many(
+    client: *mut emq_client,
+    filters: *const *const c_char,
+    count: usize,
+    packet_id: *mut u16,
+) -> emq_err {
+    let mut id = 0;
+    // SAFETY: contract forwarded.
+    let result = unsafe {
+        with_client(client, |c| {
+            if count == 0 {
+                return Err(EMQ_ERR_NO_TOPIC_FILTERS);
+            }
+            if count > MAX_FILTERS_PER_CALL {
+                return Err(EMQ_ERR_INVALID_ARGUMENT);
+            }
+            if filters.is_null() {
+                return Err(EMQ_ERR_NULL_POINTER);
+            }
+            // SAFETY: non-NULL, `count` entries per the contract.
+            let entries = core::slice::from_raw_parts(filters, count);
+            let mut list = [""; MAX_FILTERS_PER_CALL];
+            for (slot, &entry) in list.iter_mut().zip(entries) {
+                *slot = str_arg(entry)?;
+            }
+            let list = &list[..count];
+            id = c.client.unsubscribe(list).map_err(emq_err::from)?;
+            c.handlers.retain(|h| !list.contains(&h.filter.as_str()));
+            Ok(())
+        })
+    };
+    // SAFETY: NULL or writable per the contract.
+    unsafe { set_out(packet_id, id) };
+    result
+}
+
+/// The connection state. NULL gives EMQ_STATE_DISCONNECTED.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_state(client: *const emq_client) -> emq_state {
+    // SAFETY: NULL or live per the contract.
+    let Some(c) = (unsafe { client.as_ref() }) else {
+        return emq_state::EMQ_STATE_DISCONNECTED;
+    };
+    if c.connecting {
+        return emq_state::EMQ_STATE_CONNECTING;
+    }
+    match c.client.state() {
+        State::Disconnected => emq_state::EMQ_STATE_DISCONNECTED,
+        State::AwaitingConnAck => emq_state::EMQ_STATE_WAITING_CONNACK,
+        State::Connected => emq_state::EMQ_STATE_CONNECTED,
+        State::Disconnecting => emq_state::EMQ_STATE_DISCONNECTING,
+    }
+}
+
+/// True when connected (CONNACK accepted and the link up).
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_is_connected(client: *const emq_client) -> bool {
+    // SAFETY: forwarded.
+    unsafe { emq_client_state(client) == emq_state::EMQ_STATE_CONNECTED }
+}
+
+/// The return code of the last CONNACK (0 accepted, 1..5 refused).
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_last_return_code(client: *const emq_client) -> u8 {
+    // SAFETY: NULL or live per the contract.
+    unsafe { client.as_ref() }.map_or(0, |c| c.last_return_code)
+}
+
+/// Outbound QoS 1/2 messages not yet fully acknowledged.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_inflight(client: *const emq_client) -> u16 {
+    // SAFETY: NULL or live per the contract.
+    unsafe { client.as_ref() }.map_or(0, |c| c.client.session().inflight())
+}
+
+/// The library version, NUL-terminated.
+#[no_mangle]
+pub extern "C" fn emq_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
