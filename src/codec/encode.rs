@@ -237,16 +237,15 @@ impl Packet<'_> {
     /// or [`Error::BufferTooSmall`] with the size needed. Nothing is written
     /// when the packet is invalid or does not fit.
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, Error> {
-        if let Packet::Publish(p) = self {
-            let head = p.encode_header(out)?;
-            let needed = head + p.payload.len();
-            check_room(out, needed)?;
-            out[head..needed].copy_from_slice(p.payload);
-            return Ok(needed);
-        }
+        // The whole size is checked first, so nothing is written on failure.
         let body = body_len(self)?;
         let needed = 1 + remaining_length_len(body) + body;
         check_room(out, needed)?;
+        if let Packet::Publish(p) = self {
+            let head = p.encode_header(out)?;
+            out[head..needed].copy_from_slice(p.payload);
+            return Ok(needed);
+        }
         let mut w = Writer { out, at: 0 };
         match self {
             Packet::Connect(c) => {

@@ -1,0 +1,289 @@
+//! The Rust client against a real mosquitto started per test.
+
+mod support;
+
+use embermq::client::{Client, ClientEvent};
+use embermq::codec::{QoS, SubscribeTopic};
+use embermq::session::{ConnectOptions, HeapMemory, Session, SessionConfig, State};
+use embermq::transport::tcp::{TcpOptions, TcpTransport};
+use embermq::transport::StdClock;
+use embermq::Error;
+use std::time::{Duration, Instant};
+use support::{Broker, BrokerConfig};
+
+type TestClient = Client<HeapMemory, TcpTransport, StdClock, Box<[u8]>>;
+
+fn client_with(rx: usize, tx: usize, store: usize) -> TestClient {
+    let session = Session::new(HeapMemory::new(40, store, 64, tx), SessionConfig::default());
+    Client::new(
+        session,
+        StdClock::default(),
+        vec![0; rx].into_boxed_slice(),
+        5_000,
+    )
+}
+
+fn new_client() -> TestClient {
+    client_with(16 * 1024, 16 * 1024, 64 * 1024)
+}
+
+fn tcp(broker: &Broker) -> TcpTransport {
+    TcpTransport::connect("127.0.0.1", broker.port, &TcpOptions::default()).expect("tcp connect")
+}
+
+fn connect(client: &mut TestClient, broker: &Broker, id: &str) {
+    let options = ConnectOptions {
+        client_id: id,
+        keep_alive_secs: 30,
+        ..ConnectOptions::default()
+    };
+    client.connect(tcp(broker), &options).expect("connect");
+    assert!(client.is_connected());
+}
+
+/// What arrived, with payloads copied out of the receive buffer.
+#[derive(Debug, Default)]
+struct Seen {
+    messages: Vec<(String, Vec<u8>, QoS, bool)>,
+    published: Vec<u16>,
+    subscribed: Vec<(u16, Vec<u8>)>,
+    unsubscribed: Vec<u16>,
+    lost: Vec<Error>,
+}
+
+/// Polls until `done` holds or `limit` passes; returns what was seen.
+fn poll_until(
+    client: &mut TestClient,
+    seen: &mut Seen,
+    limit: Duration,
+    done: impl Fn(&Seen) -> bool,
+) {
+    let start = Instant::now();
+    while !done(seen) && start.elapsed() < limit {
+        let event = match client.poll_event(50) {
+            Ok(Some(event)) => event,
+            Ok(None) => continue,
+            Err(Error::NotConnected) => break,
+            Err(other) => panic!("poll: {other:?}"),
+        };
+        match event {
+            ClientEvent::Message {
+                topic,
+                payload,
+                qos,
+                retain,
+                ..
+            } => seen.messages.push((
+                String::from_utf8(client.bytes(topic).to_vec()).unwrap(),
+                client.bytes(payload).to_vec(),
+                qos,
+                retain,
+            )),
+            ClientEvent::Published { packet_id } => seen.published.push(packet_id),
+            ClientEvent::Subscribed {
+                packet_id,
+                return_codes,
+            } => seen
+                .subscribed
+                .push((packet_id, client.bytes(return_codes).to_vec())),
+            ClientEvent::Unsubscribed { packet_id } => seen.unsubscribed.push(packet_id),
+            ClientEvent::ConnectionLost(reason) => seen.lost.push(reason),
+        }
+    }
+}
+
+#[test]
+fn publish_and_receive_own_messages_at_every_qos() {
+    support::require_mosquitto();
+    let broker = Broker::start_default();
+    let mut client = new_client();
+    connect(&mut client, &broker, "rust-pubsub");
+    let sub = client
+        .subscribe(&[SubscribeTopic {
+            filter: "rt/#",
+            qos: QoS::ExactlyOnce,
+        }])
+        .unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.subscribed.is_empty()
+    });
+    assert_eq!(seen.subscribed, vec![(sub, vec![2])]);
+
+    let big: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+    let mut ids = Vec::new();
+    for (qos, payload) in [
+        (QoS::AtMostOnce, &b"zero"[..]),
+        (QoS::AtLeastOnce, &b""[..]),
+        (QoS::ExactlyOnce, &big[..]),
+    ] {
+        let id = client
+            .publish(&format!("rt/q{}", qos as u8), payload, qos, false)
+            .unwrap();
+        assert_eq!(id == 0, qos == QoS::AtMostOnce);
+        if id != 0 {
+            ids.push(id);
+        }
+    }
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        s.messages.len() == 3 && s.published.len() == 2
+    });
+    seen.messages.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        seen.messages,
+        vec![
+            (
+                "rt/q0".to_string(),
+                b"zero".to_vec(),
+                QoS::AtMostOnce,
+                false
+            ),
+            ("rt/q1".to_string(), Vec::new(), QoS::AtLeastOnce, false),
+            ("rt/q2".to_string(), big, QoS::ExactlyOnce, false),
+        ]
+    );
+    seen.published.sort();
+    assert_eq!(seen.published, ids);
+    assert_eq!(client.session().inflight(), 0);
+    client.disconnect().unwrap();
+    assert_eq!(client.state(), State::Disconnected);
+}
+
+#[test]
+fn bad_credentials_are_refused_with_the_return_code() {
+    support::require_mosquitto();
+    let broker = Broker::start(BrokerConfig::new().user("alice", "secret"));
+    let mut client = new_client();
+    let wrong = ConnectOptions {
+        client_id: "rust-auth",
+        username: Some("alice"),
+        password: Some(b"wrong"),
+        ..ConnectOptions::default()
+    };
+    assert_eq!(
+        client.connect(tcp(&broker), &wrong),
+        Err(Error::ConnectionRefused(5))
+    );
+    assert_eq!(client.state(), State::Disconnected);
+    let right = ConnectOptions {
+        password: Some(b"secret"),
+        ..wrong
+    };
+    assert!(client.connect(tcp(&broker), &right).is_ok());
+}
+
+#[test]
+fn oversized_message_closes_cleanly_and_the_client_recovers() {
+    support::require_mosquitto();
+    let broker = Broker::start_default();
+    let mut small = client_with(1024, 4096, 8192);
+    connect(&mut small, &broker, "rust-small");
+    small
+        .subscribe(&[SubscribeTopic {
+            filter: "big/#",
+            qos: QoS::AtMostOnce,
+        }])
+        .unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut small, &mut seen, Duration::from_secs(5), |s| {
+        !s.subscribed.is_empty()
+    });
+
+    let mut sender = new_client();
+    connect(&mut sender, &broker, "rust-sender");
+    sender
+        .publish("big/one", &[7u8; 4096], QoS::AtMostOnce, false)
+        .unwrap();
+    poll_until(&mut small, &mut seen, Duration::from_secs(5), |s| {
+        !s.lost.is_empty()
+    });
+    assert!(
+        matches!(seen.lost[..], [Error::PacketTooLarge { max: 1024, .. }]),
+        "{:?}",
+        seen.lost
+    );
+    assert_eq!(small.state(), State::Disconnected);
+
+    // Reconnect (clean session: subscribe again) and get a message that fits.
+    connect(&mut small, &broker, "rust-small");
+    small
+        .subscribe(&[SubscribeTopic {
+            filter: "big/#",
+            qos: QoS::AtMostOnce,
+        }])
+        .unwrap();
+    poll_until(&mut small, &mut seen, Duration::from_secs(5), |s| {
+        s.subscribed.len() == 2
+    });
+    sender
+        .publish("big/two", b"fits", QoS::AtMostOnce, false)
+        .unwrap();
+    poll_until(&mut small, &mut seen, Duration::from_secs(5), |s| {
+        !s.messages.is_empty()
+    });
+    assert_eq!(seen.messages[0].0, "big/two");
+    assert_eq!(seen.messages[0].1, b"fits");
+}
+
+#[test]
+fn keepalive_keeps_an_idle_connection_alive() {
+    support::require_mosquitto();
+    let broker = Broker::start_default();
+    let mut client = new_client();
+    let options = ConnectOptions {
+        client_id: "rust-idle",
+        keep_alive_secs: 1,
+        ..ConnectOptions::default()
+    };
+    client.connect(tcp(&broker), &options).unwrap();
+    let mut seen = Seen::default();
+    // mosquitto drops a client silent for 1.5 keepalives; stay 2.5 of them.
+    poll_until(&mut client, &mut seen, Duration::from_millis(2_600), |_| {
+        false
+    });
+    assert!(seen.lost.is_empty(), "{:?}", seen.lost);
+    assert!(client.is_connected());
+    assert!(
+        broker.wait_for_log("PINGREQ from rust-idle", Duration::from_secs(1)),
+        "the broker saw no PINGREQ"
+    );
+}
+
+#[test]
+fn unreachable_and_unresolvable_hosts_are_named_errors() {
+    assert_eq!(
+        TcpTransport::connect("no-such-host.invalid", 1883, &TcpOptions::default()).err(),
+        Some(Error::NameNotResolved)
+    );
+    // A port nobody listens on: bind, learn the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert_eq!(
+        TcpTransport::connect("127.0.0.1", port, &TcpOptions::default()).err(),
+        Some(Error::ConnectFailed)
+    );
+}
+
+#[test]
+fn ipv6_loopback_connects_when_the_broker_listens_there() {
+    support::require_mosquitto();
+    let probe = std::net::TcpListener::bind("[::1]:0");
+    let Ok(probe) = probe else {
+        eprintln!("no IPv6 loopback on this machine; skipping");
+        return;
+    };
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let broker = Broker::start(BrokerConfig::new().extra(&format!("listener {port} ::1")));
+    let transport = TcpTransport::connect("::1", port, &TcpOptions::default()).unwrap();
+    let mut client = new_client();
+    let options = ConnectOptions {
+        client_id: "rust-v6",
+        ..ConnectOptions::default()
+    };
+    assert!(client.connect(transport, &options).is_ok());
+    drop(broker);
+}
