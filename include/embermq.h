@@ -427,6 +427,7 @@ typedef void (*emq_on_unsubscribed)(void *user_data, struct emq_client *client, 
 
 /**
  * Called with a NUL-terminated log line at or above the configured level.
+ * It may run inside any embermq call, so it must not call embermq itself.
  */
 typedef void (*emq_on_log)(void *user_data, enum emq_log_level level, const char *message);
 

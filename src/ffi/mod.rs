@@ -185,6 +185,7 @@ pub type emq_on_subscribed = Option<
 pub type emq_on_unsubscribed =
     Option<unsafe extern "C" fn(user_data: *mut c_void, client: *mut emq_client, packet_id: u16)>;
 /// Called with a NUL-terminated log line at or above the configured level.
+/// It may run inside any embermq call, so it must not call embermq itself.
 #[allow(non_camel_case_types)]
 pub type emq_on_log = Option<
     unsafe extern "C" fn(user_data: *mut c_void, level: emq_log_level, message: *const c_char),
@@ -317,6 +318,38 @@ unsafe fn set_out<T>(out: *mut T, value: T) {
         // SAFETY: non-NULL and writable per the contract.
         unsafe { out.write(value) };
     }
+}
+
+/// After a call that writes: if the write failed and closed a connection
+/// that was up, tell `on_disconnect`, as poll would have.
+///
+/// # Safety
+/// `client` must be a live handle with no Rust reference alive.
+unsafe fn report_if_lost(client: *mut emq_client, was_up: bool, result: emq_err) {
+    // SAFETY: live handle; the read ends before the callback.
+    if result == EMQ_OK || !was_up || unsafe { (*client).client.state() } != State::Disconnected {
+        return;
+    }
+    // SAFETY: as above.
+    unsafe { dispatch(client, ClientEvent::ConnectionLost(error_of(result))) };
+}
+
+/// The library error behind a code, for the few codes a write can end in.
+fn error_of(code: emq_err) -> Error {
+    match code {
+        EMQ_ERR_TIMEOUT => Error::Timeout,
+        EMQ_ERR_CONNECTION_CLOSED => Error::ConnectionClosed,
+        _ => Error::Io,
+    }
+}
+
+/// True when the handle is live and its connection up.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+unsafe fn is_up(client: *const emq_client) -> bool {
+    // SAFETY: forwarded.
+    unsafe { client.as_ref() }.is_some_and(|c| c.client.state() != State::Disconnected)
 }
 
 /// Fills `out` with the defaults.
@@ -917,6 +950,8 @@ pub unsafe extern "C" fn emq_client_publish(
     packet_id: *mut u16,
 ) -> emq_err {
     let mut id = 0;
+    // SAFETY: NULL or live per the contract.
+    let was_up = unsafe { is_up(client) };
     // SAFETY: contract forwarded.
     let result = unsafe {
         with_client(client, |c| {
@@ -932,6 +967,8 @@ pub unsafe extern "C" fn emq_client_publish(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
+    // SAFETY: live when was_up; no reference alive.
+    unsafe { report_if_lost(client, was_up, result) };
     if result == EMQ_OK && id == 0 {
         // SAFETY: live handle, no reference alive.
         let (cb, user_data) = unsafe { ((*client).callbacks.on_published, (*client).user_data) };
@@ -1013,6 +1050,8 @@ unsafe fn subscribe_with(
     packet_id: *mut u16,
 ) -> emq_err {
     let mut id = 0;
+    // SAFETY: NULL or live per the contract.
+    let was_up = unsafe { is_up(client) };
     // SAFETY: contract forwarded.
     let result = unsafe {
         with_client(client, |c| {
@@ -1056,6 +1095,8 @@ unsafe fn subscribe_with(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
+    // SAFETY: live when was_up; no reference alive.
+    unsafe { report_if_lost(client, was_up, result) };
     result
 }
 
@@ -1086,6 +1127,8 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     packet_id: *mut u16,
 ) -> emq_err {
     let mut id = 0;
+    // SAFETY: NULL or live per the contract.
+    let was_up = unsafe { is_up(client) };
     // SAFETY: contract forwarded.
     let result = unsafe {
         with_client(client, |c| {
@@ -1112,6 +1155,8 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
+    // SAFETY: live when was_up; no reference alive.
+    unsafe { report_if_lost(client, was_up, result) };
     result
 }
 
