@@ -540,8 +540,9 @@ enum emq_err emq_client_poll(struct emq_client *client, uint32_t timeout_ms);
 
 /**
  * Polls (dispatching callbacks) until the acknowledgement for `packet_id`
- * arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_ERR_TIMEOUT
- * after `timeout_ms`.
+ * arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
+ * nothing with that id is pending (its acknowledgement already arrived),
+ * EMQ_ERR_TIMEOUT after `timeout_ms`.
  *
  * # Safety
  * `client` must be a live handle.

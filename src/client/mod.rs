@@ -102,6 +102,11 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         }
     }
 
+    /// True while `packet_id` still awaits its acknowledgement.
+    pub fn is_pending(&mut self, packet_id: u16) -> bool {
+        self.session.is_pending(packet_id)
+    }
+
     /// The protocol state machine.
     pub fn session(&self) -> &Session<M> {
         &self.session

@@ -879,8 +879,9 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
 }
 
 /// Polls (dispatching callbacks) until the acknowledgement for `packet_id`
-/// arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_ERR_TIMEOUT
-/// after `timeout_ms`.
+/// arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
+/// nothing with that id is pending (its acknowledgement already arrived),
+/// EMQ_ERR_TIMEOUT after `timeout_ms`.
 ///
 /// # Safety
 /// `client` must be a live handle.
@@ -893,14 +894,17 @@ pub unsafe extern "C" fn emq_client_wait(
     if packet_id == 0 {
         return EMQ_ERR_INVALID_ARGUMENT;
     }
+    let mut pending = false;
     // SAFETY: contract forwarded for all accesses below.
     let start = match unsafe {
         with_client(client, |c| {
             c.refuse_in_callback()?;
             c.completed = None;
+            pending = c.client.is_pending(packet_id);
             Ok(())
         })
     } {
+        EMQ_OK if !pending => return EMQ_OK,
         EMQ_OK => unsafe { (*client).client.now_ms() },
         err => return err,
     };

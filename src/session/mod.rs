@@ -194,6 +194,12 @@ impl<M: Memory> Session<M> {
         self.pump_resend();
     }
 
+    /// True while `packet_id` belongs to a request still awaiting its
+    /// acknowledgement (PUBACK, PUBCOMP, SUBACK or UNSUBACK).
+    pub fn is_pending(&mut self, packet_id: u16) -> bool {
+        find_slot(self.memory.parts().slots, packet_id).is_some()
+    }
+
     /// True while unacknowledged QoS 1/2 messages are held in the store.
     pub fn has_stored_messages(&self) -> bool {
         !self.ring.is_empty()

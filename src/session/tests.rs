@@ -229,11 +229,13 @@ fn qos1_outbound_completes_on_puback() {
         vec![format!("PUBLISH t/1 q1 id{id} dup0 one")]
     );
     assert_eq!(s.inflight(), 1);
+    assert!(s.is_pending(id));
     assert_eq!(
         s.handle_packet(&Packet::PubAck(id), 2).unwrap(),
         Some(Event::Published { packet_id: id })
     );
     assert_eq!(s.inflight(), 0);
+    assert!(!s.is_pending(id));
     assert!(!s.has_stored_messages());
     // A late duplicate ack for the same id is ignored, not an event.
     assert_eq!(s.handle_packet(&Packet::PubAck(id), 3).unwrap(), None);
