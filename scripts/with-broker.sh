@@ -9,6 +9,10 @@
 #   EMQ_TEST_BROKER_DIR=<temp dir with mosquitto.conf and mosquitto.log>
 # The broker is killed (by its PID) and its dir removed when the command ends
 # (set EMQ_KEEP_BROKER_DIR=1 to keep the dir). Exits with the command's status.
+#
+# Optional: EMQ_BROKER_PASSWD="user:password" makes the broker require that
+# login (a password file made with mosquitto_passwd, allow_anonymous false);
+# the command then also gets EMQ_TEST_USERNAME and EMQ_TEST_PASSWORD.
 set -euo pipefail
 
 if [ "$#" -lt 1 ]; then
@@ -29,6 +33,29 @@ fi
 
 BROKER_DIR="$(mktemp -d "${TMPDIR:-/tmp}/embermq-with-broker.XXXXXX")"
 BROKER_PID=""
+
+PASSWD_USER=""
+PASSWD_PASS=""
+if [ -n "${EMQ_BROKER_PASSWD:-}" ]; then
+    case "$EMQ_BROKER_PASSWD" in
+        ?*:?*) ;;
+        *)
+            echo "with-broker: EMQ_BROKER_PASSWD must be user:password" >&2
+            rm -rf "$BROKER_DIR"
+            exit 2
+            ;;
+    esac
+    PASSWD_USER="${EMQ_BROKER_PASSWD%%:*}"
+    PASSWD_PASS="${EMQ_BROKER_PASSWD#*:}"
+    MOSQUITTO_PASSWD="$(command -v mosquitto_passwd || true)"
+    if [ -z "$MOSQUITTO_PASSWD" ]; then
+        echo "with-broker: mosquitto_passwd not found; run scripts/install-deps.sh" >&2
+        rm -rf "$BROKER_DIR"
+        exit 1
+    fi
+    "$MOSQUITTO_PASSWD" -b -c "$BROKER_DIR/passwd" "$PASSWD_USER" "$PASSWD_PASS" >/dev/null 2>&1
+    chmod 600 "$BROKER_DIR/passwd"
+fi
 
 cleanup() {
     if [ -n "$BROKER_PID" ]; then
@@ -72,7 +99,12 @@ finally:
 write_conf() {
     {
         echo "listener $1 127.0.0.1"
-        echo "allow_anonymous true"
+        if [ -n "$PASSWD_USER" ]; then
+            echo "allow_anonymous false"
+            echo "password_file $BROKER_DIR/passwd"
+        else
+            echo "allow_anonymous true"
+        fi
         # As root mosquitto would switch to the mosquitto user and then be
         # unable to write to our root-owned temp dir.
         if [ "$(id -u)" -eq 0 ]; then echo "user root"; fi
@@ -120,6 +152,10 @@ fi
 export EMQ_TEST_HOST=127.0.0.1
 export EMQ_TEST_PORT="$PORT"
 export EMQ_TEST_BROKER_DIR="$BROKER_DIR"
+if [ -n "$PASSWD_USER" ]; then
+    export EMQ_TEST_USERNAME="$PASSWD_USER"
+    export EMQ_TEST_PASSWORD="$PASSWD_PASS"
+fi
 
 set +e
 "$@"
