@@ -244,18 +244,6 @@ typedef enum emq_state {
 } emq_state;
 
 /**
- * One entry of the packet-id table. The table is indexed by
- * `packet_id % table length`, so finding an acknowledged packet costs the
- * same with a window of 65,535 as with a window of 1.
- */
-typedef struct Slot Slot;
-
-/**
- * What a slot of the packet-id table is waiting for.
- */
-typedef struct SlotKind SlotKind;
-
-/**
  * An MQTT client. Opaque: create with `emq_client_new`, free with `emq_client_free`.
  */
 typedef struct emq_client emq_client;
@@ -341,9 +329,11 @@ typedef struct emq_options {
    */
   bool tcp_nodelay;
   /**
-   * Most verbose level passed to `on_log`. Default EMQ_LOG_INFO.
+   * Most verbose level passed to `on_log`: an `emq_log_level` value
+   * (an int, so an out-of-range value is an error, not undefined). Default
+   * EMQ_LOG_INFO.
    */
-  enum emq_log_level log_level;
+  int log_level;
 } emq_options;
 
 /**
@@ -519,7 +509,8 @@ enum emq_err emq_client_set_callbacks(struct emq_client *client,
 enum emq_err emq_client_connect(struct emq_client *client, const char *host, uint16_t port);
 
 /**
- * Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK.
+ * Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
+ * (or the error if DISCONNECT could not be written).
  * Allowed inside callbacks.
  *
  * # Safety

@@ -126,6 +126,9 @@ pub enum Error {
     /// The operation did not complete within its timeout.
     #[error("timed out")]
     Timeout,
+    /// Memory for buffers or tables could not be allocated.
+    #[error("out of memory")]
+    NoMemory,
     /// The call is not allowed from inside a callback of the same client
     /// (polling or waiting re-entrantly would corrupt the receive buffer).
     #[error("not allowed from inside a callback")]

@@ -58,6 +58,9 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     rx_start: usize,
     rx_end: usize,
     command_timeout_ms: u32,
+    /// Why a write closed the connection inside publish/subscribe, not yet
+    /// reported as [`ClientEvent::ConnectionLost`].
+    unreported_loss: Option<Error>,
 }
 
 /// Writes all pending output, continuing resends as room frees up.
@@ -99,6 +102,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             rx_start: 0,
             rx_end: 0,
             command_timeout_ms,
+            unreported_loss: None,
         }
     }
 
@@ -210,8 +214,14 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     ) -> Result<u16, Error> {
         let now = self.clock.now_ms();
         let id = self.with_room(|session| session.publish(topic, payload, qos, retain, now))?;
-        self.flush_or_drop()?;
-        Ok(id)
+        match self.flush_or_drop() {
+            // A stored QoS 1/2 message is the client's from here on: it is
+            // resent after a reconnect, so the caller must not send it again.
+            // The lost link is reported by the next poll.
+            Err(_) if qos != QoS::AtMostOnce => Ok(id),
+            Err(err) => Err(err),
+            Ok(()) => Ok(id),
+        }
     }
 
     /// Subscribes to one or more filters; returns the packet id. The
@@ -229,6 +239,21 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         let id = self.with_room(|session| session.unsubscribe(filters, now))?;
         self.flush_or_drop()?;
         Ok(id)
+    }
+
+    /// Writes whatever output is pending (acknowledgements queued while
+    /// handling the last events). A failed write closes the connection.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        if self.transport.is_none() {
+            return Ok(());
+        }
+        self.flush_or_drop()
+    }
+
+    /// Takes the reason a write inside publish, subscribe, unsubscribe or
+    /// flush closed the connection, if it has not been reported yet.
+    pub fn take_unreported_loss(&mut self) -> Option<Error> {
+        self.unreported_loss.take()
     }
 
     /// Sends DISCONNECT (so the broker discards the will) and closes the
@@ -256,10 +281,14 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// `Ok(None)`: nothing happened in time. The spans of a returned event
     /// stay valid until the next call that reads.
     pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
+        if let Some(reason) = self.unreported_loss.take() {
+            return Ok(Some(ClientEvent::ConnectionLost(reason)));
+        }
         if self.transport.is_none() {
             return Err(Error::NotConnected);
         }
         let deadline = self.clock.now_ms() + u64::from(timeout_ms);
+        let mut read_once = false;
         loop {
             // Buffered packets first: their answers collect in the send
             // buffer and go out together before the next read.
@@ -272,6 +301,14 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Err(err) => return Ok(Some(self.lose_connection(err))),
             }
             let now = self.clock.now_ms();
+            // Past the deadline nothing more is read, so a stream of
+            // packets that make no event cannot hold poll beyond it.
+            if read_once && now >= deadline {
+                if let Err(err) = self.flush_output() {
+                    return Ok(Some(self.lose_connection(err)));
+                }
+                return Ok(None);
+            }
             let timers = self.session.handle_timers(now);
             if let Ok(Some(Event::ConnectionLost(err))) | Err(err) = timers {
                 return Ok(Some(self.lose_connection(err)));
@@ -284,13 +321,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 None => deadline,
             };
             let wait = until.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
-            let read = match self.fill_rx(wait) {
-                Ok(read) => read,
-                Err(err) => return Ok(Some(self.lose_connection(err))),
-            };
-            if read == 0 && self.clock.now_ms() >= deadline {
-                return Ok(None);
+            if let Err(err) = self.fill_rx(wait) {
+                return Ok(Some(self.lose_connection(err)));
             }
+            read_once = true;
         }
     }
 
@@ -321,7 +355,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// Flushes; a failed write leaves a half-written stream, so the
     /// connection is closed.
     fn flush_or_drop(&mut self) -> Result<(), Error> {
-        self.flush_output().inspect_err(|_| self.drop_connection())
+        self.flush_output().inspect_err(|&err| {
+            self.drop_connection();
+            self.unreported_loss = Some(err);
+        })
     }
 
     fn drop_connection(&mut self) {
@@ -366,7 +403,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 max: rx.len(),
             });
         }
-        let read = transport.read(&mut rx[self.rx_end..], wait_ms)?;
+        let room = rx.len() - self.rx_end;
+        // A transport claiming more than it was given must not move the
+        // end past the buffer.
+        let read = transport.read(&mut rx[self.rx_end..], wait_ms)?.min(room);
         self.rx_end += read;
         Ok(read)
     }
@@ -445,3 +485,6 @@ enum Packet {
     },
     Event(ClientEvent),
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests;

@@ -139,6 +139,7 @@ impl From<Error> for emq_err {
             Error::Io => EMQ_ERR_IO,
             Error::Timeout => EMQ_ERR_TIMEOUT,
             Error::InCallback => EMQ_ERR_IN_CALLBACK,
+            Error::NoMemory => EMQ_ERR_NO_MEMORY,
         }
     }
 }

@@ -102,8 +102,10 @@ pub struct emq_options {
     pub command_timeout_ms: u32,
     /// Disable Nagle's algorithm (default true: no 40 ms stall per QoS 1 round trip).
     pub tcp_nodelay: bool,
-    /// Most verbose level passed to `on_log`. Default EMQ_LOG_INFO.
-    pub log_level: emq_log_level,
+    /// Most verbose level passed to `on_log`: an `emq_log_level` value
+    /// (an int, so an out-of-range value is an error, not undefined). Default
+    /// EMQ_LOG_INFO.
+    pub log_level: core::ffi::c_int,
 }
 
 /// A received message, valid only during the callback that receives it.
@@ -241,6 +243,9 @@ pub struct emq_client {
     connect: OwnedConnect,
     tcp: TcpOptions,
     log_level: emq_log_level,
+    /// Log lines waiting to go to `on_log` once no reference to the client
+    /// is alive.
+    logs: Vec<(emq_log_level, Vec<u8>)>,
     callbacks: emq_callbacks,
     user_data: *mut c_void,
     handlers: Vec<FilterHandler>,
@@ -320,36 +325,19 @@ unsafe fn set_out<T>(out: *mut T, value: T) {
     }
 }
 
-/// After a call that writes: if the write failed and closed a connection
-/// that was up, tell `on_disconnect`, as poll would have.
+/// After a call that writes: if a failed write closed the connection, tell
+/// `on_disconnect`, as poll would have.
 ///
 /// # Safety
-/// `client` must be a live handle with no Rust reference alive.
-unsafe fn report_if_lost(client: *mut emq_client, was_up: bool, result: emq_err) {
-    // SAFETY: live handle; the read ends before the callback.
-    if result == EMQ_OK || !was_up || unsafe { (*client).client.state() } != State::Disconnected {
+/// `client` must be NULL or a live handle with no Rust reference alive.
+unsafe fn report_if_lost(client: *mut emq_client) {
+    // SAFETY: NULL or live; the borrow ends before the callback.
+    let Some(reason) = (unsafe { client.as_mut() }).and_then(|c| c.client.take_unreported_loss())
+    else {
         return;
-    }
-    // SAFETY: as above.
-    unsafe { dispatch(client, ClientEvent::ConnectionLost(error_of(result))) };
-}
-
-/// The library error behind a code, for the few codes a write can end in.
-fn error_of(code: emq_err) -> Error {
-    match code {
-        EMQ_ERR_TIMEOUT => Error::Timeout,
-        EMQ_ERR_CONNECTION_CLOSED => Error::ConnectionClosed,
-        _ => Error::Io,
-    }
-}
-
-/// True when the handle is live and its connection up.
-///
-/// # Safety
-/// `client` must be NULL or a live handle.
-unsafe fn is_up(client: *const emq_client) -> bool {
-    // SAFETY: forwarded.
-    unsafe { client.as_ref() }.is_some_and(|c| c.client.state() != State::Disconnected)
+    };
+    // SAFETY: live handle, no reference alive.
+    unsafe { dispatch(client, ClientEvent::ConnectionLost(reason)) };
 }
 
 /// Fills `out` with the defaults.
@@ -380,7 +368,7 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
         inflight_window: 20,
         command_timeout_ms: 10_000,
         tcp_nodelay: true,
-        log_level: emq_log_level::EMQ_LOG_INFO,
+        log_level: emq_log_level::EMQ_LOG_INFO as core::ffi::c_int,
     };
     // SAFETY: checked non-NULL above; writable per the contract.
     unsafe { out.write(defaults) };
@@ -389,6 +377,21 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
 
 /// Smallest buffers accepted: room for CONNECT with short fields.
 const MIN_BUFFER: usize = 64;
+/// Largest buffer or store accepted: the largest MQTT packet.
+const MAX_BUFFER: usize = crate::codec::MAX_PACKET_SIZE;
+
+fn log_level_of(value: core::ffi::c_int) -> Option<emq_log_level> {
+    use emq_log_level::*;
+    [
+        EMQ_LOG_NONE,
+        EMQ_LOG_ERROR,
+        EMQ_LOG_WARNING,
+        EMQ_LOG_INFO,
+        EMQ_LOG_DEBUG,
+    ]
+    .into_iter()
+    .find(|level| *level as core::ffi::c_int == value)
+}
 
 /// Validates and copies the options.
 ///
@@ -431,7 +434,10 @@ unsafe fn read_options(o: &emq_options) -> Result<(OwnedConnect, SessionConfig),
         || o.tx_buffer_size < MIN_BUFFER
         || o.inflight_window == 0
         || o.command_timeout_ms == 0
-        || o.log_level > emq_log_level::EMQ_LOG_DEBUG
+        || log_level_of(o.log_level).is_none()
+        || o.rx_buffer_size > MAX_BUFFER
+        || o.tx_buffer_size > MAX_BUFFER
+        || o.store_size > MAX_BUFFER
     {
         return Err(EMQ_ERR_INVALID_ARGUMENT);
     }
@@ -478,9 +484,14 @@ pub unsafe extern "C" fn emq_client_new(
         // Extra packet-id slots so pending SUBSCRIBEs never starve publishes.
         let slots = usize::from(o.inflight_window) + 16;
         let inbound_qos2 = usize::from(o.inflight_window).max(64);
-        let memory = HeapMemory::new(slots, o.store_size, inbound_qos2, o.tx_buffer_size);
+        let memory = HeapMemory::try_new(slots, o.store_size, inbound_qos2, o.tx_buffer_size)
+            .map_err(emq_err::from)?;
         let session = Session::new(memory, config);
-        let rx = vec![0u8; o.rx_buffer_size].into_boxed_slice();
+        let mut rx = Vec::new();
+        rx.try_reserve_exact(o.rx_buffer_size)
+            .map_err(|_| EMQ_ERR_NO_MEMORY)?;
+        rx.resize(o.rx_buffer_size, 0u8);
+        let rx = rx.into_boxed_slice();
         let client = Client::new(session, StdClock::default(), rx, o.command_timeout_ms);
         let handle = Box::new(emq_client {
             client,
@@ -489,7 +500,8 @@ pub unsafe extern "C" fn emq_client_new(
                 connect_timeout_ms: o.command_timeout_ms,
                 nodelay: o.tcp_nodelay,
             },
-            log_level: o.log_level,
+            log_level: log_level_of(o.log_level).unwrap_or(emq_log_level::EMQ_LOG_INFO),
+            logs: Vec::new(),
             callbacks: emq_callbacks::default(),
             user_data: core::ptr::null_mut(),
             handlers: Vec::new(),
@@ -564,27 +576,26 @@ unsafe fn with_client(
     if client.is_null() {
         return EMQ_ERR_NULL_POINTER;
     }
-    guard(|| {
+    let result = guard(|| {
         // SAFETY: non-NULL and live per the contract; the reference lives
         // only for `body`, which calls no C code.
         body(unsafe { &mut *client })
-    })
+    });
+    // SAFETY: live handle; the reference given to `body` has ended.
+    unsafe { emit_logs(client) };
+    result
 }
 
 impl emq_client {
-    fn log(&self, level: emq_log_level, message: &str) {
-        if level > self.log_level {
+    /// Queues a log line; `emit_logs` hands it to `on_log` after the call.
+    fn log(&mut self, level: emq_log_level, message: &str) {
+        if level > self.log_level || self.callbacks.on_log.is_none() || self.logs.len() >= 64 {
             return;
         }
-        if let Some(on_log) = self.callbacks.on_log {
-            let mut line = Vec::with_capacity(message.len() + 1);
-            line.extend(message.bytes().filter(|&b| b != 0));
-            line.push(0);
-            // SAFETY: a C callback the user registered; the line is a valid
-            // NUL-terminated string for the duration of the call. on_log
-            // receives no client, so it cannot re-enter.
-            unsafe { on_log(self.user_data, level, line.as_ptr().cast()) };
-        }
+        let mut line = Vec::with_capacity(message.len() + 1);
+        line.extend(message.bytes().filter(|&b| b != 0));
+        line.push(0);
+        self.logs.push((level, line));
     }
 
     fn refuse_in_callback(&self) -> Result<(), emq_err> {
@@ -593,6 +604,24 @@ impl emq_client {
         } else {
             Ok(())
         }
+    }
+}
+
+/// Hands queued log lines to `on_log`, with no reference to the client alive.
+///
+/// # Safety
+/// `client` must be a live handle with no Rust reference alive.
+unsafe fn emit_logs(client: *mut emq_client) {
+    // SAFETY (all derefs): live handle; each access ends before the callback.
+    let Some(on_log) = (unsafe { (*client).callbacks.on_log }) else {
+        return;
+    };
+    let user_data = unsafe { (*client).user_data };
+    // Bounded by the queue limit; lines logged by on_log itself are dropped.
+    let logs = core::mem::take(unsafe { &mut (*client).logs });
+    for (level, line) in &logs {
+        // SAFETY: user callback; `line` is NUL-terminated and outlives the call.
+        unsafe { in_callback(client, || on_log(user_data, *level, line.as_ptr().cast())) };
     }
 }
 
@@ -693,7 +722,8 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
                 (*client).log(
                     emq_log_level::EMQ_LOG_ERROR,
                     &format!("connection lost: {reason}"),
-                )
+                );
+                emit_logs(client);
             };
             if let Some(cb) = callbacks.on_disconnect {
                 // SAFETY: user callback with valid arguments.
@@ -799,7 +829,8 @@ pub unsafe extern "C" fn emq_client_connect(
     result
 }
 
-/// Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK.
+/// Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
+/// (or the error if DISCONNECT could not be written).
 /// Allowed inside callbacks.
 ///
 /// # Safety
@@ -813,10 +844,27 @@ pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_e
         let (cb, user_data) = unsafe { ((*client).callbacks.on_disconnect, (*client).user_data) };
         if let Some(cb) = cb {
             // SAFETY: user callback with valid arguments.
-            unsafe { in_callback(client, || cb(user_data, client, EMQ_OK)) };
+            unsafe { in_callback(client, || cb(user_data, client, result)) };
         }
     }
     result
+}
+
+/// Writes acknowledgements still queued, so none is left behind when control
+/// returns to the caller (who may sleep or free the client next).
+///
+/// # Safety
+/// `client` must be a live handle with no Rust reference alive.
+unsafe fn flush_before_return(client: *mut emq_client, result: emq_err) -> emq_err {
+    // SAFETY: contract forwarded.
+    let flushed = unsafe { with_client(client, |c| c.client.flush().map_err(emq_err::from)) };
+    // SAFETY: as above.
+    unsafe { report_if_lost(client) };
+    if result == EMQ_OK {
+        flushed
+    } else {
+        result
+    }
 }
 
 /// Polls once more for an event; returns the event or Ok(None) after `timeout_ms`.
@@ -871,11 +919,13 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
                 // After the first event, take only what is already there.
                 wait = 0;
             }
-            Ok(None) => return EMQ_OK,
+            // SAFETY: live handle, no reference alive.
+            Ok(None) => return unsafe { flush_before_return(client, EMQ_OK) },
             Err(err) => return err,
         }
     }
-    EMQ_OK
+    // SAFETY: live handle, no reference alive.
+    unsafe { flush_before_return(client, EMQ_OK) }
 }
 
 /// Polls (dispatching callbacks) until the acknowledgement for `packet_id`
@@ -926,7 +976,7 @@ pub unsafe extern "C" fn emq_client_wait(
                     return reason.into();
                 }
                 if unsafe { (*client).completed } == Some(packet_id) {
-                    return EMQ_OK;
+                    return unsafe { flush_before_return(client, EMQ_OK) };
                 }
             }
             Ok(None) => {}
@@ -954,8 +1004,6 @@ pub unsafe extern "C" fn emq_client_publish(
     packet_id: *mut u16,
 ) -> emq_err {
     let mut id = 0;
-    // SAFETY: NULL or live per the contract.
-    let was_up = unsafe { is_up(client) };
     // SAFETY: contract forwarded.
     let result = unsafe {
         with_client(client, |c| {
@@ -971,8 +1019,8 @@ pub unsafe extern "C" fn emq_client_publish(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
-    // SAFETY: live when was_up; no reference alive.
-    unsafe { report_if_lost(client, was_up, result) };
+    // SAFETY: NULL or live; no reference alive.
+    unsafe { report_if_lost(client) };
     if result == EMQ_OK && id == 0 {
         // SAFETY: live handle, no reference alive.
         let (cb, user_data) = unsafe { ((*client).callbacks.on_published, (*client).user_data) };
@@ -1054,8 +1102,6 @@ unsafe fn subscribe_with(
     packet_id: *mut u16,
 ) -> emq_err {
     let mut id = 0;
-    // SAFETY: NULL or live per the contract.
-    let was_up = unsafe { is_up(client) };
     // SAFETY: contract forwarded.
     let result = unsafe {
         with_client(client, |c| {
@@ -1099,8 +1145,8 @@ unsafe fn subscribe_with(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
-    // SAFETY: live when was_up; no reference alive.
-    unsafe { report_if_lost(client, was_up, result) };
+    // SAFETY: NULL or live; no reference alive.
+    unsafe { report_if_lost(client) };
     result
 }
 
@@ -1131,8 +1177,6 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     packet_id: *mut u16,
 ) -> emq_err {
     let mut id = 0;
-    // SAFETY: NULL or live per the contract.
-    let was_up = unsafe { is_up(client) };
     // SAFETY: contract forwarded.
     let result = unsafe {
         with_client(client, |c| {
@@ -1159,8 +1203,8 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
-    // SAFETY: live when was_up; no reference alive.
-    unsafe { report_if_lost(client, was_up, result) };
+    // SAFETY: NULL or live; no reference alive.
+    unsafe { report_if_lost(client) };
     result
 }
 

@@ -154,15 +154,41 @@ pub struct HeapMemory {
 }
 
 #[cfg(feature = "std")]
+fn try_boxed<T: Copy>(value: T, len: usize) -> Result<Box<[T]>, crate::Error> {
+    let mut items = Vec::new();
+    items
+        .try_reserve_exact(len)
+        .map_err(|_| crate::Error::NoMemory)?;
+    items.resize(len, value);
+    Ok(items.into_boxed_slice())
+}
+
+#[cfg(feature = "std")]
 impl HeapMemory {
-    /// Allocates the tables once; nothing grows afterwards.
+    /// Allocates the tables once; nothing grows afterwards. Panics when the
+    /// allocation fails; see [`HeapMemory::try_new`].
     pub fn new(slots: usize, store_bytes: usize, inbound_qos2: usize, tx_bytes: usize) -> Self {
-        HeapMemory {
-            slots: vec![Slot::FREE; slots.min(u16::MAX as usize)].into_boxed_slice(),
-            store: vec![0; store_bytes].into_boxed_slice(),
-            inbound_qos2: vec![0; inbound_qos2].into_boxed_slice(),
-            tx: vec![0; tx_bytes].into_boxed_slice(),
+        Self::try_new(slots, store_bytes, inbound_qos2, tx_bytes).expect("allocation failed")
+    }
+
+    /// Like [`HeapMemory::new`], with [`Error::NoMemory`](crate::Error::NoMemory)
+    /// instead of a panic when the memory is not there, and sizes checked:
+    /// at most 65,535 slots and a store of at most 4 GiB (offsets are 32-bit).
+    pub fn try_new(
+        slots: usize,
+        store_bytes: usize,
+        inbound_qos2: usize,
+        tx_bytes: usize,
+    ) -> Result<Self, crate::Error> {
+        if store_bytes > u32::MAX as usize {
+            return Err(crate::Error::InvalidArgument);
         }
+        Ok(HeapMemory {
+            slots: try_boxed(Slot::FREE, slots.min(u16::MAX as usize))?,
+            store: try_boxed(0, store_bytes)?,
+            inbound_qos2: try_boxed(0, inbound_qos2)?,
+            tx: try_boxed(0, tx_bytes)?,
+        })
     }
 }
 

@@ -125,6 +125,9 @@ pub struct Session<M: Memory> {
     out_end: usize,
     /// Time the last byte was queued for sending, for keepalive.
     last_sent_ms: u64,
+    /// Time the last packet arrived: a client that keeps sending still
+    /// pings when the broker has gone quiet, so a half-open link is found.
+    last_received_ms: u64,
     /// When the outstanding PINGREQ went out.
     ping_sent_ms: Option<u64>,
     /// Next packet id to try; never 0.
@@ -149,6 +152,7 @@ impl<M: Memory> Session<M> {
             out_start: 0,
             out_end: 0,
             last_sent_ms: 0,
+            last_received_ms: 0,
             ping_sent_ms: None,
             next_packet_id: 1,
             inflight: 0,
@@ -233,6 +237,7 @@ impl<M: Memory> Session<M> {
         self.queue(&connect, now_ms)?;
         self.keep_alive_ms = u64::from(options.keep_alive_secs) * 1000;
         self.ping_sent_ms = None;
+        self.last_received_ms = now_ms;
         self.state = State::AwaitingConnAck;
         Ok(())
     }
@@ -390,6 +395,7 @@ impl<M: Memory> Session<M> {
     ) -> Result<Option<Event<'p>>, Error> {
         // Any packet shows the link is alive.
         self.ping_sent_ms = None;
+        self.last_received_ms = now_ms;
         if self.state == State::AwaitingConnAck {
             let Packet::ConnAck(ack) = packet else {
                 return Err(Error::ProtocolViolation);
@@ -465,8 +471,9 @@ impl<M: Memory> Session<M> {
         }
     }
 
-    /// Keepalive: queues PINGREQ when nothing was sent for the keepalive
-    /// interval, and reports the link lost when PINGRESP is overdue.
+    /// Keepalive: queues PINGREQ when nothing was sent, or nothing was
+    /// received, for the keepalive interval, and reports the link lost when
+    /// PINGRESP (or any packet) is overdue.
     pub fn handle_timers(&mut self, now_ms: u64) -> Result<Option<Event<'static>>, Error> {
         if self.state != State::Connected || self.keep_alive_ms == 0 {
             return Ok(None);
@@ -478,7 +485,7 @@ impl<M: Memory> Session<M> {
             }
             return Ok(None);
         }
-        if now_ms.saturating_sub(self.last_sent_ms) >= self.keep_alive_ms {
+        if now_ms.saturating_sub(self.last_activity_ms()) >= self.keep_alive_ms {
             self.queue(&Packet::PingReq, now_ms)?;
             self.ping_sent_ms = Some(now_ms);
         }
@@ -493,8 +500,14 @@ impl<M: Memory> Session<M> {
         }
         Some(match self.ping_sent_ms {
             Some(sent) => sent + self.ping_timeout_ms(),
-            None => self.last_sent_ms + self.keep_alive_ms,
+            None => self.last_activity_ms() + self.keep_alive_ms,
         })
+    }
+
+    /// The older of the last send and the last receive: a PINGREQ is due a
+    /// keepalive after it.
+    fn last_activity_ms(&self) -> u64 {
+        self.last_sent_ms.min(self.last_received_ms)
     }
 
     fn ping_timeout_ms(&self) -> u64 {

@@ -498,9 +498,13 @@ fn keepalive_pings_and_times_out() {
     assert_eq!(s.next_deadline(), Some(15_000));
     s.handle_packet(&Packet::PingResp, 12_000).unwrap();
     assert_eq!(s.next_deadline(), Some(20_000));
-    // Sending anything postpones the ping.
+    // Sending alone does not postpone the ping past a keepalive of silence
+    // from the broker (last receive at 12 s).
     s.publish("k", b"", QoS::AtMostOnce, false, 18_000).unwrap();
     assert_eq!(sent(&mut s), vec!["PUBLISH k q0 id0 dup0 "]);
+    assert_eq!(s.next_deadline(), Some(22_000));
+    // A packet from the broker moves it to a keepalive after the last send.
+    s.handle_packet(&Packet::PubAck(999), 19_000).unwrap();
     assert_eq!(s.next_deadline(), Some(28_000));
     s.handle_timers(28_000).unwrap();
     assert_eq!(sent(&mut s), vec!["PINGREQ"]);
@@ -651,5 +655,22 @@ fn array_memory_runs_without_a_heap() {
     assert_eq!(
         s.handle_packet(&Packet::PubAck(id), 0).unwrap(),
         Some(Event::Published { packet_id: id })
+    );
+}
+
+#[test]
+fn a_sender_still_pings_when_the_broker_goes_quiet() {
+    let mut s = connected(true); // keepalive 10 s, CONNACK at t=0
+                                 // Publishing every second keeps "last sent" fresh...
+    for t in 1..=12u64 {
+        s.publish("k", b"", QoS::AtMostOnce, false, t * 1_000)
+            .unwrap();
+        s.handle_timers(t * 1_000).unwrap();
+    }
+    // ...but nothing came back for 10 s, so a PINGREQ went out.
+    assert!(sent(&mut s).contains(&"PINGREQ".to_string()));
+    assert_eq!(
+        s.handle_timers(15_000).unwrap(),
+        Some(Event::ConnectionLost(Error::KeepaliveTimeout))
     );
 }
