@@ -253,8 +253,6 @@ pub struct emq_client {
     in_callback: u32,
     connecting: bool,
     last_return_code: u8,
-    /// Set when an awaited acknowledgement arrives (for emq_client_wait).
-    completed: Option<u16>,
 }
 
 /// Runs `body`, turning a panic into EMQ_ERR_PANIC.
@@ -508,7 +506,6 @@ pub unsafe extern "C" fn emq_client_new(
             in_callback: 0,
             connecting: false,
             last_return_code: 0,
-            completed: None,
         });
         // SAFETY: checked non-NULL above.
         unsafe { out.write(Box::into_raw(handle)) };
@@ -670,16 +667,18 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
                 dup,
                 packet_id,
             };
-            let topic_str = core::str::from_utf8(topic_bytes).unwrap_or("");
-            let (handler, handler_data) = unsafe {
-                (*client)
-                    .handlers
-                    .iter()
-                    .find(|h| topic::matches(&h.filter, topic_str))
-                    .map_or((callbacks.on_message, user_data), |h| {
-                        (h.handler, h.user_data)
-                    })
+            // The topic is checked as UTF-8 only when a handler needs it.
+            let handlers = unsafe { &(*client).handlers };
+            let matched = if handlers.is_empty() {
+                None
+            } else {
+                core::str::from_utf8(topic_bytes)
+                    .ok()
+                    .and_then(|t| handlers.iter().find(|h| topic::matches(&h.filter, t)))
             };
+            let (handler, handler_data) = matched.map_or((callbacks.on_message, user_data), |h| {
+                (h.handler, h.user_data)
+            });
             if let Some(handler) = handler {
                 // SAFETY: user callback; `message` points into the receive
                 // buffer, which nothing but poll/wait/connect (refused in
@@ -688,7 +687,6 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
             }
         }
         ClientEvent::Published { packet_id } => {
-            unsafe { (*client).completed = Some(packet_id) };
             if let Some(cb) = callbacks.on_published {
                 // SAFETY: user callback with valid arguments.
                 unsafe { in_callback(client, || cb(user_data, client, packet_id)) };
@@ -698,7 +696,6 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
             packet_id,
             return_codes,
         } => {
-            unsafe { (*client).completed = Some(packet_id) };
             let codes = unsafe { (*client).client.bytes(return_codes).as_ptr() };
             if let Some(cb) = callbacks.on_subscribed {
                 // SAFETY: user callback; `codes` valid for `len` bytes, as above.
@@ -710,7 +707,6 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
             }
         }
         ClientEvent::Unsubscribed { packet_id } => {
-            unsafe { (*client).completed = Some(packet_id) };
             if let Some(cb) = callbacks.on_unsubscribed {
                 // SAFETY: user callback with valid arguments.
                 unsafe { in_callback(client, || cb(user_data, client, packet_id)) };
@@ -949,7 +945,6 @@ pub unsafe extern "C" fn emq_client_wait(
     let start = match unsafe {
         with_client(client, |c| {
             c.refuse_in_callback()?;
-            c.completed = None;
             pending = c.client.is_pending(packet_id);
             Ok(())
         })
@@ -975,7 +970,8 @@ pub unsafe extern "C" fn emq_client_wait(
                 if let Some(reason) = lost {
                     return reason.into();
                 }
-                if unsafe { (*client).completed } == Some(packet_id) {
+                // The acknowledgement frees the id in the session.
+                if !unsafe { (*client).client.is_pending(packet_id) } {
                     return unsafe { flush_before_return(client, EMQ_OK) };
                 }
             }
