@@ -118,6 +118,10 @@ typedef enum emq_err {
    */
   EMQ_ERR_SUBACK_COUNT_MISMATCH = 26,
   /**
+   * A broker URI could not be parsed or names an unsupported scheme.
+   */
+  EMQ_ERR_INVALID_URI = 27,
+  /**
    * Malformed packet: remaining length longer than 4 bytes.
    */
   EMQ_ERR_MALFORMED_REMAINING_LENGTH = 30,
@@ -189,6 +193,49 @@ typedef enum emq_err {
    * A topic filter with `+` or `#` in the wrong place.
    */
   EMQ_ERR_INVALID_TOPIC_FILTER = 52,
+  /**
+   * TLS: the server's certificate chain does not lead to a trusted CA.
+   */
+  EMQ_ERR_TLS_CERT_NOT_TRUSTED = 60,
+  /**
+   * TLS: the server's certificate is not valid for the host name
+   * (or `emq_tls_options.server_name`).
+   */
+  EMQ_ERR_TLS_HOSTNAME_MISMATCH = 61,
+  /**
+   * TLS: the server's certificate has expired or is not yet valid.
+   */
+  EMQ_ERR_TLS_CERT_EXPIRED = 62,
+  /**
+   * TLS: the handshake failed otherwise (for example the server wants a
+   * client certificate, or no common protocol version or cipher).
+   */
+  EMQ_ERR_TLS_HANDSHAKE_FAILED = 63,
+  /**
+   * TLS: certificate or key data is not valid PEM or holds no usable item.
+   */
+  EMQ_ERR_TLS_BAD_PEM = 64,
+  /**
+   * TLS: the private key is encrypted and the password is wrong or missing.
+   */
+  EMQ_ERR_TLS_KEY_PASSWORD = 65,
+  /**
+   * TLS: the private key's type or encryption is not supported.
+   */
+  EMQ_ERR_TLS_UNSUPPORTED_KEY = 66,
+  /**
+   * TLS: verify mode none, so the server certificate was not checked
+   * (a result of `emq_client_tls_verify_result`, never of a call).
+   */
+  EMQ_ERR_TLS_NOT_VERIFIED = 67,
+  /**
+   * TLS: a certificate or key file could not be read.
+   */
+  EMQ_ERR_TLS_FILE = 68,
+  /**
+   * TLS was asked for, but this build has no TLS (cargo feature `tls` off).
+   */
+  EMQ_ERR_TLS_UNAVAILABLE = 69,
 } emq_err;
 
 /**
@@ -244,9 +291,87 @@ typedef enum emq_state {
 } emq_state;
 
 /**
+ * How much the client checks the broker's certificate (LuatOS's
+ * `verify` levels 0, 1, 2).
+ */
+typedef enum emq_tls_verify {
+  /**
+   * Encrypt but do not check the certificate (a warning is logged).
+   */
+  EMQ_TLS_VERIFY_NONE = 0,
+  /**
+   * Check chain and host name, but connect either way; the outcome is
+   * given by `emq_client_tls_verify_result` (and logged if it failed).
+   */
+  EMQ_TLS_VERIFY_OPTIONAL = 1,
+  /**
+   * Check chain and host name; refuse the connection if either fails.
+   */
+  EMQ_TLS_VERIFY_REQUIRED = 2,
+} emq_tls_verify;
+
+/**
  * An MQTT client. Opaque: create with `emq_client_new`, free with `emq_client_free`.
  */
 typedef struct emq_client emq_client;
+
+/**
+ * TLS settings, pointed to by `emq_options.tls`. Start from
+ * `emq_tls_options_default()`. Every string is NUL-terminated; PEM data
+ * and files are read and checked by `emq_client_new`, so the caller may
+ * free them afterwards.
+ */
+typedef struct emq_tls_options {
+  /**
+   * Trusted CA certificates as PEM text, or NULL.
+   */
+  const char *ca_pem;
+  /**
+   * Path of a PEM file of trusted CA certificates, or NULL. With neither
+   * `ca_pem` nor `ca_file`, the Mozilla roots built into embermq are used.
+   */
+  const char *ca_file;
+  /**
+   * An `emq_tls_verify` value. Default `EMQ_TLS_VERIFY_REQUIRED`.
+   */
+  int verify_mode;
+  /**
+   * Name to verify the certificate against and to send as SNI, when it
+   * differs from the host connected to (e.g. connecting by IP). NULL:
+   * the host.
+   */
+  const char *server_name;
+  /**
+   * ALPN protocol names to offer, e.g. {"mqtt"} for brokers on port 443;
+   * `alpn_count` entries. NULL with 0: none.
+   */
+  const char *const *alpn_protocols;
+  /**
+   * Number of entries in `alpn_protocols`.
+   */
+  size_t alpn_count;
+  /**
+   * Client certificate chain (PEM text, leaf first) for mutual TLS, or NULL.
+   */
+  const char *client_cert_pem;
+  /**
+   * Path of the client certificate chain PEM file, or NULL.
+   */
+  const char *client_cert_file;
+  /**
+   * Client private key as PEM text: PKCS#8, PKCS#1 (RSA), SEC1 (EC), or
+   * encrypted PKCS#8 with `client_key_password`. NULL if none.
+   */
+  const char *client_key_pem;
+  /**
+   * Path of the client private key PEM file, or NULL.
+   */
+  const char *client_key_file;
+  /**
+   * Password of an encrypted private key, or NULL.
+   */
+  const char *client_key_password;
+} emq_tls_options;
 
 /**
  * Client options. Always start from `emq_options_default()` so fields added
@@ -334,6 +459,13 @@ typedef struct emq_options {
    * EMQ_LOG_INFO.
    */
   int log_level;
+  /**
+   * TLS settings (see `emq_tls_options`), or NULL. When set, every
+   * connection uses TLS. When NULL, TLS with the defaults (Mozilla roots,
+   * verification required) is used only for port 8883 or an `mqtts://`
+   * URI. Read by `emq_client_new` only.
+   */
+  const struct emq_tls_options *tls;
 } emq_options;
 
 /**
@@ -499,14 +631,27 @@ enum emq_err emq_client_set_callbacks(struct emq_client *client,
 
 /**
  * Connects to `host` (name, IPv4 or IPv6 address) on `port` (1883 for
- * plain MQTT) and waits for CONNACK, at most `command_timeout_ms`.
- * Calls `on_connect` with the return code; a refusal returns
+ * plain MQTT, 8883 for MQTT over TLS) and waits for CONNACK, at most
+ * `command_timeout_ms`. TLS is used when `emq_options.tls` was set or the
+ * port is 8883. Calls `on_connect` with the return code; a refusal returns
  * EMQ_ERR_CONNECTION_REFUSED.
  *
  * # Safety
  * `client` must be a live handle; `host` a NUL-terminated string.
  */
 enum emq_err emq_client_connect(struct emq_client *client, const char *host, uint16_t port);
+
+/**
+ * Connects to the broker named by `uri`, `[scheme://]host[:port]`:
+ * `mqtt://` or `tcp://` (port 1883) for plain MQTT, `mqtts://`, `ssl://`
+ * or `tls://` (port 8883) for TLS; without a scheme, port 8883 selects TLS.
+ * IPv6 hosts go in brackets: `mqtt://[::1]:1883`. Otherwise as
+ * `emq_client_connect`; an unparsable URI gives EMQ_ERR_INVALID_URI.
+ *
+ * # Safety
+ * `client` must be a live handle; `uri` a NUL-terminated string.
+ */
+enum emq_err emq_client_connect_uri(struct emq_client *client, const char *uri);
 
 /**
  * Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
@@ -662,6 +807,28 @@ const char *emq_version(void);
  * unknown values give "unknown error".
  */
 const char *emq_err_str(int err);
+
+/**
+ * Fills `out` with the defaults: Mozilla roots, verification required,
+ * no client certificate, no ALPN.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable memory for an `emq_tls_options`.
+ */
+enum emq_err emq_tls_options_default(struct emq_tls_options *out);
+
+/**
+ * The outcome of the latest TLS handshake's certificate check: EMQ_OK when
+ * the broker was verified; EMQ_ERR_TLS_NOT_VERIFIED in verify mode none or
+ * when the latest connection did not use TLS; otherwise why verification
+ * failed (EMQ_ERR_TLS_CERT_NOT_TRUSTED, EMQ_ERR_TLS_HOSTNAME_MISMATCH,
+ * EMQ_ERR_TLS_CERT_EXPIRED), which in optional mode did not stop the
+ * connection.
+ *
+ * # Safety
+ * `client` must be NULL or a live handle.
+ */
+enum emq_err emq_client_tls_verify_result(const struct emq_client *client);
 
 #ifdef __cplusplus
 }  // extern "C"

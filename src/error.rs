@@ -133,4 +133,41 @@ pub enum Error {
     /// (polling or waiting re-entrantly would corrupt the receive buffer).
     #[error("not allowed from inside a callback")]
     InCallback,
+    /// A broker address URI could not be parsed, or names an unsupported
+    /// scheme (embermq takes `mqtt://`, `tcp://`, `mqtts://`, `ssl://`, `tls://`).
+    #[error("invalid or unsupported broker URI")]
+    InvalidUri,
+
+    // ---- TLS ----
+    /// The server's certificate chain does not lead to a trusted CA.
+    #[error("TLS: server certificate not trusted")]
+    TlsCertNotTrusted,
+    /// The server's certificate is valid, but not for the name connected to.
+    #[error("TLS: certificate does not match the host name")]
+    TlsHostnameMismatch,
+    /// The server's certificate has expired or is not yet valid.
+    #[error("TLS: certificate expired or not yet valid")]
+    TlsCertExpired,
+    /// The TLS handshake failed for another reason (the server sent an
+    /// alert, for example because it wants a client certificate).
+    #[error("TLS handshake failed")]
+    TlsHandshakeFailed,
+    /// Certificate or key data is not valid PEM, or holds no usable item.
+    #[error("TLS: bad PEM data")]
+    TlsBadPem,
+    /// The private key is encrypted and the password is wrong or missing.
+    #[error("TLS: wrong or missing private key password")]
+    TlsKeyPassword,
+    /// The private key's type or encryption is not supported.
+    #[error("TLS: unsupported private key type")]
+    TlsUnsupportedKey,
+    /// Verification mode "none": the server certificate was not checked.
+    #[error("TLS: server certificate not verified (verify mode none)")]
+    TlsNotVerified,
+    /// A certificate or key file could not be read.
+    #[error("TLS: certificate or key file could not be read")]
+    TlsFile,
+    /// TLS was asked for, but this build has no TLS (feature `tls` off).
+    #[error("TLS not available in this build")]
+    TlsUnavailable,
 }

@@ -59,6 +59,8 @@ pub enum emq_err {
     EMQ_ERR_INBOUND_QOS2_FULL = 25,
     /// The SUBACK answered a different number of filters than were sent.
     EMQ_ERR_SUBACK_COUNT_MISMATCH = 26,
+    /// A broker URI could not be parsed or names an unsupported scheme.
+    EMQ_ERR_INVALID_URI = 27,
     /// Malformed packet: remaining length longer than 4 bytes.
     EMQ_ERR_MALFORMED_REMAINING_LENGTH = 30,
     /// Malformed packet: reserved packet type 0 or 15.
@@ -95,6 +97,29 @@ pub enum emq_err {
     EMQ_ERR_WILDCARD_IN_TOPIC_NAME = 51,
     /// A topic filter with `+` or `#` in the wrong place.
     EMQ_ERR_INVALID_TOPIC_FILTER = 52,
+    /// TLS: the server's certificate chain does not lead to a trusted CA.
+    EMQ_ERR_TLS_CERT_NOT_TRUSTED = 60,
+    /// TLS: the server's certificate is not valid for the host name
+    /// (or `emq_tls_options.server_name`).
+    EMQ_ERR_TLS_HOSTNAME_MISMATCH = 61,
+    /// TLS: the server's certificate has expired or is not yet valid.
+    EMQ_ERR_TLS_CERT_EXPIRED = 62,
+    /// TLS: the handshake failed otherwise (for example the server wants a
+    /// client certificate, or no common protocol version or cipher).
+    EMQ_ERR_TLS_HANDSHAKE_FAILED = 63,
+    /// TLS: certificate or key data is not valid PEM or holds no usable item.
+    EMQ_ERR_TLS_BAD_PEM = 64,
+    /// TLS: the private key is encrypted and the password is wrong or missing.
+    EMQ_ERR_TLS_KEY_PASSWORD = 65,
+    /// TLS: the private key's type or encryption is not supported.
+    EMQ_ERR_TLS_UNSUPPORTED_KEY = 66,
+    /// TLS: verify mode none, so the server certificate was not checked
+    /// (a result of `emq_client_tls_verify_result`, never of a call).
+    EMQ_ERR_TLS_NOT_VERIFIED = 67,
+    /// TLS: a certificate or key file could not be read.
+    EMQ_ERR_TLS_FILE = 68,
+    /// TLS was asked for, but this build has no TLS (cargo feature `tls` off).
+    EMQ_ERR_TLS_UNAVAILABLE = 69,
 }
 
 impl From<Error> for emq_err {
@@ -140,6 +165,17 @@ impl From<Error> for emq_err {
             Error::Timeout => EMQ_ERR_TIMEOUT,
             Error::InCallback => EMQ_ERR_IN_CALLBACK,
             Error::NoMemory => EMQ_ERR_NO_MEMORY,
+            Error::InvalidUri => EMQ_ERR_INVALID_URI,
+            Error::TlsCertNotTrusted => EMQ_ERR_TLS_CERT_NOT_TRUSTED,
+            Error::TlsHostnameMismatch => EMQ_ERR_TLS_HOSTNAME_MISMATCH,
+            Error::TlsCertExpired => EMQ_ERR_TLS_CERT_EXPIRED,
+            Error::TlsHandshakeFailed => EMQ_ERR_TLS_HANDSHAKE_FAILED,
+            Error::TlsBadPem => EMQ_ERR_TLS_BAD_PEM,
+            Error::TlsKeyPassword => EMQ_ERR_TLS_KEY_PASSWORD,
+            Error::TlsUnsupportedKey => EMQ_ERR_TLS_UNSUPPORTED_KEY,
+            Error::TlsNotVerified => EMQ_ERR_TLS_NOT_VERIFIED,
+            Error::TlsFile => EMQ_ERR_TLS_FILE,
+            Error::TlsUnavailable => EMQ_ERR_TLS_UNAVAILABLE,
         }
     }
 }
@@ -191,6 +227,17 @@ impl emq_err {
             EMQ_ERR_EMPTY_TOPIC => c"empty topic",
             EMQ_ERR_WILDCARD_IN_TOPIC_NAME => c"wildcard in topic name",
             EMQ_ERR_INVALID_TOPIC_FILTER => c"invalid topic filter",
+            EMQ_ERR_INVALID_URI => c"invalid or unsupported broker URI",
+            EMQ_ERR_TLS_CERT_NOT_TRUSTED => c"TLS: server certificate not trusted",
+            EMQ_ERR_TLS_HOSTNAME_MISMATCH => c"TLS: certificate does not match the host name",
+            EMQ_ERR_TLS_CERT_EXPIRED => c"TLS: certificate expired or not yet valid",
+            EMQ_ERR_TLS_HANDSHAKE_FAILED => c"TLS handshake failed",
+            EMQ_ERR_TLS_BAD_PEM => c"TLS: bad PEM data",
+            EMQ_ERR_TLS_KEY_PASSWORD => c"TLS: wrong or missing private key password",
+            EMQ_ERR_TLS_UNSUPPORTED_KEY => c"TLS: unsupported private key type",
+            EMQ_ERR_TLS_NOT_VERIFIED => c"TLS: server certificate not verified (verify mode none)",
+            EMQ_ERR_TLS_FILE => c"TLS: certificate or key file could not be read",
+            EMQ_ERR_TLS_UNAVAILABLE => c"TLS not available in this build",
         }
     }
 }
@@ -252,6 +299,17 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_EMPTY_TOPIC,
         EMQ_ERR_WILDCARD_IN_TOPIC_NAME,
         EMQ_ERR_INVALID_TOPIC_FILTER,
+        EMQ_ERR_INVALID_URI,
+        EMQ_ERR_TLS_CERT_NOT_TRUSTED,
+        EMQ_ERR_TLS_HOSTNAME_MISMATCH,
+        EMQ_ERR_TLS_CERT_EXPIRED,
+        EMQ_ERR_TLS_HANDSHAKE_FAILED,
+        EMQ_ERR_TLS_BAD_PEM,
+        EMQ_ERR_TLS_KEY_PASSWORD,
+        EMQ_ERR_TLS_UNSUPPORTED_KEY,
+        EMQ_ERR_TLS_NOT_VERIFIED,
+        EMQ_ERR_TLS_FILE,
+        EMQ_ERR_TLS_UNAVAILABLE,
     ]
 }
 

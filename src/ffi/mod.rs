@@ -10,14 +10,18 @@
 //! wait, connect) and free are refused there with `EMQ_ERR_IN_CALLBACK`.
 
 mod error;
+mod tls;
 
 pub use error::{emq_err, emq_err_str};
+pub use tls::{
+    emq_client_tls_verify_result, emq_tls_options, emq_tls_options_default, emq_tls_verify,
+};
 
 use crate::client::{Client, ClientEvent};
 use crate::codec::{LastWill, ProtocolLevel, QoS, SubscribeTopic};
 use crate::session::{ConnectOptions, HeapMemory, Session, SessionConfig, State};
-use crate::transport::tcp::{TcpOptions, TcpTransport};
-use crate::transport::StdClock;
+use crate::transport::tcp::TcpOptions;
+use crate::transport::{uri, HostTransport, StdClock};
 use crate::{topic, Error};
 use core::ffi::{c_char, c_void, CStr};
 use emq_err::*;
@@ -106,6 +110,11 @@ pub struct emq_options {
     /// (an int, so an out-of-range value is an error, not undefined). Default
     /// EMQ_LOG_INFO.
     pub log_level: core::ffi::c_int,
+    /// TLS settings (see `emq_tls_options`), or NULL. When set, every
+    /// connection uses TLS. When NULL, TLS with the defaults (Mozilla roots,
+    /// verification required) is used only for port 8883 or an `mqtts://`
+    /// URI. Read by `emq_client_new` only.
+    pub tls: *const emq_tls_options,
 }
 
 /// A received message, valid only during the callback that receives it.
@@ -217,7 +226,7 @@ pub type emq_message_handler = Option<
     ),
 >;
 
-type HostClient = Client<HeapMemory, TcpTransport, StdClock, Box<[u8]>>;
+type HostClient = Client<HeapMemory, HostTransport, StdClock, Box<[u8]>>;
 
 struct FilterHandler {
     filter: String,
@@ -242,6 +251,7 @@ pub struct emq_client {
     client: HostClient,
     connect: OwnedConnect,
     tcp: TcpOptions,
+    tls: tls::HostTls,
     log_level: emq_log_level,
     /// Log lines waiting to go to `on_log` once no reference to the client
     /// is alive.
@@ -367,6 +377,7 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
         command_timeout_ms: 10_000,
         tcp_nodelay: true,
         log_level: emq_log_level::EMQ_LOG_INFO as core::ffi::c_int,
+        tls: core::ptr::null(),
     };
     // SAFETY: checked non-NULL above; writable per the contract.
     unsafe { out.write(defaults) };
@@ -479,6 +490,8 @@ pub unsafe extern "C" fn emq_client_new(
         let o = unsafe { &*options };
         // SAFETY: the option pointers are valid per the contract.
         let (connect, config) = unsafe { read_options(o) }?;
+        // SAFETY: `o.tls` is NULL or valid per the contract.
+        let host_tls = unsafe { tls::HostTls::from_options(o.tls) }?;
         // Extra packet-id slots so pending SUBSCRIBEs never starve publishes.
         let slots = usize::from(o.inflight_window) + 16;
         let inbound_qos2 = usize::from(o.inflight_window).max(64);
@@ -498,6 +511,7 @@ pub unsafe extern "C" fn emq_client_new(
                 connect_timeout_ms: o.command_timeout_ms,
                 nodelay: o.tcp_nodelay,
             },
+            tls: host_tls,
             log_level: log_level_of(o.log_level).unwrap_or(emq_log_level::EMQ_LOG_INFO),
             logs: Vec::new(),
             callbacks: emq_callbacks::default(),
@@ -730,8 +744,9 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
 }
 
 /// Connects to `host` (name, IPv4 or IPv6 address) on `port` (1883 for
-/// plain MQTT) and waits for CONNACK, at most `command_timeout_ms`.
-/// Calls `on_connect` with the return code; a refusal returns
+/// plain MQTT, 8883 for MQTT over TLS) and waits for CONNACK, at most
+/// `command_timeout_ms`. TLS is used when `emq_options.tls` was set or the
+/// port is 8883. Calls `on_connect` with the return code; a refusal returns
 /// EMQ_ERR_CONNECTION_REFUSED.
 ///
 /// # Safety
@@ -742,16 +757,61 @@ pub unsafe extern "C" fn emq_client_connect(
     host: *const c_char,
     port: u16,
 ) -> emq_err {
-    let mut report = None;
     // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
-            c.refuse_in_callback()?;
+    unsafe {
+        connect_to(client, || {
             // SAFETY: NUL-terminated per the contract.
             let host = str_arg(host)?;
             if port == 0 {
                 return Err(EMQ_ERR_INVALID_ARGUMENT);
             }
+            Ok((host.to_owned(), port, None))
+        })
+    }
+}
+
+/// Connects to the broker named by `uri`, `[scheme://]host[:port]`:
+/// `mqtt://` or `tcp://` (port 1883) for plain MQTT, `mqtts://`, `ssl://`
+/// or `tls://` (port 8883) for TLS; without a scheme, port 8883 selects TLS.
+/// IPv6 hosts go in brackets: `mqtt://[::1]:1883`. Otherwise as
+/// `emq_client_connect`; an unparsable URI gives EMQ_ERR_INVALID_URI.
+///
+/// # Safety
+/// `client` must be a live handle; `uri` a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_connect_uri(
+    client: *mut emq_client,
+    uri: *const c_char,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe {
+        connect_to(client, || {
+            // SAFETY: NUL-terminated per the contract.
+            let parsed = uri::parse(str_arg(uri)?)?;
+            Ok((parsed.host.to_owned(), parsed.port, Some(parsed.tls)))
+        })
+    }
+}
+
+/// The broker a connect call names: host, port, and TLS if a URI scheme
+/// said so.
+type ConnectTarget = (String, u16, Option<bool>);
+
+/// Connects to the broker `target` names, and reports to `on_connect`.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+unsafe fn connect_to(
+    client: *mut emq_client,
+    target: impl FnOnce() -> Result<ConnectTarget, emq_err>,
+) -> emq_err {
+    let mut report = None;
+    // SAFETY: contract forwarded.
+    let result = unsafe {
+        with_client(client, |c| {
+            c.refuse_in_callback()?;
+            let (host, port, scheme_tls) = target()?;
+            let host = host.as_str();
             if c.client.state() != State::Disconnected {
                 return Err(EMQ_ERR_ALREADY_CONNECTED);
             }
@@ -759,8 +819,9 @@ pub unsafe extern "C" fn emq_client_connect(
                 emq_log_level::EMQ_LOG_INFO,
                 &format!("connecting to {host}:{port}"),
             );
+            let tls = c.tls.wanted(port, scheme_tls);
             c.connecting = true;
-            let transport = TcpTransport::connect(host, port, &c.tcp);
+            let transport = c.tls.open(host, port, tls, &c.tcp);
             c.connecting = false;
             let transport = transport.map_err(|err| {
                 c.log(
@@ -791,6 +852,9 @@ pub unsafe extern "C" fn emq_client_connect(
             match c.client.connect(transport, &options) {
                 Ok(connected) => {
                     c.last_return_code = 0;
+                    if let Some(warning) = c.tls.warning() {
+                        c.log(emq_log_level::EMQ_LOG_WARNING, &warning);
+                    }
                     c.log(emq_log_level::EMQ_LOG_INFO, "connected");
                     report = Some((connected.session_present, 0));
                     Ok(())

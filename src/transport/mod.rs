@@ -5,6 +5,10 @@ use crate::Error;
 
 #[cfg(feature = "std")]
 pub mod tcp;
+#[cfg(feature = "tls")]
+pub mod tls;
+#[cfg(feature = "std")]
+pub mod uri;
 
 /// A connected byte stream.
 pub trait Transport {
@@ -47,5 +51,43 @@ impl Default for StdClock {
 impl Clock for StdClock {
     fn now_ms(&mut self) -> u64 {
         self.start.elapsed().as_millis() as u64
+    }
+}
+
+/// The host client's transport: plain TCP or TLS over TCP.
+#[cfg(feature = "std")]
+#[derive(Debug)]
+pub enum HostTransport {
+    /// MQTT over plain TCP.
+    Tcp(tcp::TcpTransport),
+    /// MQTT over TLS (boxed: rustls' connection state is large).
+    #[cfg(feature = "tls")]
+    Tls(Box<tls::TlsTransport>),
+}
+
+#[cfg(feature = "std")]
+impl Transport for HostTransport {
+    fn read(&mut self, buf: &mut [u8], timeout_ms: u32) -> Result<usize, Error> {
+        match self {
+            HostTransport::Tcp(tcp) => tcp.read(buf, timeout_ms),
+            #[cfg(feature = "tls")]
+            HostTransport::Tls(tls) => tls.read(buf, timeout_ms),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8], timeout_ms: u32) -> Result<usize, Error> {
+        match self {
+            HostTransport::Tcp(tcp) => tcp.write(buf, timeout_ms),
+            #[cfg(feature = "tls")]
+            HostTransport::Tls(tls) => tls.write(buf, timeout_ms),
+        }
+    }
+
+    fn close(&mut self) {
+        match self {
+            HostTransport::Tcp(tcp) => tcp.close(),
+            #[cfg(feature = "tls")]
+            HostTransport::Tls(tls) => tls.close(),
+        }
     }
 }

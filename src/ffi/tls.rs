@@ -1,0 +1,293 @@
+//! TLS options for C, and how a connection picks its transport.
+
+#[cfg(feature = "tls")]
+use super::str_arg;
+use super::{emq_err, opt_str_arg, set_out, EMQ_ERR_NULL_POINTER, EMQ_OK};
+#[cfg(feature = "tls")]
+use crate::transport::tls::{TlsConfig, TlsOptions, VerifyMode};
+use crate::transport::{tcp, HostTransport};
+use crate::Error;
+use core::ffi::c_char;
+
+/// How much the client checks the broker's certificate (LuatOS's
+/// `verify` levels 0, 1, 2).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emq_tls_verify {
+    /// Encrypt but do not check the certificate (a warning is logged).
+    EMQ_TLS_VERIFY_NONE = 0,
+    /// Check chain and host name, but connect either way; the outcome is
+    /// given by `emq_client_tls_verify_result` (and logged if it failed).
+    EMQ_TLS_VERIFY_OPTIONAL = 1,
+    /// Check chain and host name; refuse the connection if either fails.
+    EMQ_TLS_VERIFY_REQUIRED = 2,
+}
+
+/// TLS settings, pointed to by `emq_options.tls`. Start from
+/// `emq_tls_options_default()`. Every string is NUL-terminated; PEM data
+/// and files are read and checked by `emq_client_new`, so the caller may
+/// free them afterwards.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emq_tls_options {
+    /// Trusted CA certificates as PEM text, or NULL.
+    pub ca_pem: *const c_char,
+    /// Path of a PEM file of trusted CA certificates, or NULL. With neither
+    /// `ca_pem` nor `ca_file`, the Mozilla roots built into embermq are used.
+    pub ca_file: *const c_char,
+    /// An `emq_tls_verify` value. Default `EMQ_TLS_VERIFY_REQUIRED`.
+    pub verify_mode: core::ffi::c_int,
+    /// Name to verify the certificate against and to send as SNI, when it
+    /// differs from the host connected to (e.g. connecting by IP). NULL:
+    /// the host.
+    pub server_name: *const c_char,
+    /// ALPN protocol names to offer, e.g. {"mqtt"} for brokers on port 443;
+    /// `alpn_count` entries. NULL with 0: none.
+    pub alpn_protocols: *const *const c_char,
+    /// Number of entries in `alpn_protocols`.
+    pub alpn_count: usize,
+    /// Client certificate chain (PEM text, leaf first) for mutual TLS, or NULL.
+    pub client_cert_pem: *const c_char,
+    /// Path of the client certificate chain PEM file, or NULL.
+    pub client_cert_file: *const c_char,
+    /// Client private key as PEM text: PKCS#8, PKCS#1 (RSA), SEC1 (EC), or
+    /// encrypted PKCS#8 with `client_key_password`. NULL if none.
+    pub client_key_pem: *const c_char,
+    /// Path of the client private key PEM file, or NULL.
+    pub client_key_file: *const c_char,
+    /// Password of an encrypted private key, or NULL.
+    pub client_key_password: *const c_char,
+}
+
+/// Fills `out` with the defaults: Mozilla roots, verification required,
+/// no client certificate, no ALPN.
+///
+/// # Safety
+/// `out` must be NULL or point to writable memory for an `emq_tls_options`.
+#[no_mangle]
+pub unsafe extern "C" fn emq_tls_options_default(out: *mut emq_tls_options) -> emq_err {
+    if out.is_null() {
+        return EMQ_ERR_NULL_POINTER;
+    }
+    let null = core::ptr::null();
+    let defaults = emq_tls_options {
+        ca_pem: null,
+        ca_file: null,
+        verify_mode: emq_tls_verify::EMQ_TLS_VERIFY_REQUIRED as core::ffi::c_int,
+        server_name: null,
+        alpn_protocols: core::ptr::null(),
+        alpn_count: 0,
+        client_cert_pem: null,
+        client_cert_file: null,
+        client_key_pem: null,
+        client_key_file: null,
+        client_key_password: null,
+    };
+    // SAFETY: non-NULL and writable per the contract.
+    unsafe { set_out(out, defaults) };
+    EMQ_OK
+}
+
+/// The client's TLS state: settings from `emq_options.tls` (built once) or
+/// the defaults, built when a connection first asks for TLS by port 8883 or
+/// an `mqtts://` URI.
+#[derive(Default)]
+pub(super) struct HostTls {
+    /// True when `emq_options.tls` was given: every connection uses TLS.
+    always: bool,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    server_name: Option<String>,
+    #[cfg(feature = "tls")]
+    config: Option<TlsConfig>,
+    /// Whether the latest connection used TLS (for the verify result).
+    used: bool,
+}
+
+/// Reads a PEM source given as text or as a file; text wins.
+///
+/// # Safety
+/// Both pointers must be NULL or NUL-terminated strings.
+#[cfg(feature = "tls")]
+unsafe fn pem_source(text: *const c_char, file: *const c_char) -> Result<Option<Vec<u8>>, Error> {
+    let as_error = |e: emq_err| match e {
+        emq_err::EMQ_ERR_INVALID_UTF8 => Error::InvalidUtf8,
+        _ => Error::InvalidArgument,
+    };
+    // SAFETY: forwarded contract.
+    if let Some(text) = unsafe { opt_str_arg(text) }.map_err(as_error)? {
+        return Ok(Some(text.as_bytes().to_vec()));
+    }
+    // SAFETY: forwarded contract.
+    match unsafe { opt_str_arg(file) }.map_err(as_error)? {
+        Some(path) => std::fs::read(path).map(Some).map_err(|_| Error::TlsFile),
+        None => Ok(None),
+    }
+}
+
+impl HostTls {
+    /// Copies and checks `emq_options.tls`.
+    ///
+    /// # Safety
+    /// `options` must be NULL or valid, with its pointers as documented.
+    pub(super) unsafe fn from_options(options: *const emq_tls_options) -> Result<Self, emq_err> {
+        // SAFETY: NULL or valid per the contract.
+        let Some(o) = (unsafe { options.as_ref() }) else {
+            return Ok(HostTls::default());
+        };
+        // SAFETY: NUL-terminated or NULL per the contract.
+        let server_name = unsafe { opt_str_arg(o.server_name) }?.map(str::to_owned);
+        if server_name.as_deref() == Some("") {
+            return Err(emq_err::EMQ_ERR_INVALID_ARGUMENT);
+        }
+        #[cfg(feature = "tls")]
+        {
+            // SAFETY: forwarded contract (all the option pointers).
+            let config = unsafe { tls_config(o) }.map_err(emq_err::from)?;
+            Ok(HostTls {
+                always: true,
+                server_name,
+                config: Some(config),
+                used: false,
+            })
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = server_name;
+            Err(emq_err::EMQ_ERR_TLS_UNAVAILABLE)
+        }
+    }
+
+    /// Whether a connection to `port` (or with a TLS scheme) uses TLS.
+    pub(super) fn wanted(&self, port: u16, scheme_tls: Option<bool>) -> bool {
+        scheme_tls.unwrap_or(self.always || port == crate::transport::uri::MQTTS_PORT)
+    }
+
+    /// The outcome of the latest handshake, or "not verified" if the latest
+    /// connection had no TLS.
+    pub(super) fn verify_result(&self) -> Result<(), Error> {
+        #[cfg(feature = "tls")]
+        if self.used {
+            if let Some(config) = &self.config {
+                return config.last_verify_result();
+            }
+        }
+        Err(Error::TlsNotVerified)
+    }
+
+    /// Opens TCP to `host:port`, then TLS on top when `tls`.
+    pub(super) fn open(
+        &mut self,
+        host: &str,
+        port: u16,
+        tls: bool,
+        tcp_options: &tcp::TcpOptions,
+    ) -> Result<HostTransport, Error> {
+        self.used = false;
+        if !tls {
+            let tcp = tcp::TcpTransport::connect(host, port, tcp_options)?;
+            return Ok(HostTransport::Tcp(tcp));
+        }
+        #[cfg(feature = "tls")]
+        {
+            if self.config.is_none() {
+                self.config = Some(TlsConfig::new(&TlsOptions::default())?);
+            }
+            let config = self.config.as_ref().ok_or(Error::TlsUnavailable)?;
+            let tcp = tcp::TcpTransport::connect(host, port, tcp_options)?;
+            let name = self.server_name.as_deref().unwrap_or(host);
+            self.used = true;
+            let tls = crate::transport::tls::TlsTransport::handshake(
+                tcp,
+                config,
+                name,
+                tcp_options.connect_timeout_ms,
+            )?;
+            Ok(HostTransport::Tls(Box::new(tls)))
+        }
+        #[cfg(not(feature = "tls"))]
+        Err(Error::TlsUnavailable)
+    }
+
+    /// A warning to log after a TLS connection whose server was not
+    /// verified, or `None`.
+    pub(super) fn warning(&self) -> Option<String> {
+        if !self.used {
+            return None;
+        }
+        match self.verify_result() {
+            Ok(()) => None,
+            Err(Error::TlsNotVerified) => {
+                Some("TLS verify mode none: the broker's certificate was not checked".to_owned())
+            }
+            Err(err) => Some(format!(
+                "TLS verify mode optional: connected although verification failed: {err}"
+            )),
+        }
+    }
+}
+
+/// Builds the rustls configuration from C options.
+///
+/// # Safety
+/// The pointers in `o` must be NULL or valid as documented.
+#[cfg(feature = "tls")]
+unsafe fn tls_config(o: &emq_tls_options) -> Result<TlsConfig, Error> {
+    let verify = match o.verify_mode {
+        0 => VerifyMode::None,
+        1 => VerifyMode::Optional,
+        2 => VerifyMode::Required,
+        _ => return Err(Error::InvalidArgument),
+    };
+    // SAFETY (all calls below): pointers from `o`, valid per the contract.
+    let ca_pem = unsafe { pem_source(o.ca_pem, o.ca_file) }?;
+    let client_cert_pem = unsafe { pem_source(o.client_cert_pem, o.client_cert_file) }?;
+    let client_key_pem = unsafe { pem_source(o.client_key_pem, o.client_key_file) }?;
+    let key_password = unsafe { opt_str_arg(o.client_key_password) }
+        .map_err(|_| Error::InvalidUtf8)?
+        .map(|p| p.as_bytes().to_vec());
+    if o.alpn_count > 0 && o.alpn_protocols.is_null() {
+        return Err(Error::InvalidArgument);
+    }
+    let mut alpn = Vec::new();
+    for index in 0..o.alpn_count {
+        // SAFETY: `alpn_count` readable entries per the contract.
+        let entry = unsafe { *o.alpn_protocols.add(index) };
+        let name = unsafe { str_arg(entry) }.map_err(|_| Error::InvalidArgument)?;
+        // ALPN names are 1 to 255 bytes.
+        if name.is_empty() || name.len() > 255 {
+            return Err(Error::InvalidArgument);
+        }
+        alpn.push(name.as_bytes().to_vec());
+    }
+    TlsConfig::new(&TlsOptions {
+        ca_pem,
+        verify,
+        alpn,
+        client_cert_pem,
+        client_key_pem,
+        key_password,
+    })
+}
+
+/// The outcome of the latest TLS handshake's certificate check: EMQ_OK when
+/// the broker was verified; EMQ_ERR_TLS_NOT_VERIFIED in verify mode none or
+/// when the latest connection did not use TLS; otherwise why verification
+/// failed (EMQ_ERR_TLS_CERT_NOT_TRUSTED, EMQ_ERR_TLS_HOSTNAME_MISMATCH,
+/// EMQ_ERR_TLS_CERT_EXPIRED), which in optional mode did not stop the
+/// connection.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_tls_verify_result(client: *const super::emq_client) -> emq_err {
+    // SAFETY: NULL or live per the contract.
+    match unsafe { client.as_ref() } {
+        None => EMQ_ERR_NULL_POINTER,
+        Some(c) => match c.tls.verify_result() {
+            Ok(()) => EMQ_OK,
+            Err(err) => err.into(),
+        },
+    }
+}
