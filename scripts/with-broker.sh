@@ -13,6 +13,14 @@
 # Optional: EMQ_BROKER_PASSWD="user:password" makes the broker require that
 # login (a password file made with mosquitto_passwd, allow_anonymous false);
 # the command then also gets EMQ_TEST_USERNAME and EMQ_TEST_PASSWORD.
+#
+# Optional: EMQ_BROKER_TLS_DIR=<dir> (certificates from
+# `cargo run --example gen_test_certs -- <dir>`) adds three TLS listeners on
+# 127.0.0.1 and exports their ports:
+#   EMQ_TEST_TLS_PORT      server authentication (server.pem)
+#   EMQ_TEST_MTLS_PORT     client certificate required (signed by ca.pem)
+#   EMQ_TEST_EXPIRED_PORT  an expired server certificate (expired.pem)
+# and EMQ_TEST_CERT_DIR=<dir>.
 set -euo pipefail
 
 if [ "$#" -lt 1 ]; then
@@ -96,8 +104,31 @@ finally:
     s.close()' "$1"
 }
 
+TLS_DIR="${EMQ_BROKER_TLS_DIR:-}"
+if [ -n "$TLS_DIR" ] && [ ! -f "$TLS_DIR/ca.pem" ]; then
+    echo "with-broker: $TLS_DIR/ca.pem missing; run cargo run --example gen_test_certs -- $TLS_DIR" >&2
+    rm -rf "$BROKER_DIR"
+    exit 1
+fi
+
+# tls_listener <port> <cert> <key> <require client cert: true|false>
+tls_listener() {
+    echo "listener $1 127.0.0.1"
+    echo "cafile $TLS_DIR/ca.pem"
+    echo "certfile $TLS_DIR/$2"
+    echo "keyfile $TLS_DIR/$3"
+    echo "require_certificate $4"
+}
+
 write_conf() {
     {
+        # Listener settings (cafile, ...) apply to the listener above them;
+        # the plain listener takes none.
+        if [ -n "$TLS_DIR" ]; then
+            tls_listener "$TLS_PORT" server.pem server.key false
+            tls_listener "$MTLS_PORT" server.pem server.key true
+            tls_listener "$EXPIRED_PORT" expired.pem expired.key false
+        fi
         echo "listener $1 127.0.0.1"
         if [ -n "$PASSWD_USER" ]; then
             echo "allow_anonymous false"
@@ -119,6 +150,11 @@ write_conf() {
 PORT=""
 for attempt in 1 2 3 4 5; do
     candidate="$(free_port)"
+    if [ -n "$TLS_DIR" ]; then
+        TLS_PORT="$(free_port)"
+        MTLS_PORT="$(free_port)"
+        EXPIRED_PORT="$(free_port)"
+    fi
     write_conf "$candidate"
     "$MOSQUITTO" -c "$BROKER_DIR/mosquitto.conf" \
         </dev/null >"$BROKER_DIR/stdout.log" 2>"$BROKER_DIR/stderr.log" &
@@ -127,7 +163,7 @@ for attempt in 1 2 3 4 5; do
         if ! kill -0 "$BROKER_PID" 2>/dev/null; then
             break
         fi
-        if port_open "$candidate"; then
+        if port_open "$candidate" && { [ -z "$TLS_DIR" ] || port_open "$EXPIRED_PORT"; }; then
             PORT="$candidate"
             break
         fi
@@ -152,6 +188,12 @@ fi
 export EMQ_TEST_HOST=127.0.0.1
 export EMQ_TEST_PORT="$PORT"
 export EMQ_TEST_BROKER_DIR="$BROKER_DIR"
+if [ -n "$TLS_DIR" ]; then
+    export EMQ_TEST_TLS_PORT="$TLS_PORT"
+    export EMQ_TEST_MTLS_PORT="$MTLS_PORT"
+    export EMQ_TEST_EXPIRED_PORT="$EXPIRED_PORT"
+    export EMQ_TEST_CERT_DIR="$TLS_DIR"
+fi
 if [ -n "$PASSWD_USER" ]; then
     export EMQ_TEST_USERNAME="$PASSWD_USER"
     export EMQ_TEST_PASSWORD="$PASSWD_PASS"
