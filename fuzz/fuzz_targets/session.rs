@@ -36,6 +36,9 @@ fuzz_target!(|data: &[u8]| {
     let config = SessionConfig {
         inflight_window: 8,
         ping_timeout_ms: None,
+        outbox_limit: 12,
+        queue_offline: true,
+        queue_qos0_offline: true,
     };
     let mut session: FuzzSession = Session::new(ArrayMemory::new(), config);
     let mut now = 0u64;

@@ -462,6 +462,7 @@ unsafe fn read_options(o: &emq_options) -> Result<(OwnedConnect, SessionConfig),
     let config = SessionConfig {
         inflight_window: o.inflight_window,
         ping_timeout_ms: None,
+        ..SessionConfig::default()
     };
     Ok((connect, config))
 }

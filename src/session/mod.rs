@@ -24,7 +24,7 @@ use crate::codec::{
     SubscribeTopic, SubscribeTopics, Unsubscribe, UnsubscribeTopics,
 };
 use crate::{topic, Error};
-use store::{Ring, LIVE, RELEASED, SENT};
+use store::{Ring, LIVE, RELEASED, SENT, WIRE};
 
 /// Where the connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,16 @@ pub struct SessionConfig {
     /// means half the keepalive (at least one second), so a dead link is
     /// noticed within 1.5 keepalive intervals.
     pub ping_timeout_ms: Option<u32>,
+    /// Most messages the outbox holds (sent and unacknowledged, or waiting
+    /// for the window or a connection). Also bounded by the store's bytes
+    /// and by the packet-id slots.
+    pub outbox_limit: u16,
+    /// Accept QoS 1/2 publishes while disconnected (they wait in the outbox
+    /// and go out after the next CONNACK) instead of [`Error::NotConnected`].
+    pub queue_offline: bool,
+    /// Also keep QoS 0 publishes made while disconnected, to send once
+    /// after the next CONNACK. Off: they are [`Error::NotConnected`].
+    pub queue_qos0_offline: bool,
 }
 
 impl Default for SessionConfig {
@@ -84,6 +94,9 @@ impl Default for SessionConfig {
         SessionConfig {
             inflight_window: 20,
             ping_timeout_ms: None,
+            outbox_limit: u16::MAX,
+            queue_offline: false,
+            queue_qos0_offline: false,
         }
     }
 }
@@ -132,13 +145,17 @@ pub struct Session<M: Memory> {
     ping_sent_ms: Option<u64>,
     /// Next packet id to try; never 0.
     next_packet_id: u16,
-    /// Outbound QoS 1/2 publishes held (sent or not).
-    inflight: u16,
+    /// Messages in the outbox (QoS 1/2 unacknowledged, queued QoS 0).
+    queued: u16,
+    /// Outbox messages written on this connection and not yet acknowledged:
+    /// what the in-flight window limits.
+    on_wire: u16,
     ring: Ring,
-    /// Resend in progress after CONNACK: the next store entry to send.
-    resend_cursor: Option<usize>,
-    /// Whether the resumed session was present (resends carry DUP).
-    resend_dup: bool,
+    /// The next outbox entry to write on this connection; entries before it
+    /// have been written (flag WIRE). `None`: all written.
+    send_cursor: Option<usize>,
+    /// Whether the broker kept the session (resent messages carry DUP).
+    session_resumed: bool,
 }
 
 impl<M: Memory> Session<M> {
@@ -155,10 +172,11 @@ impl<M: Memory> Session<M> {
             last_received_ms: 0,
             ping_sent_ms: None,
             next_packet_id: 1,
-            inflight: 0,
+            queued: 0,
+            on_wire: 0,
             ring: Ring::default(),
-            resend_cursor: None,
-            resend_dup: false,
+            send_cursor: None,
+            session_resumed: false,
         };
         let parts = session.memory.parts();
         parts.slots.fill(Slot::FREE);
@@ -176,9 +194,16 @@ impl<M: Memory> Session<M> {
         &self.config
     }
 
-    /// Outbound QoS 1/2 messages not yet fully acknowledged.
+    /// Outbound QoS 1/2 messages written on this connection and not yet
+    /// fully acknowledged (at most the in-flight window).
     pub fn inflight(&self) -> u16 {
-        self.inflight
+        self.on_wire
+    }
+
+    /// Messages in the outbox: unacknowledged QoS 1/2 messages, sent or
+    /// waiting, and queued offline QoS 0 messages.
+    pub fn queued(&self) -> u16 {
+        self.queued
     }
 
     /// Bytes waiting to be written to the network, oldest first.
@@ -187,15 +212,15 @@ impl<M: Memory> Session<M> {
     }
 
     /// Reports that the first `written` bytes of [`pending_output`](Self::pending_output)
-    /// reached the network. Frees the room for more output and continues a
-    /// pending resend.
+    /// reached the network. Frees the room for more output and sends more
+    /// of the outbox.
     pub fn consume_output(&mut self, written: usize) {
         self.out_start = (self.out_start + written).min(self.out_end);
         if self.out_start == self.out_end {
             self.out_start = 0;
             self.out_end = 0;
         }
-        self.pump_resend();
+        self.pump();
     }
 
     /// True while `packet_id` belongs to a request still awaiting its
@@ -209,9 +234,87 @@ impl<M: Memory> Session<M> {
         !self.ring.is_empty()
     }
 
-    /// True while messages from before the reconnect still wait to go out.
+    /// True while outbox messages wait to be written on this connection
+    /// (for room in the send buffer or the in-flight window).
     pub fn resend_pending(&self) -> bool {
-        self.resend_cursor.is_some()
+        self.send_cursor.is_some()
+    }
+
+    /// The stored PUBLISH packet of an unacknowledged outbound message, as
+    /// it was first encoded (DUP clear): what a persistence hook saves.
+    pub fn stored_packet(&mut self, packet_id: u16) -> Option<&[u8]> {
+        let parts = self.memory.parts();
+        let index = find_slot(parts.slots, packet_id)?;
+        if !matches!(
+            parts.slots[index].kind,
+            SlotKind::AwaitPubAck | SlotKind::AwaitPubRec | SlotKind::AwaitPubComp
+        ) {
+            return None;
+        }
+        let entry = self
+            .ring
+            .entry(parts.store, parts.slots[index].store_offset as usize);
+        Some(&parts.store[entry.data..entry.data + entry.len])
+    }
+
+    /// Puts back a QoS 1/2 PUBLISH saved before a restart (see
+    /// [`stored_packet`](Self::stored_packet)), keeping its packet id, at the
+    /// end of the outbox. Only while disconnected; it goes out after the next
+    /// CONNACK with DUP if the broker kept the session. Returns the id.
+    pub fn restore(&mut self, packet: &[u8]) -> Result<u16, Error> {
+        if self.state != State::Disconnected {
+            return Err(Error::AlreadyConnected);
+        }
+        let decoded = crate::codec::decode(packet, crate::codec::MAX_PACKET_SIZE)
+            .map_err(|_| Error::MalformedPacket)?;
+        let publish = match decoded {
+            crate::codec::Decoded::Packet {
+                packet: Packet::Publish(publish),
+                len,
+            } if len == packet.len() => publish,
+            _ => return Err(Error::MalformedPacket),
+        };
+        let kind = match publish.qos {
+            QoS::AtMostOnce => return Err(Error::InvalidQos),
+            QoS::AtLeastOnce => SlotKind::AwaitPubAck,
+            QoS::ExactlyOnce => SlotKind::AwaitPubRec,
+        };
+        if self.queued >= self.config.outbox_limit {
+            return Err(Error::StoreFull);
+        }
+        let id = publish.packet_id;
+        let parts = self.memory.parts();
+        if parts.slots.is_empty() {
+            return Err(Error::StoreFull);
+        }
+        let index = usize::from(id) % parts.slots.len();
+        if parts.slots[index].kind != SlotKind::Free {
+            // Taken by another restored message (same id, or one that
+            // shares its slot): keeping both is impossible.
+            return Err(Error::InvalidArgument);
+        }
+        if packet.len() > parts.tx.len() {
+            return Err(Error::PacketTooLarge {
+                size: packet.len(),
+                max: parts.tx.len(),
+            });
+        }
+        // Marked sent: it may have reached the broker before the restart.
+        let offset = self
+            .ring
+            .push(parts.store, id, LIVE | SENT, packet.len(), |out| {
+                out.copy_from_slice(packet);
+                out[0] &= !0x08;
+                Ok(packet.len())
+            })?;
+        parts.slots[index] = Slot {
+            packet_id: id,
+            kind,
+            filter_count: 0,
+            store_offset: offset as u32,
+        };
+        self.queued += 1;
+        Ok(id)
     }
 
     /// Starts a connection: queues CONNECT. The transport must already be open.
@@ -242,14 +345,17 @@ impl<M: Memory> Session<M> {
         Ok(())
     }
 
-    /// Queues a PUBLISH. Returns its packet id (0 for QoS 0).
+    /// Publishes a message. Returns its packet id (0 for QoS 0).
     ///
-    /// QoS 1/2 messages are kept in the store until acknowledged and resent
-    /// after a reconnect. A full window is [`Error::InflightFull`], a full
-    /// store [`Error::StoreFull`], a full send buffer
-    /// [`Error::SendBufferFull`] (write the pending output and retry); a
-    /// message too large for the store or send buffer is
-    /// [`Error::PacketTooLarge`]. Nothing is queued when an error is returned.
+    /// QoS 1/2 messages go into the outbox and are written as soon as the
+    /// in-flight window and the send buffer allow, in order; they stay there
+    /// until acknowledged and are resent after a reconnect. While
+    /// disconnected they are accepted only with
+    /// [`SessionConfig::queue_offline`]. A full outbox (count or bytes) is
+    /// [`Error::StoreFull`]; a message too large for the store or send
+    /// buffer is [`Error::PacketTooLarge`]. QoS 0 messages are written
+    /// directly: a full send buffer is [`Error::SendBufferFull`] (write the
+    /// pending output and retry). Nothing is kept when an error is returned.
     pub fn publish(
         &mut self,
         topic: &str,
@@ -258,7 +364,15 @@ impl<M: Memory> Session<M> {
         retain: bool,
         now_ms: u64,
     ) -> Result<u16, Error> {
-        self.require_connected()?;
+        let connected = self.state == State::Connected;
+        let offline_ok = match qos {
+            QoS::AtMostOnce => self.config.queue_qos0_offline,
+            _ => self.config.queue_offline,
+        };
+        let accepted = connected || (offline_ok && self.state == State::Disconnected);
+        if !accepted {
+            return Err(Error::NotConnected);
+        }
         topic::validate_topic_name(topic)?;
         let mut publish = Publish {
             dup: false,
@@ -268,44 +382,53 @@ impl<M: Memory> Session<M> {
             packet_id: 0,
             payload,
         };
-        if qos == QoS::AtMostOnce {
+        if qos == QoS::AtMostOnce && connected {
             self.queue(&Packet::Publish(publish), now_ms)?;
             return Ok(0);
         }
-        // Messages from before a reconnect go first, in order.
-        self.pump_resend();
-        if self.resend_cursor.is_some() {
-            return Err(Error::SendBufferFull);
+        if self.queued >= self.config.outbox_limit {
+            return Err(Error::StoreFull);
         }
-        if self.inflight >= self.config.inflight_window {
-            return Err(Error::InflightFull);
-        }
-        let (slot_index, packet_id) = self.free_slot()?;
+        let slot = if qos == QoS::AtMostOnce {
+            None
+        } else {
+            // Every slot taken by outbox messages and requests: the outbox
+            // is full by count.
+            Some(self.free_slot().map_err(|_| Error::StoreFull)?)
+        };
+        let packet_id = slot.map_or(0, |(_, id)| id);
         publish.packet_id = packet_id;
         let packet = Packet::Publish(publish);
         let len = packet.encoded_len()?;
-        self.check_output_room(len)?;
+        let tx_capacity = self.memory.tx().len();
+        if len > tx_capacity {
+            return Err(Error::PacketTooLarge {
+                size: len,
+                max: tx_capacity,
+            });
+        }
         let parts = self.memory.parts();
         let offset = self
             .ring
-            .push(parts.store, packet_id, LIVE | SENT, len, |out| {
-                packet.encode(out)
-            })?;
-        let data = self.ring.entry(parts.store, offset).data;
-        parts.tx[self.out_end..self.out_end + len].copy_from_slice(&parts.store[data..data + len]);
-        self.out_end += len;
+            .push(parts.store, packet_id, LIVE, len, |out| packet.encode(out))?;
+        if let Some((slot_index, _)) = slot {
+            parts.slots[slot_index] = Slot {
+                packet_id,
+                kind: if qos == QoS::AtLeastOnce {
+                    SlotKind::AwaitPubAck
+                } else {
+                    SlotKind::AwaitPubRec
+                },
+                filter_count: 0,
+                store_offset: offset as u32,
+            };
+        }
+        self.queued += 1;
+        if connected && self.send_cursor.is_none() {
+            self.send_cursor = Some(offset);
+        }
         self.last_sent_ms = now_ms;
-        parts.slots[slot_index] = Slot {
-            packet_id,
-            kind: if qos == QoS::AtLeastOnce {
-                SlotKind::AwaitPubAck
-            } else {
-                SlotKind::AwaitPubRec
-            },
-            filter_count: 0,
-            store_offset: offset as u32,
-        };
-        self.inflight += 1;
+        self.pump();
         Ok(packet_id)
     }
 
@@ -360,7 +483,7 @@ impl<M: Memory> Session<M> {
             State::Disconnecting => return Ok(()),
             State::AwaitingConnAck | State::Connected => {}
         }
-        self.resend_cursor = None;
+        self.send_cursor = None;
         self.queue(&Packet::Disconnect, now_ms)?;
         self.state = State::Disconnecting;
         Ok(())
@@ -368,13 +491,21 @@ impl<M: Memory> Session<M> {
 
     /// The transport closed (or was closed by the driver). Output not yet
     /// written is dropped; pending SUBSCRIBE/UNSUBSCRIBE requests are
-    /// forgotten; stored QoS 1/2 messages are kept for the next connection.
+    /// forgotten; the outbox is kept for the next connection.
     pub fn connection_closed(&mut self) {
         self.state = State::Disconnected;
         self.out_start = 0;
         self.out_end = 0;
         self.ping_sent_ms = None;
-        self.resend_cursor = None;
+        self.send_cursor = None;
+        self.on_wire = 0;
+        let parts = self.memory.parts();
+        let mut cursor = self.ring.first();
+        while let Some(at) = cursor {
+            let flags = self.ring.entry(parts.store, at).flags;
+            self.ring.set_flags(parts.store, at, flags & !WIRE);
+            cursor = self.ring.next(parts.store, at);
+        }
         for slot in self.memory.parts().slots.iter_mut() {
             if matches!(slot.kind, SlotKind::AwaitSubAck | SlotKind::AwaitUnsubAck) {
                 *slot = Slot::FREE;
@@ -424,7 +555,16 @@ impl<M: Memory> Session<M> {
                 let parts = self.memory.parts();
                 let offset = slot.store_offset as usize;
                 let flags = self.ring.entry(parts.store, offset).flags;
-                self.ring.set_flags(parts.store, offset, flags | RELEASED);
+                if flags & WIRE == 0 {
+                    // Acknowledged before this connection resent it: the
+                    // PUBREL just queued stands for that resend.
+                    self.on_wire += 1;
+                    if self.send_cursor == Some(offset) {
+                        self.send_cursor = self.ring.next_live(parts.store, offset);
+                    }
+                }
+                self.ring
+                    .set_flags(parts.store, offset, flags | RELEASED | SENT | WIRE);
                 parts.slots[index].kind = SlotKind::AwaitPubComp;
                 Ok(None)
             }
@@ -539,9 +679,9 @@ impl<M: Memory> Session<M> {
             // when the broker kept the session, as new messages otherwise.
             // Released QoS 2 messages get PUBREL again; a broker that lost
             // the session still answers it with PUBCOMP.
-            self.resend_dup = ack.session_present;
-            self.resend_cursor = self.ring.first();
-            self.pump_resend();
+            self.session_resumed = ack.session_present;
+            self.send_cursor = self.ring.first();
+            self.pump();
         }
         Event::Connected {
             session_present: ack.session_present,
@@ -549,35 +689,54 @@ impl<M: Memory> Session<M> {
         }
     }
 
-    /// Copies stored messages into the send buffer while there is room.
-    fn pump_resend(&mut self) {
+    /// Writes outbox entries into the send buffer, in order, while the
+    /// in-flight window and the send buffer have room.
+    fn pump(&mut self) {
+        if self.state != State::Connected {
+            return;
+        }
         let parts = self.memory.parts();
-        while let Some(at) = self.resend_cursor {
+        while let Some(at) = self.send_cursor {
             let entry = self.ring.entry(parts.store, at);
-            if entry.flags & LIVE != 0 {
-                let room = parts.tx.len() - self.out_end;
-                if entry.flags & RELEASED != 0 {
-                    let pubrel = Packet::PubRel(entry.packet_id);
-                    match pubrel.encode(&mut parts.tx[self.out_end..]) {
-                        Ok(len) => self.out_end += len,
-                        Err(_) => return,
-                    }
-                } else {
-                    // publish() checked that every stored message fits an
-                    // empty send buffer, so this only waits for a flush.
-                    if entry.len > room {
-                        return;
-                    }
-                    let out = &mut parts.tx[self.out_end..self.out_end + entry.len];
-                    out.copy_from_slice(&parts.store[entry.data..entry.data + entry.len]);
-                    if self.resend_dup && entry.flags & SENT != 0 {
-                        out[0] |= 0x08;
-                    }
-                    self.out_end += entry.len;
-                    self.ring.set_flags(parts.store, at, entry.flags | SENT);
-                }
+            // Live entries only: dead ones may be reclaimed under the cursor.
+            let next = self.ring.next_live(parts.store, at);
+            if entry.flags & LIVE == 0 || entry.flags & WIRE != 0 {
+                self.send_cursor = next;
+                continue;
             }
-            self.resend_cursor = self.ring.next(parts.store, at);
+            let qos0 = entry.packet_id == 0;
+            if !qos0 && self.on_wire >= self.config.inflight_window {
+                return;
+            }
+            let room = parts.tx.len() - self.out_end;
+            if entry.flags & RELEASED != 0 {
+                match Packet::PubRel(entry.packet_id).encode(&mut parts.tx[self.out_end..]) {
+                    Ok(len) => self.out_end += len,
+                    Err(_) => return,
+                }
+            } else {
+                // publish() checked that every stored message fits an empty
+                // send buffer, so this only waits for a flush.
+                if entry.len > room {
+                    return;
+                }
+                let out = &mut parts.tx[self.out_end..self.out_end + entry.len];
+                out.copy_from_slice(&parts.store[entry.data..entry.data + entry.len]);
+                if self.session_resumed && entry.flags & SENT != 0 {
+                    out[0] |= 0x08;
+                }
+                self.out_end += entry.len;
+            }
+            self.send_cursor = next;
+            if qos0 {
+                // Queued offline QoS 0: once written it is the network's.
+                self.ring.free(parts.store, at);
+                self.queued -= 1;
+            } else {
+                self.ring
+                    .set_flags(parts.store, at, entry.flags | SENT | WIRE);
+                self.on_wire += 1;
+            }
         }
     }
 
@@ -620,13 +779,18 @@ impl<M: Memory> Session<M> {
             return Err(Error::ProtocolViolation);
         }
         let offset = slot.store_offset as usize;
-        if self.resend_cursor == Some(offset) {
+        if self.send_cursor == Some(offset) {
             // Keep the cursor on a live entry: reclaiming never passes one.
-            self.resend_cursor = self.ring.next_live(parts.store, offset);
+            self.send_cursor = self.ring.next_live(parts.store, offset);
+        }
+        if self.ring.entry(parts.store, offset).flags & WIRE != 0 {
+            self.on_wire -= 1;
         }
         self.ring.free(parts.store, offset);
         parts.slots[index] = Slot::FREE;
-        self.inflight -= 1;
+        self.queued -= 1;
+        // The window has room again.
+        self.pump();
         Ok(true)
     }
 

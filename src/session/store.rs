@@ -1,4 +1,6 @@
-//! The ordered store of unacknowledged outbound PUBLISH packets.
+//! The outbox: the ordered store of outbound PUBLISH packets not yet
+//! acknowledged, whether already sent or still waiting for the in-flight
+//! window or a connection.
 //!
 //! A ring of variable-length entries in a caller-sized byte buffer. Entries
 //! are appended in publish order and freed in any order; space is reclaimed
@@ -19,6 +21,9 @@ pub const LIVE: u8 = 0x01;
 pub const SENT: u8 = 0x02;
 /// QoS 2: PUBREC arrived; only PUBREL remains to be (re)sent.
 pub const RELEASED: u8 = 0x04;
+/// Written on the current connection (counts against the in-flight window);
+/// cleared when the connection closes.
+pub const WIRE: u8 = 0x08;
 
 /// Positions within the byte buffer. With `wrapped` false the entries lie in
 /// `[head, tail)`; with `wrapped` true in `[head, wrap_end)` then `[0, tail)`,

@@ -10,7 +10,7 @@ fn session_with(window: u16, slots: usize, store: usize, tx: usize) -> TestSessi
         HeapMemory::new(slots, store, 8, tx),
         SessionConfig {
             inflight_window: window,
-            ping_timeout_ms: None,
+            ..SessionConfig::default()
         },
     )
 }
@@ -441,20 +441,28 @@ fn packet_ids_are_never_shared_between_kinds() {
 }
 
 #[test]
-fn full_window_is_an_error_and_frees_up() {
+fn a_full_window_queues_in_order_and_sends_on_acknowledgement() {
     let mut s = session_with(2, 8, 16 * 1024, 8 * 1024);
     s.connect(&options(true), 0).unwrap();
     s.handle_packet(&connack(false), 0).unwrap();
+    sent(&mut s);
     let a = s.publish("w", b"1", QoS::AtLeastOnce, false, 0).unwrap();
-    s.publish("w", b"2", QoS::ExactlyOnce, false, 0).unwrap();
-    assert_eq!(
-        s.publish("w", b"3", QoS::AtLeastOnce, false, 0),
-        Err(Error::InflightFull)
-    );
-    // QoS 0 does not count against the window.
+    let b = s.publish("w", b"2", QoS::ExactlyOnce, false, 0).unwrap();
+    let c = s.publish("w", b"3", QoS::AtLeastOnce, false, 0).unwrap();
+    assert_eq!((s.inflight(), s.queued()), (2, 3));
+    // QoS 0 does not count against the window and is written at once.
     assert_eq!(s.publish("w", b"0", QoS::AtMostOnce, false, 0), Ok(0));
+    assert_eq!(
+        sent(&mut s),
+        vec![
+            format!("PUBLISH w q1 id{a} dup0 1"),
+            format!("PUBLISH w q2 id{b} dup0 2"),
+            "PUBLISH w q0 id0 dup0 0".to_string(),
+        ]
+    );
     s.handle_packet(&Packet::PubAck(a), 0).unwrap();
-    assert!(s.publish("w", b"3", QoS::AtLeastOnce, false, 0).is_ok());
+    assert_eq!(sent(&mut s), vec![format!("PUBLISH w q1 id{c} dup0 3")]);
+    assert_eq!((s.inflight(), s.queued()), (2, 2));
 }
 
 #[test]
@@ -471,20 +479,195 @@ fn send_buffer_and_store_limits_are_named_errors() {
             max: 128
         })
     );
-    let mid = [7u8; 100];
-    s.publish("t", &mid, QoS::AtLeastOnce, false, 0).unwrap();
     assert_eq!(
-        s.publish("t", &mid, QoS::AtLeastOnce, false, 0),
+        s.publish("t", &big, QoS::AtLeastOnce, false, 0),
+        Err(Error::PacketTooLarge {
+            size: 208,
+            max: 128
+        })
+    );
+    let mid = [7u8; 100];
+    let first = s.publish("t", &mid, QoS::AtLeastOnce, false, 0).unwrap();
+    // The second waits in the outbox for room in the send buffer...
+    let second = s.publish("t", &mid, QoS::AtLeastOnce, false, 0).unwrap();
+    // ...while QoS 0, which is not kept, says the buffer is full.
+    assert_eq!(
+        s.publish("t", &mid, QoS::AtMostOnce, false, 0),
         Err(Error::SendBufferFull)
     );
-    sent(&mut s);
-    s.publish("t", &mid, QoS::AtLeastOnce, false, 0).unwrap();
-    sent(&mut s);
+    let ids: Vec<u16> = sent_publish_ids(&mut s);
+    assert_eq!(ids, vec![first]);
+    assert_eq!(sent_publish_ids(&mut s), vec![second]);
+    // Two 108-byte entries fill the 256-byte store.
     assert_eq!(
         s.publish("t", &mid, QoS::AtLeastOnce, false, 0),
         Err(Error::StoreFull)
     );
-    assert_eq!(s.inflight(), 2, "failed publishes hold nothing");
+    assert_eq!(s.queued(), 2, "failed publishes hold nothing");
+}
+
+fn sent_publish_ids(s: &mut TestSession) -> Vec<u16> {
+    let mut ids = Vec::new();
+    drain(s, |p| {
+        if let Packet::Publish(p) = p {
+            ids.push(p.packet_id);
+        }
+    });
+    ids
+}
+
+#[test]
+fn the_outbox_count_limit_is_a_named_error() {
+    let mut s = Session::new(
+        HeapMemory::new(32, 16 * 1024, 8, 8 * 1024),
+        SessionConfig {
+            outbox_limit: 3,
+            inflight_window: 1,
+            ..SessionConfig::default()
+        },
+    );
+    s.connect(&options(true), 0).unwrap();
+    s.handle_packet(&connack(false), 0).unwrap();
+    for _ in 0..3 {
+        s.publish("o", b"x", QoS::AtLeastOnce, false, 0).unwrap();
+    }
+    assert_eq!(
+        s.publish("o", b"x", QoS::AtLeastOnce, false, 0),
+        Err(Error::StoreFull)
+    );
+    assert_eq!((s.inflight(), s.queued()), (1, 3));
+}
+
+fn offline_session(queue_qos0: bool) -> TestSession {
+    Session::new(
+        HeapMemory::new(32, 16 * 1024, 8, 8 * 1024),
+        SessionConfig {
+            inflight_window: 2,
+            queue_offline: true,
+            queue_qos0_offline: queue_qos0,
+            ..SessionConfig::default()
+        },
+    )
+}
+
+#[test]
+fn publishing_offline_needs_the_outbox_and_goes_out_after_connack() {
+    let mut plain = new_session();
+    assert_eq!(
+        plain.publish("o", b"x", QoS::AtLeastOnce, false, 0),
+        Err(Error::NotConnected)
+    );
+    let mut s = offline_session(false);
+    assert_eq!(
+        s.publish("o", b"q0", QoS::AtMostOnce, false, 0),
+        Err(Error::NotConnected)
+    );
+    let a = s.publish("o", b"a", QoS::AtLeastOnce, false, 0).unwrap();
+    let b = s.publish("o", b"b", QoS::ExactlyOnce, false, 0).unwrap();
+    let c = s.publish("o", b"c", QoS::AtLeastOnce, false, 0).unwrap();
+    assert_eq!(s.queued(), 3);
+    assert!(s.pending_output().is_empty());
+    s.connect(&options(false), 1).unwrap();
+    sent(&mut s);
+    // Never sent before, so no DUP even though the session is present.
+    s.handle_packet(&connack(true), 2).unwrap();
+    assert_eq!(
+        sent(&mut s),
+        vec![
+            format!("PUBLISH o q1 id{a} dup0 a"),
+            format!("PUBLISH o q2 id{b} dup0 b"),
+        ]
+    );
+    s.handle_packet(&Packet::PubAck(a), 3).unwrap();
+    assert_eq!(sent(&mut s), vec![format!("PUBLISH o q1 id{c} dup0 c")]);
+}
+
+#[test]
+fn queued_offline_qos0_is_sent_once_and_not_kept() {
+    let mut s = offline_session(true);
+    assert_eq!(s.publish("o", b"zero", QoS::AtMostOnce, false, 0), Ok(0));
+    let a = s.publish("o", b"one", QoS::AtLeastOnce, false, 0).unwrap();
+    assert_eq!(s.queued(), 2);
+    s.connect(&options(true), 1).unwrap();
+    sent(&mut s);
+    s.handle_packet(&connack(false), 2).unwrap();
+    assert_eq!(
+        sent(&mut s),
+        vec![
+            "PUBLISH o q0 id0 dup0 zero".to_string(),
+            format!("PUBLISH o q1 id{a} dup0 one"),
+        ]
+    );
+    assert_eq!(s.queued(), 1);
+    s.connection_closed();
+    s.connect(&options(true), 3).unwrap();
+    sent(&mut s);
+    s.handle_packet(&connack(false), 4).unwrap();
+    assert_eq!(sent(&mut s), vec![format!("PUBLISH o q1 id{a} dup0 one")]);
+}
+
+#[test]
+fn resend_after_reconnect_respects_the_window() {
+    let mut s = offline_session(false);
+    s.connect(&options(false), 0).unwrap();
+    sent(&mut s);
+    s.handle_packet(&connack(false), 0).unwrap();
+    let ids: Vec<u16> = (0..5)
+        .map(|i| {
+            s.publish("r", &[b'a' + i], QoS::AtLeastOnce, false, 0)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(sent_publish_ids(&mut s), ids[..2].to_vec());
+    s.connection_closed();
+    s.connect(&options(false), 1).unwrap();
+    sent(&mut s);
+    s.handle_packet(&connack(true), 1).unwrap();
+    assert_eq!(
+        sent(&mut s),
+        vec![
+            format!("PUBLISH r q1 id{} dup1 a", ids[0]),
+            format!("PUBLISH r q1 id{} dup1 b", ids[1]),
+        ]
+    );
+    for (i, id) in ids.iter().enumerate() {
+        s.handle_packet(&Packet::PubAck(*id), 2).unwrap();
+        let expected: Vec<u16> = ids.get(i + 2).copied().into_iter().collect();
+        assert_eq!(sent_publish_ids(&mut s), expected);
+    }
+    assert_eq!(s.queued(), 0);
+}
+
+#[test]
+fn a_stored_packet_restores_into_a_new_session() {
+    let mut s = connected(false);
+    let a = s.publish("p", b"keep", QoS::ExactlyOnce, true, 0).unwrap();
+    sent(&mut s);
+    let saved = s.stored_packet(a).expect("stored").to_vec();
+    assert_eq!(s.stored_packet(a + 1), None);
+    // A new process: the same message comes back with its id.
+    let mut fresh = new_session();
+    assert_eq!(fresh.restore(&saved), Ok(a));
+    assert_eq!(fresh.restore(&saved), Err(Error::InvalidArgument));
+    assert_eq!(fresh.restore(b"\x30\x03\x00\x01a"), Err(Error::InvalidQos));
+    assert_eq!(
+        fresh.restore(&saved[..saved.len() - 1]),
+        Err(Error::MalformedPacket)
+    );
+    fresh.connect(&options(false), 1).unwrap();
+    assert_eq!(fresh.restore(&saved), Err(Error::AlreadyConnected));
+    sent(&mut fresh);
+    fresh.handle_packet(&connack(true), 2).unwrap();
+    assert_eq!(
+        sent(&mut fresh),
+        vec![format!("PUBLISH p q2 id{a} dup1 keep")]
+    );
+    fresh.handle_packet(&Packet::PubRec(a), 3).unwrap();
+    assert_eq!(sent(&mut fresh), vec![format!("PUBREL {a}")]);
+    assert_eq!(
+        fresh.handle_packet(&Packet::PubComp(a), 4).unwrap(),
+        Some(Event::Published { packet_id: a })
+    );
 }
 
 #[test]
@@ -531,7 +714,7 @@ fn interrupted_session() -> (TestSession, [u16; 4]) {
     sent(&mut s);
     s.connection_closed();
     assert_eq!(s.state(), State::Disconnected);
-    assert_eq!(s.inflight(), 3);
+    assert_eq!((s.inflight(), s.queued()), (0, 3));
     (s, [a, b, c, d])
 }
 
@@ -607,10 +790,7 @@ fn resend_larger_than_send_buffer_continues_after_flush() {
     s.handle_packet(&connack(true), 1).unwrap();
     assert!(s.resend_pending());
     // New messages wait until the old ones are out.
-    assert_eq!(
-        s.publish("r", b"new", QoS::AtLeastOnce, false, 1),
-        Err(Error::SendBufferFull)
-    );
+    let new = s.publish("r", b"new", QoS::AtLeastOnce, false, 1).unwrap();
     let mut resent = Vec::new();
     for _ in 0..10 {
         for line in sent(&mut s) {
@@ -618,7 +798,7 @@ fn resend_larger_than_send_buffer_continues_after_flush() {
         }
     }
     assert!(!s.resend_pending());
-    let expected: Vec<String> = ids
+    let mut expected: Vec<String> = ids
         .iter()
         .enumerate()
         .map(|(i, id)| {
@@ -628,6 +808,7 @@ fn resend_larger_than_send_buffer_continues_after_flush() {
             )
         })
         .collect();
+    expected.push(format!("PUBLISH r q1 id{new} dup0 new"));
     assert_eq!(resent, expected);
 }
 
