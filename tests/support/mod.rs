@@ -16,6 +16,8 @@
 //! keep the dir for debugging.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::fs;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
