@@ -122,6 +122,11 @@ typedef enum emq_err {
    */
   EMQ_ERR_INVALID_URI = 27,
   /**
+   * The outbox persistence `store` hook failed; the message is still
+   * queued in memory and will be sent.
+   */
+  EMQ_ERR_PERSISTENCE = 28,
+  /**
    * Malformed packet: remaining length longer than 4 bytes.
    */
   EMQ_ERR_MALFORMED_REMAINING_LENGTH = 30,
@@ -374,6 +379,54 @@ typedef struct emq_tls_options {
 } emq_tls_options;
 
 /**
+ * Saves one outbox entry: the encoded PUBLISH packet (QoS 1 or 2) with
+ * its packet id. Called by `emq_client_publish` before it returns. Return
+ * EMQ_OK when saved; anything else makes the publish return
+ * EMQ_ERR_PERSISTENCE (the message stays queued in memory).
+ */
+typedef enum emq_err (*emq_persist_store)(void *user_data,
+                                          uint16_t packet_id,
+                                          const uint8_t *packet,
+                                          size_t packet_len);
+
+/**
+ * Forgets the outbox entry with `packet_id`: it was acknowledged
+ * (PUBACK, or PUBCOMP for QoS 2). Called before `on_published`.
+ */
+typedef void (*emq_persist_remove)(void *user_data, uint16_t packet_id);
+
+/**
+ * Called once by `emq_client_new`: hand every saved entry back, oldest
+ * first, with `emq_client_restore(client, packet, len)`. A result other
+ * than EMQ_OK makes `emq_client_new` fail with it.
+ */
+typedef enum emq_err (*emq_persist_load)(void *user_data, struct emq_client *client);
+
+/**
+ * Outbox persistence hooks (all NULL: the outbox lives in RAM only), so
+ * firmware can keep unacknowledged QoS 1/2 messages in flash across a
+ * reboot. `c_examples/file_outbox.c` is a file-backed implementation.
+ */
+typedef struct emq_persistence {
+  /**
+   * Save an entry.
+   */
+  emq_persist_store store;
+  /**
+   * Forget an entry.
+   */
+  emq_persist_remove remove;
+  /**
+   * Hand saved entries back at creation.
+   */
+  emq_persist_load load;
+  /**
+   * Passed to the three hooks.
+   */
+  void *user_data;
+} emq_persistence;
+
+/**
  * Client options. Always start from `emq_options_default()` so fields added
  * later get their defaults. Strings are NUL-terminated and copied by
  * `emq_client_new`: the caller may free them afterwards.
@@ -466,6 +519,47 @@ typedef struct emq_options {
    * URI. Read by `emq_client_new` only.
    */
   const struct emq_tls_options *tls;
+  /**
+   * Reconnect by itself after a lost connection or a failed attempt,
+   * until `emq_client_disconnect`; `emq_client_poll`/`wait` drive it.
+   * Default false, as in the firmware MQTT modules.
+   */
+  bool auto_reconnect;
+  /**
+   * First retry this long after the loss, in ms. Default 3000.
+   */
+  uint32_t reconnect_min_ms;
+  /**
+   * Retries back off exponentially (with jitter) up to this, in ms.
+   * Refusals for bad credentials or authorization wait this long.
+   * Default 60000.
+   */
+  uint32_t reconnect_max_ms;
+  /**
+   * After a reconnect the broker answered with session present = 0,
+   * subscribe again to every filter (`on_subscribed` reports it).
+   * Default true.
+   */
+  bool resubscribe;
+  /**
+   * Most messages the outbox keeps (unacknowledged QoS 1/2, queued
+   * offline messages); the bytes are bounded by `store_size`. A full
+   * outbox is EMQ_ERR_STORE_FULL. Default 256.
+   */
+  uint16_t outbox_max_messages;
+  /**
+   * Accept QoS 1/2 publishes while disconnected into the outbox (sent
+   * after the next CONNACK) instead of EMQ_ERR_NOT_CONNECTED. Default false.
+   */
+  bool queue_offline;
+  /**
+   * Also queue QoS 0 publishes made while disconnected. Default false.
+   */
+  bool queue_qos0_offline;
+  /**
+   * Outbox persistence hooks; all NULL by default.
+   */
+  struct emq_persistence persistence;
 } emq_options;
 
 /**
@@ -668,6 +762,9 @@ enum emq_err emq_client_disconnect(struct emq_client *client);
  * output, sends keepalive pings, and dispatches every event that arrives,
  * waiting up to `timeout_ms` for the first. Returns EMQ_OK, or the reason
  * the connection was lost (after `on_disconnect`), or EMQ_ERR_NOT_CONNECTED.
+ * With `auto_reconnect`, a lost connection returns EMQ_OK (the reason goes
+ * to `on_disconnect`) and, while disconnected, poll makes the next
+ * reconnect attempt when its backoff has passed, or waits for it.
  *
  * # Safety
  * `client` must be a live handle.
@@ -790,12 +887,23 @@ bool emq_client_is_connected(const struct emq_client *client);
 uint8_t emq_client_last_return_code(const struct emq_client *client);
 
 /**
- * Outbound QoS 1/2 messages not yet fully acknowledged.
+ * Outbound QoS 1/2 messages sent on this connection and not yet fully
+ * acknowledged (at most `inflight_window`).
  *
  * # Safety
  * `client` must be NULL or a live handle.
  */
 uint16_t emq_client_inflight(const struct emq_client *client);
+
+/**
+ * Messages in the outbox: unacknowledged QoS 1/2 messages (in flight or
+ * waiting for the window or a connection) and queued offline QoS 0
+ * messages (at most `outbox_max_messages`).
+ *
+ * # Safety
+ * `client` must be NULL or a live handle.
+ */
+uint16_t emq_client_queued(const struct emq_client *client);
 
 /**
  * The library version, NUL-terminated.
@@ -807,6 +915,21 @@ const char *emq_version(void);
  * unknown values give "unknown error".
  */
 const char *emq_err_str(int err);
+
+/**
+ * Puts a saved outbox entry back (from the `load` hook, or any time before
+ * the first connect): `packet` is what the `store` hook was given. It is
+ * sent after the next CONNACK, with DUP if the broker kept the session.
+ * Errors: EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET
+ * or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
+ * EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
+ *
+ * # Safety
+ * `client` must be a live handle; `packet` valid for `packet_len` bytes.
+ */
+enum emq_err emq_client_restore(struct emq_client *client,
+                                const uint8_t *packet,
+                                size_t packet_len);
 
 /**
  * Fills `out` with the defaults: Mozilla roots, verification required,

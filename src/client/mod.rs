@@ -8,6 +8,8 @@
 //! the next call that reads; so no borrow of the client outlives the call and
 //! a C callback may call back into the same client.
 
+pub mod backoff;
+
 use crate::codec::{decode_from_server, ConnectReturnCode, Decoded, QoS, SubscribeTopic};
 use crate::session::{ConnectOptions, Event, Memory, Session, State};
 use crate::transport::{Clock, Transport};
@@ -139,6 +141,17 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             .unwrap_or(&[])
     }
 
+    /// Puts a saved outbox entry back (see [`Session::restore`]).
+    pub fn restore(&mut self, packet: &[u8]) -> Result<u16, Error> {
+        self.session.restore(packet)
+    }
+
+    /// The stored PUBLISH of an unacknowledged message (see
+    /// [`Session::stored_packet`]).
+    pub fn stored_packet(&mut self, packet_id: u16) -> Option<&[u8]> {
+        self.session.stored_packet(packet_id)
+    }
+
     /// Bound on connect and on every write, in milliseconds.
     pub fn set_command_timeout(&mut self, timeout_ms: u32) {
         self.command_timeout_ms = timeout_ms;
@@ -214,6 +227,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     ) -> Result<u16, Error> {
         let now = self.clock.now_ms();
         let id = self.with_room(|session| session.publish(topic, payload, qos, retain, now))?;
+        if self.transport.is_none() {
+            // Accepted offline into the outbox: it goes out after CONNACK.
+            return Ok(id);
+        }
         match self.flush_or_drop() {
             // A stored QoS 1/2 message is the client's from here on: it is
             // resent after a reconnect, so the caller must not send it again.

@@ -61,6 +61,9 @@ pub enum emq_err {
     EMQ_ERR_SUBACK_COUNT_MISMATCH = 26,
     /// A broker URI could not be parsed or names an unsupported scheme.
     EMQ_ERR_INVALID_URI = 27,
+    /// The outbox persistence `store` hook failed; the message is still
+    /// queued in memory and will be sent.
+    EMQ_ERR_PERSISTENCE = 28,
     /// Malformed packet: remaining length longer than 4 bytes.
     EMQ_ERR_MALFORMED_REMAINING_LENGTH = 30,
     /// Malformed packet: reserved packet type 0 or 15.
@@ -228,6 +231,7 @@ impl emq_err {
             EMQ_ERR_WILDCARD_IN_TOPIC_NAME => c"wildcard in topic name",
             EMQ_ERR_INVALID_TOPIC_FILTER => c"invalid topic filter",
             EMQ_ERR_INVALID_URI => c"invalid or unsupported broker URI",
+            EMQ_ERR_PERSISTENCE => c"persistence hook failed to save the message",
             EMQ_ERR_TLS_CERT_NOT_TRUSTED => c"TLS: server certificate not trusted",
             EMQ_ERR_TLS_HOSTNAME_MISMATCH => c"TLS: certificate does not match the host name",
             EMQ_ERR_TLS_CERT_EXPIRED => c"TLS: certificate expired or not yet valid",
@@ -300,6 +304,7 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_WILDCARD_IN_TOPIC_NAME,
         EMQ_ERR_INVALID_TOPIC_FILTER,
         EMQ_ERR_INVALID_URI,
+        EMQ_ERR_PERSISTENCE,
         EMQ_ERR_TLS_CERT_NOT_TRUSTED,
         EMQ_ERR_TLS_HOSTNAME_MISMATCH,
         EMQ_ERR_TLS_CERT_EXPIRED,

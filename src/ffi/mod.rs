@@ -10,9 +10,13 @@
 //! wait, connect) and free are refused there with `EMQ_ERR_IN_CALLBACK`.
 
 mod error;
+mod reconnect;
 mod tls;
 
 pub use error::{emq_err, emq_err_str};
+pub use reconnect::{
+    emq_client_restore, emq_persist_load, emq_persist_remove, emq_persist_store, emq_persistence,
+};
 pub use tls::{
     emq_client_tls_verify_result, emq_tls_options, emq_tls_options_default, emq_tls_verify,
 };
@@ -115,6 +119,31 @@ pub struct emq_options {
     /// verification required) is used only for port 8883 or an `mqtts://`
     /// URI. Read by `emq_client_new` only.
     pub tls: *const emq_tls_options,
+    /// Reconnect by itself after a lost connection or a failed attempt,
+    /// until `emq_client_disconnect`; `emq_client_poll`/`wait` drive it.
+    /// Default false, as in the firmware MQTT modules.
+    pub auto_reconnect: bool,
+    /// First retry this long after the loss, in ms. Default 3000.
+    pub reconnect_min_ms: u32,
+    /// Retries back off exponentially (with jitter) up to this, in ms.
+    /// Refusals for bad credentials or authorization wait this long.
+    /// Default 60000.
+    pub reconnect_max_ms: u32,
+    /// After a reconnect the broker answered with session present = 0,
+    /// subscribe again to every filter (`on_subscribed` reports it).
+    /// Default true.
+    pub resubscribe: bool,
+    /// Most messages the outbox keeps (unacknowledged QoS 1/2, queued
+    /// offline messages); the bytes are bounded by `store_size`. A full
+    /// outbox is EMQ_ERR_STORE_FULL. Default 256.
+    pub outbox_max_messages: u16,
+    /// Accept QoS 1/2 publishes while disconnected into the outbox (sent
+    /// after the next CONNACK) instead of EMQ_ERR_NOT_CONNECTED. Default false.
+    pub queue_offline: bool,
+    /// Also queue QoS 0 publishes made while disconnected. Default false.
+    pub queue_qos0_offline: bool,
+    /// Outbox persistence hooks; all NULL by default.
+    pub persistence: emq_persistence,
 }
 
 /// A received message, valid only during the callback that receives it.
@@ -252,6 +281,8 @@ pub struct emq_client {
     connect: OwnedConnect,
     tcp: TcpOptions,
     tls: tls::HostTls,
+    reconnect: reconnect::Reconnect,
+    persistence: emq_persistence,
     log_level: emq_log_level,
     /// Log lines waiting to go to `on_log` once no reference to the client
     /// is alive.
@@ -378,6 +409,14 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
         tcp_nodelay: true,
         log_level: emq_log_level::EMQ_LOG_INFO as core::ffi::c_int,
         tls: core::ptr::null(),
+        auto_reconnect: false,
+        reconnect_min_ms: 3_000,
+        reconnect_max_ms: 60_000,
+        resubscribe: true,
+        outbox_max_messages: 256,
+        queue_offline: false,
+        queue_qos0_offline: false,
+        persistence: emq_persistence::default(),
     };
     // SAFETY: checked non-NULL above; writable per the contract.
     unsafe { out.write(defaults) };
@@ -447,6 +486,9 @@ unsafe fn read_options(o: &emq_options) -> Result<(OwnedConnect, SessionConfig),
         || o.rx_buffer_size > MAX_BUFFER
         || o.tx_buffer_size > MAX_BUFFER
         || o.store_size > MAX_BUFFER
+        || o.reconnect_min_ms == 0
+        || o.reconnect_max_ms < o.reconnect_min_ms
+        || o.outbox_max_messages == 0
     {
         return Err(EMQ_ERR_INVALID_ARGUMENT);
     }
@@ -462,7 +504,9 @@ unsafe fn read_options(o: &emq_options) -> Result<(OwnedConnect, SessionConfig),
     let config = SessionConfig {
         inflight_window: o.inflight_window,
         ping_timeout_ms: None,
-        ..SessionConfig::default()
+        outbox_limit: o.outbox_max_messages,
+        queue_offline: o.queue_offline,
+        queue_qos0_offline: o.queue_qos0_offline,
     };
     Ok((connect, config))
 }
@@ -494,7 +538,7 @@ pub unsafe extern "C" fn emq_client_new(
         // SAFETY: `o.tls` is NULL or valid per the contract.
         let host_tls = unsafe { tls::HostTls::from_options(o.tls) }?;
         // Extra packet-id slots so pending SUBSCRIBEs never starve publishes.
-        let slots = usize::from(o.inflight_window) + 16;
+        let slots = usize::from(o.inflight_window.max(o.outbox_max_messages)) + 16;
         let inbound_qos2 = usize::from(o.inflight_window).max(64);
         let memory = HeapMemory::try_new(slots, o.store_size, inbound_qos2, o.tx_buffer_size)
             .map_err(emq_err::from)?;
@@ -513,6 +557,14 @@ pub unsafe extern "C" fn emq_client_new(
                 nodelay: o.tcp_nodelay,
             },
             tls: host_tls,
+            reconnect: reconnect::Reconnect::new(
+                o.auto_reconnect,
+                o.resubscribe,
+                o.reconnect_min_ms,
+                o.reconnect_max_ms,
+                jitter_seed(),
+            ),
+            persistence: o.persistence,
             log_level: log_level_of(o.log_level).unwrap_or(emq_log_level::EMQ_LOG_INFO),
             logs: Vec::new(),
             callbacks: emq_callbacks::default(),
@@ -522,10 +574,30 @@ pub unsafe extern "C" fn emq_client_new(
             connecting: false,
             last_return_code: 0,
         });
+        let handle = Box::into_raw(handle);
+        if let Some(load) = o.persistence.load {
+            let mut loaded = EMQ_OK;
+            // SAFETY: a live handle no Rust reference points to; the hook
+            // may call emq_client_restore on it.
+            unsafe { in_callback(handle, || loaded = load(o.persistence.user_data, handle)) };
+            // SAFETY: live; lines logged while loading go out now.
+            unsafe { emit_logs(handle) };
+            if loaded != EMQ_OK {
+                // SAFETY: from Box::into_raw above, freed once.
+                drop(unsafe { Box::from_raw(handle) });
+                return Err(loaded);
+            }
+        }
         // SAFETY: checked non-NULL above.
-        unsafe { out.write(Box::into_raw(handle)) };
+        unsafe { out.write(handle) };
         Ok(())
     })
+}
+
+/// Seeds reconnect jitter differently per process and per client.
+fn jitter_seed() -> u32 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::process::id()) as u32
 }
 
 /// Closes the connection (without DISCONNECT, so the broker publishes the
@@ -702,6 +774,8 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
             }
         }
         ClientEvent::Published { packet_id } => {
+            // SAFETY: live handle, no reference alive.
+            unsafe { reconnect::persist_removed(client, packet_id) };
             if let Some(cb) = callbacks.on_published {
                 // SAFETY: user callback with valid arguments.
                 unsafe { in_callback(client, || cb(user_data, client, packet_id)) };
@@ -730,10 +804,18 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
         ClientEvent::ConnectionLost(reason) => {
             let code = emq_err::from(reason);
             unsafe {
-                (*client).log(
+                let c = &mut *client;
+                c.log(
                     emq_log_level::EMQ_LOG_ERROR,
                     &format!("connection lost: {reason}"),
                 );
+                let now = c.client.now_ms();
+                if let Some(delay) = c.reconnect.schedule(now, None) {
+                    c.log(
+                        emq_log_level::EMQ_LOG_INFO,
+                        &format!("reconnecting in {delay} ms"),
+                    );
+                }
                 emit_logs(client);
             };
             if let Some(cb) = callbacks.on_disconnect {
@@ -760,14 +842,18 @@ pub unsafe extern "C" fn emq_client_connect(
 ) -> emq_err {
     // SAFETY: contract forwarded.
     unsafe {
-        connect_to(client, || {
-            // SAFETY: NUL-terminated per the contract.
-            let host = str_arg(host)?;
-            if port == 0 {
-                return Err(EMQ_ERR_INVALID_ARGUMENT);
-            }
-            Ok((host.to_owned(), port, None))
-        })
+        connect_to(
+            client,
+            || {
+                // SAFETY: NUL-terminated per the contract.
+                let host = str_arg(host)?;
+                if port == 0 {
+                    return Err(EMQ_ERR_INVALID_ARGUMENT);
+                }
+                Ok((host.to_owned(), port, None))
+            },
+            true,
+        )
     }
 }
 
@@ -786,25 +872,29 @@ pub unsafe extern "C" fn emq_client_connect_uri(
 ) -> emq_err {
     // SAFETY: contract forwarded.
     unsafe {
-        connect_to(client, || {
-            // SAFETY: NUL-terminated per the contract.
-            let parsed = uri::parse(str_arg(uri)?)?;
-            Ok((parsed.host.to_owned(), parsed.port, Some(parsed.tls)))
-        })
+        connect_to(
+            client,
+            || {
+                // SAFETY: NUL-terminated per the contract.
+                let parsed = uri::parse(str_arg(uri)?)?;
+                Ok((parsed.host.to_owned(), parsed.port, Some(parsed.tls)))
+            },
+            true,
+        )
     }
 }
 
-/// The broker a connect call names: host, port, and TLS if a URI scheme
-/// said so.
-type ConnectTarget = (String, u16, Option<bool>);
+use reconnect::ConnectTarget;
 
 /// Connects to the broker `target` names, and reports to `on_connect`.
+/// `requested`: the application asked (not an automatic reconnect).
 ///
 /// # Safety
 /// `client` must be NULL or a live handle.
 unsafe fn connect_to(
     client: *mut emq_client,
     target: impl FnOnce() -> Result<ConnectTarget, emq_err>,
+    requested: bool,
 ) -> emq_err {
     let mut report = None;
     // SAFETY: contract forwarded.
@@ -812,10 +902,63 @@ unsafe fn connect_to(
         with_client(client, |c| {
             c.refuse_in_callback()?;
             let (host, port, scheme_tls) = target()?;
-            let host = host.as_str();
             if c.client.state() != State::Disconnected {
                 return Err(EMQ_ERR_ALREADY_CONNECTED);
             }
+            if requested {
+                c.reconnect.requested((host.clone(), port, scheme_tls));
+            }
+            let result = c.connect_once(&host, port, scheme_tls, &mut report);
+            match result {
+                Ok(session_present) => {
+                    c.reconnect.connected();
+                    if !session_present {
+                        c.resubscribe();
+                    }
+                }
+                Err(_) => {
+                    let refused = report.map(|(_, code)| code);
+                    let now = c.client.now_ms();
+                    if let Some(delay) = c.reconnect.schedule(now, refused) {
+                        c.reconnect.failures += 1;
+                        c.log(
+                            emq_log_level::EMQ_LOG_WARNING,
+                            &format!(
+                                "reconnecting in {delay} ms (attempt {} failed)",
+                                c.reconnect.failures
+                            ),
+                        );
+                    }
+                }
+            }
+            result.map(|_| ())
+        })
+    };
+    if let Some((session_present, code)) = report {
+        // SAFETY: live handle (checked by with_client), no reference alive.
+        let (cb, user_data) = unsafe { ((*client).callbacks.on_connect, (*client).user_data) };
+        if let Some(cb) = cb {
+            // SAFETY: user callback with valid arguments.
+            unsafe { in_callback(client, || cb(user_data, client, session_present, code)) };
+        }
+    }
+    // SAFETY: NULL or live; no reference alive.
+    unsafe { report_if_lost(client) };
+    result
+}
+
+impl emq_client {
+    /// One attempt: TCP (and TLS), CONNECT, CONNACK. `report` gets what
+    /// `on_connect` must hear. Returns session present.
+    fn connect_once(
+        &mut self,
+        host: &str,
+        port: u16,
+        scheme_tls: Option<bool>,
+        report: &mut Option<(bool, u8)>,
+    ) -> Result<bool, emq_err> {
+        let c = self;
+        {
             c.log(
                 emq_log_level::EMQ_LOG_INFO,
                 &format!("connecting to {host}:{port}"),
@@ -857,8 +1000,8 @@ unsafe fn connect_to(
                         c.log(emq_log_level::EMQ_LOG_WARNING, &warning);
                     }
                     c.log(emq_log_level::EMQ_LOG_INFO, "connected");
-                    report = Some((connected.session_present, 0));
-                    Ok(())
+                    *report = Some((connected.session_present, 0));
+                    Ok(connected.session_present)
                 }
                 Err(Error::ConnectionRefused(code)) => {
                     c.last_return_code = code;
@@ -866,7 +1009,7 @@ unsafe fn connect_to(
                         emq_log_level::EMQ_LOG_ERROR,
                         &format!("connection refused, return code {code}"),
                     );
-                    report = Some((false, code));
+                    *report = Some((false, code));
                     Err(EMQ_ERR_CONNECTION_REFUSED)
                 }
                 Err(err) => {
@@ -877,17 +1020,40 @@ unsafe fn connect_to(
                     Err(err.into())
                 }
             }
-        })
-    };
-    if let Some((session_present, code)) = report {
-        // SAFETY: live handle (checked by with_client), no reference alive.
-        let (cb, user_data) = unsafe { ((*client).callbacks.on_connect, (*client).user_data) };
-        if let Some(cb) = cb {
-            // SAFETY: user callback with valid arguments.
-            unsafe { in_callback(client, || cb(user_data, client, session_present, code)) };
         }
     }
-    result
+
+    /// Subscribes again to every filter, after the broker lost the session.
+    fn resubscribe(&mut self) {
+        if !self.reconnect.resubscribe || self.reconnect.subscriptions.is_empty() {
+            return;
+        }
+        let subscriptions = core::mem::take(&mut self.reconnect.subscriptions);
+        let mut sent = 0;
+        for chunk in subscriptions.chunks(MAX_FILTERS_PER_CALL) {
+            let topics: Vec<SubscribeTopic<'_>> = chunk
+                .iter()
+                .map(|(filter, qos)| SubscribeTopic { filter, qos: *qos })
+                .collect();
+            match self.client.subscribe(&topics) {
+                Ok(id) => {
+                    sent += topics.len();
+                    self.log(
+                        emq_log_level::EMQ_LOG_INFO,
+                        &format!("resubscribing to {} filters, packet id {id}", topics.len()),
+                    );
+                }
+                Err(err) => {
+                    self.log(
+                        emq_log_level::EMQ_LOG_ERROR,
+                        &format!("resubscribe failed after {sent} filters: {err}"),
+                    );
+                    break;
+                }
+            }
+        }
+        self.reconnect.subscriptions = subscriptions;
+    }
 }
 
 /// Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
@@ -899,7 +1065,13 @@ unsafe fn connect_to(
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_err {
     // SAFETY: contract forwarded.
-    let result = unsafe { with_client(client, |c| c.client.disconnect().map_err(emq_err::from)) };
+    let result = unsafe {
+        with_client(client, |c| {
+            // An explicit disconnect ends automatic reconnecting.
+            c.reconnect.stop();
+            c.client.disconnect().map_err(emq_err::from)
+        })
+    };
     if result != EMQ_ERR_NULL_POINTER && result != EMQ_ERR_NOT_CONNECTED {
         // SAFETY: live handle, no reference alive.
         let (cb, user_data) = unsafe { ((*client).callbacks.on_disconnect, (*client).user_data) };
@@ -956,11 +1128,18 @@ unsafe fn next_event(
 /// output, sends keepalive pings, and dispatches every event that arrives,
 /// waiting up to `timeout_ms` for the first. Returns EMQ_OK, or the reason
 /// the connection was lost (after `on_disconnect`), or EMQ_ERR_NOT_CONNECTED.
+/// With `auto_reconnect`, a lost connection returns EMQ_OK (the reason goes
+/// to `on_disconnect`) and, while disconnected, poll makes the next
+/// reconnect attempt when its backoff has passed, or waits for it.
 ///
 /// # Safety
 /// `client` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u32) -> emq_err {
+    // SAFETY: contract forwarded.
+    if let Some(result) = unsafe { reconnect_turn(client, timeout_ms) } {
+        return result;
+    }
     let mut wait = timeout_ms;
     // Bounded: each turn either handles an event or ends the loop; the
     // event count bounds a flood so poll returns to its caller.
@@ -975,7 +1154,12 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
                 // SAFETY: live handle, no reference alive.
                 unsafe { dispatch(client, event) };
                 if let Some(reason) = lost {
-                    return reason.into();
+                    // SAFETY: live handle.
+                    return if unsafe { reconnecting(client) } {
+                        EMQ_OK
+                    } else {
+                        reason.into()
+                    };
                 }
                 // After the first event, take only what is already there.
                 wait = 0;
@@ -1033,7 +1217,9 @@ pub unsafe extern "C" fn emq_client_wait(
                 };
                 unsafe { dispatch(client, event) };
                 if let Some(reason) = lost {
-                    return reason.into();
+                    if !unsafe { reconnecting(client) } {
+                        return reason.into();
+                    }
                 }
                 // The acknowledgement frees the id in the session.
                 if !unsafe { (*client).client.is_pending(packet_id) } {
@@ -1041,9 +1227,65 @@ pub unsafe extern "C" fn emq_client_wait(
                 }
             }
             Ok(None) => {}
+            Err(EMQ_ERR_NOT_CONNECTED) if unsafe { reconnecting(client) } => {
+                if let Some(err) = unsafe { reconnect_turn(client, wait) }.filter(|e| *e != EMQ_OK)
+                {
+                    return err;
+                }
+            }
             Err(err) => return err,
         }
     }
+}
+
+/// True while automatic reconnect is on for this client.
+///
+/// # Safety
+/// `client` must be a live handle with no Rust reference alive.
+unsafe fn reconnecting(client: *mut emq_client) -> bool {
+    // SAFETY: live handle; a copy.
+    unsafe { (*client).reconnect.active }
+}
+
+/// When the client is disconnected and reconnecting automatically: makes
+/// one attempt if the backoff allows, else waits (at most `wait_ms`) for
+/// the next one. `None`: not reconnecting; poll as usual.
+///
+/// # Safety
+/// `client` must be NULL or a live handle with no Rust reference alive.
+unsafe fn reconnect_turn(client: *mut emq_client, wait_ms: u32) -> Option<emq_err> {
+    let mut turn = None;
+    // SAFETY: contract forwarded.
+    let checked = unsafe {
+        with_client(client, |c| {
+            c.refuse_in_callback()?;
+            if c.client.state() != State::Disconnected || !c.reconnect.active {
+                return Ok(());
+            }
+            let Some(target) = c.reconnect.target.clone() else {
+                return Ok(());
+            };
+            let now = c.client.now_ms();
+            turn = Some(match c.reconnect.next_attempt_ms {
+                Some(at) if at > now => Err((at - now).min(u64::from(wait_ms))),
+                _ => Ok(target),
+            });
+            Ok(())
+        })
+    };
+    if checked != EMQ_OK {
+        return Some(checked);
+    }
+    match turn? {
+        Ok(target) => {
+            // Failures are logged, reported to on_connect when refused, and
+            // schedule the next attempt.
+            // SAFETY: contract forwarded.
+            let _ = unsafe { connect_to(client, || Ok(target), false) };
+        }
+        Err(wait) => std::thread::sleep(std::time::Duration::from_millis(wait)),
+    }
+    Some(EMQ_OK)
 }
 
 /// Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
@@ -1080,6 +1322,22 @@ pub unsafe extern "C" fn emq_client_publish(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
+    let mut result = result;
+    if result == EMQ_OK && id != 0 {
+        // SAFETY: live handle (the call succeeded), no reference alive.
+        let saved = unsafe { reconnect::persist_stored(client, id) };
+        if saved != EMQ_OK {
+            // SAFETY: live handle, no reference alive.
+            unsafe {
+                (*client).log(
+                    emq_log_level::EMQ_LOG_ERROR,
+                    &format!("persistence: saving packet id {id} failed: {saved:?}"),
+                );
+                emit_logs(client);
+            }
+            result = EMQ_ERR_PERSISTENCE;
+        }
+    }
     // SAFETY: NULL or live; no reference alive.
     unsafe { report_if_lost(client) };
     if result == EMQ_OK && id == 0 {
@@ -1192,6 +1450,7 @@ unsafe fn subscribe_with(
                 .client
                 .subscribe(&topics[..count])
                 .map_err(emq_err::from)?;
+            c.reconnect.subscribed(&topics[..count]);
             if let Some((handler, user_data)) = handler {
                 let filter = topics[0].filter.to_owned();
                 c.handlers.retain(|h| h.filter != filter);
@@ -1258,6 +1517,7 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
             }
             let list = &list[..count];
             id = c.client.unsubscribe(list).map_err(emq_err::from)?;
+            c.reconnect.unsubscribed(list);
             c.handlers.retain(|h| !list.contains(&h.filter.as_str()));
             Ok(())
         })
@@ -1310,7 +1570,8 @@ pub unsafe extern "C" fn emq_client_last_return_code(client: *const emq_client) 
     unsafe { client.as_ref() }.map_or(0, |c| c.last_return_code)
 }
 
-/// Outbound QoS 1/2 messages not yet fully acknowledged.
+/// Outbound QoS 1/2 messages sent on this connection and not yet fully
+/// acknowledged (at most `inflight_window`).
 ///
 /// # Safety
 /// `client` must be NULL or a live handle.
@@ -1318,6 +1579,18 @@ pub unsafe extern "C" fn emq_client_last_return_code(client: *const emq_client) 
 pub unsafe extern "C" fn emq_client_inflight(client: *const emq_client) -> u16 {
     // SAFETY: NULL or live per the contract.
     unsafe { client.as_ref() }.map_or(0, |c| c.client.session().inflight())
+}
+
+/// Messages in the outbox: unacknowledged QoS 1/2 messages (in flight or
+/// waiting for the window or a connection) and queued offline QoS 0
+/// messages (at most `outbox_max_messages`).
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_queued(client: *const emq_client) -> u16 {
+    // SAFETY: NULL or live per the contract.
+    unsafe { client.as_ref() }.map_or(0, |c| c.client.session().queued())
 }
 
 /// The library version, NUL-terminated.

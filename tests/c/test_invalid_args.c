@@ -20,7 +20,8 @@ static const emq_err all_codes[] = {
     EMQ_ERR_INVALID_CONNECT_FLAGS, EMQ_ERR_INVALID_CONNACK_CODE,
     EMQ_ERR_INVALID_CONNACK_FLAGS, EMQ_ERR_INVALID_SUBACK_CODE, EMQ_ERR_NO_TOPIC_FILTERS,
     EMQ_ERR_UNEXPECTED_PACKET, EMQ_ERR_EMPTY_TOPIC, EMQ_ERR_WILDCARD_IN_TOPIC_NAME,
-    EMQ_ERR_INVALID_TOPIC_FILTER, EMQ_ERR_INVALID_URI, EMQ_ERR_TLS_CERT_NOT_TRUSTED,
+    EMQ_ERR_INVALID_TOPIC_FILTER, EMQ_ERR_INVALID_URI, EMQ_ERR_PERSISTENCE,
+    EMQ_ERR_TLS_CERT_NOT_TRUSTED,
     EMQ_ERR_TLS_HOSTNAME_MISMATCH, EMQ_ERR_TLS_CERT_EXPIRED, EMQ_ERR_TLS_HANDSHAKE_FAILED,
     EMQ_ERR_TLS_BAD_PEM, EMQ_ERR_TLS_KEY_PASSWORD, EMQ_ERR_TLS_UNSUPPORTED_KEY,
     EMQ_ERR_TLS_NOT_VERIFIED, EMQ_ERR_TLS_FILE, EMQ_ERR_TLS_UNAVAILABLE,
@@ -44,7 +45,7 @@ static void dummy_handler(void *ud, emq_client *c, const emq_message *m)
 static void check_err_str(void)
 {
     size_t i;
-    static const int unknown[] = {-1, 7, 9, 28, 53, 59, 70, 1000, 0x7fffffff};
+    static const int unknown[] = {-1, 7, 9, 29, 53, 59, 70, 1000, 0x7fffffff};
     const char *unknown_text = emq_err_str(-1);
     CHECK(unknown_text != NULL && strcmp(unknown_text, "unknown error") == 0);
     for (i = 0; i < sizeof all_codes / sizeof all_codes[0]; i++) {

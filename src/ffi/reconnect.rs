@@ -1,0 +1,220 @@
+//! Staying connected: automatic reconnect with backoff, resubscribing when
+//! the broker lost the session, and the outbox persistence hook.
+#![allow(non_camel_case_types)]
+
+use super::{emq_client, emq_err, EMQ_ERR_NULL_POINTER, EMQ_OK};
+use crate::client::backoff::Backoff;
+use crate::codec::{QoS, SubscribeTopic};
+use core::ffi::c_void;
+
+/// Saves one outbox entry: the encoded PUBLISH packet (QoS 1 or 2) with
+/// its packet id. Called by `emq_client_publish` before it returns. Return
+/// EMQ_OK when saved; anything else makes the publish return
+/// EMQ_ERR_PERSISTENCE (the message stays queued in memory).
+pub type emq_persist_store = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        packet_id: u16,
+        packet: *const u8,
+        packet_len: usize,
+    ) -> emq_err,
+>;
+
+/// Forgets the outbox entry with `packet_id`: it was acknowledged
+/// (PUBACK, or PUBCOMP for QoS 2). Called before `on_published`.
+pub type emq_persist_remove = Option<unsafe extern "C" fn(user_data: *mut c_void, packet_id: u16)>;
+
+/// Called once by `emq_client_new`: hand every saved entry back, oldest
+/// first, with `emq_client_restore(client, packet, len)`. A result other
+/// than EMQ_OK makes `emq_client_new` fail with it.
+pub type emq_persist_load =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, client: *mut emq_client) -> emq_err>;
+
+/// Outbox persistence hooks (all NULL: the outbox lives in RAM only), so
+/// firmware can keep unacknowledged QoS 1/2 messages in flash across a
+/// reboot. `c_examples/file_outbox.c` is a file-backed implementation.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emq_persistence {
+    /// Save an entry.
+    pub store: emq_persist_store,
+    /// Forget an entry.
+    pub remove: emq_persist_remove,
+    /// Hand saved entries back at creation.
+    pub load: emq_persist_load,
+    /// Passed to the three hooks.
+    pub user_data: *mut c_void,
+}
+
+impl Default for emq_persistence {
+    fn default() -> Self {
+        emq_persistence {
+            store: None,
+            remove: None,
+            load: None,
+            user_data: core::ptr::null_mut(),
+        }
+    }
+}
+
+/// Where the last connect went: host, port, TLS if a URI scheme said so.
+pub(super) type ConnectTarget = (String, u16, Option<bool>);
+
+/// Reconnect state and the subscriptions to make again.
+pub(super) struct Reconnect {
+    /// `emq_options.auto_reconnect`.
+    pub enabled: bool,
+    /// `emq_options.resubscribe`.
+    pub resubscribe: bool,
+    /// The broker of the latest `emq_client_connect`.
+    pub target: Option<ConnectTarget>,
+    /// Reconnecting until `emq_client_disconnect` (or free).
+    pub active: bool,
+    /// When to try next, on the client's clock.
+    pub next_attempt_ms: Option<u64>,
+    pub backoff: Backoff,
+    /// Filters subscribed (and not unsubscribed), in order, with their QoS.
+    pub subscriptions: Vec<(String, QoS)>,
+    /// Attempts since the last successful connection, for the log.
+    pub failures: u32,
+}
+
+impl Reconnect {
+    pub fn new(enabled: bool, resubscribe: bool, min_ms: u32, max_ms: u32, seed: u32) -> Self {
+        Reconnect {
+            enabled,
+            resubscribe,
+            target: None,
+            active: false,
+            next_attempt_ms: None,
+            backoff: Backoff::new(min_ms, max_ms, seed),
+            subscriptions: Vec::new(),
+            failures: 0,
+        }
+    }
+
+    /// The application asked to connect to `target`.
+    pub fn requested(&mut self, target: ConnectTarget) {
+        self.target = Some(target);
+        self.active = self.enabled;
+        self.next_attempt_ms = None;
+    }
+
+    pub fn connected(&mut self) {
+        self.backoff.reset();
+        self.failures = 0;
+        self.next_attempt_ms = None;
+    }
+
+    /// A connection attempt failed or a connection was lost at `now_ms`.
+    /// Returns the delay chosen, if reconnecting.
+    pub fn schedule(&mut self, now_ms: u64, refused_code: Option<u8>) -> Option<u32> {
+        if !self.active {
+            return None;
+        }
+        // 4: bad user name or password, 5: not authorized. Retrying soon
+        // cannot help; keep trying, but slowly.
+        let delay = match refused_code {
+            Some(4 | 5) => self.backoff.give_up_for_now(),
+            _ => self.backoff.next_delay(),
+        };
+        self.next_attempt_ms = Some(now_ms + u64::from(delay));
+        Some(delay)
+    }
+
+    pub fn stop(&mut self) {
+        self.active = false;
+        self.next_attempt_ms = None;
+    }
+
+    pub fn subscribed(&mut self, topics: &[SubscribeTopic<'_>]) {
+        for topic in topics {
+            match self
+                .subscriptions
+                .iter_mut()
+                .find(|(f, _)| f == topic.filter)
+            {
+                Some(entry) => entry.1 = topic.qos,
+                None => self
+                    .subscriptions
+                    .push((topic.filter.to_owned(), topic.qos)),
+            }
+        }
+    }
+
+    pub fn unsubscribed(&mut self, filters: &[&str]) {
+        self.subscriptions
+            .retain(|(f, _)| !filters.contains(&f.as_str()));
+    }
+}
+
+/// Puts a saved outbox entry back (from the `load` hook, or any time before
+/// the first connect): `packet` is what the `store` hook was given. It is
+/// sent after the next CONNACK, with DUP if the broker kept the session.
+/// Errors: EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET
+/// or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
+/// EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
+///
+/// # Safety
+/// `client` must be a live handle; `packet` valid for `packet_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_restore(
+    client: *mut emq_client,
+    packet: *const u8,
+    packet_len: usize,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe {
+        super::with_client(client, |c| {
+            let bytes = super::bytes_arg(packet, packet_len)?;
+            if bytes.is_empty() {
+                return Err(EMQ_ERR_NULL_POINTER);
+            }
+            let id = c.client.restore(bytes).map_err(emq_err::from)?;
+            c.log(
+                super::emq_log_level::EMQ_LOG_DEBUG,
+                &format!("outbox: restored packet id {id}"),
+            );
+            Ok(())
+        })
+    }
+}
+
+/// Calls the `store` hook for a message just accepted into the outbox.
+///
+/// # Safety
+/// `client` must be a live handle with no Rust reference alive.
+pub(super) unsafe fn persist_stored(client: *mut emq_client, packet_id: u16) -> emq_err {
+    // SAFETY: live handle; the copy of the hook ends before the call.
+    let hooks = unsafe { (*client).persistence };
+    let Some(store) = hooks.store else {
+        return EMQ_OK;
+    };
+    // A copy: the hook may call back into the client.
+    let Some(packet) = (unsafe { (*client).client.stored_packet(packet_id) }).map(<[u8]>::to_vec)
+    else {
+        return EMQ_OK;
+    };
+    let mut result = EMQ_OK;
+    // SAFETY: user hook; `packet` outlives the call.
+    unsafe {
+        super::in_callback(client, || {
+            result = store(hooks.user_data, packet_id, packet.as_ptr(), packet.len())
+        })
+    };
+    result
+}
+
+/// Calls the `remove` hook for an acknowledged message.
+///
+/// # Safety
+/// `client` must be a live handle with no Rust reference alive.
+pub(super) unsafe fn persist_removed(client: *mut emq_client, packet_id: u16) {
+    // SAFETY: live handle; a copy.
+    let hooks = unsafe { (*client).persistence };
+    if let Some(remove) = hooks.remove {
+        // SAFETY: user hook with valid arguments.
+        unsafe { super::in_callback(client, || remove(hooks.user_data, packet_id)) };
+    }
+}
