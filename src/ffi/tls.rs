@@ -291,3 +291,29 @@ pub unsafe extern "C" fn emq_client_tls_verify_result(client: *const super::emq_
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_8883_and_tls_schemes_select_tls() {
+        let plain = HostTls::default();
+        assert!(plain.wanted(8883, None), "port 8883 means TLS");
+        assert!(!plain.wanted(1883, None));
+        assert!(
+            plain.wanted(1883, Some(true)),
+            "an mqtts:// URI on any port"
+        );
+        assert!(
+            !plain.wanted(8883, Some(false)),
+            "mqtt:// wins over the port"
+        );
+        let configured = HostTls {
+            always: true,
+            ..HostTls::default()
+        };
+        assert!(configured.wanted(1883, None), "emq_options.tls on any port");
+        assert_eq!(plain.verify_result(), Err(Error::TlsNotVerified));
+    }
+}
