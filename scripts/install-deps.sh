@@ -6,7 +6,7 @@
 # We neither stop nor rely on it: tests start their own private broker.
 set -euo pipefail
 
-APT_PACKAGES=(mosquitto mosquitto-clients cmake valgrind pkg-config)
+APT_PACKAGES=(mosquitto mosquitto-clients cmake valgrind pkg-config gcc-arm-none-eabi libnewlib-arm-none-eabi)
 RUST_TARGETS=(thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf)
 RUST_COMPONENTS=(rustfmt clippy)
 CBINDGEN_VERSION=0.29.4

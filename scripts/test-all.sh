@@ -26,7 +26,18 @@ for target in thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unkn
     # A no_std staticlib needs a panic handler: the firmware's abort hook.
     step "cargo build --lib --release --no-default-features --features panic-handler --target $target"
     cargo build --lib --release --no-default-features --features panic-handler --target "$target"
+    step "cargo build --lib --release --no-default-features --features panic-handler,paho --target $target"
+    cargo build --lib --release --no-default-features --features panic-handler,paho --target "$target"
 done
+
+step "cargo clippy --all-targets --features paho -- -D warnings"
+cargo clippy --all-targets --features paho -- -D warnings
+
+step "cargo test --lib --features paho paho::"
+cargo test --lib --features paho paho::
+
+step "scripts/check-paho-firmware.sh (Cortex-M4 layout, compile and link)"
+bash scripts/check-paho-firmware.sh
 
 if [ -x scripts/check-header.sh ]; then
     step "scripts/check-header.sh"

@@ -32,7 +32,7 @@ trap 'rm -rf "$TMP"' EXIT
 step "cmake configure + build ($BUILD)"
 rm -rf "$BUILD"
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DEMBERMQ_BUILD_EXAMPLES=ON -DEMBERMQ_BUILD_TESTS=ON >/dev/null
+    -DEMBERMQ_BUILD_EXAMPLES=ON -DEMBERMQ_BUILD_TESTS=ON -DEMBERMQ_PAHO=ON >/dev/null
 cmake --build "$BUILD" -j "$JOBS"
 
 step "ctest"

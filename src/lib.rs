@@ -11,6 +11,9 @@ pub mod codec;
 pub mod error;
 #[cfg(feature = "std")]
 pub mod ffi;
+/// cbindgen:ignore
+#[cfg(feature = "paho")]
+pub mod paho;
 pub mod session;
 pub mod topic;
 pub mod transport;
