@@ -539,7 +539,9 @@ pub unsafe extern "C" fn emq_client_new(
         let host_tls = unsafe { tls::HostTls::from_options(o.tls) }?;
         // Extra packet-id slots so pending SUBSCRIBEs never starve publishes.
         let slots = usize::from(o.inflight_window.max(o.outbox_max_messages)) + 16;
-        let inbound_qos2 = usize::from(o.inflight_window).max(64);
+        // A bitmap over all packet ids (8 KiB): a broker may send any number
+        // of QoS 2 messages before their PUBRELs.
+        let inbound_qos2 = crate::session::INBOUND_QOS2_BITMAP_WORDS;
         let memory = HeapMemory::try_new(slots, o.store_size, inbound_qos2, o.tx_buffer_size)
             .map_err(emq_err::from)?;
         let session = Session::new(memory, config);

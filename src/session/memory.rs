@@ -55,7 +55,10 @@ pub struct Parts<'m> {
     pub slots: &'m mut [Slot],
     /// Copies of unacknowledged outbound PUBLISH packets, for resending.
     pub store: &'m mut [u8],
-    /// Packet ids of inbound QoS 2 messages delivered and awaiting PUBREL (0 = free).
+    /// Inbound QoS 2 messages delivered and awaiting PUBREL: a list of
+    /// packet ids (0 = free), or, with exactly
+    /// [`INBOUND_QOS2_BITMAP_WORDS`](super::INBOUND_QOS2_BITMAP_WORDS) words,
+    /// a bitmap over all ids that never fills up.
     pub inbound_qos2: &'m mut [u16],
     /// Bytes waiting to be written to the network.
     pub tx: &'m mut [u8],

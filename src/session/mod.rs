@@ -17,6 +17,9 @@ mod store;
 
 #[cfg(feature = "std")]
 pub use memory::HeapMemory;
+mod inbound;
+
+pub use inbound::BITMAP_WORDS as INBOUND_QOS2_BITMAP_WORDS;
 pub use memory::{ArrayMemory, Memory, Parts, SliceMemory, Slot, SlotKind};
 
 use crate::codec::{
@@ -573,10 +576,7 @@ impl<M: Memory> Session<M> {
                 .then_some(Event::Published { packet_id: id })),
             Packet::PubRel(id) => {
                 self.queue(&Packet::PubComp(id), now_ms)?;
-                let inbound = self.memory.parts().inbound_qos2;
-                if let Some(held) = inbound.iter_mut().find(|held| **held == id) {
-                    *held = 0;
-                }
+                inbound::remove(self.memory.parts().inbound_qos2, id);
                 Ok(None)
             }
             Packet::SubAck(ack) => {
@@ -750,18 +750,16 @@ impl<M: Memory> Session<M> {
             QoS::AtLeastOnce => self.queue(&Packet::PubAck(publish.packet_id), now_ms)?,
             QoS::ExactlyOnce => {
                 let id = publish.packet_id;
-                let inbound = self.memory.parts().inbound_qos2;
-                if inbound.contains(&id) {
+                if inbound::contains(self.memory.parts().inbound_qos2, id) {
                     // Delivered already; the broker did not see our PUBREC.
                     self.queue(&Packet::PubRec(id), now_ms)?;
                     return Ok(None);
                 }
-                let free = inbound
-                    .iter()
-                    .position(|held| *held == 0)
-                    .ok_or(Error::InboundQos2Full)?;
+                if !inbound::has_room(self.memory.parts().inbound_qos2) {
+                    return Err(Error::InboundQos2Full);
+                }
                 self.queue(&Packet::PubRec(id), now_ms)?;
-                self.memory.parts().inbound_qos2[free] = id;
+                inbound::insert(self.memory.parts().inbound_qos2, id);
             }
         }
         Ok(Some(Event::Message(publish)))

@@ -26,14 +26,12 @@ impl Default for TcpOptions {
     }
 }
 
-/// A TCP connection to a broker.
+/// A TCP connection to a broker. The socket is non-blocking; waiting is
+/// done with poll(2) only when the kernel has nothing (or no room) yet, so
+/// the common case costs one syscall and a zero timeout never blocks.
 #[derive(Debug)]
 pub struct TcpTransport {
     stream: Option<TcpStream>,
-    /// The socket timeouts currently set, so they are changed (one syscall)
-    /// only when a caller asks for a different one.
-    read_timeout_ms: u32,
-    write_timeout_ms: u32,
 }
 
 fn io_error(err: &std::io::Error) -> Error {
@@ -45,6 +43,33 @@ fn io_error(err: &std::io::Error) -> Error {
         ErrorKind::TimedOut | ErrorKind::WouldBlock => Error::Timeout,
         _ => Error::Io,
     }
+}
+
+/// Waits until `stream` is readable (or writable), at most `timeout_ms`.
+/// `Ok(false)`: the time ran out (or a signal came).
+fn wait_for(stream: &TcpStream, writable: bool, timeout_ms: u32) -> Result<bool, Error> {
+    use std::os::fd::AsRawFd;
+    let mut fd = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: if writable {
+            libc::POLLOUT
+        } else {
+            libc::POLLIN
+        },
+        revents: 0,
+    };
+    let timeout = i32::try_from(timeout_ms).unwrap_or(i32::MAX);
+    // SAFETY: one valid pollfd for the duration of the call.
+    let ready = unsafe { libc::poll(&mut fd, 1, timeout) };
+    if ready < 0 {
+        let err = std::io::Error::last_os_error();
+        return match err.kind() {
+            ErrorKind::Interrupted => Ok(false),
+            _ => Err(io_error(&err)),
+        };
+    }
+    // Errors and hang-ups show as ready: the next read or write reports them.
+    Ok(ready > 0)
 }
 
 impl TcpTransport {
@@ -64,10 +89,9 @@ impl TcpTransport {
                     stream
                         .set_nodelay(options.nodelay)
                         .map_err(|e| io_error(&e))?;
+                    stream.set_nonblocking(true).map_err(|e| io_error(&e))?;
                     return Ok(TcpTransport {
                         stream: Some(stream),
-                        read_timeout_ms: 0,
-                        write_timeout_ms: 0,
                     });
                 }
                 Err(err) => {
@@ -88,42 +112,40 @@ impl TcpTransport {
 
 impl Transport for TcpTransport {
     fn read(&mut self, buf: &mut [u8], timeout_ms: u32) -> Result<usize, Error> {
-        // A zero timeout means "do not wait"; the socket API spells that
-        // as non-blocking, which std cannot express as a read timeout.
-        let wanted = timeout_ms.max(1);
-        if wanted != self.read_timeout_ms {
-            let duration = Duration::from_millis(u64::from(wanted));
-            self.stream()?
-                .set_read_timeout(Some(duration))
-                .map_err(|e| io_error(&e))?;
-            self.read_timeout_ms = wanted;
-        }
-        match self.stream()?.read(buf) {
-            Ok(0) if !buf.is_empty() => Err(Error::ConnectionClosed),
-            Ok(n) => Ok(n),
-            Err(err) => match err.kind() {
-                ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted => Ok(0),
-                _ => Err(io_error(&err)),
-            },
+        let stream = self.stream()?;
+        let mut waited = false;
+        loop {
+            match stream.read(buf) {
+                Ok(0) if !buf.is_empty() => return Err(Error::ConnectionClosed),
+                Ok(n) => return Ok(n),
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                    if waited || timeout_ms == 0 || !wait_for(stream, false, timeout_ms)? {
+                        return Ok(0);
+                    }
+                    waited = true;
+                }
+                Err(err) => return Err(io_error(&err)),
+            }
         }
     }
 
     fn write(&mut self, buf: &[u8], timeout_ms: u32) -> Result<usize, Error> {
-        let wanted = timeout_ms.max(1);
-        if wanted != self.write_timeout_ms {
-            let duration = Duration::from_millis(u64::from(wanted));
-            self.stream()?
-                .set_write_timeout(Some(duration))
-                .map_err(|e| io_error(&e))?;
-            self.write_timeout_ms = wanted;
-        }
-        match self.stream()?.write(buf) {
-            Ok(0) if !buf.is_empty() => Err(Error::ConnectionClosed),
-            Ok(n) => Ok(n),
-            Err(err) => match err.kind() {
-                ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted => Ok(0),
-                _ => Err(io_error(&err)),
-            },
+        let stream = self.stream()?;
+        let mut waited = false;
+        loop {
+            match stream.write(buf) {
+                Ok(0) if !buf.is_empty() => return Err(Error::ConnectionClosed),
+                Ok(n) => return Ok(n),
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {
+                    if waited || timeout_ms == 0 || !wait_for(stream, true, timeout_ms)? {
+                        return Ok(0);
+                    }
+                    waited = true;
+                }
+                Err(err) => return Err(io_error(&err)),
+            }
         }
     }
 
