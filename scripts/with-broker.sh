@@ -13,6 +13,9 @@
 # Optional: EMQ_BROKER_PASSWD="user:password" makes the broker require that
 # login (a password file made with mosquitto_passwd, allow_anonymous false);
 # the command then also gets EMQ_TEST_USERNAME and EMQ_TEST_PASSWORD.
+#
+# Optional: EMQ_BROKER_LOG_TYPES="error warning" replaces the default
+# "all" (the debug lines, one per packet, would slow a benchmark's broker).
 set -euo pipefail
 
 if [ "$#" -lt 1 ]; then
@@ -109,7 +112,9 @@ write_conf() {
         # unable to write to our root-owned temp dir.
         if [ "$(id -u)" -eq 0 ]; then echo "user root"; fi
         echo "log_dest file $BROKER_DIR/mosquitto.log"
-        echo "log_type all"
+        for log_type in ${EMQ_BROKER_LOG_TYPES:-all}; do
+            echo "log_type $log_type"
+        done
         echo "connection_messages true"
         echo "max_queued_messages 100000"
         echo "persistence false"
