@@ -108,7 +108,7 @@ static long peak_rss_kib(void)
     return kib;
 }
 
-static void wake_waiter(void)
+void bench_notify(void)
 {
     atomic_fetch_add(&counters.event_seq, 1);
     if (atomic_load(&counters.waiting)) {
@@ -136,7 +136,7 @@ void bench_message_received(const void *payload, size_t len)
     }
     atomic_store(&counters.last_receive_ns, now);
     if (bench_backend.threaded) {
-        wake_waiter();
+        bench_notify();
     }
 }
 
@@ -144,7 +144,7 @@ void bench_publish_acked(void)
 {
     atomic_fetch_add(&counters.acked, 1);
     if (bench_backend.threaded) {
-        wake_waiter();
+        bench_notify();
     }
 }
 

@@ -60,8 +60,11 @@ extern const struct bench_backend bench_backend;
 void bench_message_received(const void *payload, size_t len);
 void bench_publish_acked(void);
 
-/* For threaded backends: waits until a callback above ran or timeout_ms passed. */
+/* For threaded backends: waits until a callback above ran, bench_notify
+ * was called, or timeout_ms passed. */
 void bench_wait_for_event(int timeout_ms);
+/* Wakes bench_wait_for_event (a library thread changed some state). */
+void bench_notify(void);
 
 /* Monotonic clock, system-wide so two processes' times compare. */
 int64_t bench_now_ns(void);

@@ -45,9 +45,10 @@ CLIENTS = [
     ("libmosquitto", "bench_mosquitto", {}),
     # Paho has no TCP_NODELAY option; bench/preload.c sets it.
     ("Paho C sync", "bench_paho", {"BENCH_FORCE_NODELAY": "1"}),
+    ("Paho C async", "bench_paho_async", {"BENCH_FORCE_NODELAY": "1"}),
     ("raw baseline", "bench_raw", {}),
 ]
-PEERS = ["libmosquitto", "Paho C sync", "raw baseline"]
+PEERS = ["libmosquitto", "Paho C sync", "Paho C async", "raw baseline"]
 
 # Throughput rows: (key, label, qos, payload bytes, window, full count, smoke count)
 THROUGHPUT = [
