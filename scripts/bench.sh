@@ -2,8 +2,8 @@
 # The benchmark suite (issue 8): embermq against libmosquitto, Paho C and a
 # raw-socket baseline, over one private mosquitto on 127.0.0.1.
 #
-#   scripts/bench.sh            full run: 3 interleaved rounds, ~15 minutes
-#   scripts/bench.sh --smoke    seconds: checks that everything runs (CI)
+#   scripts/bench.sh            full run: 3 interleaved rounds, ~12 minutes
+#   scripts/bench.sh --smoke    ~20 s: checks that everything runs (CI)
 #   scripts/bench.sh --rounds N
 #
 # Builds embermq (cargo release profile, through its CMake build) and the C
