@@ -6,7 +6,12 @@
 # We neither stop nor rely on it: tests start their own private broker.
 set -euo pipefail
 
-APT_PACKAGES=(mosquitto mosquitto-clients cmake valgrind pkg-config gcc-arm-none-eabi libnewlib-arm-none-eabi)
+# gcc-arm-none-eabi, libnewlib-arm-none-eabi: the Paho layer's Cortex-M
+# checks. libmosquitto-dev, libpaho-mqtt-dev, time and linux-perf: the
+# benchmark suite (scripts/bench.sh) compares embermq with those clients.
+APT_PACKAGES=(mosquitto mosquitto-clients cmake valgrind pkg-config
+              gcc-arm-none-eabi libnewlib-arm-none-eabi
+              libmosquitto-dev libpaho-mqtt-dev time linux-perf)
 RUST_TARGETS=(thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf)
 RUST_COMPONENTS=(rustfmt clippy)
 CBINDGEN_VERSION=0.29.4

@@ -49,4 +49,8 @@ if [ -x scripts/test-c.sh ]; then
     scripts/test-c.sh
 fi
 
+# Seconds: checks that the benchmark suite builds, runs and prints its table.
+step "scripts/bench.sh --smoke"
+bash scripts/bench.sh --smoke
+
 step "all checks passed"

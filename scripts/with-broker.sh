@@ -21,6 +21,9 @@
 #   EMQ_TEST_MTLS_PORT     client certificate required (signed by ca.pem)
 #   EMQ_TEST_EXPIRED_PORT  an expired server certificate (expired.pem)
 # and EMQ_TEST_CERT_DIR=<dir>.
+#
+# Optional: EMQ_BROKER_LOG_TYPES="error warning" replaces the default
+# "all" (the debug lines, one per packet, would slow a benchmark's broker).
 set -euo pipefail
 
 if [ "$#" -lt 1 ]; then
@@ -140,7 +143,9 @@ write_conf() {
         # unable to write to our root-owned temp dir.
         if [ "$(id -u)" -eq 0 ]; then echo "user root"; fi
         echo "log_dest file $BROKER_DIR/mosquitto.log"
-        echo "log_type all"
+        for log_type in ${EMQ_BROKER_LOG_TYPES:-all}; do
+            echo "log_type $log_type"
+        done
         echo "connection_messages true"
         echo "max_queued_messages 100000"
         echo "persistence false"
