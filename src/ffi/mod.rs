@@ -805,6 +805,7 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
         }
         ClientEvent::ConnectionLost(reason) => {
             let code = emq_err::from(reason);
+            // SAFETY: live handle; this reference ends before any callback.
             unsafe {
                 let c = &mut *client;
                 c.log(

@@ -191,7 +191,9 @@ pub(super) unsafe fn persist_stored(client: *mut emq_client, packet_id: u16) -> 
     let Some(store) = hooks.store else {
         return EMQ_OK;
     };
-    // A copy: the hook may call back into the client.
+    // A copy, so no borrow of the client is alive while the hook runs (it
+    // may call back into the client).
+    // SAFETY: live handle; the borrow ends with the copy.
     let Some(packet) = (unsafe { (*client).client.stored_packet(packet_id) }).map(<[u8]>::to_vec)
     else {
         return EMQ_OK;

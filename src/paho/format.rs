@@ -333,33 +333,12 @@ unsafe fn format_packet(
         }
         Packet::Connect(c) if !client => {
             let mut data = MQTTPacket_connectData {
-                struct_id: [
-                    b'M' as c_char,
-                    b'Q' as c_char,
-                    b'T' as c_char,
-                    b'C' as c_char,
-                ],
-                struct_version: 0,
                 MQTTVersion: c.protocol as u8,
                 clientID: MQTTString::borrowed(c.client_id.as_bytes()),
                 keepAliveInterval: c.keep_alive,
                 cleansession: c.clean_session as u8,
                 willFlag: c.will.is_some() as u8,
-                will: MQTTPacket_willOptions {
-                    struct_id: [
-                        b'M' as c_char,
-                        b'Q' as c_char,
-                        b'T' as c_char,
-                        b'W' as c_char,
-                    ],
-                    struct_version: 0,
-                    topicName: MQTTString::EMPTY,
-                    message: MQTTString::EMPTY,
-                    retained: 0,
-                    qos: 0,
-                },
-                username: MQTTString::EMPTY,
-                password: MQTTString::EMPTY,
+                ..MQTTPacket_connectData::INITIALIZER
             };
             if let Some(will) = c.will {
                 data.will.topicName = MQTTString::borrowed(will.topic.as_bytes());

@@ -111,6 +111,40 @@ pub struct MQTTPacket_connectData {
     pub password: MQTTString,
 }
 
+impl MQTTPacket_connectData {
+    /// `MQTTPacket_connectData_initializer`: MQTT 3.1.1, keepalive 60,
+    /// clean session, no will, no credentials.
+    pub const INITIALIZER: MQTTPacket_connectData = MQTTPacket_connectData {
+        struct_id: [
+            b'M' as c_char,
+            b'Q' as c_char,
+            b'T' as c_char,
+            b'C' as c_char,
+        ],
+        struct_version: 0,
+        MQTTVersion: 4,
+        clientID: MQTTString::EMPTY,
+        keepAliveInterval: 60,
+        cleansession: 1,
+        willFlag: 0,
+        will: MQTTPacket_willOptions {
+            struct_id: [
+                b'M' as c_char,
+                b'Q' as c_char,
+                b'T' as c_char,
+                b'W' as c_char,
+            ],
+            struct_version: 0,
+            topicName: MQTTString::EMPTY,
+            message: MQTTString::EMPTY,
+            retained: 0,
+            qos: 0,
+        },
+        username: MQTTString::EMPTY,
+        password: MQTTString::EMPTY,
+    };
+}
+
 /// `getfn` of [`MQTTTransport`]: `int (*)(void* sck, unsigned char* buf, int count)`.
 pub type TransportGetFn = unsafe extern "C" fn(*mut c_void, *mut u8, c_int) -> c_int;
 

@@ -19,35 +19,7 @@ fn lenstr(bytes: &[u8]) -> MQTTString {
 }
 
 fn connect_data() -> MQTTPacket_connectData {
-    MQTTPacket_connectData {
-        struct_id: [
-            b'M' as c_char,
-            b'Q' as c_char,
-            b'T' as c_char,
-            b'C' as c_char,
-        ],
-        struct_version: 0,
-        MQTTVersion: 4,
-        clientID: MQTTString::EMPTY,
-        keepAliveInterval: 60,
-        cleansession: 1,
-        willFlag: 0,
-        will: MQTTPacket_willOptions {
-            struct_id: [
-                b'M' as c_char,
-                b'Q' as c_char,
-                b'T' as c_char,
-                b'W' as c_char,
-            ],
-            struct_version: 0,
-            topicName: MQTTString::EMPTY,
-            message: MQTTString::EMPTY,
-            retained: 0,
-            qos: 0,
-        },
-        username: MQTTString::EMPTY,
-        password: MQTTString::EMPTY,
-    }
+    MQTTPacket_connectData::INITIALIZER
 }
 
 fn codec(bytes: &[u8]) -> Packet<'_> {
