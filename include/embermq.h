@@ -316,6 +316,11 @@ typedef enum emq_tls_verify {
 } emq_tls_verify;
 
 /**
+ * An MQTT client in memory the firmware provides.
+ */
+typedef struct emq_client emq_client;
+
+/**
  * An MQTT client. Opaque: create with `emq_client_new`, free with `emq_client_free`.
  */
 typedef struct emq_client emq_client;
@@ -686,12 +691,32 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Fills `out` with the defaults: Mozilla roots, verification required,
+ * no client certificate, no ALPN.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable memory for an `emq_tls_options`.
+ */
+enum emq_err emq_tls_options_default(struct emq_tls_options *out);
+
+/**
  * Fills `out` with the defaults.
  *
  * # Safety
  * `out` must be NULL or point to writable memory for an `emq_options`.
  */
 enum emq_err emq_options_default(struct emq_options *out);
+
+/**
+ * The library version, NUL-terminated.
+ */
+const char *emq_version(void);
+
+/**
+ * A static, NUL-terminated English description of `err`. Never NULL;
+ * unknown values give "unknown error".
+ */
+const char *emq_err_str(int err);
 
 /**
  * Creates a disconnected client. On success `*out` holds the handle, to be
@@ -906,17 +931,6 @@ uint16_t emq_client_inflight(const struct emq_client *client);
 uint16_t emq_client_queued(const struct emq_client *client);
 
 /**
- * The library version, NUL-terminated.
- */
-const char *emq_version(void);
-
-/**
- * A static, NUL-terminated English description of `err`. Never NULL;
- * unknown values give "unknown error".
- */
-const char *emq_err_str(int err);
-
-/**
  * Puts a saved outbox entry back (from the `load` hook, or any time before
  * the first connect): `packet` is what the `store` hook was given. It is
  * sent after the next CONNACK, with DUP if the broker kept the session.
@@ -930,15 +944,6 @@ const char *emq_err_str(int err);
 enum emq_err emq_client_restore(struct emq_client *client,
                                 const uint8_t *packet,
                                 size_t packet_len);
-
-/**
- * Fills `out` with the defaults: Mozilla roots, verification required,
- * no client certificate, no ALPN.
- *
- * # Safety
- * `out` must be NULL or point to writable memory for an `emq_tls_options`.
- */
-enum emq_err emq_tls_options_default(struct emq_tls_options *out);
 
 /**
  * The outcome of the latest TLS handshake's certificate check: EMQ_OK when

@@ -9,7 +9,6 @@
 pub mod client;
 pub mod codec;
 pub mod error;
-#[cfg(feature = "std")]
 pub mod ffi;
 /// cbindgen:ignore
 #[cfg(feature = "paho")]

@@ -2,93 +2,12 @@
 
 #[cfg(feature = "tls")]
 use super::str_arg;
-use super::{emq_err, opt_str_arg, set_out, EMQ_ERR_NULL_POINTER, EMQ_OK};
+use super::{emq_err, emq_tls_options, opt_str_arg, EMQ_ERR_NULL_POINTER, EMQ_OK};
 #[cfg(feature = "tls")]
 use crate::transport::tls::{TlsConfig, TlsOptions, VerifyMode};
 use crate::transport::{tcp, HostTransport};
 use crate::Error;
 use core::ffi::c_char;
-
-/// How much the client checks the broker's certificate (LuatOS's
-/// `verify` levels 0, 1, 2).
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum emq_tls_verify {
-    /// Encrypt but do not check the certificate (a warning is logged).
-    EMQ_TLS_VERIFY_NONE = 0,
-    /// Check chain and host name, but connect either way; the outcome is
-    /// given by `emq_client_tls_verify_result` (and logged if it failed).
-    EMQ_TLS_VERIFY_OPTIONAL = 1,
-    /// Check chain and host name; refuse the connection if either fails.
-    EMQ_TLS_VERIFY_REQUIRED = 2,
-}
-
-/// TLS settings, pointed to by `emq_options.tls`. Start from
-/// `emq_tls_options_default()`. Every string is NUL-terminated; PEM data
-/// and files are read and checked by `emq_client_new`, so the caller may
-/// free them afterwards.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct emq_tls_options {
-    /// Trusted CA certificates as PEM text, or NULL.
-    pub ca_pem: *const c_char,
-    /// Path of a PEM file of trusted CA certificates, or NULL. With neither
-    /// `ca_pem` nor `ca_file`, the Mozilla roots built into embermq are used.
-    pub ca_file: *const c_char,
-    /// An `emq_tls_verify` value. Default `EMQ_TLS_VERIFY_REQUIRED`.
-    pub verify_mode: core::ffi::c_int,
-    /// Name to verify the certificate against and to send as SNI, when it
-    /// differs from the host connected to (e.g. connecting by IP). NULL:
-    /// the host.
-    pub server_name: *const c_char,
-    /// ALPN protocol names to offer, e.g. {"mqtt"} for brokers on port 443;
-    /// `alpn_count` entries. NULL with 0: none.
-    pub alpn_protocols: *const *const c_char,
-    /// Number of entries in `alpn_protocols`.
-    pub alpn_count: usize,
-    /// Client certificate chain (PEM text, leaf first) for mutual TLS, or NULL.
-    pub client_cert_pem: *const c_char,
-    /// Path of the client certificate chain PEM file, or NULL.
-    pub client_cert_file: *const c_char,
-    /// Client private key as PEM text: PKCS#8, PKCS#1 (RSA), SEC1 (EC), or
-    /// encrypted PKCS#8 with `client_key_password`. NULL if none.
-    pub client_key_pem: *const c_char,
-    /// Path of the client private key PEM file, or NULL.
-    pub client_key_file: *const c_char,
-    /// Password of an encrypted private key, or NULL.
-    pub client_key_password: *const c_char,
-}
-
-/// Fills `out` with the defaults: Mozilla roots, verification required,
-/// no client certificate, no ALPN.
-///
-/// # Safety
-/// `out` must be NULL or point to writable memory for an `emq_tls_options`.
-#[no_mangle]
-pub unsafe extern "C" fn emq_tls_options_default(out: *mut emq_tls_options) -> emq_err {
-    if out.is_null() {
-        return EMQ_ERR_NULL_POINTER;
-    }
-    let null = core::ptr::null();
-    let defaults = emq_tls_options {
-        ca_pem: null,
-        ca_file: null,
-        verify_mode: emq_tls_verify::EMQ_TLS_VERIFY_REQUIRED as core::ffi::c_int,
-        server_name: null,
-        alpn_protocols: core::ptr::null(),
-        alpn_count: 0,
-        client_cert_pem: null,
-        client_cert_file: null,
-        client_key_pem: null,
-        client_key_file: null,
-        client_key_password: null,
-    };
-    // SAFETY: non-NULL and writable per the contract.
-    unsafe { set_out(out, defaults) };
-    EMQ_OK
-}
 
 /// The client's TLS state: settings from `emq_options.tls` (built once) or
 /// the defaults, built when a connection first asks for TLS by port 8883 or

@@ -5,58 +5,6 @@
 use super::{emq_client, emq_err, EMQ_ERR_NULL_POINTER, EMQ_OK};
 use crate::client::backoff::Backoff;
 use crate::codec::{QoS, SubscribeTopic};
-use core::ffi::c_void;
-
-/// Saves one outbox entry: the encoded PUBLISH packet (QoS 1 or 2) with
-/// its packet id. Called by `emq_client_publish` before it returns. Return
-/// EMQ_OK when saved; anything else makes the publish return
-/// EMQ_ERR_PERSISTENCE (the message stays queued in memory).
-pub type emq_persist_store = Option<
-    unsafe extern "C" fn(
-        user_data: *mut c_void,
-        packet_id: u16,
-        packet: *const u8,
-        packet_len: usize,
-    ) -> emq_err,
->;
-
-/// Forgets the outbox entry with `packet_id`: it was acknowledged
-/// (PUBACK, or PUBCOMP for QoS 2). Called before `on_published`.
-pub type emq_persist_remove = Option<unsafe extern "C" fn(user_data: *mut c_void, packet_id: u16)>;
-
-/// Called once by `emq_client_new`: hand every saved entry back, oldest
-/// first, with `emq_client_restore(client, packet, len)`. A result other
-/// than EMQ_OK makes `emq_client_new` fail with it.
-pub type emq_persist_load =
-    Option<unsafe extern "C" fn(user_data: *mut c_void, client: *mut emq_client) -> emq_err>;
-
-/// Outbox persistence hooks (all NULL: the outbox lives in RAM only), so
-/// firmware can keep unacknowledged QoS 1/2 messages in flash across a
-/// reboot. `c_examples/file_outbox.c` is a file-backed implementation.
-#[allow(non_camel_case_types)]
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct emq_persistence {
-    /// Save an entry.
-    pub store: emq_persist_store,
-    /// Forget an entry.
-    pub remove: emq_persist_remove,
-    /// Hand saved entries back at creation.
-    pub load: emq_persist_load,
-    /// Passed to the three hooks.
-    pub user_data: *mut c_void,
-}
-
-impl Default for emq_persistence {
-    fn default() -> Self {
-        emq_persistence {
-            store: None,
-            remove: None,
-            load: None,
-            user_data: core::ptr::null_mut(),
-        }
-    }
-}
 
 /// Where the last connect went: host, port, TLS if a URI scheme said so.
 pub(super) type ConnectTarget = (String, u16, Option<bool>);
