@@ -47,6 +47,20 @@ typedef enum emq_err {
    */
   EMQ_ERR_PANIC = 6,
   /**
+   * The client is driven by `emq_client_poll`; the network thread
+   * cannot be started for it.
+   */
+  EMQ_ERR_POLL_DRIVEN = 7,
+  /**
+   * The client is driven by its network thread (`emq_client_start`);
+   * `emq_client_poll` is not available for it.
+   */
+  EMQ_ERR_THREAD_DRIVEN = 8,
+  /**
+   * The network thread could not be created.
+   */
+  EMQ_ERR_THREAD_START = 9,
+  /**
    * The client is not connected.
    */
   EMQ_ERR_NOT_CONNECTED = 10,
@@ -321,7 +335,8 @@ typedef enum emq_tls_verify {
 typedef struct emq_client emq_client;
 
 /**
- * An MQTT client. Opaque: create with `emq_client_new`, free with `emq_client_free`.
+ * An MQTT client. Opaque: create with `emq_client_new`, free with
+ * `emq_client_free`. Every function may be called from any thread.
  */
 typedef struct emq_client emq_client;
 
@@ -729,8 +744,11 @@ const char *emq_err_str(int err);
 enum emq_err emq_client_new(const struct emq_options *options, struct emq_client **out);
 
 /**
- * Closes the connection (without DISCONNECT, so the broker publishes the
- * will) and frees the client. NULL is ignored. Refused inside a callback.
+ * Stops the network thread if it runs (see `emq_client_stop`), closes the
+ * connection without DISCONNECT (so the broker publishes the will) and
+ * frees the client. NULL is ignored. Refused with EMQ_ERR_IN_CALLBACK
+ * inside one of this client's callbacks. Must be the last call on the
+ * handle: no other thread may still be using it.
  *
  * # Safety
  * `client` must be NULL or a handle from `emq_client_new` not yet freed.
@@ -739,7 +757,10 @@ enum emq_err emq_client_free(struct emq_client *client);
 
 /**
  * Sets the callbacks (copied) and the `user_data` passed to each.
- * `callbacks` may be NULL to remove them all.
+ * `callbacks` may be NULL to remove them all. Callbacks run on the thread
+ * that drives the client: the caller of poll, wait, connect, publish and
+ * the other calls that report, or the network thread after
+ * `emq_client_start`.
  *
  * # Safety
  * `client` must be a live handle; `callbacks` NULL or valid.
@@ -753,7 +774,9 @@ enum emq_err emq_client_set_callbacks(struct emq_client *client,
  * plain MQTT, 8883 for MQTT over TLS) and waits for CONNACK, at most
  * `command_timeout_ms`. TLS is used when `emq_options.tls` was set or the
  * port is 8883. Calls `on_connect` with the return code; a refusal returns
- * EMQ_ERR_CONNECTION_REFUSED.
+ * EMQ_ERR_CONNECTION_REFUSED. Allowed from any thread, also while the
+ * network thread runs (it then drives the new connection); refused inside
+ * callbacks.
  *
  * # Safety
  * `client` must be a live handle; `host` a NUL-terminated string.
@@ -774,8 +797,9 @@ enum emq_err emq_client_connect_uri(struct emq_client *client, const char *uri);
 
 /**
  * Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
- * (or the error if DISCONNECT could not be written).
- * Allowed inside callbacks.
+ * (or the error if DISCONNECT could not be written). Ends automatic
+ * reconnecting; a running network thread stays, idle, until the next
+ * connect or `emq_client_stop`. Allowed inside callbacks.
  *
  * # Safety
  * `client` must be a live handle.
@@ -790,6 +814,9 @@ enum emq_err emq_client_disconnect(struct emq_client *client);
  * With `auto_reconnect`, a lost connection returns EMQ_OK (the reason goes
  * to `on_disconnect`) and, while disconnected, poll makes the next
  * reconnect attempt when its backoff has passed, or waits for it.
+ * A client started with `emq_client_start` is driven by its network
+ * thread: poll returns EMQ_ERR_THREAD_DRIVEN; once poll has been used,
+ * `emq_client_start` returns EMQ_ERR_POLL_DRIVEN. Refused in callbacks.
  *
  * # Safety
  * `client` must be a live handle.
@@ -800,7 +827,8 @@ enum emq_err emq_client_poll(struct emq_client *client, uint32_t timeout_ms);
  * Polls (dispatching callbacks) until the acknowledgement for `packet_id`
  * arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
  * nothing with that id is pending (its acknowledgement already arrived),
- * EMQ_ERR_TIMEOUT after `timeout_ms`.
+ * EMQ_ERR_TIMEOUT after `timeout_ms`. While the network thread runs, wait
+ * only waits for it (any thread may wait); refused in callbacks.
  *
  * # Safety
  * `client` must be a live handle.
@@ -809,9 +837,12 @@ enum emq_err emq_client_wait(struct emq_client *client, uint16_t packet_id, uint
 
 /**
  * Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
- * packet is written; `*packet_id` (may be NULL) gets its id, 0 for QoS 0.
- * QoS 0 calls `on_published` right away; QoS 1/2 when acknowledged, during
- * poll or wait.
+ * packet is written (or queued in the outbox); `*packet_id` (may be NULL)
+ * gets its id, 0 for QoS 0. QoS 0 calls `on_published` right away; QoS 1/2
+ * when acknowledged. Any thread may publish at any time, also from
+ * callbacks. While the network thread runs, a publish from another thread
+ * that finds the outbox full waits up to `command_timeout_ms` for room
+ * before it returns EMQ_ERR_STORE_FULL; elsewhere that error comes at once.
  *
  * # Safety
  * `client` must be a live handle; `topic` NUL-terminated; `payload` valid
@@ -944,6 +975,44 @@ uint16_t emq_client_queued(const struct emq_client *client);
 enum emq_err emq_client_restore(struct emq_client *client,
                                 const uint8_t *packet,
                                 size_t packet_len);
+
+/**
+ * Starts the network thread: it connects (to the broker of the last
+ * connect or `emq_client_set_server`, if not connected yet), keeps the
+ * connection alive, receives, reconnects with `auto_reconnect`, and runs
+ * every callback. API calls from any thread go on meanwhile, callbacks
+ * included. A failed connection attempt is reported to `on_disconnect`
+ * with its reason (a refusal to `on_connect`). Starting a running client
+ * is EMQ_OK; a client driven by `emq_client_poll` gives
+ * EMQ_ERR_POLL_DRIVEN; EMQ_ERR_THREAD_START if no thread could be made.
+ *
+ * # Safety
+ * `client` must be a live handle.
+ */
+enum emq_err emq_client_start(struct emq_client *client);
+
+/**
+ * Ends the network thread: it finishes the callback it is in, sends
+ * DISCONNECT (`on_disconnect` gets EMQ_OK) and ends; stop returns once it
+ * has. Inside one of this client's callbacks, stop returns at once and
+ * the thread ends after the callback. Stopping a client that is not
+ * running is EMQ_OK. The client stays usable: `emq_client_start` again
+ * reconnects.
+ *
+ * # Safety
+ * `client` must be a live handle.
+ */
+enum emq_err emq_client_stop(struct emq_client *client);
+
+/**
+ * Sets the broker the network thread connects to, by URI as for
+ * `emq_client_connect_uri`, without connecting now: `emq_client_start`
+ * connects (at once, if the thread already runs and is disconnected).
+ *
+ * # Safety
+ * `client` must be a live handle; `uri` a NUL-terminated string.
+ */
+enum emq_err emq_client_set_server(struct emq_client *client, const char *uri);
 
 /**
  * The outcome of the latest TLS handshake's certificate check: EMQ_OK when

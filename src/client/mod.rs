@@ -128,6 +128,23 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.session.state() == State::Connected
     }
 
+    /// The open transport, if any.
+    pub fn transport(&self) -> Option<&T> {
+        self.transport.as_ref()
+    }
+
+    /// True when received bytes wait in the receive buffer (a partial
+    /// packet, or whole packets not yet handled).
+    pub fn has_buffered_input(&self) -> bool {
+        self.rx_end > self.rx_start
+    }
+
+    /// When the session next needs a turn (a ping to send, a PINGRESP
+    /// overdue), on the client's clock.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.session.next_deadline()
+    }
+
     /// The current time of the client's clock.
     pub fn now_ms(&mut self) -> u64 {
         self.clock.now_ms()
@@ -153,6 +170,11 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     /// Bound on connect and on every write, in milliseconds.
+    pub fn command_timeout(&self) -> u32 {
+        self.command_timeout_ms
+    }
+
+    /// Sets the bound on connect and every write.
     pub fn set_command_timeout(&mut self, timeout_ms: u32) {
         self.command_timeout_ms = timeout_ms;
     }

@@ -22,6 +22,14 @@ pub enum emq_err {
     EMQ_ERR_IN_CALLBACK = 5,
     /// An internal error was contained; the client is closed. Please report it.
     EMQ_ERR_PANIC = 6,
+    /// The client is driven by `emq_client_poll`; the network thread
+    /// cannot be started for it.
+    EMQ_ERR_POLL_DRIVEN = 7,
+    /// The client is driven by its network thread (`emq_client_start`);
+    /// `emq_client_poll` is not available for it.
+    EMQ_ERR_THREAD_DRIVEN = 8,
+    /// The network thread could not be created.
+    EMQ_ERR_THREAD_START = 9,
     /// The client is not connected.
     EMQ_ERR_NOT_CONNECTED = 10,
     /// The client is already connected or connecting.
@@ -232,6 +240,9 @@ impl emq_err {
             EMQ_ERR_INVALID_TOPIC_FILTER => c"invalid topic filter",
             EMQ_ERR_INVALID_URI => c"invalid or unsupported broker URI",
             EMQ_ERR_PERSISTENCE => c"persistence hook failed to save the message",
+            EMQ_ERR_POLL_DRIVEN => c"client is driven by emq_client_poll; no network thread",
+            EMQ_ERR_THREAD_DRIVEN => c"client is driven by its network thread; poll not available",
+            EMQ_ERR_THREAD_START => c"the network thread could not be started",
             EMQ_ERR_TLS_CERT_NOT_TRUSTED => c"TLS: server certificate not trusted",
             EMQ_ERR_TLS_HOSTNAME_MISMATCH => c"TLS: certificate does not match the host name",
             EMQ_ERR_TLS_CERT_EXPIRED => c"TLS: certificate expired or not yet valid",
@@ -305,6 +316,9 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_INVALID_TOPIC_FILTER,
         EMQ_ERR_INVALID_URI,
         EMQ_ERR_PERSISTENCE,
+        EMQ_ERR_POLL_DRIVEN,
+        EMQ_ERR_THREAD_DRIVEN,
+        EMQ_ERR_THREAD_START,
         EMQ_ERR_TLS_CERT_NOT_TRUSTED,
         EMQ_ERR_TLS_HOSTNAME_MISMATCH,
         EMQ_ERR_TLS_CERT_EXPIRED,

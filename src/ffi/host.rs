@@ -7,9 +7,11 @@
 //! wait, connect) and free are refused there with `EMQ_ERR_IN_CALLBACK`.
 
 mod reconnect;
+mod runner;
 mod tls;
 
 pub use reconnect::emq_client_restore;
+pub use runner::{emq_client_set_server, emq_client_start, emq_client_stop};
 pub use tls::emq_client_tls_verify_result;
 
 use super::*;
@@ -19,7 +21,11 @@ use crate::session::{ConnectOptions, HeapMemory, Session, SessionConfig, State};
 use crate::transport::tcp::TcpOptions;
 use crate::transport::{uri, HostTransport, StdClock};
 use crate::{topic, Error};
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 type HostClient = Client<HeapMemory, HostTransport, StdClock, Box<[u8]>>;
 
@@ -40,26 +46,52 @@ struct OwnedConnect {
     will: Option<(String, Vec<u8>, QoS, bool)>,
 }
 
-/// An MQTT client. Opaque: create with `emq_client_new`, free with `emq_client_free`.
-#[allow(non_camel_case_types)]
+/// An MQTT client. Opaque: create with `emq_client_new`, free with
+/// `emq_client_free`. Every function may be called from any thread.
 pub struct emq_client {
+    /// What API calls read and change. Never held while C code runs.
+    state: Mutex<Core>,
+    /// The network side. Held while reading from the network (poll, wait,
+    /// connect, a turn of the network thread) and while callbacks look at
+    /// a received message, which lives in the receive buffer that only
+    /// reads write to. Always taken before `state`.
+    link: Mutex<Link>,
+    /// Notified when the network side made progress (acknowledgements,
+    /// connection changes), for calls waiting on the network thread.
+    progress: Condvar,
+    /// True while TCP and TLS are being opened (read without a lock).
+    connecting: AtomicBool,
+    /// Which loop drives the client, and the network thread.
+    runner: runner::Runner,
+}
+
+/// The client state behind `emq_client.state`.
+struct Core {
     client: HostClient,
     connect: OwnedConnect,
-    tcp: TcpOptions,
-    tls: tls::HostTls,
     reconnect: reconnect::Reconnect,
     persistence: emq_persistence,
     log_level: emq_log_level,
-    /// Log lines waiting to go to `on_log` once no reference to the client
-    /// is alive.
+    /// Log lines waiting to go to `on_log` once no lock is held.
     logs: Vec<(emq_log_level, Vec<u8>)>,
     callbacks: emq_callbacks,
     user_data: *mut c_void,
     handlers: Vec<FilterHandler>,
-    /// Nesting depth of callbacks currently running.
-    in_callback: u32,
-    connecting: bool,
     last_return_code: u8,
+    /// The certificate check of the latest connection.
+    tls_verify: emq_err,
+}
+
+// SAFETY: the raw pointers in Core (user_data, handler data, persistence
+// data) belong to the application, which hands them to embermq to pass back
+// to its own callbacks; the C API documents that callbacks run on whichever
+// thread drives the client (the network thread after emq_client_start).
+unsafe impl Send for Core {}
+
+/// The transport settings behind `emq_client.link`.
+struct Link {
+    tcp: TcpOptions,
+    tls: tls::HostTls,
 }
 
 /// Runs `body`, turning a panic into EMQ_ERR_PANIC.
@@ -71,19 +103,251 @@ fn guard(body: impl FnOnce() -> Result<(), emq_err>) -> emq_err {
     }
 }
 
-/// After a call that writes: if a failed write closed the connection, tell
-/// `on_disconnect`, as poll would have.
+thread_local! {
+    /// Clients whose callbacks are running on this thread, innermost last:
+    /// calls that would wait for this very thread are refused inside them.
+    static IN_CALLBACK: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+impl emq_client {
+    /// The state, locked. A panic contained while it was held leaves the
+    /// data as the panic left it, which the client treats as usable.
+    fn core(&self) -> MutexGuard<'_, Core> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The network side, locked (before `core`, never after).
+    fn link(&self) -> MutexGuard<'_, Link> {
+        self.link.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The handle as C sees it, for callback arguments.
+    fn as_ptr(&self) -> *mut emq_client {
+        (self as *const emq_client).cast_mut()
+    }
+
+    /// True when one of this client's callbacks is running on this thread.
+    fn in_callback_here(&self) -> bool {
+        let me = self as *const emq_client as usize;
+        IN_CALLBACK.with(|running| running.borrow().contains(&me))
+    }
+
+    /// Refuses calls that would wait for the thread running the callback.
+    fn refuse_in_callback(&self) -> Result<(), emq_err> {
+        if self.in_callback_here() {
+            Err(EMQ_ERR_IN_CALLBACK)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The handle behind a C pointer.
 ///
 /// # Safety
-/// `client` must be NULL or a live handle with no Rust reference alive.
-unsafe fn report_if_lost(client: *mut emq_client) {
-    // SAFETY: NULL or live; the borrow ends before the callback.
-    let Some(reason) = (unsafe { client.as_mut() }).and_then(|c| c.client.take_unreported_loss())
-    else {
+/// `client` must be NULL or a live handle.
+unsafe fn handle<'a>(client: *const emq_client) -> Result<&'a emq_client, emq_err> {
+    // SAFETY: NULL or live per the contract; every field is behind a lock
+    // or atomic, so shared references from many threads are sound.
+    unsafe { client.as_ref() }.ok_or(EMQ_ERR_NULL_POINTER)
+}
+
+/// Runs `body` on the locked state inside `guard`, then hands queued log
+/// lines to `on_log`.
+fn with_core(c: &emq_client, body: impl FnOnce(&mut Core) -> Result<(), emq_err>) -> emq_err {
+    let result = guard(|| body(&mut c.core()));
+    emit_logs(c);
+    result
+}
+
+/// `with_core` on a handle from C.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+unsafe fn with_client(
+    client: *const emq_client,
+    body: impl FnOnce(&mut Core) -> Result<(), emq_err>,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    match unsafe { handle(client) } {
+        Ok(c) => with_core(c, body),
+        Err(err) => err,
+    }
+}
+
+impl Core {
+    /// Queues a log line; `emit_logs` hands it to `on_log` after the call.
+    fn log(&mut self, level: emq_log_level, message: &str) {
+        if level > self.log_level || self.callbacks.on_log.is_none() || self.logs.len() >= 64 {
+            return;
+        }
+        let mut line = Vec::with_capacity(message.len() + 1);
+        line.extend(message.bytes().filter(|&b| b != 0));
+        line.push(0);
+        self.logs.push((level, line));
+    }
+
+    /// A callback and the `user_data` to call it with.
+    fn callback<F>(
+        &self,
+        pick: impl FnOnce(&emq_callbacks) -> Option<F>,
+    ) -> Option<(F, *mut c_void)> {
+        pick(&self.callbacks).map(|cb| (cb, self.user_data))
+    }
+}
+
+/// Hands queued log lines to `on_log`, with no lock held.
+fn emit_logs(c: &emq_client) {
+    let (logs, on_log) = {
+        let mut core = c.core();
+        if core.logs.is_empty() {
+            return;
+        }
+        (
+            core::mem::take(&mut core.logs),
+            core.callback(|cb| cb.on_log),
+        )
+    };
+    let Some((on_log, user_data)) = on_log else {
         return;
     };
-    // SAFETY: live handle, no reference alive.
-    unsafe { dispatch(client, ClientEvent::ConnectionLost(reason)) };
+    // Bounded by the queue limit; lines logged by on_log itself wait for
+    // the next call.
+    for (level, line) in &logs {
+        // SAFETY: user callback; `line` is NUL-terminated and outlives the call.
+        in_callback(c, || unsafe {
+            on_log(user_data, *level, line.as_ptr().cast())
+        });
+    }
+}
+
+/// Calls a C callback with the client marked as inside a callback on this
+/// thread. No lock is held.
+fn in_callback(c: &emq_client, call: impl FnOnce()) {
+    let me = c as *const emq_client as usize;
+    IN_CALLBACK.with(|running| running.borrow_mut().push(me));
+    call();
+    IN_CALLBACK.with(|running| {
+        let mut running = running.borrow_mut();
+        if let Some(at) = running.iter().rposition(|&id| id == me) {
+            running.remove(at);
+        }
+    });
+}
+
+/// After a call that writes: if a failed write closed the connection, tell
+/// `on_disconnect`, as poll would have.
+fn report_if_lost(c: &emq_client) {
+    let lost = c.core().client.take_unreported_loss();
+    if let Some(reason) = lost {
+        dispatch(c, ClientEvent::ConnectionLost(reason));
+    }
+}
+
+/// Delivers one event to the callbacks, with no lock held while C code
+/// runs. For a message, the caller holds `link`, so the receive buffer the
+/// message points into stays as it is.
+fn dispatch(c: &emq_client, event: ClientEvent) {
+    let me = c.as_ptr();
+    match event {
+        ClientEvent::Message {
+            topic,
+            payload,
+            qos,
+            retain,
+            dup,
+            packet_id,
+        } => {
+            let (message, handler) = {
+                let core = c.core();
+                let topic_bytes = core.client.bytes(topic);
+                let message = emq_message {
+                    topic: topic_bytes.as_ptr().cast(),
+                    topic_len: topic.len,
+                    payload: core.client.bytes(payload).as_ptr(),
+                    payload_len: payload.len,
+                    qos: qos as u8,
+                    retain,
+                    dup,
+                    packet_id,
+                };
+                // The topic is checked as UTF-8 only when a handler needs it.
+                let matched = if core.handlers.is_empty() {
+                    None
+                } else {
+                    core::str::from_utf8(topic_bytes)
+                        .ok()
+                        .and_then(|t| core.handlers.iter().find(|h| topic::matches(&h.filter, t)))
+                };
+                let handler = match matched {
+                    Some(h) => h.handler.map(|f| (f, h.user_data)),
+                    None => core.callback(|cb| cb.on_message),
+                };
+                (message, handler)
+            };
+            if let Some((handler, user_data)) = handler {
+                // SAFETY: user callback; `message` points into the receive
+                // buffer, which only reads change, and the caller holds
+                // `link`, which every read needs.
+                in_callback(c, || unsafe { handler(user_data, me, &message) });
+            }
+        }
+        ClientEvent::Published { packet_id } => {
+            reconnect::persist_removed(c, packet_id);
+            let cb = c.core().callback(|cb| cb.on_published);
+            if let Some((cb, user_data)) = cb {
+                // SAFETY: user callback with valid arguments.
+                in_callback(c, || unsafe { cb(user_data, me, packet_id) });
+            }
+        }
+        ClientEvent::Subscribed {
+            packet_id,
+            return_codes,
+        } => {
+            let (codes, cb) = {
+                let core = c.core();
+                let codes = core.client.bytes(return_codes).as_ptr();
+                (codes, core.callback(|cb| cb.on_subscribed))
+            };
+            if let Some((cb, user_data)) = cb {
+                // SAFETY: user callback; `codes` valid for `len` bytes, as
+                // for a message.
+                in_callback(c, || unsafe {
+                    cb(user_data, me, packet_id, codes, return_codes.len)
+                });
+            }
+        }
+        ClientEvent::Unsubscribed { packet_id } => {
+            let cb = c.core().callback(|cb| cb.on_unsubscribed);
+            if let Some((cb, user_data)) = cb {
+                // SAFETY: user callback with valid arguments.
+                in_callback(c, || unsafe { cb(user_data, me, packet_id) });
+            }
+        }
+        ClientEvent::ConnectionLost(reason) => {
+            let cb = {
+                let mut core = c.core();
+                core.log(
+                    emq_log_level::EMQ_LOG_ERROR,
+                    &format!("connection lost: {reason}"),
+                );
+                let now = core.client.now_ms();
+                if let Some(delay) = core.reconnect.schedule(now, None) {
+                    core.log(
+                        emq_log_level::EMQ_LOG_INFO,
+                        &format!("reconnecting in {delay} ms"),
+                    );
+                }
+                core.callback(|cb| cb.on_disconnect)
+            };
+            emit_logs(c);
+            c.progress.notify_all();
+            if let Some((cb, user_data)) = cb {
+                // SAFETY: user callback with valid arguments.
+                in_callback(c, || unsafe { cb(user_data, me, emq_err::from(reason)) });
+            }
+        }
+    }
 }
 
 /// Validates and copies the options.
@@ -196,14 +460,9 @@ pub unsafe extern "C" fn emq_client_new(
         rx.resize(o.rx_buffer_size, 0u8);
         let rx = rx.into_boxed_slice();
         let client = Client::new(session, StdClock::default(), rx, o.command_timeout_ms);
-        let handle = Box::new(emq_client {
+        let core = Core {
             client,
             connect,
-            tcp: TcpOptions {
-                connect_timeout_ms: o.command_timeout_ms,
-                nodelay: o.tcp_nodelay,
-            },
-            tls: host_tls,
             reconnect: reconnect::Reconnect::new(
                 o.auto_reconnect,
                 o.resubscribe,
@@ -217,26 +476,38 @@ pub unsafe extern "C" fn emq_client_new(
             callbacks: emq_callbacks::default(),
             user_data: core::ptr::null_mut(),
             handlers: Vec::new(),
-            in_callback: 0,
-            connecting: false,
             last_return_code: 0,
+            tls_verify: EMQ_ERR_TLS_NOT_VERIFIED,
+        };
+        let link = Link {
+            tcp: TcpOptions {
+                connect_timeout_ms: o.command_timeout_ms,
+                nodelay: o.tcp_nodelay,
+            },
+            tls: host_tls,
+        };
+        let handle = Box::new(emq_client {
+            state: Mutex::new(core),
+            link: Mutex::new(link),
+            progress: Condvar::new(),
+            connecting: AtomicBool::new(false),
+            runner: runner::Runner::default(),
         });
-        let handle = Box::into_raw(handle);
         if let Some(load) = o.persistence.load {
             let mut loaded = EMQ_OK;
-            // SAFETY: a live handle no Rust reference points to; the hook
-            // may call emq_client_restore on it.
-            unsafe { in_callback(handle, || loaded = load(o.persistence.user_data, handle)) };
-            // SAFETY: live; lines logged while loading go out now.
-            unsafe { emit_logs(handle) };
+            let user_data = o.persistence.user_data;
+            // SAFETY: user hook; the handle is live and no lock is held, so
+            // it may call emq_client_restore.
+            in_callback(&handle, || {
+                loaded = unsafe { load(user_data, handle.as_ptr()) }
+            });
+            emit_logs(&handle);
             if loaded != EMQ_OK {
-                // SAFETY: from Box::into_raw above, freed once.
-                drop(unsafe { Box::from_raw(handle) });
                 return Err(loaded);
             }
         }
         // SAFETY: checked non-NULL above.
-        unsafe { out.write(handle) };
+        unsafe { out.write(Box::into_raw(handle)) };
         Ok(())
     })
 }
@@ -247,31 +518,38 @@ fn jitter_seed() -> u32 {
     RandomState::new().hash_one(std::process::id()) as u32
 }
 
-/// Closes the connection (without DISCONNECT, so the broker publishes the
-/// will) and frees the client. NULL is ignored. Refused inside a callback.
+/// Stops the network thread if it runs (see `emq_client_stop`), closes the
+/// connection without DISCONNECT (so the broker publishes the will) and
+/// frees the client. NULL is ignored. Refused with EMQ_ERR_IN_CALLBACK
+/// inside one of this client's callbacks. Must be the last call on the
+/// handle: no other thread may still be using it.
 ///
 /// # Safety
 /// `client` must be NULL or a handle from `emq_client_new` not yet freed.
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_free(client: *mut emq_client) -> emq_err {
-    if client.is_null() {
+    // SAFETY: NULL or live per the contract.
+    let Ok(c) = (unsafe { handle(client) }) else {
         return EMQ_OK;
-    }
-    // SAFETY: a live handle per the contract; no other reference is alive
-    // (callbacks are checked for just below).
-    if unsafe { (*client).in_callback } > 0 {
-        return EMQ_ERR_IN_CALLBACK;
+    };
+    if let Err(err) = c.refuse_in_callback() {
+        return err;
     }
     guard(|| {
-        // SAFETY: a live handle from Box::into_raw, freed exactly once here.
-        let mut owned = unsafe { Box::from_raw(client) };
-        owned.client.abort();
+        runner::join(c, false);
+        // SAFETY: a live handle from Box::into_raw; the network thread has
+        // ended and no other call may be running (contract): freed once.
+        let owned = unsafe { Box::from_raw(client) };
+        owned.core().client.abort();
         Ok(())
     })
 }
 
 /// Sets the callbacks (copied) and the `user_data` passed to each.
-/// `callbacks` may be NULL to remove them all.
+/// `callbacks` may be NULL to remove them all. Callbacks run on the thread
+/// that drives the client: the caller of poll, wait, connect, publish and
+/// the other calls that report, or the network thread after
+/// `emq_client_start`.
 ///
 /// # Safety
 /// `client` must be a live handle; `callbacks` NULL or valid.
@@ -281,196 +559,18 @@ pub unsafe extern "C" fn emq_client_set_callbacks(
     callbacks: *const emq_callbacks,
     user_data: *mut c_void,
 ) -> emq_err {
-    // SAFETY: live handle or NULL per the contract.
-    let Some(c) = (unsafe { client.as_mut() }) else {
-        return EMQ_ERR_NULL_POINTER;
-    };
-    c.callbacks = if callbacks.is_null() {
-        emq_callbacks::default()
-    } else {
-        // SAFETY: non-NULL and valid per the contract.
-        unsafe { *callbacks }
-    };
-    c.user_data = user_data;
-    EMQ_OK
-}
-
-/// Runs `body` on a live client handle inside `guard`.
-///
-/// # Safety
-/// `client` must be NULL or a live handle. The reference handed to `body`
-/// must not be held across a callback: callbacks go through `dispatch`.
-unsafe fn with_client(
-    client: *mut emq_client,
-    body: impl FnOnce(&mut emq_client) -> Result<(), emq_err>,
-) -> emq_err {
-    if client.is_null() {
-        return EMQ_ERR_NULL_POINTER;
-    }
-    let result = guard(|| {
-        // SAFETY: non-NULL and live per the contract; the reference lives
-        // only for `body`, which calls no C code.
-        body(unsafe { &mut *client })
-    });
-    // SAFETY: live handle; the reference given to `body` has ended.
-    unsafe { emit_logs(client) };
-    result
-}
-
-impl emq_client {
-    /// Queues a log line; `emit_logs` hands it to `on_log` after the call.
-    fn log(&mut self, level: emq_log_level, message: &str) {
-        if level > self.log_level || self.callbacks.on_log.is_none() || self.logs.len() >= 64 {
-            return;
-        }
-        let mut line = Vec::with_capacity(message.len() + 1);
-        line.extend(message.bytes().filter(|&b| b != 0));
-        line.push(0);
-        self.logs.push((level, line));
-    }
-
-    fn refuse_in_callback(&self) -> Result<(), emq_err> {
-        if self.in_callback > 0 {
-            Err(EMQ_ERR_IN_CALLBACK)
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// Hands queued log lines to `on_log`, with no reference to the client alive.
-///
-/// # Safety
-/// `client` must be a live handle with no Rust reference alive.
-unsafe fn emit_logs(client: *mut emq_client) {
-    // SAFETY (all derefs): live handle; each access ends before the callback.
-    let Some(on_log) = (unsafe { (*client).callbacks.on_log }) else {
-        return;
-    };
-    let user_data = unsafe { (*client).user_data };
-    // Bounded by the queue limit; lines logged by on_log itself are dropped.
-    let logs = core::mem::take(unsafe { &mut (*client).logs });
-    for (level, line) in &logs {
-        // SAFETY: user callback; `line` is NUL-terminated and outlives the call.
-        unsafe { in_callback(client, || on_log(user_data, *level, line.as_ptr().cast())) };
-    }
-}
-
-/// Calls a C callback with the client marked as inside a callback.
-///
-/// # Safety
-/// `client` must be a live handle, and no Rust reference to it may be alive.
-unsafe fn in_callback(client: *mut emq_client, call: impl FnOnce()) {
-    // SAFETY: live handle, no other reference alive (contract).
-    unsafe { (*client).in_callback += 1 };
-    call();
-    // SAFETY: the callback may not free the client (refused), so it is live.
-    unsafe { (*client).in_callback -= 1 };
-}
-
-/// Delivers one event to the callbacks. No Rust reference to the client is
-/// held while C code runs.
-///
-/// # Safety
-/// `client` must be a live handle with no Rust reference alive.
-unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
-    // SAFETY (every `(*client)` read below): live handle, and each read is
-    // a copy that ends before any callback is entered.
-    let user_data = unsafe { (*client).user_data };
-    let callbacks = unsafe { (*client).callbacks };
-    match event {
-        ClientEvent::Message {
-            topic,
-            payload,
-            qos,
-            retain,
-            dup,
-            packet_id,
-        } => {
-            let (topic_bytes, payload_ptr) = unsafe {
-                let c = &*client;
-                (c.client.bytes(topic), c.client.bytes(payload).as_ptr())
-            };
-            let message = emq_message {
-                topic: topic_bytes.as_ptr().cast(),
-                topic_len: topic.len,
-                payload: payload_ptr,
-                payload_len: payload.len,
-                qos: qos as u8,
-                retain,
-                dup,
-                packet_id,
-            };
-            // The topic is checked as UTF-8 only when a handler needs it.
-            let handlers = unsafe { &(*client).handlers };
-            let matched = if handlers.is_empty() {
-                None
+    // SAFETY: contract forwarded.
+    unsafe {
+        with_client(client, |c| {
+            c.callbacks = if callbacks.is_null() {
+                emq_callbacks::default()
             } else {
-                core::str::from_utf8(topic_bytes)
-                    .ok()
-                    .and_then(|t| handlers.iter().find(|h| topic::matches(&h.filter, t)))
+                // SAFETY: non-NULL and valid per the contract.
+                *callbacks
             };
-            let (handler, handler_data) = matched.map_or((callbacks.on_message, user_data), |h| {
-                (h.handler, h.user_data)
-            });
-            if let Some(handler) = handler {
-                // SAFETY: user callback; `message` points into the receive
-                // buffer, which nothing but poll/wait/connect (refused in
-                // callbacks) writes to.
-                unsafe { in_callback(client, || handler(handler_data, client, &message)) };
-            }
-        }
-        ClientEvent::Published { packet_id } => {
-            // SAFETY: live handle, no reference alive.
-            unsafe { reconnect::persist_removed(client, packet_id) };
-            if let Some(cb) = callbacks.on_published {
-                // SAFETY: user callback with valid arguments.
-                unsafe { in_callback(client, || cb(user_data, client, packet_id)) };
-            }
-        }
-        ClientEvent::Subscribed {
-            packet_id,
-            return_codes,
-        } => {
-            let codes = unsafe { (*client).client.bytes(return_codes).as_ptr() };
-            if let Some(cb) = callbacks.on_subscribed {
-                // SAFETY: user callback; `codes` valid for `len` bytes, as above.
-                unsafe {
-                    in_callback(client, || {
-                        cb(user_data, client, packet_id, codes, return_codes.len)
-                    })
-                };
-            }
-        }
-        ClientEvent::Unsubscribed { packet_id } => {
-            if let Some(cb) = callbacks.on_unsubscribed {
-                // SAFETY: user callback with valid arguments.
-                unsafe { in_callback(client, || cb(user_data, client, packet_id)) };
-            }
-        }
-        ClientEvent::ConnectionLost(reason) => {
-            let code = emq_err::from(reason);
-            // SAFETY: live handle; this reference ends before any callback.
-            unsafe {
-                let c = &mut *client;
-                c.log(
-                    emq_log_level::EMQ_LOG_ERROR,
-                    &format!("connection lost: {reason}"),
-                );
-                let now = c.client.now_ms();
-                if let Some(delay) = c.reconnect.schedule(now, None) {
-                    c.log(
-                        emq_log_level::EMQ_LOG_INFO,
-                        &format!("reconnecting in {delay} ms"),
-                    );
-                }
-                emit_logs(client);
-            };
-            if let Some(cb) = callbacks.on_disconnect {
-                // SAFETY: user callback with valid arguments.
-                unsafe { in_callback(client, || cb(user_data, client, code)) };
-            }
-        }
+            c.user_data = user_data;
+            Ok(())
+        })
     }
 }
 
@@ -478,7 +578,9 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
 /// plain MQTT, 8883 for MQTT over TLS) and waits for CONNACK, at most
 /// `command_timeout_ms`. TLS is used when `emq_options.tls` was set or the
 /// port is 8883. Calls `on_connect` with the return code; a refusal returns
-/// EMQ_ERR_CONNECTION_REFUSED.
+/// EMQ_ERR_CONNECTION_REFUSED. Allowed from any thread, also while the
+/// network thread runs (it then drives the new connection); refused inside
+/// callbacks.
 ///
 /// # Safety
 /// `client` must be a live handle; `host` a NUL-terminated string.
@@ -490,18 +592,14 @@ pub unsafe extern "C" fn emq_client_connect(
 ) -> emq_err {
     // SAFETY: contract forwarded.
     unsafe {
-        connect_to(
-            client,
-            || {
-                // SAFETY: NUL-terminated per the contract.
-                let host = str_arg(host)?;
-                if port == 0 {
-                    return Err(EMQ_ERR_INVALID_ARGUMENT);
-                }
-                Ok((host.to_owned(), port, None))
-            },
-            true,
-        )
+        connect_requested(client, || {
+            // SAFETY: NUL-terminated per the contract.
+            let host = str_arg(host)?;
+            if port == 0 {
+                return Err(EMQ_ERR_INVALID_ARGUMENT);
+            }
+            Ok((host.to_owned(), port, None))
+        })
     }
 }
 
@@ -520,157 +618,185 @@ pub unsafe extern "C" fn emq_client_connect_uri(
 ) -> emq_err {
     // SAFETY: contract forwarded.
     unsafe {
-        connect_to(
-            client,
-            || {
-                // SAFETY: NUL-terminated per the contract.
-                let parsed = uri::parse(str_arg(uri)?)?;
-                Ok((parsed.host.to_owned(), parsed.port, Some(parsed.tls)))
-            },
-            true,
-        )
+        connect_requested(client, || {
+            // SAFETY: NUL-terminated per the contract.
+            parse_target(str_arg(uri)?)
+        })
     }
+}
+
+/// Host, port and scheme of a broker URI.
+fn parse_target(text: &str) -> Result<ConnectTarget, emq_err> {
+    let parsed = uri::parse(text)?;
+    Ok((parsed.host.to_owned(), parsed.port, Some(parsed.tls)))
+}
+
+/// A connect the application asked for.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+unsafe fn connect_requested(
+    client: *mut emq_client,
+    target: impl FnOnce() -> Result<ConnectTarget, emq_err>,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    if let Err(err) = c.refuse_in_callback() {
+        return err;
+    }
+    let result = connect_to(c, &mut c.link(), target, true);
+    // A waiting network thread takes the new connection over at once.
+    runner::wake(c);
+    result
 }
 
 use reconnect::ConnectTarget;
 
 /// Connects to the broker `target` names, and reports to `on_connect`.
-/// `requested`: the application asked (not an automatic reconnect).
-///
-/// # Safety
-/// `client` must be NULL or a live handle.
-unsafe fn connect_to(
-    client: *mut emq_client,
+/// `requested`: the application asked (not an automatic reconnect). The
+/// caller holds `link`.
+fn connect_to(
+    c: &emq_client,
+    link: &mut Link,
     target: impl FnOnce() -> Result<ConnectTarget, emq_err>,
     requested: bool,
 ) -> emq_err {
     let mut report = None;
-    // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
-            c.refuse_in_callback()?;
-            let (host, port, scheme_tls) = target()?;
-            if c.client.state() != State::Disconnected {
+    let result = guard(|| {
+        let (host, port, scheme_tls) = target()?;
+        {
+            let mut core = c.core();
+            if core.client.state() != State::Disconnected {
                 return Err(EMQ_ERR_ALREADY_CONNECTED);
             }
             if requested {
-                c.reconnect.requested((host.clone(), port, scheme_tls));
+                core.reconnect.requested((host.clone(), port, scheme_tls));
             }
-            let result = c.connect_once(&host, port, scheme_tls, &mut report);
-            match result {
-                Ok(session_present) => {
-                    c.reconnect.connected();
-                    if !session_present {
-                        c.resubscribe();
-                    }
-                }
-                Err(_) => {
-                    let refused = report.map(|(_, code)| code);
-                    let now = c.client.now_ms();
-                    if let Some(delay) = c.reconnect.schedule(now, refused) {
-                        c.reconnect.failures += 1;
-                        c.log(
-                            emq_log_level::EMQ_LOG_WARNING,
-                            &format!(
-                                "reconnecting in {delay} ms (attempt {} failed)",
-                                c.reconnect.failures
-                            ),
-                        );
-                    }
+        }
+        let result = connect_once(c, link, &host, port, scheme_tls, &mut report);
+        let mut core = c.core();
+        match result {
+            Ok(session_present) => {
+                core.reconnect.connected();
+                if !session_present {
+                    core.resubscribe();
                 }
             }
-            result.map(|_| ())
-        })
-    };
+            Err(_) => {
+                let refused = report.map(|(_, code)| code);
+                let now = core.client.now_ms();
+                if let Some(delay) = core.reconnect.schedule(now, refused) {
+                    core.reconnect.failures += 1;
+                    let failures = core.reconnect.failures;
+                    core.log(
+                        emq_log_level::EMQ_LOG_WARNING,
+                        &format!("reconnecting in {delay} ms (attempt {failures} failed)"),
+                    );
+                }
+            }
+        }
+        result.map(|_| ())
+    });
+    emit_logs(c);
+    c.progress.notify_all();
     if let Some((session_present, code)) = report {
-        // SAFETY: live handle (checked by with_client), no reference alive.
-        let (cb, user_data) = unsafe { ((*client).callbacks.on_connect, (*client).user_data) };
-        if let Some(cb) = cb {
+        let cb = c.core().callback(|cb| cb.on_connect);
+        if let Some((cb, user_data)) = cb {
             // SAFETY: user callback with valid arguments.
-            unsafe { in_callback(client, || cb(user_data, client, session_present, code)) };
+            in_callback(c, || unsafe {
+                cb(user_data, c.as_ptr(), session_present, code)
+            });
         }
     }
-    // SAFETY: NULL or live; no reference alive.
-    unsafe { report_if_lost(client) };
+    report_if_lost(c);
     result
 }
 
-impl emq_client {
-    /// One attempt: TCP (and TLS), CONNECT, CONNACK. `report` gets what
-    /// `on_connect` must hear. Returns session present.
-    fn connect_once(
-        &mut self,
-        host: &str,
-        port: u16,
-        scheme_tls: Option<bool>,
-        report: &mut Option<(bool, u8)>,
-    ) -> Result<bool, emq_err> {
-        let c = self;
-        {
-            c.log(
-                emq_log_level::EMQ_LOG_INFO,
-                &format!("connecting to {host}:{port}"),
-            );
-            let tls = c.tls.wanted(port, scheme_tls);
-            c.connecting = true;
-            let transport = c.tls.open(host, port, tls, &c.tcp);
-            c.connecting = false;
-            let transport = transport.map_err(|err| {
-                c.log(
-                    emq_log_level::EMQ_LOG_ERROR,
-                    &format!("connect to {host}:{port}: {err}"),
-                );
-                emq_err::from(err)
-            })?;
-            let will = c
-                .connect
-                .will
-                .as_ref()
-                .map(|(topic, payload, qos, retain)| LastWill {
-                    topic,
-                    payload,
-                    qos: *qos,
-                    retain: *retain,
-                });
-            let options = ConnectOptions {
-                client_id: &c.connect.client_id,
-                username: c.connect.username.as_deref(),
-                password: c.connect.password.as_deref(),
-                keep_alive_secs: c.connect.keepalive_secs,
-                clean_session: c.connect.clean_session,
-                protocol: c.connect.protocol,
-                will,
-            };
-            match c.client.connect(transport, &options) {
-                Ok(connected) => {
-                    c.last_return_code = 0;
-                    if let Some(warning) = c.tls.warning() {
-                        c.log(emq_log_level::EMQ_LOG_WARNING, &warning);
-                    }
-                    c.log(emq_log_level::EMQ_LOG_INFO, "connected");
-                    *report = Some((connected.session_present, 0));
-                    Ok(connected.session_present)
-                }
-                Err(Error::ConnectionRefused(code)) => {
-                    c.last_return_code = code;
-                    c.log(
-                        emq_log_level::EMQ_LOG_ERROR,
-                        &format!("connection refused, return code {code}"),
-                    );
-                    *report = Some((false, code));
-                    Err(EMQ_ERR_CONNECTION_REFUSED)
-                }
-                Err(err) => {
-                    c.log(
-                        emq_log_level::EMQ_LOG_ERROR,
-                        &format!("connect failed: {err}"),
-                    );
-                    Err(err.into())
-                }
+/// One attempt: TCP (and TLS) without the state lock, so other threads'
+/// calls go on meanwhile; then CONNECT and CONNACK. `report` gets what
+/// `on_connect` must hear. Returns session present.
+fn connect_once(
+    c: &emq_client,
+    link: &mut Link,
+    host: &str,
+    port: u16,
+    scheme_tls: Option<bool>,
+    report: &mut Option<(bool, u8)>,
+) -> Result<bool, emq_err> {
+    c.core().log(
+        emq_log_level::EMQ_LOG_INFO,
+        &format!("connecting to {host}:{port}"),
+    );
+    let tls = link.tls.wanted(port, scheme_tls);
+    c.connecting.store(true, Ordering::SeqCst);
+    let transport = link.tls.open(host, port, tls, &link.tcp);
+    c.connecting.store(false, Ordering::SeqCst);
+    let warning = transport.as_ref().ok().and_then(|_| link.tls.warning());
+    let mut guard = c.core();
+    let core = &mut *guard;
+    core.tls_verify = match link.tls.verify_result() {
+        Ok(()) => EMQ_OK,
+        Err(err) => err.into(),
+    };
+    let transport = transport.map_err(|err| {
+        core.log(
+            emq_log_level::EMQ_LOG_ERROR,
+            &format!("connect to {host}:{port}: {err}"),
+        );
+        emq_err::from(err)
+    })?;
+    let will = core
+        .connect
+        .will
+        .as_ref()
+        .map(|(topic, payload, qos, retain)| LastWill {
+            topic,
+            payload,
+            qos: *qos,
+            retain: *retain,
+        });
+    let options = ConnectOptions {
+        client_id: &core.connect.client_id,
+        username: core.connect.username.as_deref(),
+        password: core.connect.password.as_deref(),
+        keep_alive_secs: core.connect.keepalive_secs,
+        clean_session: core.connect.clean_session,
+        protocol: core.connect.protocol,
+        will,
+    };
+    match core.client.connect(transport, &options) {
+        Ok(connected) => {
+            core.last_return_code = 0;
+            if let Some(warning) = warning {
+                core.log(emq_log_level::EMQ_LOG_WARNING, &warning);
             }
+            core.log(emq_log_level::EMQ_LOG_INFO, "connected");
+            *report = Some((connected.session_present, 0));
+            Ok(connected.session_present)
+        }
+        Err(Error::ConnectionRefused(code)) => {
+            core.last_return_code = code;
+            core.log(
+                emq_log_level::EMQ_LOG_ERROR,
+                &format!("connection refused, return code {code}"),
+            );
+            *report = Some((false, code));
+            Err(EMQ_ERR_CONNECTION_REFUSED)
+        }
+        Err(err) => {
+            core.log(
+                emq_log_level::EMQ_LOG_ERROR,
+                &format!("connect failed: {err}"),
+            );
+            Err(err.into())
         }
     }
+}
 
+impl Core {
     /// Subscribes again to every filter, after the broker lost the session.
     fn resubscribe(&mut self) {
         if !self.reconnect.resubscribe || self.reconnect.subscriptions.is_empty() {
@@ -705,27 +831,35 @@ impl emq_client {
 }
 
 /// Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
-/// (or the error if DISCONNECT could not be written).
-/// Allowed inside callbacks.
+/// (or the error if DISCONNECT could not be written). Ends automatic
+/// reconnecting; a running network thread stays, idle, until the next
+/// connect or `emq_client_stop`. Allowed inside callbacks.
 ///
 /// # Safety
 /// `client` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_err {
     // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
-            // An explicit disconnect ends automatic reconnecting.
-            c.reconnect.stop();
-            c.client.disconnect().map_err(emq_err::from)
-        })
-    };
-    if result != EMQ_ERR_NULL_POINTER && result != EMQ_ERR_NOT_CONNECTED {
-        // SAFETY: live handle, no reference alive.
-        let (cb, user_data) = unsafe { ((*client).callbacks.on_disconnect, (*client).user_data) };
-        if let Some(cb) = cb {
+    match unsafe { handle(client) } {
+        Ok(c) => disconnect(c),
+        Err(err) => err,
+    }
+}
+
+/// DISCONNECT, close, stop reconnecting, and tell `on_disconnect`.
+fn disconnect(c: &emq_client) -> emq_err {
+    let mut cb = None;
+    let result = with_core(c, |core| {
+        // An explicit disconnect ends automatic reconnecting.
+        core.reconnect.stop();
+        cb = core.callback(|cb| cb.on_disconnect);
+        core.client.disconnect().map_err(emq_err::from)
+    });
+    c.progress.notify_all();
+    if result != EMQ_ERR_NOT_CONNECTED {
+        if let Some((cb, user_data)) = cb {
             // SAFETY: user callback with valid arguments.
-            unsafe { in_callback(client, || cb(user_data, client, result)) };
+            in_callback(c, || unsafe { cb(user_data, c.as_ptr(), result) });
         }
     }
     result
@@ -733,14 +867,9 @@ pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_e
 
 /// Writes acknowledgements still queued, so none is left behind when control
 /// returns to the caller (who may sleep or free the client next).
-///
-/// # Safety
-/// `client` must be a live handle with no Rust reference alive.
-unsafe fn flush_before_return(client: *mut emq_client, result: emq_err) -> emq_err {
-    // SAFETY: contract forwarded.
-    let flushed = unsafe { with_client(client, |c| c.client.flush().map_err(emq_err::from)) };
-    // SAFETY: as above.
-    unsafe { report_if_lost(client) };
+fn flush_before_return(c: &emq_client, result: emq_err) -> emq_err {
+    let flushed = with_core(c, |core| core.client.flush().map_err(emq_err::from));
+    report_if_lost(c);
     if result == EMQ_OK {
         flushed
     } else {
@@ -748,27 +877,43 @@ unsafe fn flush_before_return(client: *mut emq_client, result: emq_err) -> emq_e
     }
 }
 
-/// Polls once more for an event; returns the event or Ok(None) after `timeout_ms`.
-///
-/// # Safety
-/// `client` must be a live handle with no reference alive.
-unsafe fn next_event(
-    client: *mut emq_client,
-    timeout_ms: u32,
-) -> Result<Option<ClientEvent>, emq_err> {
-    let mut event = None;
-    // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
-            c.refuse_in_callback()?;
-            event = c.client.poll_event(timeout_ms).map_err(emq_err::from)?;
+/// The next event, waiting for the network until `deadline` (on the
+/// client's clock) without holding the state lock, so other threads'
+/// calls go on meanwhile. `Ok(None)`: nothing by the deadline. The caller
+/// holds `link`.
+fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientEvent>, emq_err> {
+    // Bounded by the deadline: each turn either returns or waits.
+    loop {
+        let mut event = None;
+        let mut wait = None;
+        let result = with_core(c, |core| {
+            event = core.client.poll_event(0).map_err(emq_err::from)?;
+            if event.is_none() {
+                let now = core.client.now_ms();
+                let until = core
+                    .client
+                    .next_deadline()
+                    .map_or(deadline, |t| t.min(deadline));
+                let fd = core.client.transport().and_then(HostTransport::raw_fd);
+                wait = Some((
+                    fd,
+                    until.saturating_sub(now).min(u64::from(u32::MAX)) as u32,
+                ));
+            }
             Ok(())
-        })
-    };
-    if result == EMQ_OK {
-        Ok(event)
-    } else {
-        Err(result)
+        });
+        if result != EMQ_OK {
+            return Err(result);
+        }
+        match wait {
+            None => return Ok(event),
+            Some((_, 0)) => {
+                if c.core().client.now_ms() >= deadline {
+                    return Ok(None);
+                }
+            }
+            Some((fd, ms)) => runner::wait_readable(fd, None, ms),
+        }
     }
 }
 
@@ -779,52 +924,76 @@ unsafe fn next_event(
 /// With `auto_reconnect`, a lost connection returns EMQ_OK (the reason goes
 /// to `on_disconnect`) and, while disconnected, poll makes the next
 /// reconnect attempt when its backoff has passed, or waits for it.
+/// A client started with `emq_client_start` is driven by its network
+/// thread: poll returns EMQ_ERR_THREAD_DRIVEN; once poll has been used,
+/// `emq_client_start` returns EMQ_ERR_POLL_DRIVEN. Refused in callbacks.
 ///
 /// # Safety
 /// `client` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u32) -> emq_err {
     // SAFETY: contract forwarded.
-    if let Some(result) = unsafe { reconnect_turn(client, timeout_ms) } {
-        return result;
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    if let Err(err) = c.refuse_in_callback().and_then(|()| runner::claim_poll(c)) {
+        return err;
     }
-    let mut wait = timeout_ms;
+    let mut link = c.link();
+    match reconnect_turn(c, &mut link) {
+        Ok(Turn::Idle) => run_events(c, timeout_ms),
+        Ok(Turn::Attempted(_)) => EMQ_OK,
+        Ok(Turn::Wait(ms)) => {
+            drop(link);
+            std::thread::sleep(std::time::Duration::from_millis(u64::from(
+                ms.min(timeout_ms),
+            )));
+            EMQ_OK
+        }
+        Err(err) => err,
+    }
+}
+
+/// Dispatches every event that arrives, waiting up to `timeout_ms` for
+/// the first; returns as `emq_client_poll` does. The caller holds `link`.
+fn run_events(c: &emq_client, timeout_ms: u32) -> emq_err {
+    let mut deadline = c.core().client.now_ms() + u64::from(timeout_ms);
     // Bounded: each turn either handles an event or ends the loop; the
-    // event count bounds a flood so poll returns to its caller.
+    // event count bounds a flood so control returns to the caller.
     for _ in 0..10_000 {
-        // SAFETY: contract forwarded.
-        match unsafe { next_event(client, wait) } {
+        match next_event(c, deadline) {
             Ok(Some(event)) => {
                 let lost = match event {
                     ClientEvent::ConnectionLost(reason) => Some(reason),
                     _ => None,
                 };
-                // SAFETY: live handle, no reference alive.
-                unsafe { dispatch(client, event) };
+                dispatch(c, event);
                 if let Some(reason) = lost {
-                    // SAFETY: live handle.
-                    return if unsafe { reconnecting(client) } {
+                    return if reconnecting(c) {
                         EMQ_OK
                     } else {
                         reason.into()
                     };
                 }
+                if runner::stop_requested(c) {
+                    break;
+                }
                 // After the first event, take only what is already there.
-                wait = 0;
+                deadline = 0;
             }
-            // SAFETY: live handle, no reference alive.
-            Ok(None) => return unsafe { flush_before_return(client, EMQ_OK) },
+            Ok(None) => break,
             Err(err) => return err,
         }
     }
-    // SAFETY: live handle, no reference alive.
-    unsafe { flush_before_return(client, EMQ_OK) }
+    flush_before_return(c, EMQ_OK)
 }
 
 /// Polls (dispatching callbacks) until the acknowledgement for `packet_id`
 /// arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
 /// nothing with that id is pending (its acknowledgement already arrived),
-/// EMQ_ERR_TIMEOUT after `timeout_ms`.
+/// EMQ_ERR_TIMEOUT after `timeout_ms`. While the network thread runs, wait
+/// only waits for it (any thread may wait); refused in callbacks.
 ///
 /// # Safety
 /// `client` must be a live handle.
@@ -837,109 +1006,109 @@ pub unsafe extern "C" fn emq_client_wait(
     if packet_id == 0 {
         return EMQ_ERR_INVALID_ARGUMENT;
     }
-    let mut pending = false;
-    // SAFETY: contract forwarded for all accesses below.
-    let start = match unsafe {
-        with_client(client, |c| {
-            c.refuse_in_callback()?;
-            pending = c.client.is_pending(packet_id);
-            Ok(())
-        })
-    } {
-        EMQ_OK if !pending => return EMQ_OK,
-        EMQ_OK => unsafe { (*client).client.now_ms() },
-        err => return err,
+    // SAFETY: contract forwarded.
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
     };
-    let deadline = start + u64::from(timeout_ms);
+    if let Err(err) = c.refuse_in_callback() {
+        return err;
+    }
+    if runner::running(c) {
+        return runner::wait_for_thread(c, packet_id, timeout_ms);
+    }
+    let mut link = c.link();
+    let deadline = {
+        let mut core = c.core();
+        if !core.client.is_pending(packet_id) {
+            return EMQ_OK;
+        }
+        core.client.now_ms() + u64::from(timeout_ms)
+    };
+    // Bounded by the deadline.
     loop {
-        let now = unsafe { (*client).client.now_ms() };
+        let now = c.core().client.now_ms();
         if now >= deadline {
             return EMQ_ERR_TIMEOUT;
         }
-        let wait = (deadline - now).min(u64::from(u32::MAX)) as u32;
-        match unsafe { next_event(client, wait) } {
+        match next_event(c, deadline) {
             Ok(Some(event)) => {
                 let lost = match event {
                     ClientEvent::ConnectionLost(reason) => Some(reason),
                     _ => None,
                 };
-                unsafe { dispatch(client, event) };
+                dispatch(c, event);
                 if let Some(reason) = lost {
-                    if !unsafe { reconnecting(client) } {
+                    if !reconnecting(c) {
                         return reason.into();
                     }
                 }
                 // The acknowledgement frees the id in the session.
-                if !unsafe { (*client).client.is_pending(packet_id) } {
-                    return unsafe { flush_before_return(client, EMQ_OK) };
+                if !c.core().client.is_pending(packet_id) {
+                    return flush_before_return(c, EMQ_OK);
                 }
             }
             Ok(None) => {}
-            Err(EMQ_ERR_NOT_CONNECTED) if unsafe { reconnecting(client) } => {
-                if let Some(err) = unsafe { reconnect_turn(client, wait) }.filter(|e| *e != EMQ_OK)
-                {
-                    return err;
+            Err(EMQ_ERR_NOT_CONNECTED) if reconnecting(c) => match reconnect_turn(c, &mut link) {
+                Ok(Turn::Wait(ms)) => {
+                    let left = deadline.saturating_sub(now).min(u64::from(ms));
+                    std::thread::sleep(std::time::Duration::from_millis(left));
                 }
-            }
+                Ok(_) => {}
+                Err(err) => return err,
+            },
             Err(err) => return err,
         }
     }
 }
 
 /// True while automatic reconnect is on for this client.
-///
-/// # Safety
-/// `client` must be a live handle with no Rust reference alive.
-unsafe fn reconnecting(client: *mut emq_client) -> bool {
-    // SAFETY: live handle; a copy.
-    unsafe { (*client).reconnect.active }
+fn reconnecting(c: &emq_client) -> bool {
+    c.core().reconnect.active
+}
+
+/// What a disconnected, reconnecting client did in its turn.
+enum Turn {
+    /// Connected, or not reconnecting: carry on with events.
+    Idle,
+    /// Made an attempt, with this result.
+    Attempted(emq_err),
+    /// The next attempt is due in this many ms.
+    Wait(u32),
 }
 
 /// When the client is disconnected and reconnecting automatically: makes
-/// one attempt if the backoff allows, else waits (at most `wait_ms`) for
-/// the next one. `None`: not reconnecting; poll as usual.
-///
-/// # Safety
-/// `client` must be NULL or a live handle with no Rust reference alive.
-unsafe fn reconnect_turn(client: *mut emq_client, wait_ms: u32) -> Option<emq_err> {
-    let mut turn = None;
-    // SAFETY: contract forwarded.
-    let checked = unsafe {
-        with_client(client, |c| {
-            c.refuse_in_callback()?;
-            if c.client.state() != State::Disconnected || !c.reconnect.active {
-                return Ok(());
-            }
-            let Some(target) = c.reconnect.target.clone() else {
-                return Ok(());
-            };
-            let now = c.client.now_ms();
-            turn = Some(match c.reconnect.next_attempt_ms {
-                Some(at) if at > now => Err((at - now).min(u64::from(wait_ms))),
-                _ => Ok(target),
-            });
-            Ok(())
-        })
-    };
-    if checked != EMQ_OK {
-        return Some(checked);
-    }
-    match turn? {
-        Ok(target) => {
-            // Failures are logged, reported to on_connect when refused, and
-            // schedule the next attempt.
-            // SAFETY: contract forwarded.
-            let _ = unsafe { connect_to(client, || Ok(target), false) };
+/// one attempt if the backoff allows, or says how long until the next.
+/// The caller holds `link`.
+fn reconnect_turn(c: &emq_client, link: &mut Link) -> Result<Turn, emq_err> {
+    let target = {
+        let mut core = c.core();
+        if core.client.state() != State::Disconnected || !core.reconnect.active {
+            return Ok(Turn::Idle);
         }
-        Err(wait) => std::thread::sleep(std::time::Duration::from_millis(wait)),
-    }
-    Some(EMQ_OK)
+        let Some(target) = core.reconnect.target.clone() else {
+            return Ok(Turn::Idle);
+        };
+        let now = core.client.now_ms();
+        match core.reconnect.next_attempt_ms {
+            Some(at) if at > now => {
+                return Ok(Turn::Wait((at - now).min(u64::from(u32::MAX)) as u32))
+            }
+            _ => target,
+        }
+    };
+    // Failures are logged, reported to on_connect when refused, and
+    // schedule the next attempt.
+    Ok(Turn::Attempted(connect_to(c, link, || Ok(target), false)))
 }
 
 /// Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
-/// packet is written; `*packet_id` (may be NULL) gets its id, 0 for QoS 0.
-/// QoS 0 calls `on_published` right away; QoS 1/2 when acknowledged, during
-/// poll or wait.
+/// packet is written (or queued in the outbox); `*packet_id` (may be NULL)
+/// gets its id, 0 for QoS 0. QoS 0 calls `on_published` right away; QoS 1/2
+/// when acknowledged. Any thread may publish at any time, also from
+/// callbacks. While the network thread runs, a publish from another thread
+/// that finds the outbox full waits up to `command_timeout_ms` for room
+/// before it returns EMQ_ERR_STORE_FULL; elsewhere that error comes at once.
 ///
 /// # Safety
 /// `client` must be a live handle; `topic` NUL-terminated; `payload` valid
@@ -954,46 +1123,67 @@ pub unsafe extern "C" fn emq_client_publish(
     retain: bool,
     packet_id: *mut u16,
 ) -> emq_err {
-    let mut id = 0;
+    // SAFETY: NULL or writable per the contract (cleared first, so a
+    // failure never leaves a stale id).
+    unsafe { set_out(packet_id, 0) };
     // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
-            let topic = str_arg(topic)?;
-            let payload = bytes_arg(payload, payload_len)?;
-            let qos = qos_arg(qos)?;
-            id = c
-                .client
-                .publish(topic, payload, qos, retain)
-                .map_err(emq_err::from)?;
-            Ok(())
-        })
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
     };
+    let mut id = 0;
+    let may_wait = runner::running(c) && !c.in_callback_here();
+    let result = guard(|| {
+        // SAFETY: valid per the contract.
+        let topic = unsafe { str_arg(topic) }?;
+        // SAFETY: valid per the contract.
+        let payload = unsafe { bytes_arg(payload, payload_len) }?;
+        let qos = qos_arg(qos)?;
+        let mut core = c.core();
+        let started = Instant::now();
+        // Bounded by the command timeout.
+        loop {
+            match core.client.publish(topic, payload, qos, retain) {
+                Ok(published) => {
+                    id = published;
+                    return Ok(());
+                }
+                Err(Error::StoreFull) if may_wait => {
+                    let limit = Duration::from_millis(u64::from(core.client.command_timeout()));
+                    let Some(left) = limit.checked_sub(started.elapsed()) else {
+                        return Err(EMQ_ERR_STORE_FULL);
+                    };
+                    core = c
+                        .progress
+                        .wait_timeout(core, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+    });
+    emit_logs(c);
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
     let mut result = result;
     if result == EMQ_OK && id != 0 {
-        // SAFETY: live handle (the call succeeded), no reference alive.
-        let saved = unsafe { reconnect::persist_stored(client, id) };
+        let saved = reconnect::persist_stored(c, id);
         if saved != EMQ_OK {
-            // SAFETY: live handle, no reference alive.
-            unsafe {
-                (*client).log(
-                    emq_log_level::EMQ_LOG_ERROR,
-                    &format!("persistence: saving packet id {id} failed: {saved:?}"),
-                );
-                emit_logs(client);
-            }
+            c.core().log(
+                emq_log_level::EMQ_LOG_ERROR,
+                &format!("persistence: saving packet id {id} failed: {saved:?}"),
+            );
+            emit_logs(c);
             result = EMQ_ERR_PERSISTENCE;
         }
     }
-    // SAFETY: NULL or live; no reference alive.
-    unsafe { report_if_lost(client) };
+    report_if_lost(c);
     if result == EMQ_OK && id == 0 {
-        // SAFETY: live handle, no reference alive.
-        let (cb, user_data) = unsafe { ((*client).callbacks.on_published, (*client).user_data) };
-        if let Some(cb) = cb {
+        let cb = c.core().callback(|cb| cb.on_published);
+        if let Some((cb, user_data)) = cb {
             // SAFETY: user callback with valid arguments.
-            unsafe { in_callback(client, || cb(user_data, client, 0)) };
+            in_callback(c, || unsafe { cb(user_data, c.as_ptr(), 0) });
         }
     }
     result
@@ -1113,8 +1303,10 @@ unsafe fn subscribe_with(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
-    // SAFETY: NULL or live; no reference alive.
-    unsafe { report_if_lost(client) };
+    // SAFETY: NULL or live per the contract.
+    if let Ok(c) = unsafe { handle(client) } {
+        report_if_lost(c);
+    }
     result
 }
 
@@ -1172,9 +1364,27 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
-    // SAFETY: NULL or live; no reference alive.
-    unsafe { report_if_lost(client) };
+    // SAFETY: NULL or live per the contract.
+    if let Ok(c) = unsafe { handle(client) } {
+        report_if_lost(c);
+    }
     result
+}
+
+/// Reads the state of a handle from C; `otherwise` for NULL.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+unsafe fn query<V>(
+    client: *const emq_client,
+    otherwise: V,
+    read: impl FnOnce(&mut Core) -> V,
+) -> V {
+    // SAFETY: contract forwarded.
+    match unsafe { handle(client) } {
+        Ok(c) => read(&mut c.core()),
+        Err(_) => otherwise,
+    }
 }
 
 /// The connection state. NULL gives EMQ_STATE_DISCONNECTED.
@@ -1184,17 +1394,19 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_state(client: *const emq_client) -> emq_state {
     // SAFETY: NULL or live per the contract.
-    let Some(c) = (unsafe { client.as_ref() }) else {
-        return emq_state::EMQ_STATE_DISCONNECTED;
-    };
-    if c.connecting {
+    if unsafe { handle(client) }.is_ok_and(|c| c.connecting.load(Ordering::SeqCst)) {
         return emq_state::EMQ_STATE_CONNECTING;
     }
-    match c.client.state() {
-        State::Disconnected => emq_state::EMQ_STATE_DISCONNECTED,
-        State::AwaitingConnAck => emq_state::EMQ_STATE_WAITING_CONNACK,
-        State::Connected => emq_state::EMQ_STATE_CONNECTED,
-        State::Disconnecting => emq_state::EMQ_STATE_DISCONNECTING,
+    // SAFETY: contract forwarded.
+    unsafe {
+        query(client, emq_state::EMQ_STATE_DISCONNECTED, |c| {
+            match c.client.state() {
+                State::Disconnected => emq_state::EMQ_STATE_DISCONNECTED,
+                State::AwaitingConnAck => emq_state::EMQ_STATE_WAITING_CONNACK,
+                State::Connected => emq_state::EMQ_STATE_CONNECTED,
+                State::Disconnecting => emq_state::EMQ_STATE_DISCONNECTING,
+            }
+        })
     }
 }
 
@@ -1214,8 +1426,8 @@ pub unsafe extern "C" fn emq_client_is_connected(client: *const emq_client) -> b
 /// `client` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_last_return_code(client: *const emq_client) -> u8 {
-    // SAFETY: NULL or live per the contract.
-    unsafe { client.as_ref() }.map_or(0, |c| c.last_return_code)
+    // SAFETY: contract forwarded.
+    unsafe { query(client, 0, |c| c.last_return_code) }
 }
 
 /// Outbound QoS 1/2 messages sent on this connection and not yet fully
@@ -1225,8 +1437,8 @@ pub unsafe extern "C" fn emq_client_last_return_code(client: *const emq_client) 
 /// `client` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_inflight(client: *const emq_client) -> u16 {
-    // SAFETY: NULL or live per the contract.
-    unsafe { client.as_ref() }.map_or(0, |c| c.client.session().inflight())
+    // SAFETY: contract forwarded.
+    unsafe { query(client, 0, |c| c.client.session().inflight()) }
 }
 
 /// Messages in the outbox: unacknowledged QoS 1/2 messages (in flight or
@@ -1237,6 +1449,6 @@ pub unsafe extern "C" fn emq_client_inflight(client: *const emq_client) -> u16 {
 /// `client` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_queued(client: *const emq_client) -> u16 {
-    // SAFETY: NULL or live per the contract.
-    unsafe { client.as_ref() }.map_or(0, |c| c.client.session().queued())
+    // SAFETY: contract forwarded.
+    unsafe { query(client, 0, |c| c.client.session().queued()) }
 }

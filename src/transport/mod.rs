@@ -66,6 +66,18 @@ pub enum HostTransport {
 }
 
 #[cfg(feature = "std")]
+impl HostTransport {
+    /// The socket's descriptor, to wait for it together with other sources.
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        match self {
+            HostTransport::Tcp(tcp) => tcp.raw_fd(),
+            #[cfg(feature = "tls")]
+            HostTransport::Tls(tls) => tls.raw_fd(),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
 impl Transport for HostTransport {
     fn read(&mut self, buf: &mut [u8], timeout_ms: u32) -> Result<usize, Error> {
         match self {

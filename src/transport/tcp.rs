@@ -73,6 +73,13 @@ fn wait_for(stream: &TcpStream, writable: bool, timeout_ms: u32) -> Result<bool,
 }
 
 impl TcpTransport {
+    /// The socket's descriptor, for a caller waiting on several sources
+    /// at once (the network thread); None once closed.
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.stream.as_ref().map(AsRawFd::as_raw_fd)
+    }
+
     /// Resolves `host` (a name, an IPv4 address or an IPv6 address) and
     /// connects to the first address that accepts.
     pub fn connect(host: &str, port: u16, options: &TcpOptions) -> Result<Self, Error> {

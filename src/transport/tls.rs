@@ -363,6 +363,11 @@ pub struct TlsTransport {
 }
 
 impl TlsTransport {
+    /// The TCP socket's descriptor (see [`TcpTransport::raw_fd`]).
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.tcp.raw_fd()
+    }
+
     /// Runs the TLS handshake over `tcp`, checking the server against
     /// `server_name` (a DNS name or an IP address), within `timeout_ms`.
     pub fn handshake(

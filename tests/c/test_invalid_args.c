@@ -8,7 +8,8 @@
 
 static const emq_err all_codes[] = {
     EMQ_OK, EMQ_ERR_NULL_POINTER, EMQ_ERR_INVALID_ARGUMENT, EMQ_ERR_INVALID_UTF8,
-    EMQ_ERR_NO_MEMORY, EMQ_ERR_IN_CALLBACK, EMQ_ERR_PANIC, EMQ_ERR_NOT_CONNECTED,
+    EMQ_ERR_NO_MEMORY, EMQ_ERR_IN_CALLBACK, EMQ_ERR_PANIC, EMQ_ERR_POLL_DRIVEN,
+    EMQ_ERR_THREAD_DRIVEN, EMQ_ERR_THREAD_START, EMQ_ERR_NOT_CONNECTED,
     EMQ_ERR_ALREADY_CONNECTED, EMQ_ERR_CONNECTION_REFUSED, EMQ_ERR_NAME_NOT_RESOLVED,
     EMQ_ERR_CONNECT_FAILED, EMQ_ERR_CONNECTION_CLOSED, EMQ_ERR_IO, EMQ_ERR_TIMEOUT,
     EMQ_ERR_KEEPALIVE_TIMEOUT, EMQ_ERR_PROTOCOL_VIOLATION, EMQ_ERR_INFLIGHT_FULL,
@@ -45,7 +46,7 @@ static void dummy_handler(void *ud, emq_client *c, const emq_message *m)
 static void check_err_str(void)
 {
     size_t i;
-    static const int unknown[] = {-1, 7, 9, 29, 53, 59, 70, 1000, 0x7fffffff};
+    static const int unknown[] = {-1, 29, 53, 59, 70, 79, 1000, 0x7fffffff};
     const char *unknown_text = emq_err_str(-1);
     CHECK(unknown_text != NULL && strcmp(unknown_text, "unknown error") == 0);
     for (i = 0; i < sizeof all_codes / sizeof all_codes[0]; i++) {

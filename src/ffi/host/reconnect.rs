@@ -130,41 +130,36 @@ pub unsafe extern "C" fn emq_client_restore(
 }
 
 /// Calls the `store` hook for a message just accepted into the outbox.
-///
-/// # Safety
-/// `client` must be a live handle with no Rust reference alive.
-pub(super) unsafe fn persist_stored(client: *mut emq_client, packet_id: u16) -> emq_err {
-    // SAFETY: live handle; the copy of the hook ends before the call.
-    let hooks = unsafe { (*client).persistence };
+pub(super) fn persist_stored(c: &emq_client, packet_id: u16) -> emq_err {
+    // A copy, so no lock is held while the hook runs (it may call back
+    // into the client).
+    let (hooks, packet) = {
+        let mut core = c.core();
+        let hooks = core.persistence;
+        if hooks.store.is_none() {
+            return EMQ_OK;
+        }
+        let Some(packet) = core.client.stored_packet(packet_id).map(<[u8]>::to_vec) else {
+            return EMQ_OK;
+        };
+        (hooks, packet)
+    };
     let Some(store) = hooks.store else {
         return EMQ_OK;
     };
-    // A copy, so no borrow of the client is alive while the hook runs (it
-    // may call back into the client).
-    // SAFETY: live handle; the borrow ends with the copy.
-    let Some(packet) = (unsafe { (*client).client.stored_packet(packet_id) }).map(<[u8]>::to_vec)
-    else {
-        return EMQ_OK;
-    };
     let mut result = EMQ_OK;
-    // SAFETY: user hook; `packet` outlives the call.
-    unsafe {
-        super::in_callback(client, || {
-            result = store(hooks.user_data, packet_id, packet.as_ptr(), packet.len())
-        })
-    };
+    super::in_callback(c, || {
+        // SAFETY: user hook; `packet` outlives the call.
+        result = unsafe { store(hooks.user_data, packet_id, packet.as_ptr(), packet.len()) }
+    });
     result
 }
 
 /// Calls the `remove` hook for an acknowledged message.
-///
-/// # Safety
-/// `client` must be a live handle with no Rust reference alive.
-pub(super) unsafe fn persist_removed(client: *mut emq_client, packet_id: u16) {
-    // SAFETY: live handle; a copy.
-    let hooks = unsafe { (*client).persistence };
+pub(super) fn persist_removed(c: &emq_client, packet_id: u16) {
+    let hooks = c.core().persistence;
     if let Some(remove) = hooks.remove {
         // SAFETY: user hook with valid arguments.
-        unsafe { super::in_callback(client, || remove(hooks.user_data, packet_id)) };
+        super::in_callback(c, || unsafe { remove(hooks.user_data, packet_id) });
     }
 }

@@ -2,7 +2,7 @@
 
 #[cfg(feature = "tls")]
 use super::str_arg;
-use super::{emq_err, emq_tls_options, opt_str_arg, EMQ_ERR_NULL_POINTER, EMQ_OK};
+use super::{emq_err, emq_tls_options, opt_str_arg};
 #[cfg(feature = "tls")]
 use crate::transport::tls::{TlsConfig, TlsOptions, VerifyMode};
 use crate::transport::{tcp, HostTransport};
@@ -202,12 +202,9 @@ unsafe fn tls_config(o: &emq_tls_options) -> Result<TlsConfig, Error> {
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_tls_verify_result(client: *const super::emq_client) -> emq_err {
     // SAFETY: NULL or live per the contract.
-    match unsafe { client.as_ref() } {
-        None => EMQ_ERR_NULL_POINTER,
-        Some(c) => match c.tls.verify_result() {
-            Ok(()) => EMQ_OK,
-            Err(err) => err.into(),
-        },
+    match unsafe { super::handle(client) } {
+        Err(err) => err,
+        Ok(c) => c.core().tls_verify,
     }
 }
 
