@@ -175,6 +175,39 @@ unsafe fn with_client(
     }
 }
 
+/// `with_core` for calls that need room in the outbox or the packet-id
+/// table: while the network thread runs and the caller is not in one of
+/// this client's callbacks, a full outbox or table is waited out (up to
+/// `command_timeout_ms`) instead of refused, since the thread frees room as
+/// acknowledgements arrive. `body` runs again after each wait, so it must
+/// change nothing when it fails.
+fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_err>) -> emq_err {
+    let may_wait = runner::running(c) && !c.in_callback_here();
+    let result = guard(|| {
+        let mut core = c.core();
+        let started = Instant::now();
+        // Bounded by the command timeout.
+        loop {
+            match body(&mut core) {
+                Err(EMQ_ERR_STORE_FULL | EMQ_ERR_INFLIGHT_FULL) if may_wait => {
+                    let limit = Duration::from_millis(u64::from(core.client.command_timeout()));
+                    let Some(left) = limit.checked_sub(started.elapsed()) else {
+                        return body(&mut core);
+                    };
+                    core = c
+                        .progress
+                        .wait_timeout(core, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
+                other => return other,
+            }
+        }
+    });
+    emit_logs(c);
+    result
+}
+
 impl Core {
     /// Queues a log line; `emit_logs` hands it to `on_log` after the call.
     fn log(&mut self, level: emq_log_level, message: &str) {
@@ -1132,38 +1165,17 @@ pub unsafe extern "C" fn emq_client_publish(
         Err(err) => return err,
     };
     let mut id = 0;
-    let may_wait = runner::running(c) && !c.in_callback_here();
-    let result = guard(|| {
+    let result = with_room(c, |core| {
         // SAFETY: valid per the contract.
         let topic = unsafe { str_arg(topic) }?;
         // SAFETY: valid per the contract.
         let payload = unsafe { bytes_arg(payload, payload_len) }?;
-        let qos = qos_arg(qos)?;
-        let mut core = c.core();
-        let started = Instant::now();
-        // Bounded by the command timeout.
-        loop {
-            match core.client.publish(topic, payload, qos, retain) {
-                Ok(published) => {
-                    id = published;
-                    return Ok(());
-                }
-                Err(Error::StoreFull) if may_wait => {
-                    let limit = Duration::from_millis(u64::from(core.client.command_timeout()));
-                    let Some(left) = limit.checked_sub(started.elapsed()) else {
-                        return Err(EMQ_ERR_STORE_FULL);
-                    };
-                    core = c
-                        .progress
-                        .wait_timeout(core, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-                Err(err) => return Err(err.into()),
-            }
-        }
+        id = core
+            .client
+            .publish(topic, payload, qos_arg(qos)?, retain)
+            .map_err(emq_err::from)?;
+        Ok(())
     });
-    emit_logs(c);
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
     let mut result = result;
@@ -1260,8 +1272,12 @@ unsafe fn subscribe_with(
 ) -> emq_err {
     let mut id = 0;
     // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    let result = {
+        with_room(c, |c| {
             if count == 0 || count > MAX_FILTERS_PER_CALL {
                 return Err(if count == 0 {
                     EMQ_ERR_NO_TOPIC_FILTERS
@@ -1273,14 +1289,15 @@ unsafe fn subscribe_with(
                 return Err(EMQ_ERR_NULL_POINTER);
             }
             // SAFETY: non-NULL, `count` entries per the contract.
-            let entries = core::slice::from_raw_parts(subscriptions, count);
+            let entries = unsafe { core::slice::from_raw_parts(subscriptions, count) };
             let mut topics = [SubscribeTopic {
                 filter: "",
                 qos: QoS::AtMostOnce,
             }; MAX_FILTERS_PER_CALL];
             for (slot, entry) in topics.iter_mut().zip(entries) {
                 *slot = SubscribeTopic {
-                    filter: str_arg(entry.filter)?,
+                    // SAFETY: NUL-terminated per the contract.
+                    filter: unsafe { str_arg(entry.filter) }?,
                     qos: qos_arg(entry.qos)?,
                 };
             }
@@ -1303,10 +1320,7 @@ unsafe fn subscribe_with(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
-    // SAFETY: NULL or live per the contract.
-    if let Ok(c) = unsafe { handle(client) } {
-        report_if_lost(c);
-    }
+    report_if_lost(c);
     result
 }
 
@@ -1338,8 +1352,12 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
 ) -> emq_err {
     let mut id = 0;
     // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    let result = {
+        with_room(c, |c| {
             if count == 0 {
                 return Err(EMQ_ERR_NO_TOPIC_FILTERS);
             }
@@ -1350,10 +1368,11 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
                 return Err(EMQ_ERR_NULL_POINTER);
             }
             // SAFETY: non-NULL, `count` entries per the contract.
-            let entries = core::slice::from_raw_parts(filters, count);
+            let entries = unsafe { core::slice::from_raw_parts(filters, count) };
             let mut list = [""; MAX_FILTERS_PER_CALL];
             for (slot, &entry) in list.iter_mut().zip(entries) {
-                *slot = str_arg(entry)?;
+                // SAFETY: NUL-terminated per the contract.
+                *slot = unsafe { str_arg(entry) }?;
             }
             let list = &list[..count];
             id = c.client.unsubscribe(list).map_err(emq_err::from)?;
@@ -1364,10 +1383,7 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     };
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
-    // SAFETY: NULL or live per the contract.
-    if let Ok(c) = unsafe { handle(client) } {
-        report_if_lost(c);
-    }
+    report_if_lost(c);
     result
 }
 
