@@ -1,10 +1,15 @@
 //! The host implementation of the C API: heap-allocated handles, TCP and
 //! TLS transports, automatic reconnect and the background network thread.
 //!
-//! Re-entrancy: no Rust reference to a client is alive while a callback
-//! runs, so callbacks may call publish, subscribe, unsubscribe and
-//! disconnect on the same client. Calls that read from the network (poll,
-//! wait, connect) and free are refused there with `EMQ_ERR_IN_CALLBACK`.
+//! Threads: a handle is shared by every thread that calls it. Its state is
+//! behind one mutex (`state`) that is never held while C code runs, so
+//! callbacks may call publish, subscribe, unsubscribe, disconnect and stop
+//! on the same client. Reading from the network (poll, wait, connect, the
+//! network thread's turn) also holds `link`, taken before `state`, for as
+//! long as callbacks may look at a received message in the receive buffer.
+//! Waiting for the socket happens with neither held. Calls that would wait
+//! for the thread running the callback (poll, wait, connect, free) are
+//! refused inside callbacks with `EMQ_ERR_IN_CALLBACK`.
 
 mod reconnect;
 mod runner;

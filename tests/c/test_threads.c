@@ -338,6 +338,7 @@ typedef struct stopper {
     atomic_int disconnects;
     emq_err disconnect_reason;
     emq_err free_err, stop_err, publish_err, subscribe_err, unsubscribe_err, poll_err;
+    emq_err publish_in_disconnect_err;
     uint64_t stop_took_ms;
     pthread_t callback_thread;
 } stopper;
@@ -364,8 +365,11 @@ static void stopper_on_unsubscribed(void *ud, emq_client *c, uint16_t id)
 static void stopper_on_disconnect(void *ud, emq_client *c, emq_err reason)
 {
     stopper *s = ud;
-    (void)c;
     s->disconnect_reason = reason;
+    /* Runs on the ending thread while emq_client_stop waits for it: a
+     * publish here must answer, not wait for the thread. */
+    s->publish_in_disconnect_err =
+        emq_client_publish(c, s->topic, (const uint8_t *)"bye", 3, 1, false, NULL);
     atomic_fetch_add(&s->disconnects, 1);
 }
 
@@ -437,6 +441,8 @@ static void test_stop_in_callback(void)
     WAIT_UNTIL(emq_client_is_connected(c), 5000);
     CHECK_OK(emq_client_stop(c));
     CHECK(!emq_client_is_connected(c));
+    CHECK(atomic_load(&s.disconnects) == 2);
+    CHECK_ERR(s.publish_in_disconnect_err, EMQ_ERR_NOT_CONNECTED);
     CHECK_OK(emq_client_free(c));
     printf("stop: stop inside on_message returned in %llu ms; free there refused\n",
            (unsigned long long)s.stop_took_ms);

@@ -33,6 +33,10 @@ pub(super) struct Runner {
     disconnect_on_stop: AtomicBool,
     /// Make one connection attempt at once, whatever `auto_reconnect` says.
     connect_now: AtomicBool,
+    /// True from spawning the thread until it ends. An atomic, not the
+    /// `thread` lock, because callbacks on the ending thread ask for it
+    /// while stop holds that lock to join.
+    alive: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Written to wake the thread from its wait; created at the first start.
     wake: Mutex<Option<WakePipe>>,
@@ -111,10 +115,7 @@ pub(super) fn claim_poll(c: &emq_client) -> Result<(), emq_err> {
 
 /// True while the network thread runs and has not been asked to stop.
 pub(super) fn running(c: &emq_client) -> bool {
-    !c.runner.stop.load(Ordering::SeqCst)
-        && emq_client::runner_lock(&c.runner.thread)
-            .as_ref()
-            .is_some_and(|thread| !thread.is_finished())
+    c.runner.alive.load(Ordering::SeqCst) && !c.runner.stop.load(Ordering::SeqCst)
 }
 
 /// True once the network thread has been asked to stop.
@@ -242,6 +243,7 @@ pub unsafe extern "C" fn emq_client_start(client: *mut emq_client) -> emq_err {
         }
         c.runner.stop.store(false, Ordering::SeqCst);
         c.runner.disconnect_on_stop.store(true, Ordering::SeqCst);
+        c.runner.alive.store(true, Ordering::SeqCst);
         let shared = SharedHandle(c as *const emq_client);
         let spawned = std::thread::Builder::new()
             .name("embermq".into())
@@ -251,7 +253,10 @@ pub unsafe extern "C" fn emq_client_start(client: *mut emq_client) -> emq_err {
                 // start join it before the handle can go away.
                 network_thread(unsafe { &*shared.0 })
             })
-            .map_err(|_| EMQ_ERR_THREAD_START)?;
+            .map_err(|_| {
+                c.runner.alive.store(false, Ordering::SeqCst);
+                EMQ_ERR_THREAD_START
+            })?;
         *thread = Some(spawned);
         Ok(())
     })
@@ -359,6 +364,7 @@ fn network_thread(c: &emq_client) {
             Ok(())
         });
     }
+    c.runner.alive.store(false, Ordering::SeqCst);
     c.progress.notify_all();
 }
 
