@@ -50,6 +50,9 @@ if [ -x scripts/test-c.sh ]; then
 fi
 
 # Seconds: checks that the benchmark suite builds, runs and prints its table.
+step "scripts/tsan.sh (ThreadSanitizer over tests/threads.rs)"
+bash scripts/tsan.sh
+
 step "scripts/bench.sh --smoke"
 bash scripts/bench.sh --smoke
 
