@@ -160,8 +160,17 @@ unsafe fn handle<'a>(client: *const emq_client) -> Result<&'a emq_client, emq_er
 /// Runs `body` on the locked state inside `guard`, then hands queued log
 /// lines to `on_log`.
 fn with_core(c: &emq_client, body: impl FnOnce(&mut Core) -> Result<(), emq_err>) -> emq_err {
-    let result = guard(|| body(&mut c.core()));
-    emit_logs(c);
+    let mut logged = false;
+    let result = guard(|| {
+        let mut core = c.core();
+        let result = body(&mut core);
+        logged = !core.logs.is_empty();
+        result
+    });
+    // Checked under the lock above, so the common case takes it once.
+    if logged {
+        emit_logs(c);
+    }
     result
 }
 
@@ -188,6 +197,7 @@ unsafe fn with_client(
 /// change nothing when it fails.
 fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_err>) -> emq_err {
     let may_wait = runner::running(c) && !c.in_callback_here();
+    let mut logged = false;
     let result = guard(|| {
         let mut core = c.core();
         let started = Instant::now();
@@ -197,7 +207,9 @@ fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_e
                 Err(EMQ_ERR_STORE_FULL | EMQ_ERR_INFLIGHT_FULL) if may_wait => {
                     let limit = Duration::from_millis(u64::from(core.client.command_timeout()));
                     let Some(left) = limit.checked_sub(started.elapsed()) else {
-                        return body(&mut core);
+                        let last = body(&mut core);
+                        logged = !core.logs.is_empty();
+                        return last;
                     };
                     core = c
                         .progress
@@ -205,11 +217,16 @@ fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_e
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
                 }
-                other => return other,
+                other => {
+                    logged = !core.logs.is_empty();
+                    return other;
+                }
             }
         }
     });
-    emit_logs(c);
+    if logged {
+        emit_logs(c);
+    }
     result
 }
 
@@ -1170,21 +1187,32 @@ pub unsafe extern "C" fn emq_client_publish(
         Err(err) => return err,
     };
     let mut id = 0;
+    // Gathered under the same lock as the publish, so the common case
+    // takes it once.
+    let mut lost = None;
+    let mut on_published = None;
+    let mut persist = false;
     let result = with_room(c, |core| {
-        // SAFETY: valid per the contract.
-        let topic = unsafe { str_arg(topic) }?;
-        // SAFETY: valid per the contract.
-        let payload = unsafe { bytes_arg(payload, payload_len) }?;
-        id = core
-            .client
-            .publish(topic, payload, qos_arg(qos)?, retain)
-            .map_err(emq_err::from)?;
-        Ok(())
+        let published = (|| {
+            // SAFETY: valid per the contract.
+            let topic = unsafe { str_arg(topic) }?;
+            // SAFETY: valid per the contract.
+            let payload = unsafe { bytes_arg(payload, payload_len) }?;
+            id = core
+                .client
+                .publish(topic, payload, qos_arg(qos)?, retain)
+                .map_err(emq_err::from)?;
+            Ok(())
+        })();
+        lost = core.client.take_unreported_loss();
+        on_published = core.callback(|cb| cb.on_published);
+        persist = core.persistence.store.is_some();
+        published
     });
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
     let mut result = result;
-    if result == EMQ_OK && id != 0 {
+    if result == EMQ_OK && id != 0 && persist {
         let saved = reconnect::persist_stored(c, id);
         if saved != EMQ_OK {
             c.core().log(
@@ -1195,10 +1223,11 @@ pub unsafe extern "C" fn emq_client_publish(
             result = EMQ_ERR_PERSISTENCE;
         }
     }
-    report_if_lost(c);
+    if let Some(reason) = lost {
+        dispatch(c, ClientEvent::ConnectionLost(reason));
+    }
     if result == EMQ_OK && id == 0 {
-        let cb = c.core().callback(|cb| cb.on_published);
-        if let Some((cb, user_data)) = cb {
+        if let Some((cb, user_data)) = on_published {
             // SAFETY: user callback with valid arguments.
             in_callback(c, || unsafe { cb(user_data, c.as_ptr(), 0) });
         }
