@@ -126,6 +126,19 @@ impl emq_client {
         self.link.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Releases `core` until the network side makes progress or `limit`
+    /// passes, then holds it again.
+    fn wait_for_progress<'a>(
+        &'a self,
+        core: MutexGuard<'a, Core>,
+        limit: Duration,
+    ) -> MutexGuard<'a, Core> {
+        self.progress
+            .wait_timeout(core, limit)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+    }
+
     /// The handle as C sees it, for callback arguments.
     fn as_ptr(&self) -> *mut emq_client {
         (self as *const emq_client).cast_mut()
@@ -211,11 +224,7 @@ fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_e
                         logged = !core.logs.is_empty();
                         return last;
                     };
-                    core = c
-                        .progress
-                        .wait_timeout(core, left)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
+                    core = c.wait_for_progress(core, left);
                 }
                 other => {
                     logged = !core.logs.is_empty();

@@ -45,8 +45,8 @@
 
 #define CHECK_OK(call) CHECK_ERR(call, EMQ_OK)
 
-/* Polls `client` in short slices until `cond` holds; fails after `ms`. */
-#define POLL_UNTIL(client, cond, ms)                                        \
+/* Checks `cond` every 2 ms, running `step` between checks; fails after `ms`. */
+#define STEP_UNTIL(cond, step, ms)                                          \
     do {                                                                    \
         uint64_t deadline_ = test_now_ms() + (ms);                          \
         while (!(cond)) {                                                   \
@@ -55,9 +55,23 @@
                         __FILE__, __LINE__, (int)(ms), #cond);              \
                 exit(1);                                                    \
             }                                                               \
-            CHECK_OK(emq_client_poll((client), 20));                        \
+            step;                                                           \
         }                                                                   \
     } while (0)
+
+/* Polls `client` in short slices until `cond` holds; fails after `ms`. */
+#define POLL_UNTIL(client, cond, ms) STEP_UNTIL(cond, CHECK_OK(emq_client_poll((client), 20)), ms)
+
+/* Sleeps in short steps (another thread does the work) until `cond` holds. */
+#define WAIT_UNTIL(cond, ms) STEP_UNTIL(cond, sleep_ms(2), ms)
+
+static inline void sleep_ms(long ms)
+{
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
 
 static inline uint64_t test_now_ms(void)
 {

@@ -21,13 +21,6 @@
 
 static char server_uri[128];
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000L;
-    nanosleep(&ts, NULL);
-}
 
 static const char *uri(void)
 {
@@ -50,20 +43,6 @@ static emq_client *new_client(const char *prefix, uint16_t outbox)
     CHECK_OK(emq_client_set_server(c, uri()));
     return c;
 }
-
-/* Waits (sleeping; the network thread does the work) until cond holds. */
-#define WAIT_UNTIL(cond, ms)                                                \
-    do {                                                                    \
-        uint64_t deadline_ = test_now_ms() + (ms);                          \
-        while (!(cond)) {                                                   \
-            if (test_now_ms() >= deadline_) {                               \
-                fprintf(stderr, "%s:%d: timed out after %d ms waiting for %s\n", \
-                        __FILE__, __LINE__, (int)(ms), #cond);              \
-                exit(1);                                                    \
-            }                                                               \
-            sleep_ms(2);                                                   \
-        }                                                                   \
-    } while (0)
 
 /* --- publishers ------------------------------------------------------------ */
 

@@ -159,11 +159,7 @@ pub(super) fn wait_for_thread(c: &emq_client, packet_id: u16, timeout_ms: u32) -
         let Some(left) = deadline.checked_duration_since(Instant::now()) else {
             return EMQ_ERR_TIMEOUT;
         };
-        core = c
-            .progress
-            .wait_timeout(core, left)
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
+        core = c.wait_for_progress(core, left);
     }
 }
 
