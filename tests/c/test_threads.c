@@ -153,14 +153,14 @@ static void test_publishers(void)
     scb.on_message = sink_on_message;
     CHECK_OK(emq_client_set_callbacks(sub, &scb, &s));
     CHECK_OK(emq_client_start(sub));
-    WAIT_UNTIL(emq_client_is_connected(sub), 5000);
+    WAIT_UNTIL(emq_client_is_connected(sub), 20000);
     CHECK_OK(emq_client_subscribe(sub, filter, 1, NULL));
-    WAIT_UNTIL(atomic_load(&s.subscribed) == 1, 5000);
+    WAIT_UNTIL(atomic_load(&s.subscribed) == 1, 20000);
 
     pcb.on_published = count_published;
     CHECK_OK(emq_client_set_callbacks(pub, &pcb, NULL));
     CHECK_OK(emq_client_start(pub));
-    WAIT_UNTIL(emq_client_is_connected(pub), 5000);
+    WAIT_UNTIL(emq_client_is_connected(pub), 20000);
 
     started = test_now_ms();
     for (i = 0; i < PUBLISHERS; i++) {
@@ -274,17 +274,17 @@ static void test_echo(void)
     ecb.on_message = echo_on_message;
     CHECK_OK(emq_client_set_callbacks(echo, &ecb, &e));
     CHECK_OK(emq_client_start(echo));
-    WAIT_UNTIL(emq_client_is_connected(echo), 5000);
+    WAIT_UNTIL(emq_client_is_connected(echo), 20000);
     CHECK_OK(emq_client_subscribe(echo, e.in, 2, NULL));
-    WAIT_UNTIL(atomic_load(&e.subscribed) == 1, 5000);
+    WAIT_UNTIL(atomic_load(&e.subscribed) == 1, 20000);
 
     tcb.on_subscribed = tester_on_subscribed;
     tcb.on_message = tester_on_message;
     CHECK_OK(emq_client_set_callbacks(test, &tcb, &t));
     CHECK_OK(emq_client_start(test));
-    WAIT_UNTIL(emq_client_is_connected(test), 5000);
+    WAIT_UNTIL(emq_client_is_connected(test), 20000);
     CHECK_OK(emq_client_subscribe(test, e.out, 2, NULL));
-    WAIT_UNTIL(atomic_load(&t.subscribed) == 1, 5000);
+    WAIT_UNTIL(atomic_load(&t.subscribed) == 1, 20000);
 
     started = test_now_ms();
     for (seq = 0; seq < ECHOES; seq++) {
@@ -391,12 +391,12 @@ static void test_stop_in_callback(void)
     CHECK_OK(emq_client_set_callbacks(c, &cb, &s));
     CHECK_OK(emq_client_start(c));
     CHECK_OK(emq_client_start(c)); /* already running: fine */
-    WAIT_UNTIL(emq_client_is_connected(c), 5000);
+    WAIT_UNTIL(emq_client_is_connected(c), 20000);
     CHECK_OK(emq_client_subscribe(c, s.topic, 1, NULL));
-    WAIT_UNTIL(atomic_load(&s.subscribed) == 1, 5000);
+    WAIT_UNTIL(atomic_load(&s.subscribed) == 1, 20000);
     CHECK_OK(emq_client_publish(c, s.topic, (const uint8_t *)"stop", 4, 1, false, NULL));
     /* The thread stops after the first message's callback and disconnects. */
-    WAIT_UNTIL(atomic_load(&s.disconnects) == 1, 5000);
+    WAIT_UNTIL(atomic_load(&s.disconnects) == 1, 20000);
     CHECK(s.disconnect_reason == EMQ_OK);
     CHECK_ERR(s.free_err, EMQ_ERR_IN_CALLBACK);
     CHECK_ERR(s.poll_err, EMQ_ERR_IN_CALLBACK);
@@ -417,7 +417,7 @@ static void test_stop_in_callback(void)
     /* Stop again from outside, then start again: it reconnects. */
     CHECK_OK(emq_client_stop(c));
     CHECK_OK(emq_client_start(c));
-    WAIT_UNTIL(emq_client_is_connected(c), 5000);
+    WAIT_UNTIL(emq_client_is_connected(c), 20000);
     CHECK_OK(emq_client_stop(c));
     CHECK(!emq_client_is_connected(c));
     CHECK(atomic_load(&s.disconnects) == 2);
@@ -443,7 +443,7 @@ static void test_modes(void)
     CHECK_OK(emq_client_poll(polled, 0));
 
     CHECK_OK(emq_client_start(threaded));
-    WAIT_UNTIL(emq_client_is_connected(threaded), 5000);
+    WAIT_UNTIL(emq_client_is_connected(threaded), 20000);
     CHECK_ERR(emq_client_poll(threaded, 0), EMQ_ERR_THREAD_DRIVEN);
     /* wait works with the thread: it waits for the thread's progress. */
     test_unique(topic, sizeof topic, "threads/modes");
@@ -481,7 +481,7 @@ static void test_cycles(void)
         CHECK_OK(emq_client_start(c));
         if (i % 10 == 0) {
             /* Some cycles connect fully before stopping. */
-            WAIT_UNTIL(emq_client_is_connected(c), 5000);
+            WAIT_UNTIL(emq_client_is_connected(c), 20000);
         }
         if (i % 2 == 0) {
             CHECK_OK(emq_client_stop(c));
