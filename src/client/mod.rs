@@ -153,6 +153,11 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     /// Bound on connect and on every write, in milliseconds.
+    pub fn command_timeout_ms(&self) -> u32 {
+        self.command_timeout_ms
+    }
+
+    /// Bound on connect and on every write, in milliseconds.
     pub fn set_command_timeout(&mut self, timeout_ms: u32) {
         self.command_timeout_ms = timeout_ms;
     }
