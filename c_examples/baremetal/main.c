@@ -148,13 +148,13 @@ static void report(const char *label, uint32_t value)
     semihost_write("\n");
 }
 
+/* The error code as a number: emq_err_str() would link its message table
+ * (about 2 KB), which this size-measured firmware leaves out. */
 static int fail(const char *what, emq_err err)
 {
     semihost_write("FAIL: ");
     semihost_write(what);
-    semihost_write(": ");
-    semihost_write(emq_err_str((int)err));
-    semihost_write("\n");
+    report(": emq_err ", (uint32_t)err);
     return 1;
 }
 

@@ -26,7 +26,7 @@ pub use crate::transport::callbacks::{
     emq_transport_send,
 };
 use crate::transport::callbacks::{CallbackClock, CallbackTransport};
-use core::ptr::NonNull;
+use core::ptr::{addr_of_mut, NonNull};
 
 /// Packet-id slots: one outbound QoS 1/2 publish in flight and one pending
 /// SUBSCRIBE/UNSUBSCRIBE (or a second publish waiting for the window).
@@ -278,7 +278,7 @@ fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
 /// `EMQ_CLIENT_STORAGE_SIZE` bytes aligned to `EMQ_CLIENT_STORAGE_ALIGN`,
 /// e.g. a `static`), and sets `*out` to it. Nothing is allocated.
 ///
-/// From `options` (NULL: the defaults) the client uses the identity,
+/// From `options` (start from `emq_options_default`) the client uses the identity,
 /// credentials, will, keepalive, clean session, protocol level,
 /// `command_timeout_ms`, `inflight_window` (at most 2 here),
 /// `outbox_max_messages` and the offline queueing flags; their strings and
@@ -287,14 +287,14 @@ fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
 /// `tls`, `auto_reconnect` and `persistence` are host features:
 /// EMQ_ERR_TLS_UNAVAILABLE / EMQ_ERR_UNSUPPORTED.
 ///
-/// Errors: EMQ_ERR_NULL_POINTER (storage, transport, its send/recv, clock,
-/// buffers, rx, tx or out missing), EMQ_ERR_BUFFER_TOO_SMALL (storage or a
+/// Errors: EMQ_ERR_NULL_POINTER (storage, options, transport, its
+/// send/recv, clock, buffers, rx, tx or out missing), EMQ_ERR_BUFFER_TOO_SMALL (storage or a
 /// buffer too small), EMQ_ERR_MISALIGNED (storage), EMQ_ERR_INVALID_ARGUMENT
 /// (overlapping buffers, bad option values).
 ///
 /// # Safety
 /// `storage` must be NULL or writable for `storage_size` bytes; `options`
-/// NULL or valid; `transport` NULL or valid, and it and the buffers must
+/// NULL or valid (its strings for the client's life); `transport` NULL or valid, and it and the buffers must
 /// stay valid and unused by others until `emq_client_deinit`; `out` NULL or
 /// writable.
 #[no_mangle]
@@ -361,19 +361,8 @@ unsafe fn init(
             return Err(EMQ_ERR_INVALID_ARGUMENT);
         }
     }
-    let defaults;
     // SAFETY: NULL or valid per the contract.
-    let o = match unsafe { options.as_ref() } {
-        Some(o) => o,
-        None => {
-            let mut filled = core::mem::MaybeUninit::uninit();
-            // SAFETY: writes a whole emq_options into `filled`.
-            unsafe { emq_options_default(filled.as_mut_ptr()) };
-            // SAFETY: initialized just above.
-            defaults = unsafe { filled.assume_init() };
-            &defaults
-        }
-    };
+    let o = unsafe { options.as_ref() }.ok_or(EMQ_ERR_NULL_POINTER)?;
     // SAFETY: the option pointers are valid for the client's life (contract).
     let (connect, config) = unsafe { read_options(o) }?;
     let memory = FirmwareMemory {
@@ -382,25 +371,26 @@ unsafe fn init(
         store,
         tx,
     };
-    let client = emq_client {
-        client: Client::new(
+    let handle = storage.cast::<emq_client>();
+    // SAFETY: non-NULL, aligned and large enough (checked), writable per
+    // the contract; whatever was there before is not read or dropped. Field
+    // by field, so no whole client is built on the stack first (firmware
+    // stacks are small; this was the deepest frame).
+    unsafe {
+        addr_of_mut!((*handle).client).write(Client::new(
             Session::new(memory, config),
             clock,
             rx,
             o.command_timeout_ms,
-        ),
-        transport,
-        connect,
-        callbacks: emq_callbacks::default(),
-        user_data: core::ptr::null_mut(),
-        in_callback: 0,
-        last_return_code: 0,
-        connecting: false,
-    };
-    let handle = storage.cast::<emq_client>();
-    // SAFETY: non-NULL, aligned and large enough (checked), writable per
-    // the contract; whatever was there before is not read or dropped.
-    unsafe { handle.write(client) };
+        ));
+        addr_of_mut!((*handle).transport).write(transport);
+        addr_of_mut!((*handle).connect).write(connect);
+        addr_of_mut!((*handle).callbacks).write(emq_callbacks::default());
+        addr_of_mut!((*handle).user_data).write(core::ptr::null_mut());
+        addr_of_mut!((*handle).in_callback).write(0);
+        addr_of_mut!((*handle).last_return_code).write(0);
+        addr_of_mut!((*handle).connecting).write(false);
+    }
     Ok(handle)
 }
 

@@ -163,6 +163,9 @@ pub struct Session<M: Memory> {
 
 impl<M: Memory> Session<M> {
     /// A disconnected session in `memory`.
+    // Inlined so firmware can construct it in place, without a second
+    // copy of the whole session on a small stack.
+    #[inline(always)]
     pub fn new(memory: M, config: SessionConfig) -> Self {
         let mut session = Session {
             memory,

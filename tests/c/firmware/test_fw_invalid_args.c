@@ -28,67 +28,71 @@ int main(void)
     uint16_t pid = 77;
     int i;
 
+    CHECK_OK(emq_options_default(&o));
+    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &transport, fw_clock_ms, &buffers, &client),
+              EMQ_ERR_NULL_POINTER); /* options are required, as emq_client_new's */
+
     /* Storage. */
-    CHECK_ERR(init_with(NULL, sizeof storage, NULL, &transport, fw_clock_ms, &buffers, &client),
+    CHECK_ERR(init_with(NULL, sizeof storage, &o, &transport, fw_clock_ms, &buffers, &client),
               EMQ_ERR_NULL_POINTER);
     CHECK(client == NULL);
-    CHECK_ERR(init_with(&storage, EMQ_CLIENT_STORAGE_SIZE - 1, NULL, &transport, fw_clock_ms,
+    CHECK_ERR(init_with(&storage, EMQ_CLIENT_STORAGE_SIZE - 1, &o, &transport, fw_clock_ms,
                         &buffers, &client),
               EMQ_ERR_BUFFER_TOO_SMALL);
-    CHECK_ERR(init_with(big_storage + 4, EMQ_CLIENT_STORAGE_SIZE, NULL, &transport, fw_clock_ms,
+    CHECK_ERR(init_with(big_storage + 4, EMQ_CLIENT_STORAGE_SIZE, &o, &transport, fw_clock_ms,
                         &buffers, &client),
               EMQ_ERR_MISALIGNED);
     CHECK(strcmp(emq_err_str(EMQ_ERR_MISALIGNED), "client storage misaligned") == 0);
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &transport, fw_clock_ms, &buffers, NULL),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &buffers, NULL),
               EMQ_ERR_NULL_POINTER);
 
     /* Transport and clock. */
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, NULL, fw_clock_ms, &buffers, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, NULL, fw_clock_ms, &buffers, &client),
               EMQ_ERR_NULL_POINTER);
     broken = transport;
     broken.send = NULL;
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &broken, fw_clock_ms, &buffers, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &broken, fw_clock_ms, &buffers, &client),
               EMQ_ERR_NULL_POINTER);
     broken = transport;
     broken.recv = NULL;
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &broken, fw_clock_ms, &buffers, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &broken, fw_clock_ms, &buffers, &client),
               EMQ_ERR_NULL_POINTER);
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &transport, NULL, &buffers, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, NULL, &buffers, &client),
               EMQ_ERR_NULL_POINTER);
 
     /* Buffers. */
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &transport, fw_clock_ms, NULL, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, NULL, &client),
               EMQ_ERR_NULL_POINTER);
     b = buffers;
     b.rx = NULL;
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &transport, fw_clock_ms, &b, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
               EMQ_ERR_NULL_POINTER);
     b = buffers;
     b.tx_size = 0;
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &transport, fw_clock_ms, &b, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
               EMQ_ERR_BUFFER_TOO_SMALL);
     b = buffers;
     b.rx_size = 63;
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &transport, fw_clock_ms, &b, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
               EMQ_ERR_BUFFER_TOO_SMALL);
     b = buffers;
     b.store = NULL; /* a size without memory */
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &transport, fw_clock_ms, &b, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
               EMQ_ERR_NULL_POINTER);
     b = buffers;
     b.tx = rx + 128; /* overlaps rx */
     b.tx_size = 128;
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &transport, fw_clock_ms, &b, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
               EMQ_ERR_INVALID_ARGUMENT);
     b = buffers;
     b.rx = big_storage; /* overlaps the client's storage */
     b.rx_size = 64;
-    CHECK_ERR(init_with(big_storage, EMQ_CLIENT_STORAGE_SIZE, NULL, &transport, fw_clock_ms, &b,
+    CHECK_ERR(init_with(big_storage, EMQ_CLIENT_STORAGE_SIZE, &o, &transport, fw_clock_ms, &b,
                         &client),
               EMQ_ERR_INVALID_ARGUMENT);
     b = buffers;
     b.rx_size = (size_t)1 << 30; /* above the largest MQTT packet */
-    CHECK_ERR(init_with(&storage, sizeof storage, NULL, &transport, fw_clock_ms, &b, &client),
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
               EMQ_ERR_INVALID_ARGUMENT);
 
     /* Options the firmware build does not have, and bad values. */
@@ -125,7 +129,8 @@ int main(void)
     CHECK(client == NULL);
 
     /* An initialized, disconnected client. */
-    CHECK_OK(init_with(&storage, sizeof storage, NULL, &transport, fw_clock_ms, &buffers,
+    CHECK_OK(emq_options_default(&o));
+    CHECK_OK(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &buffers,
                        &client));
     CHECK(client != NULL);
     CHECK_ERR(emq_client_publish(client, "t", NULL, 0, 0, false, &pid), EMQ_ERR_NOT_CONNECTED);
