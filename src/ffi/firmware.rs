@@ -278,25 +278,26 @@ fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
 /// `EMQ_CLIENT_STORAGE_SIZE` bytes aligned to `EMQ_CLIENT_STORAGE_ALIGN`,
 /// e.g. a `static`), and sets `*out` to it. Nothing is allocated.
 ///
-/// From `options` (start from `emq_options_default`) the client uses the identity,
-/// credentials, will, keepalive, clean session, protocol level,
+/// From `options` (start from `emq_options_default`) the client uses the
+/// identity, credentials, will, keepalive, clean session, protocol level,
 /// `command_timeout_ms`, `inflight_window` (at most 2 here),
 /// `outbox_max_messages` and the offline queueing flags; their strings and
 /// bytes are borrowed, not copied, and must stay valid until
-/// `emq_client_deinit`. The buffer sizes come from `buffers`.
-/// `tls`, `auto_reconnect` and `persistence` are host features:
+/// `emq_client_deinit`. The buffer sizes come from `buffers`. `tls`,
+/// `auto_reconnect` and `persistence` are host features:
 /// EMQ_ERR_TLS_UNAVAILABLE / EMQ_ERR_UNSUPPORTED.
 ///
 /// Errors: EMQ_ERR_NULL_POINTER (storage, options, transport, its
-/// send/recv, clock, buffers, rx, tx or out missing), EMQ_ERR_BUFFER_TOO_SMALL (storage or a
-/// buffer too small), EMQ_ERR_MISALIGNED (storage), EMQ_ERR_INVALID_ARGUMENT
-/// (overlapping buffers, bad option values).
+/// send/recv, clock, buffers, rx, tx or out missing),
+/// EMQ_ERR_BUFFER_TOO_SMALL (storage or a buffer too small),
+/// EMQ_ERR_MISALIGNED (storage), EMQ_ERR_INVALID_ARGUMENT (overlapping
+/// memory, bad option values).
 ///
 /// # Safety
 /// `storage` must be NULL or writable for `storage_size` bytes; `options`
-/// NULL or valid (its strings for the client's life); `transport` NULL or valid, and it and the buffers must
-/// stay valid and unused by others until `emq_client_deinit`; `out` NULL or
-/// writable.
+/// NULL or valid, its strings until `emq_client_deinit`; `transport` NULL
+/// or valid, and it and the buffers must stay valid and unused by others
+/// until `emq_client_deinit`; `out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_init(
     storage: *mut c_void,
