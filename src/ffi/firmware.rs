@@ -355,7 +355,10 @@ unsafe fn init(
     let rx = buffer_arg(b.rx, b.rx_size, MIN_BUFFER)?;
     let tx = buffer_arg(b.tx, b.tx_size, MIN_BUFFER)?;
     let store = buffer_arg(b.store, b.store_size, 0)?;
-    let client_range = (storage as usize, storage as usize + storage_size);
+    let client_end = (storage as usize)
+        .checked_add(storage_size)
+        .ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
+    let client_range = (storage as usize, client_end);
     let ranges = [client_range, rx.range(), tx.range(), store.range()];
     for (i, a) in ranges.iter().enumerate() {
         if ranges[i + 1..].iter().any(|b| overlap(*a, *b)) {
