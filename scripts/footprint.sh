@@ -56,7 +56,7 @@ PAHO_BUILD="$BUILD-paho"
 cmake -S c_examples/baremetal -B "$PAHO_BUILD" \
     -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-arm-none-eabi.cmake" \
     -DCMAKE_BUILD_TYPE=MinSizeRel -DEMBERMQ_FIRMWARE_FEATURES=paho \
-    -DEMBERMQ_CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}-paho" >/dev/null
+    -DEMBERMQ_CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/footprint-paho" >/dev/null
 cmake --build "$PAHO_BUILD" >"$PAHO_BUILD.log" 2>&1 || { cat "$PAHO_BUILD.log" >&2; exit 1; }
 read -r _ paho_text _ _ < <(python3 scripts/footprint-map.py "$PAHO_BUILD/embermq-qemu.map" | grep '^embermq ')
 
