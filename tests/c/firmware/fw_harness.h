@@ -69,10 +69,19 @@ static inline uint64_t fw_now64(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Added to the tick, so a test can make it wrap around 2^32 while it runs. */
+static uint32_t fw_clock_offset;
+
 /* The clock callback: a wrapping 32-bit millisecond tick, as on an MCU. */
 static uint32_t fw_clock_ms(void)
 {
-    return (uint32_t)fw_now64();
+    return (uint32_t)fw_now64() + fw_clock_offset;
+}
+
+/* Makes the tick wrap around 2^32 `in_ms` from now. */
+static inline void fw_clock_wrap_in(uint32_t in_ms)
+{
+    fw_clock_offset = 0u - (uint32_t)fw_now64() - in_ms;
 }
 
 /* --- POSIX socket transport ------------------------------------------------ */
