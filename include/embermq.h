@@ -650,6 +650,8 @@ typedef void (*emq_transport_close)(void *user_data);
  * The firmware's byte stream, as C callbacks. `send` and `recv` are
  * required; `connect` and `close` may be NULL (a stream that is always
  * open). The struct must stay valid and unchanged while the client uses it.
+ * The callbacks (and the clock) run inside embermq calls and must not
+ * call embermq functions on the same client.
  */
 typedef struct emq_transport {
   /**

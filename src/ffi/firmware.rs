@@ -157,7 +157,6 @@ pub struct emq_client {
     /// Nesting depth of callbacks currently running.
     in_callback: u16,
     last_return_code: u8,
-    connecting: bool,
 }
 
 /// Bytes of storage `emq_client_init` needs here; equal to the header's
@@ -393,7 +392,6 @@ unsafe fn init(
         addr_of_mut!((*handle).user_data).write(core::ptr::null_mut());
         addr_of_mut!((*handle).in_callback).write(0);
         addr_of_mut!((*handle).last_return_code).write(0);
-        addr_of_mut!((*handle).connecting).write(false);
     }
     Ok(handle)
 }
@@ -601,12 +599,12 @@ pub unsafe extern "C" fn emq_client_connect(
             if c.client.state() != State::Disconnected {
                 return Err(EMQ_ERR_ALREADY_CONNECTED);
             }
-            let timeout = c.connect_timeout();
-            c.connecting = true;
+            // The command timeout also bounds the transport's `connect`.
+            let timeout = c.client.command_timeout_ms();
             // SAFETY: `host` is NULL or NUL-terminated per the contract.
-            let opened = c.transport.open(host, port, timeout);
-            c.connecting = false;
-            opened.map_err(emq_err::from)?;
+            c.transport
+                .open(host, port, timeout)
+                .map_err(emq_err::from)?;
             match c.client.connect(c.transport, &c.connect) {
                 Ok(connected) => {
                     c.last_return_code = 0;
@@ -633,13 +631,6 @@ pub unsafe extern "C" fn emq_client_connect(
     // SAFETY: NULL or live; no reference alive.
     unsafe { report_if_lost(client) };
     result
-}
-
-impl emq_client {
-    /// The command timeout, which also bounds the transport's `connect`.
-    fn connect_timeout(&mut self) -> u32 {
-        self.client.command_timeout_ms()
-    }
 }
 
 /// Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
@@ -980,9 +971,8 @@ pub unsafe extern "C" fn emq_client_state(client: *const emq_client) -> emq_stat
     let Some(c) = (unsafe { client.as_ref() }) else {
         return emq_state::EMQ_STATE_DISCONNECTED;
     };
-    if c.connecting {
-        return emq_state::EMQ_STATE_CONNECTING;
-    }
+    // EMQ_STATE_CONNECTING is never seen: the transport's `connect` runs
+    // inside emq_client_connect and may not call embermq.
     match c.client.state() {
         State::Disconnected => emq_state::EMQ_STATE_DISCONNECTED,
         State::AwaitingConnAck => emq_state::EMQ_STATE_WAITING_CONNACK,

@@ -57,6 +57,8 @@ pub type emq_clock_ms = Option<unsafe extern "C" fn() -> u32>;
 /// The firmware's byte stream, as C callbacks. `send` and `recv` are
 /// required; `connect` and `close` may be NULL (a stream that is always
 /// open). The struct must stay valid and unchanged while the client uses it.
+/// The callbacks (and the clock) run inside embermq calls and must not
+/// call embermq functions on the same client.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct emq_transport {
