@@ -13,6 +13,28 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/*
+ * Two builds share this header. The host build (default cargo features: heap
+ * handles from emq_client_new, TCP/TLS, reconnect) is declared by default.
+ * The firmware build (the no_std staticlib: the client in caller storage,
+ * caller buffers, C transport and clock callbacks) is declared when
+ * EMBERMQ_FIRMWARE is defined before this header is included.
+ */
+#if !defined(EMBERMQ_FIRMWARE)
+#define EMBERMQ_HOST 1
+#else
+/* Storage emq_client_init needs: declare it as
+ *   static _Alignas(EMQ_CLIENT_STORAGE_ALIGN) uint8_t storage[EMQ_CLIENT_STORAGE_SIZE];
+ * Kept equal to the Rust struct by a build-time check in src/ffi/firmware.rs
+ * and to emq_client_storage_size() at run time by the tests. */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define EMQ_CLIENT_STORAGE_SIZE 472
+#else
+#define EMQ_CLIENT_STORAGE_SIZE 296
+#endif
+#define EMQ_CLIENT_STORAGE_ALIGN 8
+#endif
+
 
 /**
  * Result of every embermq function: `EMQ_OK` (0) or a named failure.
@@ -255,6 +277,15 @@ typedef enum emq_err {
    * TLS was asked for, but this build has no TLS (cargo feature `tls` off).
    */
   EMQ_ERR_TLS_UNAVAILABLE = 69,
+  /**
+   * Firmware: the client storage is not aligned to `EMQ_CLIENT_STORAGE_ALIGN`.
+   */
+  EMQ_ERR_MISALIGNED = 80,
+  /**
+   * The option is not supported by this build (firmware: automatic
+   * reconnect and persistence hooks are host features).
+   */
+  EMQ_ERR_UNSUPPORTED = 81,
 } emq_err;
 
 /**
@@ -329,16 +360,21 @@ typedef enum emq_tls_verify {
   EMQ_TLS_VERIFY_REQUIRED = 2,
 } emq_tls_verify;
 
+#if !defined(EMBERMQ_HOST)
 /**
- * An MQTT client in memory the firmware provides.
+ * An MQTT client in storage the firmware provides (see
+ * `EMQ_CLIENT_STORAGE_SIZE`). Initialize with `emq_client_init`.
  */
 typedef struct emq_client emq_client;
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * An MQTT client. Opaque: create with `emq_client_new`, free with
  * `emq_client_free`. Every function may be called from any thread.
  */
 typedef struct emq_client emq_client;
+#endif
 
 /**
  * TLS settings, pointed to by `emq_options.tls`. Start from
@@ -582,6 +618,127 @@ typedef struct emq_options {
   struct emq_persistence persistence;
 } emq_options;
 
+#if !defined(EMBERMQ_HOST)
+/**
+ * Opens the connection to `host` (NULL when the caller passed none, e.g. a
+ * UART or a modem that already knows its peer) on `port`, within
+ * `timeout_ms`. Returns 0 on success, a negative value on failure.
+ */
+typedef int (*emq_transport_connect)(void *user_data,
+                                     const char *host,
+                                     uint16_t port,
+                                     uint32_t timeout_ms);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Writes up to `len` bytes of `buf`, waiting at most `timeout_ms` for room.
+ * Returns the bytes written (a short write is fine), 0 when nothing could
+ * be written in time, negative on error (the connection is then closed).
+ * Paho's `Network.mqttwrite` contract.
+ */
+typedef int (*emq_transport_send)(void *user_data,
+                                  const uint8_t *buf,
+                                  size_t len,
+                                  uint32_t timeout_ms);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Reads up to `len` bytes into `buf`, waiting at most `timeout_ms` for the
+ * first byte (0: do not wait). Returns the bytes read, 0 when nothing
+ * arrived in time, negative on error or when the peer closed the stream.
+ * Paho's `Network.mqttread` contract.
+ */
+typedef int (*emq_transport_recv)(void *user_data, uint8_t *buf, size_t len, uint32_t timeout_ms);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Closes the connection. Called once per successful `connect`.
+ */
+typedef void (*emq_transport_close)(void *user_data);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * The firmware's byte stream, as C callbacks. `send` and `recv` are
+ * required; `connect` and `close` may be NULL (a stream that is always
+ * open). The struct must stay valid and unchanged while the client uses it.
+ * The callbacks (and the clock) run inside embermq calls and must not
+ * call embermq functions on the same client.
+ */
+typedef struct emq_transport {
+  /**
+   * Opens the stream; may be NULL.
+   */
+  emq_transport_connect connect;
+  /**
+   * Writes bytes; required.
+   */
+  emq_transport_send send;
+  /**
+   * Reads bytes; required.
+   */
+  emq_transport_recv recv;
+  /**
+   * Closes the stream; may be NULL.
+   */
+  emq_transport_close close;
+  /**
+   * Passed first to every callback.
+   */
+  void *user_data;
+} emq_transport;
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * A millisecond tick (e.g. `HAL_GetTick`, `esp_timer_get_time() / 1000`).
+ * It may wrap around at 2^32: embermq extends it to 64 bits, provided it
+ * is called at least once every 49 days (any poll does).
+ */
+typedef uint32_t (*emq_clock_ms)(void);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * The buffers a firmware client works in, owned by the caller and lent for
+ * the client's life (until `emq_client_deinit`). They must not overlap
+ * each other or the client's storage.
+ */
+typedef struct emq_buffers {
+  /**
+   * Receive buffer: bounds the largest packet that can be received
+   * (topic + payload + a few bytes). At least 64 bytes.
+   */
+  uint8_t *rx;
+  /**
+   * Length of `rx`.
+   */
+  size_t rx_size;
+  /**
+   * Send buffer: bounds the largest packet that can be sent. At least 64
+   * bytes.
+   */
+  uint8_t *tx;
+  /**
+   * Length of `tx`.
+   */
+  size_t tx_size;
+  /**
+   * Store for copies of unacknowledged QoS 1/2 publishes (resent after a
+   * reconnect): each takes its encoded size plus 8 bytes. NULL with 0:
+   * QoS 1/2 publishes fail with EMQ_ERR_PACKET_TOO_LARGE.
+   */
+  uint8_t *store;
+  /**
+   * Length of `store`.
+   */
+  size_t store_size;
+} emq_buffers;
+#endif
+
 /**
  * Called for every CONNACK: return_code 0 accepted, 1..5 refused.
  */
@@ -733,6 +890,264 @@ const char *emq_version(void);
  */
 const char *emq_err_str(int err);
 
+#if !defined(EMBERMQ_HOST)
+/**
+ * Bytes of storage `emq_client_init` needs here; equal to the header's
+ * `EMQ_CLIENT_STORAGE_SIZE` for this target (a check for build setups).
+ */
+size_t emq_client_storage_size(void);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Alignment `emq_client_init` needs for its storage; equal to the header's
+ * `EMQ_CLIENT_STORAGE_ALIGN`.
+ */
+size_t emq_client_storage_align(void);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Initializes a disconnected client in `storage` (at least
+ * `EMQ_CLIENT_STORAGE_SIZE` bytes aligned to `EMQ_CLIENT_STORAGE_ALIGN`,
+ * e.g. a `static`), and sets `*out` to it. Nothing is allocated.
+ *
+ * From `options` (start from `emq_options_default`) the client uses the
+ * identity, credentials, will, keepalive, clean session, protocol level,
+ * `command_timeout_ms`, `inflight_window` (at most 2 here),
+ * `outbox_max_messages` and the offline queueing flags; their strings and
+ * bytes are borrowed, not copied, and must stay valid until
+ * `emq_client_deinit`. The buffer sizes come from `buffers`. `tls`,
+ * `auto_reconnect` and `persistence` are host features:
+ * EMQ_ERR_TLS_UNAVAILABLE / EMQ_ERR_UNSUPPORTED.
+ *
+ * Errors: EMQ_ERR_NULL_POINTER (storage, options, transport, its
+ * send/recv, clock, buffers, rx, tx or out missing),
+ * EMQ_ERR_BUFFER_TOO_SMALL (storage or a buffer too small),
+ * EMQ_ERR_MISALIGNED (storage), EMQ_ERR_INVALID_ARGUMENT (overlapping
+ * memory, bad option values).
+ *
+ * # Safety
+ * `storage` must be NULL or writable for `storage_size` bytes; `options`
+ * NULL or valid, its strings until `emq_client_deinit`; `transport` NULL
+ * or valid, and it and the buffers must stay valid and unused by others
+ * until `emq_client_deinit`; `out` NULL or writable.
+ */
+enum emq_err emq_client_init(void *storage,
+                             size_t storage_size,
+                             const struct emq_options *options,
+                             const struct emq_transport *transport,
+                             emq_clock_ms clock,
+                             const struct emq_buffers *buffers,
+                             struct emq_client **out);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Closes the connection, if any (without DISCONNECT, so the broker
+ * publishes the will), and ends the client: its storage and buffers are
+ * the caller's again. NULL is ignored. Refused inside a callback.
+ *
+ * # Safety
+ * `client` must be NULL or a client from `emq_client_init` not yet ended.
+ */
+enum emq_err emq_client_deinit(struct emq_client *client);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Sets the callbacks (copied) and the `user_data` passed to each.
+ * `callbacks` may be NULL to remove them all. `on_log` is never called by
+ * firmware builds (no formatting code is linked in).
+ *
+ * # Safety
+ * `client` must be a live client; `callbacks` NULL or valid.
+ */
+enum emq_err emq_client_set_callbacks(struct emq_client *client,
+                                      const struct emq_callbacks *callbacks,
+                                      void *user_data);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Opens the transport (its `connect` callback gets `host` and `port`;
+ * `host` may be NULL for a stream that knows its peer, e.g. a UART), sends
+ * CONNECT and waits for CONNACK, at most `command_timeout_ms`. Calls
+ * `on_connect` with the return code; a refusal returns
+ * EMQ_ERR_CONNECTION_REFUSED, a failed `connect` callback
+ * EMQ_ERR_CONNECT_FAILED.
+ *
+ * # Safety
+ * `client` must be a live client; `host` NULL or NUL-terminated.
+ */
+enum emq_err emq_client_connect(struct emq_client *client, const char *host, uint16_t port);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
+ * (or the error if DISCONNECT could not be written). Allowed inside
+ * callbacks.
+ *
+ * # Safety
+ * `client` must be a live client.
+ */
+enum emq_err emq_client_disconnect(struct emq_client *client);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * One turn of a caller-driven loop, like Paho's MQTTYield: writes pending
+ * output, sends keepalive pings, and dispatches every event that arrives,
+ * waiting up to `timeout_ms` for the first. Returns EMQ_OK, or the reason
+ * the connection was lost (after `on_disconnect`), or EMQ_ERR_NOT_CONNECTED.
+ *
+ * # Safety
+ * `client` must be a live client.
+ */
+enum emq_err emq_client_poll(struct emq_client *client, uint32_t timeout_ms);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Polls (dispatching callbacks) until the acknowledgement for `packet_id`
+ * arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
+ * nothing with that id is pending, EMQ_ERR_TIMEOUT after `timeout_ms`.
+ *
+ * # Safety
+ * `client` must be a live client.
+ */
+enum emq_err emq_client_wait(struct emq_client *client, uint16_t packet_id, uint32_t timeout_ms);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
+ * packet is written; `*packet_id` (may be NULL) gets its id, 0 for QoS 0.
+ * QoS 0 calls `on_published` right away; QoS 1/2 when acknowledged, during
+ * poll or wait. A message larger than the send buffer or the store is
+ * EMQ_ERR_PACKET_TOO_LARGE (nothing is sent; the client stays usable).
+ *
+ * # Safety
+ * `client` must be a live client; `topic` NUL-terminated; `payload` valid
+ * for `payload_len` bytes (NULL allowed when 0); `packet_id` NULL or writable.
+ */
+enum emq_err emq_client_publish(struct emq_client *client,
+                                const char *topic,
+                                const uint8_t *payload,
+                                size_t payload_len,
+                                uint8_t qos,
+                                bool retain,
+                                uint16_t *packet_id);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Subscribes to one filter.
+ *
+ * # Safety
+ * `client` must be a live client; `filter` NUL-terminated; `packet_id` NULL or writable.
+ */
+enum emq_err emq_client_subscribe(struct emq_client *client,
+                                  const char *filter,
+                                  uint8_t qos,
+                                  uint16_t *packet_id);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Subscribes to `count` (1..8 here) filters in one SUBSCRIBE. The granted
+ * QoS arrive in `on_subscribed`, in the same order.
+ *
+ * # Safety
+ * `client` must be a live client; `subscriptions` valid for `count`
+ * entries with NUL-terminated filters; `packet_id` NULL or writable.
+ */
+enum emq_err emq_client_subscribe_many(struct emq_client *client,
+                                       const struct emq_subscription *subscriptions,
+                                       size_t count,
+                                       uint16_t *packet_id);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Unsubscribes from one filter.
+ *
+ * # Safety
+ * `client` must be a live client; `filter` NUL-terminated; `packet_id` NULL or writable.
+ */
+enum emq_err emq_client_unsubscribe(struct emq_client *client,
+                                    const char *filter,
+                                    uint16_t *packet_id);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Unsubscribes from `count` (1..8 here) filters in one UNSUBSCRIBE.
+ *
+ * # Safety
+ * `client` must be a live client; `filters` valid for `count`
+ * NUL-terminated strings; `packet_id` NULL or writable.
+ */
+enum emq_err emq_client_unsubscribe_many(struct emq_client *client,
+                                         const char *const *filters,
+                                         size_t count,
+                                         uint16_t *packet_id);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * The connection state. NULL gives EMQ_STATE_DISCONNECTED.
+ *
+ * # Safety
+ * `client` must be NULL or a live client.
+ */
+enum emq_state emq_client_state(const struct emq_client *client);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * True when connected (CONNACK accepted and the link up).
+ *
+ * # Safety
+ * `client` must be NULL or a live client.
+ */
+bool emq_client_is_connected(const struct emq_client *client);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * The return code of the last CONNACK (0 accepted, 1..5 refused).
+ *
+ * # Safety
+ * `client` must be NULL or a live client.
+ */
+uint8_t emq_client_last_return_code(const struct emq_client *client);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Outbound QoS 1/2 messages sent on this connection and not yet fully
+ * acknowledged (at most the in-flight window).
+ *
+ * # Safety
+ * `client` must be NULL or a live client.
+ */
+uint16_t emq_client_inflight(const struct emq_client *client);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Messages in the outbox: unacknowledged QoS 1/2 messages (in flight or
+ * waiting for the window or a connection) and queued offline QoS 0 messages.
+ *
+ * # Safety
+ * `client` must be NULL or a live client.
+ */
+uint16_t emq_client_queued(const struct emq_client *client);
+#endif
+
+#if defined(EMBERMQ_HOST)
 /**
  * Creates a disconnected client. On success `*out` holds the handle, to be
  * released with `emq_client_free`.
@@ -742,7 +1157,9 @@ const char *emq_err_str(int err);
  * `emq_options_default`); `out` must be writable.
  */
 enum emq_err emq_client_new(const struct emq_options *options, struct emq_client **out);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Stops the network thread if it runs (see `emq_client_stop`), closes the
  * connection without DISCONNECT (so the broker publishes the will) and
@@ -754,7 +1171,9 @@ enum emq_err emq_client_new(const struct emq_options *options, struct emq_client
  * `client` must be NULL or a handle from `emq_client_new` not yet freed.
  */
 enum emq_err emq_client_free(struct emq_client *client);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Sets the callbacks (copied) and the `user_data` passed to each.
  * `callbacks` may be NULL to remove them all. Callbacks run on the thread
@@ -768,7 +1187,9 @@ enum emq_err emq_client_free(struct emq_client *client);
 enum emq_err emq_client_set_callbacks(struct emq_client *client,
                                       const struct emq_callbacks *callbacks,
                                       void *user_data);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Connects to `host` (name, IPv4 or IPv6 address) on `port` (1883 for
  * plain MQTT, 8883 for MQTT over TLS) and waits for CONNACK, at most
@@ -782,7 +1203,9 @@ enum emq_err emq_client_set_callbacks(struct emq_client *client,
  * `client` must be a live handle; `host` a NUL-terminated string.
  */
 enum emq_err emq_client_connect(struct emq_client *client, const char *host, uint16_t port);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Connects to the broker named by `uri`, `[scheme://]host[:port]`:
  * `mqtt://` or `tcp://` (port 1883) for plain MQTT, `mqtts://`, `ssl://`
@@ -794,7 +1217,9 @@ enum emq_err emq_client_connect(struct emq_client *client, const char *host, uin
  * `client` must be a live handle; `uri` a NUL-terminated string.
  */
 enum emq_err emq_client_connect_uri(struct emq_client *client, const char *uri);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
  * (or the error if DISCONNECT could not be written). Ends automatic
@@ -805,7 +1230,9 @@ enum emq_err emq_client_connect_uri(struct emq_client *client, const char *uri);
  * `client` must be a live handle.
  */
 enum emq_err emq_client_disconnect(struct emq_client *client);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * One turn of a caller-driven loop, like Paho's MQTTYield: writes pending
  * output, sends keepalive pings, and dispatches every event that arrives,
@@ -822,7 +1249,9 @@ enum emq_err emq_client_disconnect(struct emq_client *client);
  * `client` must be a live handle.
  */
 enum emq_err emq_client_poll(struct emq_client *client, uint32_t timeout_ms);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Polls (dispatching callbacks) until the acknowledgement for `packet_id`
  * arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
@@ -834,7 +1263,9 @@ enum emq_err emq_client_poll(struct emq_client *client, uint32_t timeout_ms);
  * `client` must be a live handle.
  */
 enum emq_err emq_client_wait(struct emq_client *client, uint16_t packet_id, uint32_t timeout_ms);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
  * packet is written (or queued in the outbox); `*packet_id` (may be NULL)
@@ -855,7 +1286,9 @@ enum emq_err emq_client_publish(struct emq_client *client,
                                 uint8_t qos,
                                 bool retain,
                                 uint16_t *packet_id);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Subscribes to one filter.
  *
@@ -866,7 +1299,9 @@ enum emq_err emq_client_subscribe(struct emq_client *client,
                                   const char *filter,
                                   uint8_t qos,
                                   uint16_t *packet_id);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Subscribes to `count` filters in one SUBSCRIBE. The granted QoS arrive
  * in `on_subscribed`, in the same order.
@@ -879,7 +1314,9 @@ enum emq_err emq_client_subscribe_many(struct emq_client *client,
                                        const struct emq_subscription *subscriptions,
                                        size_t count,
                                        uint16_t *packet_id);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Subscribes to `filter` and routes matching messages to `handler` (with
  * its own `user_data`) instead of `on_message`. The first registered
@@ -895,7 +1332,9 @@ enum emq_err emq_client_subscribe_handler(struct emq_client *client,
                                           emq_message_handler handler,
                                           void *user_data,
                                           uint16_t *packet_id);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Unsubscribes from one filter (and drops its handler, if any).
  *
@@ -905,7 +1344,9 @@ enum emq_err emq_client_subscribe_handler(struct emq_client *client,
 enum emq_err emq_client_unsubscribe(struct emq_client *client,
                                     const char *filter,
                                     uint16_t *packet_id);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Unsubscribes from `count` filters in one UNSUBSCRIBE.
  *
@@ -917,7 +1358,9 @@ enum emq_err emq_client_unsubscribe_many(struct emq_client *client,
                                          const char *const *filters,
                                          size_t count,
                                          uint16_t *packet_id);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * The connection state. NULL gives EMQ_STATE_DISCONNECTED.
  *
@@ -925,7 +1368,9 @@ enum emq_err emq_client_unsubscribe_many(struct emq_client *client,
  * `client` must be NULL or a live handle.
  */
 enum emq_state emq_client_state(const struct emq_client *client);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * True when connected (CONNACK accepted and the link up).
  *
@@ -933,7 +1378,9 @@ enum emq_state emq_client_state(const struct emq_client *client);
  * `client` must be NULL or a live handle.
  */
 bool emq_client_is_connected(const struct emq_client *client);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * The return code of the last CONNACK (0 accepted, 1..5 refused).
  *
@@ -941,7 +1388,9 @@ bool emq_client_is_connected(const struct emq_client *client);
  * `client` must be NULL or a live handle.
  */
 uint8_t emq_client_last_return_code(const struct emq_client *client);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Outbound QoS 1/2 messages sent on this connection and not yet fully
  * acknowledged (at most `inflight_window`).
@@ -950,7 +1399,9 @@ uint8_t emq_client_last_return_code(const struct emq_client *client);
  * `client` must be NULL or a live handle.
  */
 uint16_t emq_client_inflight(const struct emq_client *client);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Messages in the outbox: unacknowledged QoS 1/2 messages (in flight or
  * waiting for the window or a connection) and queued offline QoS 0
@@ -960,7 +1411,9 @@ uint16_t emq_client_inflight(const struct emq_client *client);
  * `client` must be NULL or a live handle.
  */
 uint16_t emq_client_queued(const struct emq_client *client);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Puts a saved outbox entry back (from the `load` hook, or any time before
  * the first connect): `packet` is what the `store` hook was given. It is
@@ -975,7 +1428,9 @@ uint16_t emq_client_queued(const struct emq_client *client);
 enum emq_err emq_client_restore(struct emq_client *client,
                                 const uint8_t *packet,
                                 size_t packet_len);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Starts the network thread: it connects (to the broker of the last
  * connect or `emq_client_set_server`, if not connected yet), keeps the
@@ -990,7 +1445,9 @@ enum emq_err emq_client_restore(struct emq_client *client,
  * `client` must be a live handle.
  */
 enum emq_err emq_client_start(struct emq_client *client);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Ends the network thread: it finishes the callback it is in, sends
  * DISCONNECT (`on_disconnect` gets EMQ_OK) and ends; stop returns once it
@@ -1003,7 +1460,9 @@ enum emq_err emq_client_start(struct emq_client *client);
  * `client` must be a live handle.
  */
 enum emq_err emq_client_stop(struct emq_client *client);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * Sets the broker the network thread connects to, by URI as for
  * `emq_client_connect_uri`, without connecting now: `emq_client_start`
@@ -1013,7 +1472,9 @@ enum emq_err emq_client_stop(struct emq_client *client);
  * `client` must be a live handle; `uri` a NUL-terminated string.
  */
 enum emq_err emq_client_set_server(struct emq_client *client, const char *uri);
+#endif
 
+#if defined(EMBERMQ_HOST)
 /**
  * The outcome of the latest TLS handshake's certificate check: EMQ_OK when
  * the broker was verified; EMQ_ERR_TLS_NOT_VERIFIED in verify mode none or
@@ -1026,6 +1487,7 @@ enum emq_err emq_client_set_server(struct emq_client *client, const char *uri);
  * `client` must be NULL or a live handle.
  */
 enum emq_err emq_client_tls_verify_result(const struct emq_client *client);
+#endif
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -8,6 +8,22 @@ if ! cbindgen --version 2>/dev/null | grep -q "$want_version"; then
     echo "cbindgen $want_version is required (scripts/install-deps.sh installs it)" >&2
     exit 1
 fi
+# The firmware storage constants are text in cbindgen.toml: they must be the
+# values src/ffi/firmware.rs checks against the Rust struct at build time.
+storage_const() { sed -n "s/^pub const $1: usize = \([0-9]*\);/\1/p" src/ffi/firmware.rs; }
+size32="$(storage_const STORAGE_SIZE_32)"
+size64="$(storage_const STORAGE_SIZE_64)"
+align="$(storage_const STORAGE_ALIGN)"
+want_lines=$(printf '#define EMQ_CLIENT_STORAGE_SIZE %s\n#define EMQ_CLIENT_STORAGE_SIZE %s\n#define EMQ_CLIENT_STORAGE_ALIGN %s' \
+    "$size64" "$size32" "$align")
+got_lines="$(grep -E '^#define EMQ_CLIENT_STORAGE_(SIZE|ALIGN) ' cbindgen.toml)"
+if [ -z "$size32" ] || [ "$want_lines" != "$got_lines" ]; then
+    echo "cbindgen.toml's EMQ_CLIENT_STORAGE_* defines differ from src/ffi/firmware.rs:" >&2
+    echo "want:" >&2; echo "$want_lines" >&2
+    echo "got:" >&2; echo "$got_lines" >&2
+    exit 1
+fi
+
 if [ "${1:-}" = "--write" ]; then
     cbindgen --config cbindgen.toml --crate embermq --output include/embermq.h 2>/dev/null
     echo "include/embermq.h regenerated"

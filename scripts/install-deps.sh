@@ -7,10 +7,12 @@
 set -euo pipefail
 
 # gcc-arm-none-eabi, libnewlib-arm-none-eabi: the Paho layer's Cortex-M
-# checks. libmosquitto-dev, libpaho-mqtt-dev, time and linux-perf: the
+# checks and the bare-metal example; qemu-system-arm runs that example
+# (mps2-an386) in scripts/run-baremetal.sh and scripts/footprint.sh.
+# libmosquitto-dev, libpaho-mqtt-dev, time and linux-perf: the
 # benchmark suite (scripts/bench.sh) compares embermq with those clients.
 APT_PACKAGES=(mosquitto mosquitto-clients cmake valgrind pkg-config
-              gcc-arm-none-eabi libnewlib-arm-none-eabi
+              gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
               libmosquitto-dev libpaho-mqtt-dev time linux-perf)
 RUST_TARGETS=(thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf)
 RUST_COMPONENTS=(rustfmt clippy)

@@ -30,6 +30,10 @@ for target in thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unkn
     cargo build --lib --release --no-default-features --features panic-handler,paho --target "$target"
 done
 
+# The firmware C API (src/ffi/firmware.rs) is compiled only without std.
+step "cargo clippy --lib --no-default-features --features panic-handler --target thumbv7em-none-eabihf -- -D warnings"
+cargo clippy --lib --no-default-features --features panic-handler --target thumbv7em-none-eabihf -- -D warnings
+
 step "cargo clippy --all-targets --features paho -- -D warnings"
 cargo clippy --all-targets --features paho -- -D warnings
 
@@ -38,6 +42,15 @@ cargo test --lib --features paho paho::
 
 step "scripts/check-paho-firmware.sh (Cortex-M4 layout, compile and link)"
 bash scripts/check-paho-firmware.sh
+
+step "scripts/run-baremetal.sh (Cortex-M4 firmware in QEMU mps2-an386, UART to mosquitto)"
+bash scripts/run-baremetal.sh
+
+step "scripts/footprint.sh (embermq's text/data/bss, client struct, stack in that firmware)"
+bash scripts/footprint.sh
+
+step "scripts/check-esp-idf-cmake.sh (ESP-IDF component mode, faked)"
+bash scripts/check-esp-idf-cmake.sh
 
 if [ -x scripts/check-header.sh ]; then
     step "scripts/check-header.sh"

@@ -95,6 +95,8 @@ fn span_in(base: &[u8], part: &[u8]) -> Span {
 impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, T, C, R> {
     /// A disconnected client. `rx` bounds the largest packet it can receive;
     /// `command_timeout_ms` bounds connect and every write.
+    // Inlined so firmware can construct it in place (see Session::new).
+    #[inline(always)]
     pub fn new(session: Session<M>, clock: C, rx: R, command_timeout_ms: u32) -> Self {
         Client {
             session,
@@ -170,7 +172,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     /// Bound on connect and on every write, in milliseconds.
-    pub fn command_timeout(&self) -> u32 {
+    pub fn command_timeout_ms(&self) -> u32 {
         self.command_timeout_ms
     }
 

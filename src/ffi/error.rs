@@ -131,6 +131,11 @@ pub enum emq_err {
     EMQ_ERR_TLS_FILE = 68,
     /// TLS was asked for, but this build has no TLS (cargo feature `tls` off).
     EMQ_ERR_TLS_UNAVAILABLE = 69,
+    /// Firmware: the client storage is not aligned to `EMQ_CLIENT_STORAGE_ALIGN`.
+    EMQ_ERR_MISALIGNED = 80,
+    /// The option is not supported by this build (firmware: automatic
+    /// reconnect and persistence hooks are host features).
+    EMQ_ERR_UNSUPPORTED = 81,
 }
 
 impl From<Error> for emq_err {
@@ -253,6 +258,8 @@ impl emq_err {
             EMQ_ERR_TLS_NOT_VERIFIED => c"TLS: server certificate not verified (verify mode none)",
             EMQ_ERR_TLS_FILE => c"TLS: certificate or key file could not be read",
             EMQ_ERR_TLS_UNAVAILABLE => c"TLS not available in this build",
+            EMQ_ERR_MISALIGNED => c"client storage misaligned",
+            EMQ_ERR_UNSUPPORTED => c"not supported by this build",
         }
     }
 }
@@ -329,6 +336,8 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_TLS_NOT_VERIFIED,
         EMQ_ERR_TLS_FILE,
         EMQ_ERR_TLS_UNAVAILABLE,
+        EMQ_ERR_MISALIGNED,
+        EMQ_ERR_UNSUPPORTED,
     ]
 }
 

@@ -218,7 +218,7 @@ fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_e
         loop {
             match body(&mut core) {
                 Err(EMQ_ERR_STORE_FULL | EMQ_ERR_INFLIGHT_FULL) if may_wait => {
-                    let limit = Duration::from_millis(u64::from(core.client.command_timeout()));
+                    let limit = Duration::from_millis(u64::from(core.client.command_timeout_ms()));
                     let Some(left) = limit.checked_sub(started.elapsed()) else {
                         let last = body(&mut core);
                         logged = !core.logs.is_empty();

@@ -503,8 +503,24 @@ unsafe fn set_out<T>(out: *mut T, value: T) {
     }
 }
 
+const VERSION_LEN: usize = env!("CARGO_PKG_VERSION").len() + 1;
+
+/// The version, NUL-terminated, in a static of its own: as a string
+/// literal it would share one mergeable section with every `emq_err_str`
+/// message, and firmware that only logs its version would link them all.
+static VERSION: [u8; VERSION_LEN] = {
+    let text = env!("CARGO_PKG_VERSION").as_bytes();
+    let mut out = [0u8; VERSION_LEN];
+    let mut i = 0;
+    while i < text.len() {
+        out[i] = text[i];
+        i += 1;
+    }
+    out
+};
+
 /// The library version, NUL-terminated.
 #[no_mangle]
 pub extern "C" fn emq_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    VERSION.as_ptr().cast()
 }

@@ -163,6 +163,9 @@ pub struct Session<M: Memory> {
 
 impl<M: Memory> Session<M> {
     /// A disconnected session in `memory`.
+    // Inlined so firmware can construct it in place, without a second
+    // copy of the whole session on a small stack.
+    #[inline(always)]
     pub fn new(memory: M, config: SessionConfig) -> Self {
         let mut session = Session {
             memory,
@@ -487,7 +490,7 @@ impl<M: Memory> Session<M> {
             State::AwaitingConnAck | State::Connected => {}
         }
         self.send_cursor = None;
-        self.queue(&Packet::Disconnect, now_ms)?;
+        self.queue_raw(&header_only(DISCONNECT), now_ms)?;
         self.state = State::Disconnecting;
         Ok(())
     }
@@ -554,7 +557,7 @@ impl<M: Memory> Session<M> {
                     return Err(Error::ProtocolViolation);
                 }
                 // A repeated PUBREC gets PUBREL again [MQTT-4.3.3].
-                self.queue(&Packet::PubRel(id), now_ms)?;
+                self.queue_raw(&ack(PUBREL, id), now_ms)?;
                 let parts = self.memory.parts();
                 let offset = slot.store_offset as usize;
                 let flags = self.ring.entry(parts.store, offset).flags;
@@ -575,7 +578,7 @@ impl<M: Memory> Session<M> {
                 .complete(id, SlotKind::AwaitPubComp)?
                 .then_some(Event::Published { packet_id: id })),
             Packet::PubRel(id) => {
-                self.queue(&Packet::PubComp(id), now_ms)?;
+                self.queue_raw(&ack(PUBCOMP, id), now_ms)?;
                 inbound::remove(self.memory.parts().inbound_qos2, id);
                 Ok(None)
             }
@@ -626,7 +629,7 @@ impl<M: Memory> Session<M> {
             return Ok(None);
         }
         if now_ms.saturating_sub(self.last_activity_ms()) >= self.keep_alive_ms {
-            self.queue(&Packet::PingReq, now_ms)?;
+            self.queue_raw(&header_only(PINGREQ), now_ms)?;
             self.ping_sent_ms = Some(now_ms);
         }
         Ok(None)
@@ -710,10 +713,12 @@ impl<M: Memory> Session<M> {
             }
             let room = parts.tx.len() - self.out_end;
             if entry.flags & RELEASED != 0 {
-                match Packet::PubRel(entry.packet_id).encode(&mut parts.tx[self.out_end..]) {
-                    Ok(len) => self.out_end += len,
-                    Err(_) => return,
-                }
+                let pubrel = ack(PUBREL, entry.packet_id);
+                let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + pubrel.len()) else {
+                    return;
+                };
+                out.copy_from_slice(&pubrel);
+                self.out_end += pubrel.len();
             } else {
                 // publish() checked that every stored message fits an empty
                 // send buffer, so this only waits for a flush.
@@ -747,18 +752,18 @@ impl<M: Memory> Session<M> {
     ) -> Result<Option<Event<'p>>, Error> {
         match publish.qos {
             QoS::AtMostOnce => {}
-            QoS::AtLeastOnce => self.queue(&Packet::PubAck(publish.packet_id), now_ms)?,
+            QoS::AtLeastOnce => self.queue_raw(&ack(PUBACK, publish.packet_id), now_ms)?,
             QoS::ExactlyOnce => {
                 let id = publish.packet_id;
                 if inbound::contains(self.memory.parts().inbound_qos2, id) {
                     // Delivered already; the broker did not see our PUBREC.
-                    self.queue(&Packet::PubRec(id), now_ms)?;
+                    self.queue_raw(&ack(PUBREC, id), now_ms)?;
                     return Ok(None);
                 }
                 if !inbound::has_room(self.memory.parts().inbound_qos2) {
                     return Err(Error::InboundQos2Full);
                 }
-                self.queue(&Packet::PubRec(id), now_ms)?;
+                self.queue_raw(&ack(PUBREC, id), now_ms)?;
                 inbound::insert(self.memory.parts().inbound_qos2, id);
             }
         }
@@ -823,6 +828,16 @@ impl<M: Memory> Session<M> {
         }
     }
 
+    /// Appends an already encoded packet to the pending output.
+    fn queue_raw(&mut self, bytes: &[u8], now_ms: u64) -> Result<(), Error> {
+        self.check_output_room(bytes.len())?;
+        let tx = self.memory.parts().tx;
+        tx[self.out_end..self.out_end + bytes.len()].copy_from_slice(bytes);
+        self.out_end += bytes.len();
+        self.last_sent_ms = now_ms;
+        Ok(())
+    }
+
     /// Encodes `packet` at the end of the pending output.
     fn queue(&mut self, packet: &Packet<'_>, now_ms: u64) -> Result<(), Error> {
         let len = packet.encoded_len()?;
@@ -833,6 +848,32 @@ impl<M: Memory> Session<M> {
         self.last_sent_ms = now_ms;
         Ok(())
     }
+}
+
+// The fixed-size packets a client sends, written directly rather than
+// through `Packet::encode`: on firmware the generic encoder's frame and a
+// `Packet` value were the deepest part of the receive path's stack.
+// `tests::raw_packets_match_the_codec` checks them against the codec.
+const PUBACK: u8 = 0x40;
+const PUBREC: u8 = 0x50;
+const PUBREL: u8 = 0x62;
+const PUBCOMP: u8 = 0x70;
+const PINGREQ: u8 = 0xC0;
+const DISCONNECT: u8 = 0xE0;
+
+/// A PINGREQ or DISCONNECT (by first byte).
+// Not a `const` array: LLVM would place `[0xC0, 0]` among the C strings,
+// and that merged section (holding every `emq_err_str` message) cannot be
+// dropped by the linker once anything in it is used.
+#[inline(never)]
+fn header_only(first_byte: u8) -> [u8; 2] {
+    [first_byte, 0]
+}
+
+/// A PUBACK, PUBREC, PUBREL or PUBCOMP (by first byte) for `packet_id`.
+fn ack(first_byte: u8, packet_id: u16) -> [u8; 4] {
+    let [high, low] = packet_id.to_be_bytes();
+    [first_byte, 2, high, low]
 }
 
 /// The index of the busy slot holding `packet_id`, if any.

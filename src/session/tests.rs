@@ -855,3 +855,20 @@ fn a_sender_still_pings_when_the_broker_goes_quiet() {
         Some(Event::ConnectionLost(Error::KeepaliveTimeout))
     );
 }
+
+#[test]
+fn raw_packets_match_the_codec() {
+    let encode = |packet: Packet<'_>| {
+        let mut out = [0u8; 8];
+        let len = packet.encode(&mut out).unwrap();
+        out[..len].to_vec()
+    };
+    for id in [1u16, 0x1234, u16::MAX] {
+        assert_eq!(ack(PUBACK, id).to_vec(), encode(Packet::PubAck(id)));
+        assert_eq!(ack(PUBREC, id).to_vec(), encode(Packet::PubRec(id)));
+        assert_eq!(ack(PUBREL, id).to_vec(), encode(Packet::PubRel(id)));
+        assert_eq!(ack(PUBCOMP, id).to_vec(), encode(Packet::PubComp(id)));
+    }
+    assert_eq!(header_only(PINGREQ).to_vec(), encode(Packet::PingReq));
+    assert_eq!(header_only(DISCONNECT).to_vec(), encode(Packet::Disconnect));
+}

@@ -1,8 +1,10 @@
 //! Moving bytes. The client drives any [`Transport`]: TCP on hosts
-//! ([`tcp::TcpTransport`]), C callbacks on firmware.
+//! (`tcp::TcpTransport`), C callbacks on firmware (`callbacks`).
 
 use crate::Error;
 
+#[cfg(not(feature = "std"))]
+pub mod callbacks;
 #[cfg(feature = "std")]
 pub mod tcp;
 #[cfg(feature = "tls")]
