@@ -18,7 +18,7 @@
 
 use super::*;
 use crate::client::{Client, ClientEvent};
-use crate::codec::{LastWill, ProtocolLevel, SubscribeTopic};
+use crate::codec::{LastWill, ProtocolLevel};
 use crate::session::{ConnectOptions, Memory, Parts, Session, SessionConfig, Slot, State};
 use crate::topic;
 pub use crate::transport::callbacks::{
@@ -873,18 +873,8 @@ pub unsafe extern "C" fn emq_client_subscribe_many(
     // SAFETY: contract forwarded.
     let result = unsafe {
         with_client(client, |c| {
-            let entries = list_arg(subscriptions, count)?;
-            let mut topics = [SubscribeTopic {
-                filter: "",
-                qos: QoS::AtMostOnce,
-            }; MAX_FILTERS_PER_CALL];
-            for (slot, entry) in topics.iter_mut().zip(entries) {
-                *slot = SubscribeTopic {
-                    filter: str_arg(entry.filter)?,
-                    qos: qos_arg(entry.qos)?,
-                };
-            }
-            let topics = topics.get(..count).ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
+            let mut storage = [NO_TOPIC; MAX_FILTERS_PER_CALL];
+            let topics = subscription_args(subscriptions, count, &mut storage)?;
             id = c.client.subscribe(topics).map_err(emq_err::from)?;
             Ok(())
         })
@@ -894,24 +884,6 @@ pub unsafe extern "C" fn emq_client_subscribe_many(
     // SAFETY: NULL or live; no reference alive.
     unsafe { report_if_lost(client) };
     result
-}
-
-/// A C array argument of 1..=MAX_FILTERS_PER_CALL entries.
-///
-/// # Safety
-/// `ptr` must be NULL or valid for `count` entries.
-unsafe fn list_arg<'a, T>(ptr: *const T, count: usize) -> Result<&'a [T], emq_err> {
-    if count == 0 {
-        return Err(EMQ_ERR_NO_TOPIC_FILTERS);
-    }
-    if count > MAX_FILTERS_PER_CALL {
-        return Err(EMQ_ERR_INVALID_ARGUMENT);
-    }
-    if ptr.is_null() {
-        return Err(EMQ_ERR_NULL_POINTER);
-    }
-    // SAFETY: non-NULL, `count` entries per the contract.
-    Ok(unsafe { core::slice::from_raw_parts(ptr, count) })
 }
 
 /// Unsubscribes from one filter.
@@ -944,12 +916,8 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     // SAFETY: contract forwarded.
     let result = unsafe {
         with_client(client, |c| {
-            let entries = list_arg(filters, count)?;
-            let mut list = [""; MAX_FILTERS_PER_CALL];
-            for (slot, &entry) in list.iter_mut().zip(entries) {
-                *slot = str_arg(entry)?;
-            }
-            let list = list.get(..count).ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
+            let mut storage = [""; MAX_FILTERS_PER_CALL];
+            let list = filter_args(filters, count, &mut storage)?;
             id = c.client.unsubscribe(list).map_err(emq_err::from)?;
             Ok(())
         })

@@ -1319,48 +1319,23 @@ unsafe fn subscribe_with(
         Ok(c) => c,
         Err(err) => return err,
     };
-    let result = {
-        with_room(c, |c| {
-            if count == 0 || count > MAX_FILTERS_PER_CALL {
-                return Err(if count == 0 {
-                    EMQ_ERR_NO_TOPIC_FILTERS
-                } else {
-                    EMQ_ERR_INVALID_ARGUMENT
-                });
-            }
-            if subscriptions.is_null() {
-                return Err(EMQ_ERR_NULL_POINTER);
-            }
-            // SAFETY: non-NULL, `count` entries per the contract.
-            let entries = unsafe { core::slice::from_raw_parts(subscriptions, count) };
-            let mut topics = [SubscribeTopic {
-                filter: "",
-                qos: QoS::AtMostOnce,
-            }; MAX_FILTERS_PER_CALL];
-            for (slot, entry) in topics.iter_mut().zip(entries) {
-                *slot = SubscribeTopic {
-                    // SAFETY: NUL-terminated per the contract.
-                    filter: unsafe { str_arg(entry.filter) }?,
-                    qos: qos_arg(entry.qos)?,
-                };
-            }
-            id = c
-                .client
-                .subscribe(&topics[..count])
-                .map_err(emq_err::from)?;
-            c.reconnect.subscribed(&topics[..count]);
-            if let Some((handler, user_data)) = handler {
-                let filter = topics[0].filter.to_owned();
-                c.handlers.retain(|h| h.filter != filter);
-                c.handlers.push(FilterHandler {
-                    filter,
-                    handler,
-                    user_data,
-                });
-            }
-            Ok(())
-        })
-    };
+    let result = with_room(c, |c| {
+        let mut storage = [NO_TOPIC; MAX_FILTERS_PER_CALL];
+        // SAFETY: valid per the contract.
+        let topics = unsafe { subscription_args(subscriptions, count, &mut storage) }?;
+        id = c.client.subscribe(topics).map_err(emq_err::from)?;
+        c.reconnect.subscribed(topics);
+        if let Some((handler, user_data)) = handler {
+            let filter = topics[0].filter.to_owned();
+            c.handlers.retain(|h| h.filter != filter);
+            c.handlers.push(FilterHandler {
+                filter,
+                handler,
+                user_data,
+            });
+        }
+        Ok(())
+    });
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
     report_if_lost(c);
@@ -1399,31 +1374,15 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
         Ok(c) => c,
         Err(err) => return err,
     };
-    let result = {
-        with_room(c, |c| {
-            if count == 0 {
-                return Err(EMQ_ERR_NO_TOPIC_FILTERS);
-            }
-            if count > MAX_FILTERS_PER_CALL {
-                return Err(EMQ_ERR_INVALID_ARGUMENT);
-            }
-            if filters.is_null() {
-                return Err(EMQ_ERR_NULL_POINTER);
-            }
-            // SAFETY: non-NULL, `count` entries per the contract.
-            let entries = unsafe { core::slice::from_raw_parts(filters, count) };
-            let mut list = [""; MAX_FILTERS_PER_CALL];
-            for (slot, &entry) in list.iter_mut().zip(entries) {
-                // SAFETY: NUL-terminated per the contract.
-                *slot = unsafe { str_arg(entry) }?;
-            }
-            let list = &list[..count];
-            id = c.client.unsubscribe(list).map_err(emq_err::from)?;
-            c.reconnect.unsubscribed(list);
-            c.handlers.retain(|h| !list.contains(&h.filter.as_str()));
-            Ok(())
-        })
-    };
+    let result = with_room(c, |c| {
+        let mut storage = [""; MAX_FILTERS_PER_CALL];
+        // SAFETY: valid per the contract.
+        let list = unsafe { filter_args(filters, count, &mut storage) }?;
+        id = c.client.unsubscribe(list).map_err(emq_err::from)?;
+        c.reconnect.unsubscribed(list);
+        c.handlers.retain(|h| !list.contains(&h.filter.as_str()));
+        Ok(())
+    });
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
     report_if_lost(c);

@@ -22,7 +22,7 @@ pub use firmware::*;
 #[cfg(feature = "std")]
 pub use host::*;
 
-use crate::codec::QoS;
+use crate::codec::{QoS, SubscribeTopic};
 use core::ffi::{c_char, c_void, CStr};
 use emq_err::*;
 
@@ -491,6 +491,73 @@ unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], emq_err>
 fn qos_arg(qos: u8) -> Result<QoS, emq_err> {
     QoS::from_u8(qos).map_err(|_| EMQ_ERR_INVALID_QOS)
 }
+
+/// A C array argument of 1..=`max` entries (the filters of one SUBSCRIBE
+/// or UNSUBSCRIBE).
+///
+/// # Safety
+/// `ptr` must be NULL or valid for `count` entries.
+unsafe fn list_arg<'a, T>(ptr: *const T, count: usize, max: usize) -> Result<&'a [T], emq_err> {
+    if count == 0 {
+        return Err(EMQ_ERR_NO_TOPIC_FILTERS);
+    }
+    if count > max {
+        return Err(EMQ_ERR_INVALID_ARGUMENT);
+    }
+    if ptr.is_null() {
+        return Err(EMQ_ERR_NULL_POINTER);
+    }
+    // SAFETY: non-NULL, `count` entries per the contract.
+    Ok(unsafe { core::slice::from_raw_parts(ptr, count) })
+}
+
+/// Checks `count` `emq_subscription` entries (1..=`out.len()`) into `out`
+/// (filled in place: firmware counts every byte of stack) and returns the
+/// filled part.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for `count` entries with NUL-terminated filters.
+unsafe fn subscription_args<'o, 'a>(
+    ptr: *const emq_subscription,
+    count: usize,
+    out: &'o mut [SubscribeTopic<'a>],
+) -> Result<&'o [SubscribeTopic<'a>], emq_err> {
+    // SAFETY: forwarded contract.
+    let entries = unsafe { list_arg(ptr, count, out.len()) }?;
+    for (slot, entry) in out.iter_mut().zip(entries) {
+        *slot = SubscribeTopic {
+            // SAFETY: NUL-terminated per the contract.
+            filter: unsafe { str_arg(entry.filter) }?,
+            qos: qos_arg(entry.qos)?,
+        };
+    }
+    Ok(&out[..entries.len()])
+}
+
+/// Checks `count` C-string filters (1..=`out.len()`) into `out` and returns
+/// the filled part.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for `count` NUL-terminated strings.
+unsafe fn filter_args<'o, 'a>(
+    ptr: *const *const c_char,
+    count: usize,
+    out: &'o mut [&'a str],
+) -> Result<&'o [&'a str], emq_err> {
+    // SAFETY: forwarded contract.
+    let entries = unsafe { list_arg(ptr, count, out.len()) }?;
+    for (slot, &entry) in out.iter_mut().zip(entries) {
+        // SAFETY: NUL-terminated per the contract.
+        *slot = unsafe { str_arg(entry) }?;
+    }
+    Ok(&out[..entries.len()])
+}
+
+/// An empty SUBSCRIBE entry, to initialise the arrays `subscription_args` fills.
+const NO_TOPIC: SubscribeTopic<'static> = SubscribeTopic {
+    filter: "",
+    qos: QoS::AtMostOnce,
+};
 
 /// Writes `value` through an optional out-pointer.
 ///

@@ -29,31 +29,7 @@
 #include <unistd.h>
 
 #define EMBERMQ_FIRMWARE 1
-#include "embermq.h"
-
-#define CHECK(expr)                                                         \
-    do {                                                                    \
-        if (!(expr)) {                                                      \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,          \
-                    __LINE__, #expr);                                       \
-            exit(1);                                                        \
-        }                                                                   \
-    } while (0)
-
-#define CHECK_ERR(call, want)                                               \
-    do {                                                                    \
-        emq_err got_ = (call);                                              \
-        emq_err want_ = (want);                                             \
-        if (got_ != want_) {                                                \
-            fprintf(stderr, "%s:%d: %s\n  returned %d (%s), expected %d (%s)\n", \
-                    __FILE__, __LINE__, #call, (int)got_,                   \
-                    emq_err_str((int)got_), (int)want_,                     \
-                    emq_err_str((int)want_));                               \
-            exit(1);                                                        \
-        }                                                                   \
-    } while (0)
-
-#define CHECK_OK(call) CHECK_ERR(call, EMQ_OK)
+#include "../check.h"
 
 /* The firmware build's panic handler ends here; a test must never get here. */
 void emq_platform_abort(void)
@@ -62,26 +38,19 @@ void emq_platform_abort(void)
     abort();
 }
 
-static inline uint64_t fw_now64(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Added to the tick, so a test can make it wrap around 2^32 while it runs. */
 static uint32_t fw_clock_offset;
 
 /* The clock callback: a wrapping 32-bit millisecond tick, as on an MCU. */
 static uint32_t fw_clock_ms(void)
 {
-    return (uint32_t)fw_now64() + fw_clock_offset;
+    return (uint32_t)test_now_ms() + fw_clock_offset;
 }
 
 /* Makes the tick wrap around 2^32 `in_ms` from now. */
 static inline void fw_clock_wrap_in(uint32_t in_ms)
 {
-    fw_clock_offset = 0u - (uint32_t)fw_now64() - in_ms;
+    fw_clock_offset = 0u - (uint32_t)test_now_ms() - in_ms;
 }
 
 /* --- POSIX socket transport ------------------------------------------------ */
@@ -301,43 +270,6 @@ static inline emq_callbacks fw_callbacks(void)
     cb.on_unsubscribed = fw_on_unsubscribed;
     return cb;
 }
-
-/* --- environment -------------------------------------------------------------- */
-
-static inline const char *fw_host(void)
-{
-    const char *host = getenv("EMQ_TEST_HOST");
-    if (host == NULL || host[0] == '\0') {
-        fprintf(stderr, "EMQ_TEST_HOST is not set: run under scripts/with-broker.sh\n");
-        exit(1);
-    }
-    return host;
-}
-
-static inline uint16_t fw_port(void)
-{
-    const char *port = getenv("EMQ_TEST_PORT");
-    long value = port != NULL ? strtol(port, NULL, 10) : 0;
-    if (value <= 0 || value > 65535) {
-        fprintf(stderr, "EMQ_TEST_PORT is not set: run under scripts/with-broker.sh\n");
-        exit(1);
-    }
-    return (uint16_t)value;
-}
-
-/* Polls in short slices until `cond` holds; fails after `ms`. */
-#define FW_POLL_UNTIL(client, cond, ms)                                     \
-    do {                                                                    \
-        uint64_t deadline_ = fw_now64() + (ms);                             \
-        while (!(cond)) {                                                   \
-            if (fw_now64() >= deadline_) {                                  \
-                fprintf(stderr, "%s:%d: timed out after %d ms waiting for %s\n", \
-                        __FILE__, __LINE__, (int)(ms), #cond);              \
-                exit(1);                                                    \
-            }                                                               \
-            CHECK_OK(emq_client_poll((client), 20));                        \
-        }                                                                   \
-    } while (0)
 
 /* Storage for one client, as firmware declares it. */
 typedef struct fw_storage {

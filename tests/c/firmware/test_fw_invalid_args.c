@@ -174,11 +174,11 @@ int main(void)
 
     /* A connect callback that fails. */
     net.fail_connect = true;
-    CHECK_ERR(emq_client_connect(client, fw_host(), fw_port()), EMQ_ERR_CONNECT_FAILED);
+    CHECK_ERR(emq_client_connect(client, test_host(), test_port()), EMQ_ERR_CONNECT_FAILED);
     CHECK(emq_client_state(client) == EMQ_STATE_DISCONNECTED);
     CHECK(net.closes == 0);
     net.fail_connect = false;
-    CHECK_OK(emq_client_connect(client, fw_host(), fw_port()));
+    CHECK_OK(emq_client_connect(client, test_host(), test_port()));
     CHECK(emq_client_is_connected(client));
     CHECK_ERR(emq_client_publish(client, "bad/+/topic", NULL, 0, 1, false, NULL),
               EMQ_ERR_WILDCARD_IN_TOPIC_NAME);

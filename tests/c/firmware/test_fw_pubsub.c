@@ -57,13 +57,13 @@ int main(void)
     cb.on_message = on_message;
     CHECK_OK(emq_client_set_callbacks(client, &cb, &r));
 
-    CHECK_OK(emq_client_connect(client, fw_host(), fw_port()));
+    CHECK_OK(emq_client_connect(client, test_host(), test_port()));
     CHECK(r.connects == 1 && r.connect_code == 0);
     CHECK(emq_client_is_connected(client));
     CHECK(emq_client_state(client) == EMQ_STATE_CONNECTED);
     CHECK(emq_client_last_return_code(client) == 0);
     CHECK(net.connects == 1);
-    CHECK_ERR(emq_client_connect(client, fw_host(), fw_port()), EMQ_ERR_ALREADY_CONNECTED);
+    CHECK_ERR(emq_client_connect(client, test_host(), test_port()), EMQ_ERR_ALREADY_CONNECTED);
 
     CHECK_OK(emq_client_subscribe(client, filter, 2, &sub_id));
     CHECK(sub_id != 0);
@@ -90,7 +90,7 @@ int main(void)
         }
     }
     CHECK(r.published == 3);
-    FW_POLL_UNTIL(client, r.messages == 3, 3000);
+    POLL_UNTIL(client, r.messages == 3, 3000);
     for (q = 0; q < 3; q++) {
         char payload[32];
         int i, found = -1;
@@ -108,7 +108,7 @@ int main(void)
 
     /* The API from inside on_message. */
     CHECK_OK(emq_client_publish(client, trigger, (const uint8_t *)"t", 1, 1, false, NULL));
-    FW_POLL_UNTIL(client, r.messages == 5, 3000); /* the trigger and its echo */
+    POLL_UNTIL(client, r.messages == 5, 3000); /* the trigger and its echo */
     CHECK_ERR(publish_in_callback, EMQ_OK);
     CHECK_ERR(poll_in_callback, EMQ_ERR_IN_CALLBACK);
     CHECK(strcmp(r.topic[4], echo_topic) == 0);
@@ -121,8 +121,8 @@ int main(void)
     CHECK_OK(emq_client_publish(client, topic[1], (const uint8_t *)"x", 1, 1, false, &ids[1]));
     CHECK_OK(emq_client_wait(client, ids[1], 3000));
     {
-        uint64_t until = fw_now64() + 300;
-        while (fw_now64() < until) {
+        uint64_t until = test_now_ms() + 300;
+        while (test_now_ms() < until) {
             CHECK_OK(emq_client_poll(client, 20));
         }
     }
@@ -137,7 +137,7 @@ int main(void)
               EMQ_ERR_NOT_CONNECTED);
 
     /* The same client connects again. */
-    CHECK_OK(emq_client_connect(client, fw_host(), fw_port()));
+    CHECK_OK(emq_client_connect(client, test_host(), test_port()));
     CHECK(r.connects == 2 && emq_client_is_connected(client));
     CHECK_OK(emq_client_deinit(client));
     CHECK(net.closes == 2);

@@ -39,8 +39,8 @@ int main(void)
     CHECK_OK(emq_client_init(&storage_b, sizeof storage_b, &o, &tb, fw_clock_ms, &bb, &b));
     CHECK_OK(emq_client_set_callbacks(a, &cb, &ra));
     CHECK_OK(emq_client_set_callbacks(b, &cb, &rb));
-    CHECK_OK(emq_client_connect(a, fw_host(), fw_port()));
-    CHECK_OK(emq_client_connect(b, fw_host(), fw_port()));
+    CHECK_OK(emq_client_connect(a, test_host(), test_port()));
+    CHECK_OK(emq_client_connect(b, test_host(), test_port()));
     CHECK_OK(emq_client_subscribe(a, topic, 1, &pid));
     CHECK_OK(emq_client_wait(a, pid, 3000));
 
@@ -59,8 +59,8 @@ int main(void)
     /* B (rx 512) sends A (rx 128) a 200-byte message at QoS 0: A's poll
      * reports the oversized packet and closes the connection. */
     CHECK_OK(emq_client_publish(b, topic, mid, sizeof mid, 0, false, NULL));
-    deadline = fw_now64() + 3000;
-    while (err == EMQ_OK && fw_now64() < deadline) {
+    deadline = test_now_ms() + 3000;
+    while (err == EMQ_OK && test_now_ms() < deadline) {
         err = emq_client_poll(a, 20);
     }
     CHECK_ERR(err, EMQ_ERR_PACKET_TOO_LARGE);
@@ -70,16 +70,16 @@ int main(void)
     CHECK(net_a.closes == 1);
 
     /* A connects again (clean session), subscribes, and receives a small one. */
-    CHECK_OK(emq_client_connect(a, fw_host(), fw_port()));
+    CHECK_OK(emq_client_connect(a, test_host(), test_port()));
     CHECK_OK(emq_client_subscribe(a, topic, 1, &pid));
     CHECK_OK(emq_client_wait(a, pid, 3000));
     CHECK_OK(emq_client_publish(b, topic, (const uint8_t *)"small", 5, 0, false, NULL));
-    FW_POLL_UNTIL(a, ra.messages == 1, 3000);
+    POLL_UNTIL(a, ra.messages == 1, 3000);
     CHECK(ra.payload_len[0] == 5 && memcmp(ra.payload[0], "small", 5) == 0);
     /* A's store takes a QoS 1 message that fits (and so does its rx). */
     CHECK_OK(emq_client_publish(a, topic, mid, 60, 1, false, &pid));
     CHECK_OK(emq_client_wait(a, pid, 3000));
-    FW_POLL_UNTIL(a, ra.messages == 2, 3000);
+    POLL_UNTIL(a, ra.messages == 2, 3000);
     CHECK(ra.payload_len[1] == 60 && ra.qos[1] == 1);
 
     CHECK_OK(emq_client_disconnect(a));
