@@ -4,8 +4,10 @@
 //! connections, and across broker restarts and client "reboots".
 //!
 //! Every stream asserts: each QoS 1 message reaches the subscribing
-//! application at least once, each QoS 2 message exactly once, first
-//! deliveries keep the publish order, and the outbox ends empty. Counts are
+//! application at least once, each QoS 2 message exactly once, and the
+//! outbox ends empty; first deliveries keep the publish order while the
+//! broker stays up (across broker restarts, the publisher's resend order is
+//! checked on the wire instead). Counts are
 //! printed (run with --nocapture to see them).
 
 mod support;
@@ -259,8 +261,9 @@ fn tally(seen: &Seen, topic: &str, total: usize) -> Tally {
     }
 }
 
-/// Checks the delivery guarantees and prints the counts.
-fn check_stream(label: &str, tally: &Tally, qos: u8, cuts: u64, reconnects: usize) {
+/// Checks the delivery guarantees (none lost; QoS 2 never twice) and prints
+/// the counts.
+fn check_delivery(label: &str, tally: &Tally, qos: u8, cuts: u64, reconnects: usize) {
     let total = tally.counts.len();
     let delivered: u32 = tally.counts.iter().sum();
     let missing: Vec<usize> = (0..total).filter(|&i| tally.counts[i] == 0).collect();
@@ -273,6 +276,12 @@ fn check_stream(label: &str, tally: &Tally, qos: u8, cuts: u64, reconnects: usiz
     if qos == 2 {
         assert_eq!(duplicates, 0, "{label}: QoS 2 delivered twice");
     }
+}
+
+/// `check_delivery`, and first deliveries in publish order (one publisher,
+/// one broker that stays up: MQTT 3.1.1 4.6).
+fn check_stream(label: &str, tally: &Tally, qos: u8, cuts: u64, reconnects: usize) {
+    check_delivery(label, tally, qos, cuts, reconnects);
     let swapped = tally.first_order.windows(2).position(|w| w[0] >= w[1]);
     assert!(
         swapped.is_none(),
@@ -438,18 +447,105 @@ fn qos2_stream_survives_cuts_at_every_boundary_and_mid_packet() {
     );
 }
 
+/// One PUBLISH the publisher wrote, as the proxy saw it on the wire.
+struct WirePublish {
+    connection: u64,
+    dup: bool,
+    qos: u8,
+    seq: usize,
+}
+
+/// Parses the captured packets towards the broker into the PUBLISHes of a
+/// `seq:N` stream (other packet types are skipped).
+fn wire_publishes(captured: &[(u64, Vec<u8>)]) -> Vec<WirePublish> {
+    captured
+        .iter()
+        .filter(|(_, p)| p[0] >> 4 == PUBLISH)
+        .map(|(connection, p)| {
+            let qos = (p[0] >> 1) & 3;
+            // Fixed header: one type byte, then a 1-4 byte remaining length.
+            let header = 1 + p[1..].iter().position(|b| b & 0x80 == 0).unwrap() + 1;
+            let topic_len = u16::from_be_bytes([p[header], p[header + 1]]) as usize;
+            let payload_at = header + 2 + topic_len + if qos > 0 { 2 } else { 0 };
+            let payload = std::str::from_utf8(&p[payload_at..]).unwrap();
+            WirePublish {
+                connection: *connection,
+                dup: p[0] & 0x08 != 0,
+                qos,
+                seq: payload.strip_prefix("seq:").unwrap().parse().unwrap(),
+            }
+        })
+        .collect()
+}
+
+/// What embermq controls across reconnects, on the wire: on each connection
+/// its PUBLISHes go out in publish order (resends first, each with DUP, then
+/// messages never sent before), and every message went out.
+fn check_resend_order(publishes: &[WirePublish], total: usize) {
+    let mut sent = std::collections::BTreeSet::new();
+    let mut previous: Option<&WirePublish> = None;
+    for p in publishes {
+        let key = (p.seq, p.qos);
+        if let Some(prev) = previous.filter(|prev| prev.connection == p.connection) {
+            assert!(
+                (prev.seq, prev.qos) < key,
+                "connection {}: seq {} QoS {} written after seq {} QoS {}",
+                p.connection,
+                p.seq,
+                p.qos,
+                prev.seq,
+                prev.qos
+            );
+            assert!(
+                !p.dup || prev.dup,
+                "connection {}: resend of seq {} after a new message",
+                p.connection,
+                p.seq
+            );
+        }
+        // A resend carries DUP. (DUP on a message first seen here is fine:
+        // the client wrote it before the broker went, but the proxy never
+        // got to forward it.)
+        assert!(
+            p.dup || !sent.contains(&key),
+            "seq {} QoS {} resent on connection {} without DUP",
+            p.seq,
+            p.qos,
+            p.connection
+        );
+        sent.insert(key);
+        previous = Some(p);
+    }
+    assert_eq!(sent.len(), 2 * total, "messages never written");
+}
+
+/// Publishes QoS 1 and 2 streams while mosquitto (with persistence) stops
+/// gracefully and comes back three times. MQTT 3.1.1 (4.6) orders messages
+/// per connection only: messages a restarted broker restores from its
+/// database may reach the subscriber out of order with ones the publisher
+/// resends, so the subscriber's order is not asserted. What the spec
+/// guarantees (no QoS 1 lost, no QoS 2 twice) and what embermq controls (its
+/// resend order, seen on the wire through a proxy) are.
 #[test]
 fn streams_survive_broker_restarts_with_persistence() {
     if !support::require_mosquitto() {
         return;
     }
-    let mut broker = Broker::start(BrokerConfig::new().persistence(true));
+    // The database is written only by the graceful stop, so what is
+    // restored does not depend on when an autosave happened to run.
+    let mut broker = Broker::start(
+        BrokerConfig::new()
+            .persistence(true)
+            .extra("autosave_interval 0"),
+    );
+    let proxy = FaultProxy::start(broker.addr());
+    proxy.capture(Direction::ToBroker);
     let total = 1_000;
     let mut subscriber = CClient::new(&Setup::new("restart-sub")).unwrap();
     assert_eq!(subscriber.connect(broker.port), emq_err::EMQ_OK);
     subscriber.subscribe("restart/#", 2);
     let mut publisher = CClient::new(&Setup::new("restart-pub")).unwrap();
-    assert_eq!(publisher.connect(broker.port), emq_err::EMQ_OK);
+    assert_eq!(publisher.connect(proxy.port()), emq_err::EMQ_OK);
     let topics = [c"restart/q1", c"restart/q2"];
     let mut restarts = 0;
     let start = Instant::now();
@@ -512,7 +608,7 @@ fn streams_survive_broker_restarts_with_persistence() {
     );
     for qos in [1u8, 2] {
         let tally = tally(&subscriber.seen, &format!("restart/q{qos}"), total);
-        check_stream(
+        check_delivery(
             &format!("QoS {qos} across {restarts} broker restarts"),
             &tally,
             qos,
@@ -521,12 +617,20 @@ fn streams_survive_broker_restarts_with_persistence() {
         );
     }
     assert!(done);
+    let publishes = wire_publishes(&proxy.captured(Direction::ToBroker));
+    check_resend_order(&publishes, total);
+    let resent = publishes.iter().filter(|p| p.dup).count();
+    println!(
+        "publisher wrote {} PUBLISHes, {resent} of them resends, in order",
+        publishes.len()
+    );
     assert_eq!(restarts, 3);
     assert_eq!(
         publisher.seen.connects.len(),
         4,
         "one reconnect per restart"
     );
+    assert_eq!(proxy.connections(), 4, "one connection per restart");
     // Both clients resumed their sessions.
     assert!(publisher
         .seen

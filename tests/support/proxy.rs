@@ -139,6 +139,12 @@ struct State {
     cuts: u64,
     bytes: [u64; 2],
     packets: [[u64; 16]; 2],
+    /// Directions whose whole packets are recorded (see `capture`).
+    capture: [bool; 2],
+    /// Bytes of a packet not yet complete, per (connection, direction).
+    partial: HashMap<(u64, usize), Vec<u8>>,
+    /// Recorded packets per direction: (connection id, whole packet).
+    captured: [Vec<(u64, Vec<u8>)>; 2],
 }
 
 struct Shared {
@@ -326,6 +332,19 @@ impl FaultProxy {
     /// Whole packets of `packet_type` forwarded in `dir` since start.
     pub fn packets(&self, dir: Direction, packet_type: u8) -> u64 {
         self.shared.lock().packets[dir.index()][(packet_type & 0x0f) as usize]
+    }
+
+    /// From now on, record every whole packet forwarded in `dir` (with the
+    /// id of the connection that carried it), e.g. to check a client's
+    /// resend order on the wire. A packet cut short is not recorded.
+    pub fn capture(&self, dir: Direction) {
+        self.shared.lock().capture[dir.index()] = true;
+    }
+
+    /// The packets recorded in `dir` so far, in forwarding order:
+    /// (connection id, packet bytes). Connection ids grow with each accept.
+    pub fn captured(&self, dir: Direction) -> Vec<(u64, Vec<u8>)> {
+        self.shared.lock().captured[dir.index()].clone()
     }
 
     /// Wait (bounded) until `cond(self)` holds; true if it did.
@@ -552,6 +571,8 @@ fn pump(shared: Arc<Shared>, id: u64, dir: Direction, mut src: TcpStream, mut ds
     };
     if remove {
         st.conns.remove(&id);
+        // A packet cut short is never completed.
+        st.partial.retain(|&(c, _), _| c != id);
         for rule in st.rules.iter_mut() {
             if let RuleKind::Packet { seen, bound, .. } = &mut rule.kind {
                 if bound.is_some_and(|(c, _)| c == id) {
@@ -784,6 +805,9 @@ fn plan_chunk(st: &mut State, id: u64, dir: Direction, fr: &mut Framer, data: &[
     }
     fr.pos += forward as u64;
     st.bytes[dir.index()] += forward as u64;
+    if st.capture[dir.index()] {
+        record_packets(st, id, dir, &data[..forward]);
+    }
     if cut {
         st.cuts += 1;
         if let Some(conn) = st.conns.get_mut(&id) {
@@ -792,6 +816,31 @@ fn plan_chunk(st: &mut State, id: u64, dir: Direction, fr: &mut Framer, data: &[
         }
     }
     Plan::Forward { n: forward, cut }
+}
+
+/// Adds forwarded bytes to the capture of (`id`, `dir`); every packet they
+/// complete moves to `captured`.
+fn record_packets(st: &mut State, id: u64, dir: Direction, bytes: &[u8]) {
+    let buf = st.partial.entry((id, dir.index())).or_default();
+    buf.extend_from_slice(bytes);
+    let mut done = Vec::new();
+    loop {
+        // Fixed header: type byte, then a remaining length of 1..=4 bytes.
+        let mut len = 0usize;
+        let mut header = None;
+        for (k, &b) in buf.iter().skip(1).take(4).enumerate() {
+            len |= ((b & 0x7f) as usize) << (7 * k);
+            if b & 0x80 == 0 {
+                header = Some(2 + k);
+                break;
+            }
+        }
+        match header {
+            Some(h) if buf.len() >= h + len => done.push(buf.drain(..h + len).collect()),
+            _ => break,
+        }
+    }
+    st.captured[dir.index()].extend(done.into_iter().map(|p| (id, p)));
 }
 
 /// The current packet of `fr` ends at `end` (relative): count it and set the
