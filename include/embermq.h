@@ -28,9 +28,9 @@
  * Kept equal to the Rust struct by a build-time check in src/ffi/firmware.rs
  * and to emq_client_storage_size() at run time by the tests. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 472
+#define EMQ_CLIENT_STORAGE_SIZE 512
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 296
+#define EMQ_CLIENT_STORAGE_SIZE 320
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
 #endif
@@ -120,7 +120,11 @@ typedef enum emq_err {
    */
   EMQ_ERR_KEEPALIVE_TIMEOUT = 18,
   /**
-   * The broker broke the protocol (unexpected acknowledgement, second CONNACK...).
+   * The broker broke the protocol: an acknowledgement of the wrong kind
+   * for a packet id in use (PUBCOMP for a QoS 1 message...), a SUBACK or
+   * UNSUBACK for no pending request, a second CONNACK... Acknowledgements
+   * for packet ids not in use are not: they are ignored, with a warning
+   * in the log, and a PUBREC still gets its PUBREL.
    */
   EMQ_ERR_PROTOCOL_VIOLATION = 19,
   /**
@@ -138,7 +142,8 @@ typedef enum emq_err {
   /**
    * A packet is larger than the receive buffer, send buffer or store
    * (`rx_buffer_size`, `tx_buffer_size`, `store_size`). An oversized
-   * incoming packet closes the connection cleanly.
+   * incoming packet other than a message closes the connection cleanly
+   * (messages: EMQ_ERR_MESSAGE_OVERFLOW).
    */
   EMQ_ERR_PACKET_TOO_LARGE = 23,
   /**
@@ -162,6 +167,12 @@ typedef enum emq_err {
    * queued in memory and will be sent.
    */
   EMQ_ERR_PERSISTENCE = 28,
+  /**
+   * A received message was larger than the receive buffer and no
+   * `on_overflow` callback was set: it was read through, acknowledged and
+   * dropped; the connection stays up.
+   */
+  EMQ_ERR_MESSAGE_OVERFLOW = 29,
   /**
    * Malformed packet: remaining length longer than 4 bytes.
    */
@@ -825,6 +836,20 @@ typedef void (*emq_on_unsubscribed)(void *user_data, struct emq_client *client, 
 typedef void (*emq_on_log)(void *user_data, enum emq_log_level level, const char *message);
 
 /**
+ * Called for a received message larger than the receive buffer
+ * (`rx_buffer_size`). It was read through without being buffered and
+ * acknowledged like any other (a QoS 2 message is reported once); the
+ * connection stays up. `message->topic` is empty when the topic did not fit
+ * either, `message->payload` holds the start of the payload that fit, and
+ * `payload_size` is the whole payload's length. Without this callback,
+ * `emq_client_poll` returns EMQ_ERR_MESSAGE_OVERFLOW for such a message.
+ */
+typedef void (*emq_on_overflow)(void *user_data,
+                                struct emq_client *client,
+                                const struct emq_message *message,
+                                size_t payload_size);
+
+/**
  * Callbacks; any may be NULL. Arguments are borrowed for the call only.
  */
 typedef struct emq_callbacks {
@@ -835,6 +860,7 @@ typedef struct emq_callbacks {
   emq_on_subscribed on_subscribed;
   emq_on_unsubscribed on_unsubscribed;
   emq_on_log on_log;
+  emq_on_overflow on_overflow;
 } emq_callbacks;
 
 /**
@@ -1418,8 +1444,9 @@ uint16_t emq_client_queued(const struct emq_client *client);
  * Puts a saved outbox entry back (from the `load` hook, or any time before
  * the first connect): `packet` is what the `store` hook was given. It is
  * sent after the next CONNACK, with DUP if the broker kept the session.
- * Errors: EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET
- * or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
+ * Errors: EMQ_ERR_NULL_POINTER for a NULL `packet`,
+ * EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET (also
+ * for `packet_len` 0) or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
  * EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
  *
  * # Safety

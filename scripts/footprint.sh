@@ -28,6 +28,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
 BUILD="${1:-$ROOT/build/baremetal}"
+# The run log sits beside the build dir: on a fresh clone neither exists yet.
+mkdir -p "$(dirname "$BUILD")"
 
 bash scripts/run-baremetal.sh "$BUILD" >"$BUILD.run.log" 2>&1 || {
     cat "$BUILD.run.log" >&2

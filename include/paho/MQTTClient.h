@@ -154,7 +154,8 @@ DLLExport int MQTTDisconnect(MQTTClient* client);
 
 /* Handles incoming packets and keepalive for `time` ms. SUCCESS, or the
  * first failure (BUFFER_OVERFLOW: a message larger than readbuf was
- * skipped and the connection is still usable; FAILURE: connection lost). */
+ * skipped, acknowledged if QoS 1/2 so the broker moves on, and the
+ * connection is still usable; FAILURE: connection lost). */
 DLLExport int MQTTYield(MQTTClient* client, int time);
 
 /* The isconnected field. */

@@ -10,7 +10,10 @@
 
 pub mod backoff;
 
-use crate::codec::{decode_from_server, ConnectReturnCode, Decoded, QoS, SubscribeTopic};
+use crate::codec::{
+    decode_from_server, frame, publish_head, ConnectReturnCode, Decoded, Packet as Wire, Publish,
+    PublishHead, QoS, SubscribeTopic,
+};
 use crate::session::{ConnectOptions, Event, Memory, Session, State};
 use crate::transport::{Clock, Transport};
 use crate::Error;
@@ -32,6 +35,20 @@ pub enum ClientEvent {
         qos: QoS,
         retain: bool,
         dup: bool,
+        packet_id: u16,
+    },
+    /// A message larger than the receive buffer. It was read through
+    /// without being buffered and acknowledged like any other (a QoS 2
+    /// message is reported once); the connection stays up. `topic` (empty
+    /// when it did not fit either) and `payload`, the start of the payload
+    /// that fit, lie in the receive buffer; `payload_len` is the whole
+    /// payload's length.
+    Overflow {
+        topic: Span,
+        payload: Span,
+        payload_len: usize,
+        qos: QoS,
+        retain: bool,
         packet_id: u16,
     },
     /// A QoS 1 message was acknowledged (PUBACK) or a QoS 2 one completed (PUBCOMP).
@@ -63,6 +80,21 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     /// Why a write closed the connection inside publish/subscribe, not yet
     /// reported as [`ClientEvent::ConnectionLost`].
     unreported_loss: Option<Error>,
+    /// Bytes of an oversized message still to be read through (with
+    /// `long_topic`: up to its packet id).
+    skip: usize,
+    /// An oversized message whose topic did not fit either, being read
+    /// through to its packet id.
+    long_topic: Option<LongTopic>,
+}
+
+/// A PUBLISH larger than the receive buffer whose topic does not fit in it.
+#[derive(Debug, Clone, Copy)]
+struct LongTopic {
+    /// Never 0 for a PUBLISH; the niche keeps `Option<LongTopic>` small.
+    first_byte: core::num::NonZeroU8,
+    /// Payload bytes after the packet id.
+    payload_len: usize,
 }
 
 /// Writes all pending output, continuing resends as room frees up.
@@ -107,6 +139,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             rx_end: 0,
             command_timeout_ms,
             unreported_loss: None,
+            skip: 0,
+            long_topic: None,
         }
     }
 
@@ -409,6 +443,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.session.connection_closed();
         self.rx_start = 0;
         self.rx_end = 0;
+        self.skip = 0;
+        self.long_topic = None;
     }
 
     fn lose_connection(&mut self, reason: Error) -> ClientEvent {
@@ -437,8 +473,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
         let rx = self.rx.as_mut();
         if self.rx_end == rx.len() {
-            // The framing check refuses packets larger than the buffer, so
-            // a full buffer without a whole packet cannot happen.
+            // A buffer full of the start of a packet too large for it was
+            // handled before this read: refused, or read through (PUBLISH).
             return Err(Error::PacketTooLarge {
                 size: rx.len() + 1,
                 max: rx.len(),
@@ -454,14 +490,90 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
 
     fn next_buffered(&mut self) -> Result<Option<Packet>, Error> {
         loop {
-            let base = self.rx.as_ref();
-            let buffered = &base[self.rx_start..self.rx_end];
-            if buffered.is_empty() {
+            if self.rx_end == self.rx_start {
                 return Ok(None);
             }
-            let (packet, len) = match decode_from_server(buffered, base.len())? {
-                Decoded::Packet { packet, len } => (packet, len),
-                Decoded::Incomplete { .. } => return Ok(None),
+            if self.skip > 0 {
+                // The rest of an oversized message: dropped as it arrives.
+                let n = self.skip.min(self.rx_end - self.rx_start);
+                self.skip -= n;
+                self.rx_start += n;
+                continue;
+            }
+            let base = self.rx.as_ref();
+            let buffered = &base[self.rx_start..self.rx_end];
+            // What the bytes hold: a packet (and how many bytes it took),
+            // and, for an oversized message, its payload's whole length and
+            // what remains of it to read through.
+            let (packet, len, overflow) = if let Some(long) = self.long_topic {
+                // The topic has been read through: the packet id is next.
+                let first_byte = long.first_byte.get();
+                let qos = QoS::from_u8((first_byte >> 1) & 3)?;
+                let id_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
+                let Some(id) = buffered.get(..id_len) else {
+                    return Ok(None);
+                };
+                let packet_id = if id_len == 0 {
+                    0
+                } else {
+                    match u16::from_be_bytes([id[0], id[1]]) {
+                        0 => return Err(Error::ZeroPacketId),
+                        id => id,
+                    }
+                };
+                let nothing = &buffered[id_len..id_len];
+                let publish = Publish {
+                    dup: first_byte & 0x08 != 0,
+                    qos,
+                    retain: first_byte & 0x01 != 0,
+                    topic: core::str::from_utf8(nothing).unwrap_or_default(),
+                    packet_id,
+                    payload: nothing,
+                };
+                (
+                    Wire::Publish(publish),
+                    id_len,
+                    Some((long.payload_len, long.payload_len)),
+                )
+            } else {
+                match decode_from_server(buffered, base.len()) {
+                    Ok(Decoded::Packet { packet, len }) => (packet, len, None),
+                    Ok(Decoded::Incomplete { .. }) => return Ok(None),
+                    Err(Error::PacketTooLarge { .. }) if buffered[0] >> 4 == 3 => {
+                        let Some(header) = frame(buffered, usize::MAX)? else {
+                            return Ok(None);
+                        };
+                        match publish_head(buffered, header, base.len())? {
+                            PublishHead::Incomplete => return Ok(None),
+                            PublishHead::TopicTooLong { id_at } => {
+                                // QoS 1 and 2 carry a packet id.
+                                let id_len = if header.first_byte & 0x06 != 0 { 2 } else { 0 };
+                                self.long_topic = core::num::NonZeroU8::new(header.first_byte).map(
+                                    |first_byte| LongTopic {
+                                        first_byte,
+                                        payload_len: header.total_len() - id_at - id_len,
+                                    },
+                                );
+                                self.skip = id_at;
+                                continue;
+                            }
+                            // The largest start of the payload is reported:
+                            // wait until the buffer is full of the message.
+                            PublishHead::Decoded { .. } if buffered.len() < base.len() => {
+                                return Ok(None)
+                            }
+                            PublishHead::Decoded {
+                                publish,
+                                payload_len,
+                            } => (
+                                Wire::Publish(publish),
+                                buffered.len(),
+                                Some((payload_len, header.total_len() - buffered.len())),
+                            ),
+                        }
+                    }
+                    Err(err) => return Err(err),
+                }
             };
             let now = self.clock.now_ms();
             let event = match self.session.handle_packet(&packet, now) {
@@ -487,13 +599,23 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                     session_present,
                     code: return_code,
                 },
-                Event::Message(m) => Packet::Event(ClientEvent::Message {
-                    topic: span_in(base, m.topic.as_bytes()),
-                    payload: span_in(base, m.payload),
-                    qos: m.qos,
-                    retain: m.retain,
-                    dup: m.dup,
-                    packet_id: m.packet_id,
+                Event::Message(m) => Packet::Event(match overflow {
+                    None => ClientEvent::Message {
+                        topic: span_in(base, m.topic.as_bytes()),
+                        payload: span_in(base, m.payload),
+                        qos: m.qos,
+                        retain: m.retain,
+                        dup: m.dup,
+                        packet_id: m.packet_id,
+                    },
+                    Some((payload_len, _)) => ClientEvent::Overflow {
+                        topic: span_in(base, m.topic.as_bytes()),
+                        payload: span_in(base, m.payload),
+                        payload_len,
+                        qos: m.qos,
+                        retain: m.retain,
+                        packet_id: m.packet_id,
+                    },
                 }),
                 Event::Published { packet_id } => {
                     Packet::Event(ClientEvent::Published { packet_id })
@@ -511,6 +633,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Event::ConnectionLost(err) => Packet::Event(ClientEvent::ConnectionLost(err)),
             });
             self.rx_start += len;
+            if let Some((_, rest)) = overflow {
+                self.skip = rest;
+                self.long_topic = None;
+            }
             if packet.is_some() {
                 return Ok(packet);
             }

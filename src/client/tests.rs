@@ -21,9 +21,14 @@ struct FakeClock(Rc<Script>);
 impl Transport for FakeTransport {
     fn read(&mut self, buf: &mut [u8], timeout_ms: u32) -> Result<usize, Error> {
         let script = &self.0;
-        match script.reads.borrow_mut().pop_front() {
-            Some(bytes) => {
+        let mut reads = script.reads.borrow_mut();
+        match reads.pop_front() {
+            Some(mut bytes) => {
                 script.now.set(script.now.get() + 1);
+                // What does not fit waits for the next read.
+                if bytes.len() > buf.len() {
+                    reads.push_front(bytes.split_off(buf.len()));
+                }
                 buf[..bytes.len()].copy_from_slice(&bytes);
                 Ok(bytes.len())
             }
@@ -169,4 +174,170 @@ fn a_transport_claiming_too_many_bytes_cannot_overrun_the_buffer() {
         client.connect(Liar, &options),
         Err(Error::UnexpectedPacket(12))
     );
+}
+
+/// A PUBLISH from the broker with a payload of `payload_len` bytes of `fill`.
+fn incoming(topic: &str, qos: QoS, dup: bool, packet_id: u16, payload_len: usize) -> Vec<u8> {
+    let payload = vec![b'p'; payload_len];
+    let packet = crate::codec::Packet::Publish(Publish {
+        dup,
+        qos,
+        retain: false,
+        topic,
+        packet_id,
+        payload: &payload,
+    });
+    let mut bytes = vec![0; packet.encoded_len().unwrap()];
+    packet.encode(&mut bytes).unwrap();
+    bytes
+}
+
+/// Every event until the script has no more to read and poll finds none.
+fn drain(client: &mut FakeClient, script: &Script) -> Vec<ClientEvent> {
+    let mut events = Vec::new();
+    for _ in 0..10_000 {
+        match client.poll_event(5).unwrap() {
+            Some(event) => events.push(event),
+            None if script.reads.borrow().is_empty() => return events,
+            None => {}
+        }
+    }
+    panic!("no end to the events: {events:?}");
+}
+
+#[test]
+fn an_oversized_message_is_read_through_acknowledged_and_reported() {
+    let (mut client, script) = connected();
+    // 4 KiB through a 1 KiB buffer, then a small message in the same read
+    // as its tail: the stream stays in step.
+    let mut bytes = incoming("big/one", QoS::AtLeastOnce, false, 7, 4096);
+    bytes.extend(incoming("small", QoS::AtLeastOnce, false, 8, 3));
+    for chunk in bytes.chunks(700) {
+        script.reads.borrow_mut().push_back(chunk.to_vec());
+    }
+    let events = drain(&mut client, &script);
+    assert_eq!(events.len(), 2, "{events:?}");
+    let ClientEvent::Overflow {
+        topic,
+        payload,
+        payload_len,
+        qos,
+        packet_id,
+        ..
+    } = events[0]
+    else {
+        panic!("{:?}", events[0]);
+    };
+    assert_eq!(payload_len, 4096);
+    assert_eq!((qos, packet_id), (QoS::AtLeastOnce, 7));
+    // Topic and the start of the payload lie in the full buffer.
+    assert_eq!(topic.len, 7);
+    assert_eq!(payload.len, 1024 - 3 - 2 - 7 - 2);
+    assert!(matches!(
+        events[1],
+        ClientEvent::Message {
+            packet_id: 8,
+            payload: Span { len: 3, .. },
+            ..
+        }
+    ));
+    assert_eq!(
+        *script.written.borrow(),
+        vec![0x40, 2, 0, 7, 0x40, 2, 0, 8],
+        "both acknowledged, in order"
+    );
+    assert!(client.is_connected());
+}
+
+#[test]
+fn an_oversized_qos2_message_resent_by_the_broker_is_reported_once() {
+    let (mut client, script) = connected();
+    for dup in [false, true] {
+        let bytes = incoming("big/two", QoS::ExactlyOnce, dup, 9, 3000);
+        script.reads.borrow_mut().push_back(bytes);
+    }
+    // PUBREL completes it; a new message with the same id is new.
+    script.reads.borrow_mut().push_back(vec![0x62, 2, 0, 9]);
+    script
+        .reads
+        .borrow_mut()
+        .push_back(incoming("big/two", QoS::ExactlyOnce, false, 9, 2000));
+    let events = drain(&mut client, &script);
+    let overflows: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, ClientEvent::Overflow { .. }))
+        .collect();
+    assert_eq!(overflows.len(), 2, "{events:?}");
+    assert_eq!(
+        *script.written.borrow(),
+        [
+            [0x50, 2, 0, 9],
+            [0x50, 2, 0, 9],
+            [0x70, 2, 0, 9],
+            [0x50, 2, 0, 9]
+        ]
+        .concat()
+    );
+    assert!(client.is_connected());
+}
+
+#[test]
+fn an_oversized_message_whose_topic_does_not_fit_is_read_through_one_byte_at_a_time() {
+    let (mut client, script) = connected();
+    let topic = "t".repeat(1500);
+    let mut bytes = incoming(&topic, QoS::AtLeastOnce, false, 300, 10);
+    bytes.extend(incoming(&topic, QoS::AtMostOnce, false, 0, 5000));
+    bytes.extend(incoming("after", QoS::AtLeastOnce, false, 301, 1));
+    for &byte in &bytes {
+        script.reads.borrow_mut().push_back(vec![byte]);
+    }
+    let mut events = Vec::new();
+    for _ in 0..bytes.len() {
+        events.extend(client.poll_event(0).unwrap());
+    }
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(matches!(
+        events[0],
+        ClientEvent::Overflow {
+            topic: Span { len: 0, .. },
+            payload: Span { len: 0, .. },
+            payload_len: 10,
+            packet_id: 300,
+            ..
+        }
+    ));
+    assert!(matches!(
+        events[1],
+        ClientEvent::Overflow {
+            topic: Span { len: 0, .. },
+            payload_len: 5000,
+            packet_id: 0,
+            qos: QoS::AtMostOnce,
+            ..
+        }
+    ));
+    assert!(matches!(
+        events[2],
+        ClientEvent::Message { packet_id: 301, .. }
+    ));
+    client.flush().unwrap();
+    assert_eq!(
+        *script.written.borrow(),
+        vec![0x40, 2, 1, 44, 0x40, 2, 1, 45]
+    );
+}
+
+#[test]
+fn an_oversized_packet_that_is_not_a_message_still_closes_the_connection() {
+    let (mut client, script) = connected();
+    // A SUBACK claiming 2000 return codes cannot be read through.
+    let mut suback = vec![0x90, 0xd2, 0x0f, 0, 1];
+    suback.resize(5 + 2000, 0);
+    script.reads.borrow_mut().push_back(suback);
+    assert!(matches!(
+        client.poll_event(5),
+        Ok(Some(ClientEvent::ConnectionLost(
+            Error::PacketTooLarge { .. }
+        )))
+    ));
 }

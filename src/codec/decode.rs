@@ -86,6 +86,56 @@ pub fn decode(buf: &[u8], max_packet_size: usize) -> Result<Decoded<'_>, Error> 
     Ok(Decoded::Packet { packet, len: total })
 }
 
+/// How a PUBLISH too large for the receive buffer begins, from the bytes
+/// of it at hand (see [`publish_head`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishHead<'a> {
+    /// Not enough bytes yet to say.
+    Incomplete,
+    /// Topic and packet id are in the buffer. `publish.payload` is the part
+    /// of the payload that is; `payload_len` is the whole payload's length.
+    Decoded {
+        publish: Publish<'a>,
+        payload_len: usize,
+    },
+    /// The topic does not fit in a buffer of the given size: the packet id
+    /// (if any) starts `id_at` bytes into the packet.
+    TopicTooLong { id_at: usize },
+}
+
+/// Decodes the start of the PUBLISH framed by `frame` at the start of
+/// `buf`, for a message whose whole does not fit in a buffer of
+/// `capacity` bytes, so that it can be acknowledged and reported while the
+/// rest is read through. Checks what [`decode`] checks of the part at hand.
+pub fn publish_head(buf: &[u8], frame: Frame, capacity: usize) -> Result<PublishHead<'_>, Error> {
+    let flags = frame.first_byte & 0x0f;
+    check_flags(PacketType::Publish, flags)?;
+    let qos = QoS::from_u8((flags >> 1) & 0x03)?;
+    let id_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
+    let Some(len) = buf.get(frame.header_len..frame.header_len + 2) else {
+        return Ok(PublishHead::Incomplete);
+    };
+    let topic_len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+    let id_at = frame.header_len + 2 + topic_len;
+    if 2 + topic_len + id_len > frame.body_len {
+        return Err(Error::MalformedPacket);
+    }
+    if id_at + id_len > capacity {
+        return Ok(PublishHead::TopicTooLong { id_at });
+    }
+    if buf.len() < id_at + id_len {
+        return Ok(PublishHead::Incomplete);
+    }
+    // The body as far as it is here: its payload is the start of the whole.
+    match decode_body(PacketType::Publish, flags, &buf[frame.header_len..])? {
+        Packet::Publish(publish) => Ok(PublishHead::Decoded {
+            publish,
+            payload_len: frame.body_len - 2 - topic_len - id_len,
+        }),
+        _ => Err(Error::MalformedPacket),
+    }
+}
+
 /// Like [`decode`], for a client: packets a server must never send to a
 /// client (CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT) are
 /// [`Error::UnexpectedPacket`], reported as soon as the first byte is in.

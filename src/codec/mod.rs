@@ -13,7 +13,7 @@ mod decode;
 mod encode;
 mod packet;
 
-pub use decode::{decode, decode_from_server, frame, Decoded, Frame};
+pub use decode::{decode, decode_from_server, frame, publish_head, Decoded, Frame, PublishHead};
 pub use encode::{encoded_len, remaining_length_len};
 pub use packet::*;
 

@@ -49,7 +49,11 @@ pub enum emq_err {
     EMQ_ERR_TIMEOUT = 17,
     /// No PINGRESP came in time: the link was dead and has been closed.
     EMQ_ERR_KEEPALIVE_TIMEOUT = 18,
-    /// The broker broke the protocol (unexpected acknowledgement, second CONNACK...).
+    /// The broker broke the protocol: an acknowledgement of the wrong kind
+    /// for a packet id in use (PUBCOMP for a QoS 1 message...), a SUBACK or
+    /// UNSUBACK for no pending request, a second CONNACK... Acknowledgements
+    /// for packet ids not in use are not: they are ignored, with a warning
+    /// in the log, and a PUBREC still gets its PUBREL.
     EMQ_ERR_PROTOCOL_VIOLATION = 19,
     /// The in-flight window is full: poll for acknowledgements, then retry.
     EMQ_ERR_INFLIGHT_FULL = 20,
@@ -59,7 +63,8 @@ pub enum emq_err {
     EMQ_ERR_SEND_BUFFER_FULL = 22,
     /// A packet is larger than the receive buffer, send buffer or store
     /// (`rx_buffer_size`, `tx_buffer_size`, `store_size`). An oversized
-    /// incoming packet closes the connection cleanly.
+    /// incoming packet other than a message closes the connection cleanly
+    /// (messages: EMQ_ERR_MESSAGE_OVERFLOW).
     EMQ_ERR_PACKET_TOO_LARGE = 23,
     /// A caller's output buffer is too small.
     EMQ_ERR_BUFFER_TOO_SMALL = 24,
@@ -72,6 +77,10 @@ pub enum emq_err {
     /// The outbox persistence `store` hook failed; the message is still
     /// queued in memory and will be sent.
     EMQ_ERR_PERSISTENCE = 28,
+    /// A received message was larger than the receive buffer and no
+    /// `on_overflow` callback was set: it was read through, acknowledged and
+    /// dropped; the connection stays up.
+    EMQ_ERR_MESSAGE_OVERFLOW = 29,
     /// Malformed packet: remaining length longer than 4 bytes.
     EMQ_ERR_MALFORMED_REMAINING_LENGTH = 30,
     /// Malformed packet: reserved packet type 0 or 15.
@@ -259,6 +268,7 @@ impl emq_err {
             EMQ_ERR_TLS_FILE => c"TLS: certificate or key file could not be read",
             EMQ_ERR_TLS_UNAVAILABLE => c"TLS not available in this build",
             EMQ_ERR_MISALIGNED => c"client storage misaligned",
+            EMQ_ERR_MESSAGE_OVERFLOW => c"message larger than the receive buffer skipped",
             EMQ_ERR_UNSUPPORTED => c"not supported by this build",
         }
     }
@@ -323,6 +333,7 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_INVALID_TOPIC_FILTER,
         EMQ_ERR_INVALID_URI,
         EMQ_ERR_PERSISTENCE,
+        EMQ_ERR_MESSAGE_OVERFLOW,
         EMQ_ERR_POLL_DRIVEN,
         EMQ_ERR_THREAD_DRIVEN,
         EMQ_ERR_THREAD_START,

@@ -17,7 +17,7 @@
 //! `EMQ_ERR_IN_CALLBACK`.
 
 use super::*;
-use crate::client::{Client, ClientEvent};
+use crate::client::{Client, ClientEvent, Span};
 use crate::codec::{LastWill, ProtocolLevel};
 use crate::session::{ConnectOptions, Memory, Parts, Session, SessionConfig, Slot, State};
 use crate::topic;
@@ -39,9 +39,9 @@ const MAX_FILTERS_PER_CALL: usize = 8;
 
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V); `EMQ_CLIENT_STORAGE_SIZE` in the header.
-pub const STORAGE_SIZE_32: usize = 296;
+pub const STORAGE_SIZE_32: usize = 320;
 /// Bytes of storage `emq_client_init` needs on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 472;
+pub const STORAGE_SIZE_64: usize = 512;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -494,19 +494,63 @@ unsafe fn report_if_lost(client: *mut emq_client) {
         return;
     };
     // SAFETY: live client, no reference alive.
-    unsafe { dispatch(client, ClientEvent::ConnectionLost(reason)) };
+    let _ = unsafe { dispatch(client, ClientEvent::ConnectionLost(reason)) };
+}
+
+/// The C view of a received message in the client's receive buffer.
+///
+/// # Safety
+/// `client` must be a live client; no other reference to it may be alive.
+unsafe fn message_at(
+    client: *mut emq_client,
+    topic: Span,
+    payload: Span,
+    qos: QoS,
+    retain: bool,
+    dup: bool,
+    packet_id: u16,
+) -> emq_message {
+    // SAFETY: live client per the contract; the borrow ends on return.
+    let c = unsafe { &*client };
+    emq_message::borrowing(
+        c.client.bytes(topic),
+        c.client.bytes(payload),
+        qos,
+        retain,
+        dup,
+        packet_id,
+    )
 }
 
 /// Delivers one event to the callbacks. No Rust reference to the client is
-/// held while C code runs.
+/// held while C code runs. Returns EMQ_ERR_MESSAGE_OVERFLOW for an oversized
+/// message no callback took (poll reports it), else EMQ_OK.
 ///
 /// # Safety
 /// `client` must be a live client with no Rust reference alive.
-unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
+unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) -> emq_err {
     // SAFETY (every `(*client)` access below): live client, and each access
     // ends before any callback is entered.
     let (user_data, callbacks) = unsafe { ((*client).user_data, (*client).callbacks) };
     match event {
+        ClientEvent::Overflow {
+            topic,
+            payload,
+            payload_len,
+            qos,
+            retain,
+            packet_id,
+        } => {
+            let Some(cb) = callbacks.on_overflow else {
+                return EMQ_ERR_MESSAGE_OVERFLOW;
+            };
+            // SAFETY: live client; the borrow ends before the callback.
+            let message =
+                unsafe { message_at(client, topic, payload, qos, retain, false, packet_id) };
+            // SAFETY: application callback; `message` points into the
+            // receive buffer, as for a message.
+            unsafe { in_callback(client, || cb(user_data, client, &message, payload_len)) };
+        }
         ClientEvent::Message {
             topic,
             payload,
@@ -516,25 +560,11 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
             packet_id,
         } => {
             let Some(cb) = callbacks.on_message else {
-                return;
+                return EMQ_OK;
             };
-            let (topic_ptr, payload_ptr) = unsafe {
-                let c = &*client;
-                (
-                    c.client.bytes(topic).as_ptr(),
-                    c.client.bytes(payload).as_ptr(),
-                )
-            };
-            let message = emq_message {
-                topic: topic_ptr.cast(),
-                topic_len: topic.len,
-                payload: payload_ptr,
-                payload_len: payload.len,
-                qos: qos as u8,
-                retain,
-                dup,
-                packet_id,
-            };
+            // SAFETY: live client; the borrow ends before the callback.
+            let message =
+                unsafe { message_at(client, topic, payload, qos, retain, dup, packet_id) };
             // SAFETY: application callback; `message` points into the
             // receive buffer, which only poll/wait/connect (refused in
             // callbacks) write to.
@@ -574,6 +604,7 @@ unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) {
             }
         }
     }
+    EMQ_OK
 }
 
 /// Opens the transport (its `connect` callback gets `host` and `port`;
@@ -695,18 +726,19 @@ unsafe fn next_event(
     }
 }
 
-/// Dispatches `event`; the reason when it was the connection's loss.
+/// Dispatches `event`. `Err`: the reason when it was the connection's
+/// loss; `Ok`: what `dispatch` reports (EMQ_ERR_MESSAGE_OVERFLOW or EMQ_OK).
 ///
 /// # Safety
 /// `client` must be a live client with no reference alive.
-unsafe fn dispatch_event(client: *mut emq_client, event: ClientEvent) -> Option<emq_err> {
+unsafe fn dispatch_event(client: *mut emq_client, event: ClientEvent) -> Result<emq_err, emq_err> {
     let lost = match event {
         ClientEvent::ConnectionLost(reason) => Some(reason.into()),
         _ => None,
     };
     // SAFETY: contract forwarded.
-    unsafe { dispatch(client, event) };
-    lost
+    let report = unsafe { dispatch(client, event) };
+    lost.map_or(Ok(report), Err)
 }
 
 /// One turn of a caller-driven loop, like Paho's MQTTYield: writes pending
@@ -719,14 +751,18 @@ unsafe fn dispatch_event(client: *mut emq_client, event: ClientEvent) -> Option<
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u32) -> emq_err {
     let mut wait = timeout_ms;
+    // An oversized message no callback took, reported once all is handled.
+    let mut unreported = EMQ_OK;
     // Bounded: each turn handles an event or ends the loop; the count
     // bounds a flood so poll returns to its caller.
     for _ in 0..1_000 {
         // SAFETY (all calls): contract forwarded, no reference alive.
         match unsafe { next_event(client, wait) } {
             Ok(Some(event)) => {
-                if let Some(reason) = unsafe { dispatch_event(client, event) } {
-                    return reason;
+                match unsafe { dispatch_event(client, event) } {
+                    Err(lost) => return lost,
+                    Ok(EMQ_OK) => {}
+                    Ok(report) => unreported = report,
                 }
                 // After the first event, take only what is already there.
                 wait = 0;
@@ -736,7 +772,10 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
         }
     }
     // SAFETY: live client, no reference alive.
-    unsafe { flush_before_return(client, EMQ_OK) }
+    match unsafe { flush_before_return(client, EMQ_OK) } {
+        EMQ_OK => unreported,
+        failed => failed,
+    }
 }
 
 /// Polls (dispatching callbacks) until the acknowledgement for `packet_id`
@@ -778,8 +817,9 @@ pub unsafe extern "C" fn emq_client_wait(
         let wait = (deadline - now).min(u64::from(u32::MAX)) as u32;
         match unsafe { next_event(client, wait) } {
             Ok(Some(event)) => {
-                if let Some(reason) = unsafe { dispatch_event(client, event) } {
-                    return reason;
+                // An unreported overflow: wait is about its id only.
+                if let Err(lost) = unsafe { dispatch_event(client, event) } {
+                    return lost;
                 }
                 // The acknowledgement frees the id in the session.
                 if !unsafe { (*client).client.is_pending(packet_id) } {

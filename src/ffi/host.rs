@@ -85,6 +85,9 @@ struct Core {
     last_return_code: u8,
     /// The certificate check of the latest connection.
     tls_verify: emq_err,
+    /// The session's count of acknowledgements for unknown packet ids,
+    /// as far as it has been logged.
+    unknown_acks_logged: u16,
 }
 
 // SAFETY: the raw pointers in Core (user_data, handler data, persistence
@@ -240,6 +243,20 @@ fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_e
 }
 
 impl Core {
+    /// Logs acknowledgements for packet ids not in flight (ignored by the
+    /// session) since the last call.
+    fn log_unknown_acks(&mut self) {
+        let count = self.client.session().unknown_acks();
+        let new = count.wrapping_sub(self.unknown_acks_logged);
+        if new > 0 {
+            self.unknown_acks_logged = count;
+            self.log(
+                emq_log_level::EMQ_LOG_WARNING,
+                &format!("{new} acknowledgement(s) for packet ids not in flight ignored"),
+            );
+        }
+    }
+
     /// Queues a log line; `emit_logs` hands it to `on_log` after the call.
     fn log(&mut self, level: emq_log_level, message: &str) {
         if level > self.log_level || self.callbacks.on_log.is_none() || self.logs.len() >= 64 {
@@ -304,16 +321,50 @@ fn in_callback(c: &emq_client, call: impl FnOnce()) {
 fn report_if_lost(c: &emq_client) {
     let lost = c.core().client.take_unreported_loss();
     if let Some(reason) = lost {
-        dispatch(c, ClientEvent::ConnectionLost(reason));
+        let _ = dispatch(c, ClientEvent::ConnectionLost(reason));
     }
 }
 
 /// Delivers one event to the callbacks, with no lock held while C code
 /// runs. For a message, the caller holds `link`, so the receive buffer the
-/// message points into stays as it is.
-fn dispatch(c: &emq_client, event: ClientEvent) {
+/// message points into stays as it is. Returns EMQ_ERR_MESSAGE_OVERFLOW for
+/// an oversized message no callback took (poll reports it), else EMQ_OK.
+fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
     let me = c.as_ptr();
     match event {
+        ClientEvent::Overflow {
+            topic,
+            payload,
+            payload_len,
+            qos,
+            retain,
+            packet_id,
+        } => {
+            let (message, cb) = {
+                let mut core = c.core();
+                let line = format!(
+                    "message of {payload_len} bytes on '{}' larger than the receive buffer, read through",
+                    String::from_utf8_lossy(core.client.bytes(topic))
+                );
+                core.log(emq_log_level::EMQ_LOG_WARNING, &line);
+                let message = emq_message::borrowing(
+                    core.client.bytes(topic),
+                    core.client.bytes(payload),
+                    qos,
+                    retain,
+                    false,
+                    packet_id,
+                );
+                (message, core.callback(|cb| cb.on_overflow))
+            };
+            emit_logs(c);
+            let Some((cb, user_data)) = cb else {
+                return EMQ_ERR_MESSAGE_OVERFLOW;
+            };
+            // SAFETY: user callback; `message` points into the receive
+            // buffer, which stays as it is (the caller holds `link`).
+            in_callback(c, || unsafe { cb(user_data, me, &message, payload_len) });
+        }
         ClientEvent::Message {
             topic,
             payload,
@@ -325,16 +376,14 @@ fn dispatch(c: &emq_client, event: ClientEvent) {
             let (message, handler) = {
                 let core = c.core();
                 let topic_bytes = core.client.bytes(topic);
-                let message = emq_message {
-                    topic: topic_bytes.as_ptr().cast(),
-                    topic_len: topic.len,
-                    payload: core.client.bytes(payload).as_ptr(),
-                    payload_len: payload.len,
-                    qos: qos as u8,
+                let message = emq_message::borrowing(
+                    topic_bytes,
+                    core.client.bytes(payload),
+                    qos,
                     retain,
                     dup,
                     packet_id,
-                };
+                );
                 // The topic is checked as UTF-8 only when a handler needs it.
                 let matched = if core.handlers.is_empty() {
                     None
@@ -412,6 +461,7 @@ fn dispatch(c: &emq_client, event: ClientEvent) {
             }
         }
     }
+    EMQ_OK
 }
 
 /// Validates and copies the options.
@@ -542,6 +592,7 @@ pub unsafe extern "C" fn emq_client_new(
             handlers: Vec::new(),
             last_return_code: 0,
             tls_verify: EMQ_ERR_TLS_NOT_VERIFIED,
+            unknown_acks_logged: 0,
         };
         let link = Link {
             tcp: TcpOptions {
@@ -952,6 +1003,7 @@ fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientEvent>, emq_
         let mut wait = None;
         let result = with_core(c, |core| {
             event = core.client.poll_event(0).map_err(emq_err::from)?;
+            core.log_unknown_acks();
             if event.is_none() {
                 let now = core.client.now_ms();
                 let until = core
@@ -1023,6 +1075,8 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
 /// the first; returns as `emq_client_poll` does. The caller holds `link`.
 fn run_events(c: &emq_client, timeout_ms: u32) -> emq_err {
     let mut deadline = c.core().client.now_ms() + u64::from(timeout_ms);
+    // An oversized message no callback took, reported once all is handled.
+    let mut unreported = EMQ_OK;
     // Bounded: each turn either handles an event or ends the loop; the
     // event count bounds a flood so control returns to the caller.
     for _ in 0..10_000 {
@@ -1032,7 +1086,10 @@ fn run_events(c: &emq_client, timeout_ms: u32) -> emq_err {
                     ClientEvent::ConnectionLost(reason) => Some(reason),
                     _ => None,
                 };
-                dispatch(c, event);
+                let report = dispatch(c, event);
+                if report != EMQ_OK {
+                    unreported = report;
+                }
                 if let Some(reason) = lost {
                     return if reconnecting(c) {
                         EMQ_OK
@@ -1050,7 +1107,10 @@ fn run_events(c: &emq_client, timeout_ms: u32) -> emq_err {
             Err(err) => return err,
         }
     }
-    flush_before_return(c, EMQ_OK)
+    match flush_before_return(c, EMQ_OK) {
+        EMQ_OK => unreported,
+        failed => failed,
+    }
 }
 
 /// Polls (dispatching callbacks) until the acknowledgement for `packet_id`
@@ -1101,7 +1161,8 @@ pub unsafe extern "C" fn emq_client_wait(
                     ClientEvent::ConnectionLost(reason) => Some(reason),
                     _ => None,
                 };
-                dispatch(c, event);
+                // An unreported overflow was logged; wait is about its id.
+                let _ = dispatch(c, event);
                 if let Some(reason) = lost {
                     if !reconnecting(c) {
                         return reason.into();
@@ -1233,7 +1294,7 @@ pub unsafe extern "C" fn emq_client_publish(
         }
     }
     if let Some(reason) = lost {
-        dispatch(c, ClientEvent::ConnectionLost(reason));
+        let _ = dispatch(c, ClientEvent::ConnectionLost(reason));
     }
     if result == EMQ_OK && id == 0 {
         if let Some((cb, user_data)) = on_published {

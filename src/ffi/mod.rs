@@ -164,6 +164,31 @@ pub struct emq_message {
     pub packet_id: u16,
 }
 
+impl emq_message {
+    /// The C view of a received message whose topic and payload lie in the
+    /// client's receive buffer (valid while that buffer is not read into).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn borrowing(
+        topic: &[u8],
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        dup: bool,
+        packet_id: u16,
+    ) -> emq_message {
+        emq_message {
+            topic: topic.as_ptr().cast(),
+            topic_len: topic.len(),
+            payload: payload.as_ptr(),
+            payload_len: payload.len(),
+            qos: qos as u8,
+            retain,
+            dup,
+            packet_id,
+        }
+    }
+}
+
 /// One entry for `emq_client_subscribe_many`.
 #[allow(non_camel_case_types)]
 #[repr(C)]
@@ -226,6 +251,23 @@ pub type emq_on_log = Option<
     unsafe extern "C" fn(user_data: *mut c_void, level: emq_log_level, message: *const c_char),
 >;
 
+/// Called for a received message larger than the receive buffer
+/// (`rx_buffer_size`). It was read through without being buffered and
+/// acknowledged like any other (a QoS 2 message is reported once); the
+/// connection stays up. `message->topic` is empty when the topic did not fit
+/// either, `message->payload` holds the start of the payload that fit, and
+/// `payload_size` is the whole payload's length. Without this callback,
+/// `emq_client_poll` returns EMQ_ERR_MESSAGE_OVERFLOW for such a message.
+#[allow(non_camel_case_types)]
+pub type emq_on_overflow = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        message: *const emq_message,
+        payload_size: usize,
+    ),
+>;
+
 /// Callbacks; any may be NULL. Arguments are borrowed for the call only.
 #[allow(non_camel_case_types)]
 #[repr(C)]
@@ -238,6 +280,7 @@ pub struct emq_callbacks {
     pub on_subscribed: emq_on_subscribed,
     pub on_unsubscribed: emq_on_unsubscribed,
     pub on_log: emq_on_log,
+    pub on_overflow: emq_on_overflow,
 }
 
 /// A handler for messages matching one subscription's filter.

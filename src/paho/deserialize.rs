@@ -58,6 +58,19 @@ pub unsafe extern "C" fn MQTTDeserialize_connect(
     1
 }
 
+/// The session-present flag and the return code of the CONNACK at the start
+/// of `bytes`. Like Paho, the code is passed on whatever it is, also with a
+/// session (what [`MQTTSerialize_connack`] writes reads back); the caller
+/// judges it (`MQTTConnectWithResults` takes only 0-5, and a session only
+/// with 0). The packet must still be one: type and flags 0x20, remaining
+/// length 2, reserved flag bits 0.
+pub(super) fn connack_fields(bytes: &[u8]) -> Option<(u8, u8)> {
+    match *bytes {
+        [0x20, 2, flags, code, ..] if flags & 0xfe == 0 => Some((flags & 1, code)),
+        _ => None,
+    }
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn MQTTDeserialize_connack(
     sessionPresent: *mut u8,
@@ -69,13 +82,13 @@ pub unsafe extern "C" fn MQTTDeserialize_connack(
         return 0;
     }
     // SAFETY: forwarded contract.
-    let Some(Packet::ConnAck(ack)) = (unsafe { packet(buf, buflen) }) else {
+    let Some((present, code)) = (unsafe { in_buf(buf, buflen) }).and_then(connack_fields) else {
         return 0;
     };
     // SAFETY: checked non-NULL above.
     unsafe {
-        put(sessionPresent, ack.session_present as u8);
-        put(connack_rc, ack.code as u8);
+        put(sessionPresent, present);
+        put(connack_rc, code);
     }
     1
 }

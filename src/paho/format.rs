@@ -317,6 +317,12 @@ unsafe fn format_packet(
     let Some(bytes) = (unsafe { in_buf(buf, buflen) }) else {
         return strbuf;
     };
+    // A CONNACK reads as MQTTDeserialize_connack reads it: any return code.
+    if let (true, Some((present, code))) = (client, super::deserialize::connack_fields(bytes)) {
+        // SAFETY: forwarded contract.
+        unsafe { MQTTStringFormat_connack(strbuf, strbuflen, code, present) };
+        return strbuf;
+    }
     let Ok(Decoded::Packet { packet, .. }) = decode(bytes, MAX_PACKET_SIZE) else {
         return strbuf;
     };
@@ -324,13 +330,6 @@ unsafe fn format_packet(
     let mut t = unsafe { Text::new(strbuf, strbuflen) };
     let kind = packet.packet_type() as u8;
     match packet {
-        Packet::ConnAck(ack) if client => {
-            let _ = write!(
-                t,
-                "CONNACK session present {}, rc {}",
-                ack.session_present as u8, ack.code as u8
-            );
-        }
         Packet::Connect(c) if !client => {
             let mut data = MQTTPacket_connectData {
                 MQTTVersion: c.protocol as u8,

@@ -5,14 +5,15 @@
 //! packet id 0). SUBSCRIBE, UNSUBSCRIBE and SUBACK, whose lists come as C
 //! arrays and cannot become a codec slice without a heap, are validated with
 //! the same rules ([`topic::validate_topic_filter`], [`QoS::from_u8`]) and
-//! written here. All return the total length, [`MQTTPACKET_BUFFER_TOO_SHORT`]
-//! when the packet does not fit `buflen` (nothing is then relied on in the
-//! buffer), or [`MQTTPACKET_READ_ERROR`] for a packet MQTT forbids.
+//! written here. CONNACK is written here too, with any return code, as
+//! Paho's serializer writes it (a drop-in must pass Paho's own packet test).
+//! All return the total length, [`MQTTPACKET_BUFFER_TOO_SHORT`] when the
+//! packet does not fit `buflen` (nothing is then relied on in the buffer),
+//! or [`MQTTPACKET_READ_ERROR`] for a packet MQTT forbids.
 
 use super::*;
 use crate::codec::{
-    remaining_length_len, ConnAck, Connect, ConnectReturnCode, LastWill, Packet, ProtocolLevel,
-    Publish, QoS, SUBACK_FAILURE,
+    remaining_length_len, Connect, LastWill, Packet, ProtocolLevel, Publish, QoS, SUBACK_FAILURE,
 };
 use crate::{topic, Error};
 
@@ -141,6 +142,10 @@ fn body_of(total: usize) -> c_int {
     body as c_int
 }
 
+/// Written here, not by the codec: like Paho's, it writes any return code
+/// (Paho's own packet test sends 77 with a session) as given. The codec,
+/// which checks what embermq's client receives, refuses codes above 5 and a
+/// session with a refusal; `MQTTConnectWithResults` still does.
 #[no_mangle]
 pub unsafe extern "C" fn MQTTSerialize_connack(
     buf: *mut u8,
@@ -148,15 +153,23 @@ pub unsafe extern "C" fn MQTTSerialize_connack(
     connack_rc: u8,
     sessionPresent: u8,
 ) -> c_int {
-    let Ok(code) = ConnectReturnCode::from_u8(connack_rc) else {
-        return MQTTPACKET_READ_ERROR;
-    };
-    let packet = Packet::ConnAck(ConnAck {
-        session_present: sessionPresent != 0,
-        code,
-    });
     // SAFETY: forwarded contract.
-    unsafe { encode(buf, buflen, &packet) }
+    let out = unsafe { out_buf(buf, buflen) };
+    let total = match room(out, 2) {
+        Ok(total) => total,
+        Err(code) => return code,
+    };
+    let mut w = Cursor { out, at: 0 };
+    let written = (|| {
+        w.header(0x20, 2)?;
+        w.u8((sessionPresent != 0) as u8)?;
+        w.u8(connack_rc)?;
+        Some(w.at)
+    })();
+    match written {
+        Some(len) if len == total => len as c_int,
+        _ => MQTTPACKET_READ_ERROR,
+    }
 }
 
 #[no_mangle]

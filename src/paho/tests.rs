@@ -149,6 +149,50 @@ fn publish_spec_bytes() {
     );
 }
 
+/// Paho embedded-C's `MQTTPacket/test/test1.c` test 6: a CONNACK with
+/// return code 77 (and a session) serializes and reads back as written,
+/// like Paho's; embermq's codec still refuses it.
+#[test]
+fn connack_any_code_round_trips_like_paho() {
+    for present in [0u8, 1] {
+        let mut buf = [0xeeu8; 100];
+        let n = unsafe { MQTTSerialize_connack(buf.as_mut_ptr(), buf.len() as c_int, 77, present) };
+        assert_eq!(&buf[..n as usize], &[0x20, 2, present, 77]);
+        assert_eq!(buf[4], 0xee);
+        let (mut sp, mut rc) = (9u8, 0u8);
+        let got = unsafe {
+            MQTTDeserialize_connack(&mut sp, &mut rc, buf.as_mut_ptr(), buf.len() as c_int)
+        };
+        assert_eq!((got, sp, rc), (1, present, 77));
+        assert!(decode(&buf[..4], MAX_PACKET_SIZE).is_err());
+    }
+    for code in 0..=255u8 {
+        for present in [0u8, 1] {
+            let mut buf = [0u8; 4];
+            assert_eq!(
+                unsafe { MQTTSerialize_connack(buf.as_mut_ptr(), 4, code, present) },
+                4
+            );
+            assert_eq!(deserialize::connack_fields(&buf), Some((present, code)));
+        }
+    }
+    // Still a CONNACK of exactly 4 bytes with its reserved bits clear.
+    let mut buf = [0u8; 4];
+    assert_eq!(
+        unsafe { MQTTSerialize_connack(buf.as_mut_ptr(), 3, 77, 1) },
+        MQTTPACKET_BUFFER_TOO_SHORT
+    );
+    for bad in [
+        &[0x20, 2, 0x02, 0][..],
+        &[0x21, 2, 0, 0],
+        &[0x20, 3, 0, 0, 0],
+        &[0x20, 2, 0],
+        &[0x40, 2, 0, 1],
+    ] {
+        assert_eq!(deserialize::connack_fields(bad), None, "{bad:02x?}");
+    }
+}
+
 #[test]
 fn suback_stays_inside_its_array() {
     let mut buf = [0x90, 5, 0, 7, 0, 0x80, 2];

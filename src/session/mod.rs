@@ -159,6 +159,9 @@ pub struct Session<M: Memory> {
     send_cursor: Option<usize>,
     /// Whether the broker kept the session (resent messages carry DUP).
     session_resumed: bool,
+    /// PUBACK, PUBREC and PUBCOMP received for packet ids not in flight
+    /// (wrapping), for the layers above to log.
+    unknown_acks: u16,
 }
 
 impl<M: Memory> Session<M> {
@@ -183,6 +186,7 @@ impl<M: Memory> Session<M> {
             ring: Ring::default(),
             send_cursor: None,
             session_resumed: false,
+            unknown_acks: 0,
         };
         let parts = session.memory.parts();
         parts.slots.fill(Slot::FREE);
@@ -210,6 +214,16 @@ impl<M: Memory> Session<M> {
     /// waiting, and queued offline QoS 0 messages.
     pub fn queued(&self) -> u16 {
         self.queued
+    }
+
+    /// How many PUBACK, PUBREC and PUBCOMP have named a packet id not in
+    /// flight (wrapping at 2^16). MQTT 3.1.1 makes no rule for them, and a
+    /// late duplicate after a reconnect is harmless, so they are not a
+    /// protocol violation: they are ignored (a PUBREC still gets its PUBREL,
+    /// as MQTT 5 answers one with "packet identifier not found", so the
+    /// broker can let its id go) and counted here.
+    pub fn unknown_acks(&self) -> u16 {
+        self.unknown_acks
     }
 
     /// Bytes waiting to be written to the network, oldest first.
@@ -550,6 +564,8 @@ impl<M: Memory> Session<M> {
             Packet::PubRec(id) => {
                 let parts = self.memory.parts();
                 let Some(index) = find_slot(parts.slots, id) else {
+                    self.queue_raw(&ack(PUBREL, id), now_ms)?;
+                    self.unknown_acks = self.unknown_acks.wrapping_add(1);
                     return Ok(None);
                 };
                 let slot = parts.slots[index];
@@ -775,6 +791,7 @@ impl<M: Memory> Session<M> {
     fn complete(&mut self, packet_id: u16, expected: SlotKind) -> Result<bool, Error> {
         let parts = self.memory.parts();
         let Some(index) = find_slot(parts.slots, packet_id) else {
+            self.unknown_acks = self.unknown_acks.wrapping_add(1);
             return Ok(false);
         };
         let slot = parts.slots[index];

@@ -238,7 +238,42 @@ fn qos1_outbound_completes_on_puback() {
     assert!(!s.is_pending(id));
     assert!(!s.has_stored_messages());
     // A late duplicate ack for the same id is ignored, not an event.
+    assert_eq!(s.unknown_acks(), 0);
     assert_eq!(s.handle_packet(&Packet::PubAck(id), 3).unwrap(), None);
+    assert_eq!(s.unknown_acks(), 1);
+}
+
+#[test]
+fn acknowledgements_for_unknown_ids_are_counted_and_a_pubrec_released() {
+    let mut s = connected(true);
+    let id = s
+        .publish("t/1", b"one", QoS::AtLeastOnce, false, 1)
+        .unwrap();
+    sent(&mut s);
+    for (packet, now) in [
+        (Packet::PubAck(id + 1), 2),
+        (Packet::PubRec(id + 2), 3),
+        (Packet::PubComp(id + 3), 4),
+    ] {
+        assert_eq!(s.handle_packet(&packet, now).unwrap(), None);
+    }
+    assert_eq!(s.unknown_acks(), 3);
+    // Only the PUBREC is answered, so the broker can free its id.
+    assert_eq!(sent(&mut s), vec![format!("PUBREL {}", id + 2)]);
+    // The message in flight is untouched and completes normally.
+    assert!(s.is_pending(id));
+    assert_eq!(
+        s.handle_packet(&Packet::PubAck(id), 5).unwrap(),
+        Some(Event::Published { packet_id: id })
+    );
+    // An ack of the wrong kind for a known id is still a violation.
+    let id2 = s
+        .publish("t/2", b"two", QoS::AtLeastOnce, false, 6)
+        .unwrap();
+    assert_eq!(
+        s.handle_packet(&Packet::PubComp(id2), 7),
+        Err(Error::ProtocolViolation)
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ static const emq_err all_codes[] = {
     EMQ_ERR_ALREADY_CONNECTED, EMQ_ERR_CONNECTION_REFUSED, EMQ_ERR_NAME_NOT_RESOLVED,
     EMQ_ERR_CONNECT_FAILED, EMQ_ERR_CONNECTION_CLOSED, EMQ_ERR_IO, EMQ_ERR_TIMEOUT,
     EMQ_ERR_KEEPALIVE_TIMEOUT, EMQ_ERR_PROTOCOL_VIOLATION, EMQ_ERR_INFLIGHT_FULL,
-    EMQ_ERR_STORE_FULL, EMQ_ERR_SEND_BUFFER_FULL, EMQ_ERR_PACKET_TOO_LARGE,
+    EMQ_ERR_STORE_FULL, EMQ_ERR_SEND_BUFFER_FULL, EMQ_ERR_PACKET_TOO_LARGE, EMQ_ERR_MESSAGE_OVERFLOW,
     EMQ_ERR_BUFFER_TOO_SMALL, EMQ_ERR_INBOUND_QOS2_FULL, EMQ_ERR_SUBACK_COUNT_MISMATCH,
     EMQ_ERR_MALFORMED_REMAINING_LENGTH, EMQ_ERR_INVALID_PACKET_TYPE, EMQ_ERR_INVALID_FLAGS,
     EMQ_ERR_INVALID_QOS, EMQ_ERR_ZERO_PACKET_ID, EMQ_ERR_STRING_TOO_LONG,
@@ -46,7 +46,7 @@ static void dummy_handler(void *ud, emq_client *c, const emq_message *m)
 static void check_err_str(void)
 {
     size_t i;
-    static const int unknown[] = {-1, 29, 53, 59, 70, 79, 1000, 0x7fffffff};
+    static const int unknown[] = {-1, 45, 53, 59, 70, 79, 1000, 0x7fffffff};
     const char *unknown_text = emq_err_str(-1);
     CHECK(unknown_text != NULL && strcmp(unknown_text, "unknown error") == 0);
     for (i = 0; i < sizeof all_codes / sizeof all_codes[0]; i++) {
@@ -150,6 +150,24 @@ static void check_null_client(void)
     CHECK(emq_client_inflight(NULL) == 0);
 }
 
+/* emq_client_restore refuses what is not a saved QoS 1/2 PUBLISH and
+ * leaves the outbox as it was. */
+static void check_restore(emq_client *c)
+{
+    static const uint8_t connect_packet[] = {0x10, 0x00};
+    static const uint8_t qos0_publish[] = {0x30, 0x03, 0x00, 0x01, 'a'};
+    static const uint8_t truncated[] = {0x32, 0x09, 0x00, 0x01, 'a'};
+    uint16_t before = emq_client_queued(c);
+    CHECK_ERR(emq_client_restore(NULL, qos0_publish, sizeof qos0_publish), EMQ_ERR_NULL_POINTER);
+    CHECK_ERR(emq_client_restore(c, NULL, 5), EMQ_ERR_NULL_POINTER);
+    CHECK_ERR(emq_client_restore(c, NULL, 0), EMQ_ERR_NULL_POINTER);
+    CHECK_ERR(emq_client_restore(c, connect_packet, 0), EMQ_ERR_MALFORMED_PACKET);
+    CHECK(emq_client_restore(c, connect_packet, sizeof connect_packet) != EMQ_OK);
+    CHECK(emq_client_restore(c, qos0_publish, sizeof qos0_publish) != EMQ_OK);
+    CHECK(emq_client_restore(c, truncated, sizeof truncated) != EMQ_OK);
+    CHECK(emq_client_queued(c) == before);
+}
+
 static void check_not_connected(emq_client *c)
 {
     emq_subscription sub = {"a", 0};
@@ -165,6 +183,7 @@ static void check_not_connected(emq_client *c)
     CHECK_ERR(emq_client_poll(c, 0), EMQ_ERR_NOT_CONNECTED);
     CHECK_ERR(emq_client_disconnect(c), EMQ_ERR_NOT_CONNECTED);
     CHECK(emq_client_inflight(c) == 0);
+    check_restore(c);
 }
 
 static void check_connect_errors(emq_client *c)

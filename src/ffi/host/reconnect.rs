@@ -100,8 +100,9 @@ impl Reconnect {
 /// Puts a saved outbox entry back (from the `load` hook, or any time before
 /// the first connect): `packet` is what the `store` hook was given. It is
 /// sent after the next CONNACK, with DUP if the broker kept the session.
-/// Errors: EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET
-/// or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
+/// Errors: EMQ_ERR_NULL_POINTER for a NULL `packet`,
+/// EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET (also
+/// for `packet_len` 0) or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
 /// EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
 ///
 /// # Safety
@@ -115,9 +116,13 @@ pub unsafe extern "C" fn emq_client_restore(
     // SAFETY: contract forwarded.
     unsafe {
         super::with_client(client, |c| {
+            if packet.is_null() {
+                return Err(EMQ_ERR_NULL_POINTER);
+            }
             let bytes = super::bytes_arg(packet, packet_len)?;
             if bytes.is_empty() {
-                return Err(EMQ_ERR_NULL_POINTER);
+                // Not a PUBLISH: no fixed header at all.
+                return Err(emq_err::EMQ_ERR_MALFORMED_PACKET);
             }
             let id = c.client.restore(bytes).map_err(emq_err::from)?;
             c.log(

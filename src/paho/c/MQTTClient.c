@@ -12,7 +12,8 @@
  *
  * Written from the behaviour described in shared/paho-embedded-api.md
  * (section 2), without Paho's defects (section 6): an oversized message
- * is read to its end and skipped (BUFFER_OVERFLOW, stream in step); a
+ * is read to its end and skipped (BUFFER_OVERFLOW, stream in step), and
+ * acknowledged if QoS 1/2 (the broker's in-flight window moves on); a
  * PINGRESP gets a real grace period; acks are sent with their own timer;
  * partial reads and writes are completed; acks are matched to requests by
  * packet id; `a/#` matches `a`.
@@ -144,12 +145,69 @@ static int read_exact(MQTTClient* c, unsigned char* dst, int len, Timer* timer)
     return got;
 }
 
+/* What read_packet learned of a packet it read through (BUFFER_OVERFLOW):
+ * the ack the packet still needs (0: none) and its packet id. */
+typedef struct Skipped {
+    unsigned char ack_type;
+    unsigned short id;
+} Skipped;
+
+/* Reads the rem_len body bytes of a packet too big for readbuf to its end,
+ * through dst[0..room) in pieces, without keeping them. A QoS 1/2 PUBLISH
+ * still needs its ack, or the broker's in-flight slot stays taken for
+ * good: its topic length (body bytes 0-1) and the packet id behind the
+ * topic are picked out of the pieces on the way, however long the topic.
+ * SUCCESS (skipped filled in) or FAILURE (the stream is out of step). */
+static int read_through(MQTTClient* c, unsigned char first, size_t rem_len, unsigned char* dst,
+                        size_t room, Timer* timer, Skipped* skipped)
+{
+    int qos = (first >> 1) & 3;
+    int wanted = ((first >> 4) == PUBLISH && (qos == QOS1 || qos == QOS2)) ? 4 : 0;
+    unsigned char fields[4] = {0, 0, 0, 0}; /* topic length, packet id (big-endian) */
+    size_t at = 0;                          /* body offset of dst[0] */
+    int got = 0;
+
+    while (at < rem_len) {
+        size_t chunk = rem_len - at < room ? rem_len - at : room;
+        if (chunk > (size_t)INT_MAX) {
+            chunk = (size_t)INT_MAX;
+        }
+        if (read_exact(c, dst, (int)chunk, timer) != (int)chunk) {
+            return FAILURE;
+        }
+        /* The fields lie at increasing body offsets (0, 1, then 2 + topic
+         * length and the byte after): each is in this piece or a later one. */
+        while (got < wanted) {
+            size_t off = (size_t)got;
+            if (got >= 2) {
+                off += ((size_t)fields[0] << 8) | fields[1];
+            }
+            if (off >= at + chunk) {
+                break;
+            }
+            fields[got++] = dst[off - at];
+        }
+        at += chunk;
+    }
+    skipped->ack_type = 0;
+    skipped->id = 0;
+    if (wanted > 0 && got == wanted && (fields[2] | fields[3]) != 0) {
+        skipped->ack_type = qos == QOS1 ? PUBACK : PUBREC;
+        skipped->id = (unsigned short)(fields[2] << 8 | fields[3]);
+    }
+    /* else: not a QoS 1/2 PUBLISH, or a malformed one (no room for the
+     * packet id, packet id 0): ignored, as handle_publish ignores an
+     * undecodable one. */
+    return SUCCESS;
+}
+
 /* Reads one packet into readbuf. Returns its type, 0 if nothing arrived
  * before the timer expired, BUFFER_OVERFLOW if it was larger than readbuf
- * (it was then read to its end and dropped), or a negative error. Once the
- * first byte is in, the rest gets at least command_timeout_ms: a packet is
- * either read whole or the connection has failed. */
-static int read_packet(MQTTClient* c, Timer* timer)
+ * (it was then read to its end and dropped; *skipped says which ack it
+ * still needs), or a negative error. Once the first byte is in, the rest
+ * gets at least command_timeout_ms: a packet is either read whole or the
+ * connection has failed. */
+static int read_packet(MQTTClient* c, Timer* timer, Skipped* skipped)
 {
     unsigned char first = 0;
     unsigned char length_bytes[MAX_LENGTH_BYTES];
@@ -184,12 +242,8 @@ static int read_packet(MQTTClient* c, Timer* timer)
         /* Too big for readbuf: consume the body and drop the packet. */
         unsigned char* dst = readbuf_size >= sizeof scratch ? c->readbuf : scratch;
         size_t room = readbuf_size >= sizeof scratch ? readbuf_size : sizeof scratch;
-        while (rem_len > 0) {
-            int chunk = clamp_int(rem_len < room ? rem_len : room);
-            if (read_exact(c, dst, chunk, &rest) != chunk) {
-                return FAILURE;
-            }
-            rem_len -= (size_t)chunk;
+        if (read_through(c, first, rem_len, dst, room, &rest, skipped) != SUCCESS) {
+            return FAILURE;
         }
         TimerCountdown(&c->last_received, c->keepAliveInterval);
         return BUFFER_OVERFLOW;
@@ -219,7 +273,8 @@ static int ack_id(MQTTClient* c)
 
 /* Cycles until a packet of `type` (with packet id `id`, unless id < 0)
  * arrives. Acks for other ids are stray and ignored; an oversized message
- * in between is skipped. SUCCESS (the packet is in readbuf) or FAILURE. */
+ * in between is skipped (and acknowledged). SUCCESS (the packet is in
+ * readbuf) or FAILURE. */
 static int wait_for_ack(MQTTClient* c, int type, int id, Timer* timer)
 {
     for (;;) {
@@ -401,14 +456,23 @@ int cycle(MQTTClient* c, Timer* timer)
 {
     int packet_type;
     int rc = SUCCESS;
+    Skipped skipped = {0, 0};
 
     if (c == NULL || timer == NULL) {
         return FAILURE;
     }
-    packet_type = read_packet(c, timer);
+    packet_type = read_packet(c, timer, &skipped);
     switch (packet_type) {
+    case BUFFER_OVERFLOW:
+        /* Skipped whole: the connection is still good. A QoS 1/2 message
+         * is acknowledged all the same (PUBREC: its PUBREL gets PUBCOMP
+         * below, as for any message), so the broker's window moves on;
+         * the caller learns of the drop from the return value. */
+        if (skipped.ack_type != 0) {
+            rc = send_ack(c, skipped.ack_type, skipped.id);
+        }
+        break;
     case 0:
-    case BUFFER_OVERFLOW: /* skipped whole: the connection is still good */
     case CONNACK:
     case PUBACK:
     case SUBACK:
@@ -538,7 +602,11 @@ int MQTTConnectWithResults(MQTTClient* c, MQTTPacket_connectData* options, MQTTC
     }
     if (wait_for_ack(c, CONNACK, -1, &timer) == SUCCESS) {
         unsigned char session_present = 0, code = 0;
-        if (MQTTDeserialize_connack(&session_present, &code, c->readbuf, clamp_int(c->readbuf_size)) == 1) {
+        /* MQTTDeserialize_connack passes any code on, as Paho's does; what
+         * a broker sends is held to MQTT 3.1.1 (section 3.2.2): a code
+         * above 5, or a session with a refusal, is a bad CONNACK. */
+        if (MQTTDeserialize_connack(&session_present, &code, c->readbuf, clamp_int(c->readbuf_size)) == 1
+            && code <= MQTT_NOT_AUTHORIZED && (code == MQTT_CONNECTION_ACCEPTED || !session_present)) {
             rc = code;
             if (data != NULL) {
                 data->rc = code;

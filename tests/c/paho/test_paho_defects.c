@@ -3,14 +3,17 @@
  * scripted peer behind the Network callbacks: whatever the client writes
  * is recorded, whatever it reads comes from a script (which can hand out
  * bytes one at a time, hold them back for a while, or answer PINGREQ late).
- *   1  a message larger than readbuf: BUFFER_OVERFLOW, stream in step
+ *   1  a message larger than readbuf: BUFFER_OVERFLOW, stream in step,
+ *      and a QoS 1/2 one still acknowledged (issue 21: else each one keeps
+ *      a slot of the broker's in-flight window for good)
  *   4  SUBACK stores exactly sizeof(enum QoS) bytes
  *   5  short MQTTYield timeouts: no false disconnect; acks get their own timer
  *   6  partial writes are completed with the remaining bytes only
  *   7  a packet whose body arrives late or in pieces is still read whole
  *   8  a refused subscription (0x80) is reported and not registered
  *   14 acks are matched to their request by packet id
- * plus QoS 2 both ways, server-only packets, and bad arguments.
+ * plus QoS 2 both ways, server-only packets, bad arguments, and CONNACKs
+ * a broker may not send (a code above 5, a session with a refusal).
  */
 #include "MQTTClient.h"
 #include "paho_harness.h"
@@ -175,6 +178,7 @@ static void oversized_message(void)
 {
     unsigned char big[200];
     static const unsigned char puback5[] = {0x40, 0x02, 0x00, 0x05};
+    static const unsigned char puback9[] = {0x40, 0x02, 0x00, 0x09};
     memset(big, 'B', sizeof big);
     int before;
     start(1000, 0);
@@ -186,6 +190,7 @@ static void oversized_message(void)
     CHECK_EQ(inbox_at - before, 1 + 2 + 2 + 1 + 2 + 200); /* the whole packet, nothing more */
     CHECK_EQ(MQTTYield(&c, 50), SUCCESS);
     CHECK(delivered == 1 && last_len == 5 && memcmp(last_payload, "small", 5) == 0);
+    CHECK(sent_has(puback9, 4)); /* the skipped one is acknowledged too */
     CHECK(sent_has(puback5, 4));
     /* While waiting for an ack, an oversized message is skipped too. */
     queue_publish(0, 0, "t", big, sizeof big);
@@ -199,6 +204,145 @@ static void oversized_message(void)
         CHECK_EQ(MQTTPublish(&c, "t", &m), SUCCESS);
         CHECK(m.id == 2 && MQTTIsConnected(&c));
     }
+}
+
+/* A QoS 1 PUBLISH built by hand, body_len (< 128) bytes: the topic length
+ * field says topic_len, then 't's, with the packet id `id` behind the
+ * topic unless id < 0 (so the id can be missing or 0). */
+static void queue_raw_qos1(int topic_len, int body_len, int id)
+{
+    unsigned char pkt[2 + 127];
+    CHECK(body_len >= 2 && body_len <= 127);
+    pkt[0] = 0x32;
+    pkt[1] = (unsigned char)body_len;
+    pkt[2] = (unsigned char)(topic_len >> 8);
+    pkt[3] = (unsigned char)topic_len;
+    memset(pkt + 4, 't', (size_t)body_len - 2);
+    if (id >= 0) {
+        CHECK(2 + topic_len + 2 <= body_len);
+        pkt[2 + 2 + topic_len] = (unsigned char)(id >> 8);
+        pkt[2 + 2 + topic_len + 1] = (unsigned char)id;
+    }
+    queue(pkt, 2 + body_len);
+}
+
+/* Issue 21, item 2: an oversized QoS 1/2 message is acknowledged, whatever
+ * the length of its topic and wherever its packet id falls in the pieces
+ * it is read through in. */
+static void oversized_acknowledged(void)
+{
+    unsigned char big[200];
+    char long_topic[151], topic61[62];
+    static const unsigned char pubrec[] = {0x50, 0x02, 0x01, 0x02};
+    static const unsigned char pubcomp[] = {0x70, 0x02, 0x01, 0x02};
+    static const unsigned char puback_split[] = {0x40, 0x02, 0x12, 0x34};
+    static const unsigned char puback_small[] = {0x40, 0x02, 0x0A, 0x0B};
+    static const unsigned char puback7[] = {0x40, 0x02, 0x00, 0x07};
+    memset(big, 'B', sizeof big);
+    memset(long_topic, 'L', sizeof long_topic - 1);
+    long_topic[sizeof long_topic - 1] = '\0';
+    memset(topic61, 'M', sizeof topic61 - 1);
+    topic61[sizeof topic61 - 1] = '\0';
+
+    /* QoS 2, topic (150 bytes) longer than readbuf: PUBREC, and the
+     * PUBREL that follows gets PUBCOMP (exactly-once kept). */
+    start(1000, 0);
+    queue_publish(2, 0x0102, long_topic, big, sizeof big);
+    CHECK_EQ(MQTTYield(&c, 50), BUFFER_OVERFLOW);
+    CHECK(MQTTIsConnected(&c) == 1 && delivered == 0 && inbox_at == inbox_len);
+    CHECK_BYTES(sent, sent_len, pubrec, 4);
+    queue_ack(PUBREL, 0x0102);
+    CHECK_EQ(MQTTYield(&c, 50), SUCCESS);
+    CHECK_BYTES(sent + 4, sent_len - 4, pubcomp, 4);
+
+    /* QoS 1 whose id straddles two 64-byte pieces (body offsets 63, 64). */
+    sent_len = 0;
+    queue_publish(1, 0x1234, topic61, big, sizeof big);
+    CHECK_EQ(MQTTYield(&c, 50), BUFFER_OVERFLOW);
+    CHECK_BYTES(sent, sent_len, puback_split, 4);
+
+    /* QoS 0: nothing to acknowledge. */
+    sent_len = 0;
+    queue_publish(0, 0, "t", big, sizeof big);
+    CHECK_EQ(MQTTYield(&c, 50), BUFFER_OVERFLOW);
+    CHECK_EQ(sent_len, 0);
+
+    /* Malformed (no room for the id after the topic; id 0): read through
+     * and ignored, nothing sent, the stream still in step. */
+    queue_raw_qos1(79, 80, -1);
+    queue_raw_qos1(1, 80, 0);
+    queue_publish(1, 7, "t", (const unsigned char*)"small", 5);
+    CHECK_EQ(MQTTYield(&c, 50), BUFFER_OVERFLOW);
+    CHECK_EQ(MQTTYield(&c, 50), BUFFER_OVERFLOW);
+    CHECK_EQ(sent_len, 0);
+    CHECK_EQ(MQTTYield(&c, 50), SUCCESS);
+    CHECK(delivered == 1 && last_len == 5 && MQTTIsConnected(&c) == 1);
+    CHECK_BYTES(sent, sent_len, puback7, 4);
+
+    /* A readbuf below 64 bytes (read through a scratch buffer). */
+    sent_len = 0;
+    c.readbuf_size = 16;
+    queue_publish(1, 0x0A0B, long_topic, big, sizeof big);
+    CHECK_EQ(MQTTYield(&c, 50), BUFFER_OVERFLOW);
+    CHECK_BYTES(sent, sent_len, puback_small, 4);
+    CHECK(inbox_at == inbox_len && MQTTIsConnected(&c) == 1);
+
+    /* While MQTTPublish waits for its PUBACK, an oversized QoS 1 message
+     * in between is acknowledged too. */
+    c.readbuf_size = sizeof readbuf;
+    sent_len = 0;
+    queue_publish(1, 0x0A0B, long_topic, big, sizeof big);
+    queue_ack(PUBACK, c.next_packetid + 1);
+    {
+        MQTTMessage m;
+        memset(&m, 0, sizeof m);
+        m.qos = QOS1;
+        m.payload = "x";
+        m.payloadlen = 1;
+        CHECK_EQ(MQTTPublish(&c, "t", &m), SUCCESS);
+        CHECK(MQTTIsConnected(&c) == 1);
+    }
+    CHECK(sent_has(puback_small, 4));
+}
+
+/* What a broker sends is held to MQTT 3.1.1: a CONNACK with a code above
+ * 5, or with a session and a refusal, is FAILURE, although the Paho
+ * deserializer reads both back as Paho's does (issue 21, item 5). */
+static int connect_with(const unsigned char* connack, MQTTConnackData* data)
+{
+    MQTTPacket_connectData opts = MQTTPacket_connectData_initializer;
+    reset_peer();
+    net.my_socket = -1;
+    net.mqttread = fake_read;
+    net.mqttwrite = fake_write;
+    MQTTClientInit(&c, &net, 200, sendbuf, sizeof sendbuf, readbuf, sizeof readbuf);
+    queue(connack, 4);
+    opts.clientID = cstr("scripted");
+    opts.keepAliveInterval = 0;
+    return MQTTConnectWithResults(&c, &opts, data);
+}
+
+static void bad_connack(void)
+{
+    static const unsigned char code77[] = {0x20, 0x02, 0x00, 0x4D};
+    static const unsigned char code6[] = {0x20, 0x02, 0x00, 0x06};
+    static const unsigned char session_refused[] = {0x20, 0x02, 0x01, 0x05};
+    static const unsigned char refused[] = {0x20, 0x02, 0x00, 0x05};
+    static const unsigned char resumed[] = {0x20, 0x02, 0x01, 0x00};
+    MQTTConnackData data;
+
+    CHECK_EQ(connect_with(code77, &data), FAILURE);
+    CHECK(MQTTIsConnected(&c) == 0);
+    CHECK_EQ(connect_with(code6, &data), FAILURE);
+    CHECK(MQTTIsConnected(&c) == 0);
+    CHECK_EQ(connect_with(session_refused, &data), FAILURE);
+    CHECK(MQTTIsConnected(&c) == 0);
+    data.rc = 0;
+    data.sessionPresent = 9;
+    CHECK_EQ(connect_with(refused, &data), MQTT_NOT_AUTHORIZED);
+    CHECK(data.rc == MQTT_NOT_AUTHORIZED && data.sessionPresent == 0 && MQTTIsConnected(&c) == 0);
+    CHECK_EQ(connect_with(resumed, &data), SUCCESS);
+    CHECK(data.rc == 0 && data.sessionPresent == 1 && MQTTIsConnected(&c) == 1);
 }
 
 static void partial_reads(void)
@@ -416,6 +560,7 @@ static void bad_input(void)
 int main(void)
 {
     oversized_message();
+    oversized_acknowledged();
     partial_reads();
     partial_writes();
     ack_has_its_own_timer();
@@ -423,7 +568,8 @@ int main(void)
     acks_matched_by_id();
     refused_subscription();
     bad_input();
-    printf("paho defects: oversized message, partial reads/writes, short yields, ack timers, "
-           "ack ids, refused SUBACK, bad input: all handled\n");
+    bad_connack();
+    printf("paho defects: oversized message (skipped, acknowledged), partial reads/writes, "
+           "short yields, ack timers, ack ids, refused SUBACK, bad input, bad CONNACK: all handled\n");
     return 0;
 }

@@ -161,6 +161,64 @@ static void test_connack(void)
     }
     CHECK_EQ(MQTTDeserialize_connack(NULL, &rc, (unsigned char*)accepted, 4), 0);
     CHECK_EQ(MQTTDeserialize_connack(&sp, &rc, (unsigned char*)present + 0, 2), 0);
+    /* Reserved flag bits set: malformed. */
+    {
+        unsigned char reserved[] = {0x20, 0x02, 0x02, 0x00};
+        sp = rc = 9;
+        CHECK_EQ(MQTTDeserialize_connack(&sp, &rc, reserved, 4), 0);
+        CHECK(sp == 9 && rc == 9);
+    }
+}
+
+/* Paho embedded-C's own packet test (MQTTPacket/test/test1.c, test 6) sends
+ * a CONNACK with return code 77 and a session and reads it back: the
+ * serializer writes any code, as Paho's does (issue 21, item 5), and the
+ * deserializer reads it back as written. MQTTConnectWithResults is where a
+ * code above 5 is refused (test_paho_defects). */
+static void test_connack_any_code(void)
+{
+    static const unsigned char want77[2][4] = {{0x20, 0x02, 0x00, 0x4D}, {0x20, 0x02, 0x01, 0x4D}};
+    unsigned char out[100];
+    unsigned char session_present;
+    char text[64];
+    int rc, code;
+
+    for (session_present = 0; session_present < 2; session_present++) {
+        /* As test 6 does it: a 100-byte buffer, deserialized with its full length. */
+        unsigned char sp2 = (unsigned char)!session_present, rc2 = 0;
+        memset(out, 0xEE, sizeof out);
+        rc = MQTTSerialize_connack(out, sizeof out, 77, session_present);
+        CHECK_EQ(rc, 4);
+        CHECK_BYTES(out, rc, want77[session_present], 4);
+        CHECK(out[4] == 0xEE);
+        CHECK_EQ(MQTTDeserialize_connack(&sp2, &rc2, out, sizeof out), 1);
+        CHECK_EQ(rc2, 77);
+        CHECK_EQ(sp2, session_present);
+        /* ... and with exactly its own length. */
+        sp2 = 9;
+        rc2 = 9;
+        CHECK_EQ(MQTTDeserialize_connack(&sp2, &rc2, out, rc), 1);
+        CHECK(sp2 == session_present && rc2 == 77);
+        MQTTFormat_toClientString(text, sizeof text, out, rc);
+        CHECK(strcmp(text, session_present ? "CONNACK session present 1, rc 77"
+                                           : "CONNACK session present 0, rc 77") == 0);
+    }
+    /* Every code byte, both ways, with and without a session. */
+    for (code = 0; code < 256; code++) {
+        for (session_present = 0; session_present < 2; session_present++) {
+            unsigned char sp2 = 9, rc2 = 9;
+            CHECK_EQ(MQTTSerialize_connack(out, 4, (unsigned char)code, session_present), 4);
+            CHECK(out[0] == 0x20 && out[1] == 0x02 && out[2] == session_present && out[3] == code);
+            CHECK_EQ(MQTTDeserialize_connack(&sp2, &rc2, out, 4), 1);
+            CHECK(sp2 == session_present && rc2 == code);
+        }
+    }
+    /* Still exactly 4 bytes needed (defect 11). */
+    CHECK_EQ(MQTTSerialize_connack(out, 3, 77, 1), MQTTPACKET_BUFFER_TOO_SHORT);
+    CHECK_EQ(MQTTSerialize_connack(NULL, 4, 77, 1), MQTTPACKET_BUFFER_TOO_SHORT);
+    /* embermq's own codec stays strict about what a broker may send. */
+    CHECK_EQ(emq_paho_codec_reencode(want77[0], 4, out, sizeof out), -1);
+    CHECK_EQ(emq_paho_codec_reencode(want77[1], 4, out, sizeof out), -1);
 }
 
 static void test_publish(void)
@@ -670,6 +728,7 @@ int main(void)
 {
     test_connect();
     test_connack();
+    test_connack_any_code();
     test_publish();
     test_acks();
     test_subscribe();
