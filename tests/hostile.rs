@@ -36,7 +36,9 @@ struct Logs {
 
 unsafe extern "C" fn on_log(ud: *mut c_void, level: emq_log_level, line: *const c_char) {
     if level <= emq_log_level::EMQ_LOG_WARNING {
-        let line = unsafe { CStr::from_ptr(line) }.to_string_lossy().into_owned();
+        let line = unsafe { CStr::from_ptr(line) }
+            .to_string_lossy()
+            .into_owned();
         unsafe { &mut *(ud as *mut Logs) }.warnings.push(line);
     }
 }
@@ -51,8 +53,10 @@ fn acknowledgements_for_unknown_packet_ids_are_logged_and_the_session_goes_on() 
         assert_eq!(read_packet(&mut s)[0], 0x10, "CONNECT first");
         s.write_all(&[0x20, 2, 0, 0]).unwrap();
         // PUBACK, PUBREC and PUBCOMP for ids the client never used.
-        s.write_all(&[0x40, 2, 0x12, 0x34, 0x50, 2, 0x12, 0x35, 0x70, 2, 0x12, 0x36])
-            .unwrap();
+        s.write_all(&[
+            0x40, 2, 0x12, 0x34, 0x50, 2, 0x12, 0x35, 0x70, 2, 0x12, 0x36,
+        ])
+        .unwrap();
         // The client answers the PUBREC with PUBREL, then publishes.
         let pubrel = read_packet(&mut s);
         let publish = read_packet(&mut s);
@@ -103,12 +107,13 @@ fn acknowledgements_for_unknown_packet_ids_are_logged_and_the_session_goes_on() 
     // The session goes on: a QoS 1 publish completes.
     let mut id = 0;
     assert_eq!(
-        unsafe {
-            emq_client_publish(client, c"t".as_ptr(), b"x".as_ptr(), 1, 1, false, &mut id)
-        },
+        unsafe { emq_client_publish(client, c"t".as_ptr(), b"x".as_ptr(), 1, 1, false, &mut id) },
         emq_err::EMQ_OK
     );
-    assert_eq!(unsafe { emq_client_wait(client, id, 5_000) }, emq_err::EMQ_OK);
+    assert_eq!(
+        unsafe { emq_client_wait(client, id, 5_000) },
+        emq_err::EMQ_OK
+    );
     assert_eq!(unsafe { emq_client_disconnect(client) }, emq_err::EMQ_OK);
     unsafe { emq_client_free(client) };
     let (pubrel, disconnect) = broker.join().unwrap();

@@ -505,75 +505,36 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             // What the bytes hold: a packet (and how many bytes it took),
             // and, for an oversized message, its payload's whole length and
             // what remains of it to read through.
-            let (packet, len, overflow) = if let Some(long) = self.long_topic {
-                // The topic has been read through: the packet id is next.
-                let first_byte = long.first_byte.get();
-                let qos = QoS::from_u8((first_byte >> 1) & 3)?;
-                let id_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
-                let Some(id) = buffered.get(..id_len) else {
-                    return Ok(None);
-                };
-                let packet_id = if id_len == 0 {
-                    0
-                } else {
-                    match u16::from_be_bytes([id[0], id[1]]) {
-                        0 => return Err(Error::ZeroPacketId),
-                        id => id,
-                    }
-                };
-                let nothing = &buffered[id_len..id_len];
-                let publish = Publish {
-                    dup: first_byte & 0x08 != 0,
-                    qos,
-                    retain: first_byte & 0x01 != 0,
-                    topic: core::str::from_utf8(nothing).unwrap_or_default(),
-                    packet_id,
-                    payload: nothing,
-                };
-                (
-                    Wire::Publish(publish),
-                    id_len,
-                    Some((long.payload_len, long.payload_len)),
-                )
-            } else {
-                match decode_from_server(buffered, base.len()) {
-                    Ok(Decoded::Packet { packet, len }) => (packet, len, None),
-                    Ok(Decoded::Incomplete { .. }) => return Ok(None),
-                    Err(Error::PacketTooLarge { .. }) if buffered[0] >> 4 == 3 => {
-                        let Some(header) = frame(buffered, usize::MAX)? else {
-                            return Ok(None);
-                        };
-                        match publish_head(buffered, header, base.len())? {
-                            PublishHead::Incomplete => return Ok(None),
-                            PublishHead::TopicTooLong { id_at } => {
-                                // QoS 1 and 2 carry a packet id.
-                                let id_len = if header.first_byte & 0x06 != 0 { 2 } else { 0 };
-                                self.long_topic = core::num::NonZeroU8::new(header.first_byte).map(
-                                    |first_byte| LongTopic {
-                                        first_byte,
-                                        payload_len: header.total_len() - id_at - id_len,
-                                    },
-                                );
-                                self.skip = id_at;
-                                continue;
-                            }
-                            // The largest start of the payload is reported:
-                            // wait until the buffer is full of the message.
-                            PublishHead::Decoded { .. } if buffered.len() < base.len() => {
-                                return Ok(None)
-                            }
-                            PublishHead::Decoded {
-                                publish,
-                                payload_len,
-                            } => (
-                                Wire::Publish(publish),
-                                buffered.len(),
-                                Some((payload_len, header.total_len() - buffered.len())),
-                            ),
+            let decoded = match self.long_topic {
+                // Reading through a message whose topic did not fit.
+                Some(_) => Err(Error::PacketTooLarge {
+                    size: base.len() + 1,
+                    max: base.len(),
+                }),
+                None => decode_from_server(buffered, base.len()),
+            };
+            let (packet, len, overflow) = match decoded {
+                Ok(Decoded::Packet { packet, len }) => (packet, len, None),
+                Ok(Decoded::Incomplete { .. }) => return Ok(None),
+                Err(Error::PacketTooLarge { .. })
+                    if self.long_topic.is_some() || buffered[0] >> 4 == 3 =>
+                {
+                    match oversized(buffered, base.len(), self.long_topic)? {
+                        Oversized::Wait => return Ok(None),
+                        Oversized::ToId { skip, long } => {
+                            self.long_topic = Some(long);
+                            self.skip = skip;
+                            continue;
                         }
+                        Oversized::Head {
+                            publish,
+                            len,
+                            payload_len,
+                            rest,
+                        } => (Wire::Publish(publish), len, Some((payload_len, rest))),
                     }
-                    Err(err) => return Err(err),
                 }
+                Err(err) => return Err(err),
             };
             let now = self.clock.now_ms();
             let event = match self.session.handle_packet(&packet, now) {
@@ -641,6 +602,97 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 return Ok(packet);
             }
         }
+    }
+}
+
+/// What the start of the receive buffer holds of a message too large for it.
+enum Oversized<'a> {
+    /// More bytes are needed first.
+    Wait,
+    /// Read `skip` bytes (up to the end of a topic that does not fit)
+    /// through, then the packet id.
+    ToId { skip: usize, long: LongTopic },
+    /// The message's head, to hand to the session: it takes `len` bytes of
+    /// the buffer, `rest` more bytes of the packet are to be read through.
+    Head {
+        publish: Publish<'a>,
+        len: usize,
+        payload_len: usize,
+        rest: usize,
+    },
+}
+
+/// Decodes what `buffered` (the start of the receive buffer, `capacity`
+/// bytes) holds of an oversized PUBLISH; `long`: its topic was read through.
+/// Out of line and cold, so the common receive path's stack frame does not
+/// carry it.
+#[inline(never)]
+#[cold]
+fn oversized(
+    buffered: &[u8],
+    capacity: usize,
+    long: Option<LongTopic>,
+) -> Result<Oversized<'_>, Error> {
+    if let Some(long) = long {
+        // The topic has been read through: the packet id is next.
+        let first_byte = long.first_byte.get();
+        let qos = QoS::from_u8((first_byte >> 1) & 3)?;
+        let id_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
+        let Some(id) = buffered.get(..id_len) else {
+            return Ok(Oversized::Wait);
+        };
+        let packet_id = match id {
+            [high, low] => match u16::from_be_bytes([*high, *low]) {
+                0 => return Err(Error::ZeroPacketId),
+                id => id,
+            },
+            _ => 0,
+        };
+        let nothing = &buffered[id_len..id_len];
+        return Ok(Oversized::Head {
+            publish: Publish {
+                dup: first_byte & 0x08 != 0,
+                qos,
+                retain: first_byte & 0x01 != 0,
+                topic: core::str::from_utf8(nothing).unwrap_or_default(),
+                packet_id,
+                payload: nothing,
+            },
+            len: id_len,
+            payload_len: long.payload_len,
+            rest: long.payload_len,
+        });
+    }
+    let Some(header) = frame(buffered, usize::MAX)? else {
+        return Ok(Oversized::Wait);
+    };
+    match publish_head(buffered, header, capacity)? {
+        PublishHead::Incomplete => Ok(Oversized::Wait),
+        PublishHead::TopicTooLong { id_at } => {
+            // QoS 1 and 2 carry a packet id.
+            let id_len = if header.first_byte & 0x06 != 0 { 2 } else { 0 };
+            let first_byte =
+                core::num::NonZeroU8::new(header.first_byte).ok_or(Error::InvalidFlags)?;
+            Ok(Oversized::ToId {
+                skip: id_at,
+                long: LongTopic {
+                    first_byte,
+                    payload_len: header.total_len() - id_at - id_len,
+                },
+            })
+        }
+        // The largest start of the payload is reported: wait until the
+        // buffer is full of the message.
+        PublishHead::Decoded { .. } if buffered.len() < capacity => Ok(Oversized::Wait),
+        PublishHead::Decoded {
+            publish,
+            payload_len,
+        } => Ok(Oversized::Head {
+            publish,
+            len: buffered.len(),
+            payload_len,
+            rest: header.total_len() - buffered.len(),
+        }),
     }
 }
 
