@@ -503,38 +503,35 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             let base = self.rx.as_ref();
             let buffered = &base[self.rx_start..self.rx_end];
             // What the bytes hold: a packet (and how many bytes it took),
-            // and, for an oversized message, its payload's whole length and
-            // what remains of it to read through.
-            let decoded = match self.long_topic {
-                // Reading through a message whose topic did not fit.
-                Some(_) => Err(Error::PacketTooLarge {
-                    size: base.len() + 1,
-                    max: base.len(),
-                }),
-                None => decode_from_server(buffered, base.len()),
-            };
+            // or, for a message too large for the buffer, its head, its
+            // payload's whole length and what remains to read through. No
+            // decoding while the topic of one is being read through.
+            let decoded = self
+                .long_topic
+                .is_none()
+                .then(|| decode_from_server(buffered, base.len()));
             let (packet, len, overflow) = match decoded {
-                Ok(Decoded::Packet { packet, len }) => (packet, len, None),
-                Ok(Decoded::Incomplete { .. }) => return Ok(None),
-                Err(Error::PacketTooLarge { .. })
-                    if self.long_topic.is_some() || buffered[0] >> 4 == 3 =>
+                Some(Ok(Decoded::Packet { packet, len })) => (packet, len, None),
+                Some(Ok(Decoded::Incomplete { .. })) => return Ok(None),
+                Some(Err(err))
+                    if !(matches!(err, Error::PacketTooLarge { .. }) && buffered[0] >> 4 == 3) =>
                 {
-                    match oversized(buffered, base.len(), self.long_topic)? {
-                        Oversized::Wait => return Ok(None),
-                        Oversized::ToId { skip, long } => {
-                            self.long_topic = Some(long);
-                            self.skip = skip;
-                            continue;
-                        }
-                        Oversized::Head {
-                            publish,
-                            len,
-                            payload_len,
-                            rest,
-                        } => (Wire::Publish(publish), len, Some((payload_len, rest))),
-                    }
+                    return Err(err)
                 }
-                Err(err) => return Err(err),
+                _ => match oversized(buffered, base.len(), self.long_topic)? {
+                    Oversized::Wait => return Ok(None),
+                    Oversized::ToId { skip, long } => {
+                        self.long_topic = Some(long);
+                        self.skip = skip;
+                        continue;
+                    }
+                    Oversized::Head {
+                        publish,
+                        len,
+                        payload_len,
+                        rest,
+                    } => (Wire::Publish(publish), len, Some((payload_len, rest))),
+                },
             };
             let now = self.clock.now_ms();
             let event = match self.session.handle_packet(&packet, now) {
@@ -663,10 +660,17 @@ fn oversized(
             rest: long.payload_len,
         });
     }
+    // The largest start of the payload is reported, and the head is decoded
+    // once: wait until the buffer is full of the message.
+    if buffered.len() < capacity {
+        return Ok(Oversized::Wait);
+    }
     let Some(header) = frame(buffered, usize::MAX)? else {
         return Ok(Oversized::Wait);
     };
     match publish_head(buffered, header, capacity)? {
+        // Even a full buffer does not hold the topic's length (a buffer of
+        // a few bytes): the framing check refuses the packet at the next read.
         PublishHead::Incomplete => Ok(Oversized::Wait),
         PublishHead::TopicTooLong { id_at } => {
             // QoS 1 and 2 carry a packet id.
@@ -681,9 +685,6 @@ fn oversized(
                 },
             })
         }
-        // The largest start of the payload is reported: wait until the
-        // buffer is full of the message.
-        PublishHead::Decoded { .. } if buffered.len() < capacity => Ok(Oversized::Wait),
         PublishHead::Decoded {
             publish,
             payload_len,

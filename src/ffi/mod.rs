@@ -167,7 +167,6 @@ pub struct emq_message {
 impl emq_message {
     /// The C view of a received message whose topic and payload lie in the
     /// client's receive buffer (valid while that buffer is not read into).
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn borrowing(
         topic: &[u8],
         payload: &[u8],

@@ -22,6 +22,14 @@
         }                                                                   \
     } while (0)
 
+/* An MQTTString over a C string. */
+static inline MQTTString cstr(const char* s)
+{
+    MQTTString m = MQTTString_initializer;
+    m.cstring = (char*)s;
+    return m;
+}
+
 /* CHECK_EQ(a, b) for integers, printing both values. */
 #define CHECK_EQ(a, b)                                                      \
     do {                                                                    \
@@ -89,5 +97,22 @@ static inline const char* test_unique(char* buf, size_t size, const char* prefix
     snprintf(buf, size, "%s-%ld-%u", prefix, (long)getpid(), counter++);
     return buf;
 }
+
+#ifdef MQTT_CLIENT_H
+/* Connects `c` over `n` to the test broker with keepalive 20 s and checks
+ * the CONNACK: accepted, with `want_present` as session present. */
+static inline void connect_client(MQTTClient* c, Network* n, char* id, int clean, int want_present)
+{
+    MQTTPacket_connectData opts = MQTTPacket_connectData_initializer;
+    MQTTConnackData data = {9, 9};
+    CHECK_EQ(NetworkConnect(n, test_host(), test_port()), 0);
+    opts.clientID = cstr(id);
+    opts.cleansession = (unsigned char)clean;
+    opts.keepAliveInterval = 20;
+    CHECK_EQ(MQTTConnectWithResults(c, &opts, &data), 0);
+    CHECK(data.rc == 0 && data.sessionPresent == want_present);
+    CHECK(MQTTIsConnected(c) == 1 && c->keepAliveInterval == 20 && c->cleansession == clean);
+}
+#endif
 
 #endif

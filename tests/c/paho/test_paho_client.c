@@ -76,13 +76,6 @@ static void on_default(MessageData* md)
     default_hits++;
 }
 
-static MQTTString cstr(char* s)
-{
-    MQTTString m = MQTTString_initializer;
-    m.cstring = s;
-    return m;
-}
-
 /* Yields until `cond` or 5 s. */
 #define YIELD_UNTIL(c, cond)                                                \
     do {                                                                    \
@@ -111,19 +104,6 @@ static int free_slots(MQTTClient* c)
         n += c->messageHandlers[i].topicFilter == NULL;
     }
     return n;
-}
-
-static void connect_client(MQTTClient* c, Network* n, char* id, int clean, int want_present)
-{
-    MQTTPacket_connectData opts = MQTTPacket_connectData_initializer;
-    MQTTConnackData data = {9, 9};
-    CHECK_EQ(NetworkConnect(n, test_host(), test_port()), 0);
-    opts.clientID = cstr(id);
-    opts.cleansession = (unsigned char)clean;
-    opts.keepAliveInterval = 20;
-    CHECK_EQ(MQTTConnectWithResults(c, &opts, &data), 0);
-    CHECK(data.rc == 0 && data.sessionPresent == want_present);
-    CHECK(MQTTIsConnected(c) == 1 && c->keepAliveInterval == 20 && c->cleansession == clean);
 }
 
 int main(void)

@@ -8,13 +8,6 @@
 #include "MQTTClient.h"
 #include "paho_harness.h"
 
-static MQTTString cstr(char* s)
-{
-    MQTTString m = MQTTString_initializer;
-    m.cstring = s;
-    return m;
-}
-
 int main(void)
 {
     Network n;

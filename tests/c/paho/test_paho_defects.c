@@ -110,19 +110,25 @@ static unsigned char last_payload[256];
 static size_t last_len;
 static int last_qos;
 
+/* Publishes "x" at QoS 1 on "t" (the fake peer has its PUBACK queued);
+ * returns the packet id used. */
+static unsigned short publish_one_byte(MQTTClient* client)
+{
+    MQTTMessage m;
+    memset(&m, 0, sizeof m);
+    m.qos = QOS1;
+    m.payload = "x";
+    m.payloadlen = 1;
+    CHECK_EQ(MQTTPublish(client, "t", &m), SUCCESS);
+    return m.id;
+}
+
 static void on_message(MessageData* md)
 {
     delivered++;
     last_len = md->message->payloadlen < sizeof last_payload ? md->message->payloadlen : sizeof last_payload;
     memcpy(last_payload, md->message->payload, last_len);
     last_qos = (int)md->message->qos;
-}
-
-static MQTTString cstr(const char* s)
-{
-    MQTTString m = MQTTString_initializer;
-    m.cstring = (char*)s;
-    return m;
 }
 
 static void queue_publish(int qos, unsigned short id, const char* topic, const unsigned char* payload, int len)
@@ -195,15 +201,7 @@ static void oversized_message(void)
     /* While waiting for an ack, an oversized message is skipped too. */
     queue_publish(0, 0, "t", big, sizeof big);
     queue_ack(PUBACK, 2);
-    {
-        MQTTMessage m;
-        memset(&m, 0, sizeof m);
-        m.qos = QOS1;
-        m.payload = "x";
-        m.payloadlen = 1;
-        CHECK_EQ(MQTTPublish(&c, "t", &m), SUCCESS);
-        CHECK(m.id == 2 && MQTTIsConnected(&c));
-    }
+    CHECK(publish_one_byte(&c) == 2 && MQTTIsConnected(&c));
 }
 
 /* A QoS 1 PUBLISH built by hand, body_len (< 128) bytes: the topic length
@@ -293,15 +291,8 @@ static void oversized_acknowledged(void)
     sent_len = 0;
     queue_publish(1, 0x0A0B, long_topic, big, sizeof big);
     queue_ack(PUBACK, c.next_packetid + 1);
-    {
-        MQTTMessage m;
-        memset(&m, 0, sizeof m);
-        m.qos = QOS1;
-        m.payload = "x";
-        m.payloadlen = 1;
-        CHECK_EQ(MQTTPublish(&c, "t", &m), SUCCESS);
-        CHECK(MQTTIsConnected(&c) == 1);
-    }
+    publish_one_byte(&c);
+    CHECK(MQTTIsConnected(&c) == 1);
     CHECK(sent_has(puback_small, 4));
 }
 

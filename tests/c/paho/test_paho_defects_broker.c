@@ -37,13 +37,6 @@ static int limited_write(Network* n, unsigned char* buf, int len, int timeout_ms
     return linux_write(n, buf, len < max_write ? len : max_write, timeout_ms);
 }
 
-static MQTTString cstr(char* s)
-{
-    MQTTString m = MQTTString_initializer;
-    m.cstring = s;
-    return m;
-}
-
 static void connect_to_broker(MQTTClient* c, Network* n, unsigned short keepalive)
 {
     MQTTPacket_connectData opts = MQTTPacket_connectData_initializer;

@@ -53,26 +53,6 @@ static void on_message(MessageData* md)
     small[q]++;
 }
 
-static MQTTString cstr(char* s)
-{
-    MQTTString m = MQTTString_initializer;
-    m.cstring = s;
-    return m;
-}
-
-static void connect_client(MQTTClient* c, Network* n, char* id, int clean, int want_present)
-{
-    MQTTPacket_connectData opts = MQTTPacket_connectData_initializer;
-    MQTTConnackData data = {9, 9};
-    CHECK_EQ(NetworkConnect(n, test_host(), test_port()), 0);
-    opts.clientID = cstr(id);
-    opts.cleansession = (unsigned char)clean;
-    opts.keepAliveInterval = 20;
-    CHECK_EQ(MQTTConnectWithResults(c, &opts, &data), 0);
-    CHECK_EQ(data.sessionPresent, want_present);
-    CHECK(MQTTIsConnected(c) == 1);
-}
-
 static void publish(MQTTClient* c, const char* topic, int qos, void* payload, size_t len)
 {
     MQTTMessage m;

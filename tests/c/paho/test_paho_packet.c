@@ -37,13 +37,6 @@ static void check_wire(int len, const unsigned char* want, int want_len)
     CHECK_BYTES(again, want_len, want, want_len);
 }
 
-static MQTTString cstr(const char* s)
-{
-    MQTTString m = MQTTString_initializer;
-    m.cstring = (char*)s;
-    return m;
-}
-
 static int lenstr_is(MQTTString s, const char* want)
 {
     return s.cstring == NULL && s.lenstring.len == (int)strlen(want)
