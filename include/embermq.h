@@ -28,9 +28,9 @@
  * Kept equal to the Rust struct by a build-time check in src/ffi/firmware.rs
  * and to emq_client_storage_size() at run time by the tests. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 512
+#define EMQ_CLIENT_STORAGE_SIZE 912
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 320
+#define EMQ_CLIENT_STORAGE_SIZE 568
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
 #endif
@@ -297,6 +297,11 @@ typedef enum emq_err {
    * reconnect and persistence hooks are host features).
    */
   EMQ_ERR_UNSUPPORTED = 81,
+  /**
+   * The table of remembered subscriptions (resubscribed after a
+   * reconnect, routed to per-filter handlers) has no room for this one.
+   */
+  EMQ_ERR_SUBSCRIPTIONS_FULL = 82,
 } emq_err;
 
 /**
@@ -326,6 +331,79 @@ typedef enum emq_log_level {
 } emq_log_level;
 
 /**
+ * What a log event is about; `emq_log_event.value` means what each code says.
+ */
+typedef enum emq_log_code {
+  /**
+   * A connection attempt starts; value: failed attempts before it.
+   */
+  EMQ_LOG_CONNECTING = 1,
+  /**
+   * CONNACK accepted the connection; value: 1 if the session was present.
+   */
+  EMQ_LOG_CONNECTED = 2,
+  /**
+   * An attempt failed before CONNACK; error: why.
+   */
+  EMQ_LOG_CONNECT_FAILED = 3,
+  /**
+   * The broker refused the connection; value: the CONNACK return code.
+   */
+  EMQ_LOG_CONNECT_REFUSED = 4,
+  /**
+   * The connection was lost; error: why.
+   */
+  EMQ_LOG_CONNECTION_LOST = 5,
+  /**
+   * The next reconnect attempt is scheduled; value: the delay in ms.
+   */
+  EMQ_LOG_RECONNECT_SCHEDULED = 6,
+  /**
+   * A SUBSCRIBE sent again after the broker lost the session; packet_id:
+   * its id; value: how many filters it holds.
+   */
+  EMQ_LOG_RESUBSCRIBING = 7,
+  /**
+   * Resubscribing stopped; value: filters sent again before; error: why.
+   */
+  EMQ_LOG_RESUBSCRIBE_FAILED = 8,
+  /**
+   * A filter of SUBSCRIBE packet_id is not remembered for resubscribing:
+   * the subscription table is full.
+   */
+  EMQ_LOG_SUBSCRIPTION_NOT_REMEMBERED = 9,
+  /**
+   * Acknowledgements for packet ids not in flight were ignored; value: how many.
+   */
+  EMQ_LOG_UNKNOWN_ACKS = 10,
+  /**
+   * A message larger than the receive buffer was read through;
+   * packet_id: its id; value: its payload length.
+   */
+  EMQ_LOG_MESSAGE_OVERFLOW = 11,
+  /**
+   * The persistence hook failed to save message packet_id.
+   */
+  EMQ_LOG_PERSIST_FAILED = 12,
+  /**
+   * A saved message (packet_id) was put back into the outbox.
+   */
+  EMQ_LOG_RESTORED = 13,
+  /**
+   * DISCONNECT was sent and the connection closed.
+   */
+  EMQ_LOG_DISCONNECTED = 14,
+  /**
+   * Log events were dropped (the queue was full); value: how many.
+   */
+  EMQ_LOG_OVERFLOW = 15,
+  /**
+   * A TLS connection was made without a verified certificate; error: why.
+   */
+  EMQ_LOG_TLS_NOT_VERIFIED = 16,
+} emq_log_code;
+
+/**
  * Connection states reported by `emq_client_state`.
  */
 typedef enum emq_state {
@@ -350,6 +428,35 @@ typedef enum emq_state {
    */
   EMQ_STATE_DISCONNECTING = 4,
 } emq_state;
+
+/**
+ * Quality of service of a PUBLISH or a subscription.
+ */
+enum QoS
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Fire and forget.
+   */
+  AtMostOnce = 0,
+  /**
+   * Acknowledged by PUBACK; may arrive more than once.
+   */
+  AtLeastOnce = 1,
+  /**
+   * Four-step handshake; arrives exactly once.
+   */
+  ExactlyOnce = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum QoS QoS;
+#else
+typedef uint8_t QoS;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
  * How much the client checks the broker's certificate (LuatOS's
@@ -629,127 +736,6 @@ typedef struct emq_options {
   struct emq_persistence persistence;
 } emq_options;
 
-#if !defined(EMBERMQ_HOST)
-/**
- * Opens the connection to `host` (NULL when the caller passed none, e.g. a
- * UART or a modem that already knows its peer) on `port`, within
- * `timeout_ms`. Returns 0 on success, a negative value on failure.
- */
-typedef int (*emq_transport_connect)(void *user_data,
-                                     const char *host,
-                                     uint16_t port,
-                                     uint32_t timeout_ms);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Writes up to `len` bytes of `buf`, waiting at most `timeout_ms` for room.
- * Returns the bytes written (a short write is fine), 0 when nothing could
- * be written in time, negative on error (the connection is then closed).
- * Paho's `Network.mqttwrite` contract.
- */
-typedef int (*emq_transport_send)(void *user_data,
-                                  const uint8_t *buf,
-                                  size_t len,
-                                  uint32_t timeout_ms);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Reads up to `len` bytes into `buf`, waiting at most `timeout_ms` for the
- * first byte (0: do not wait). Returns the bytes read, 0 when nothing
- * arrived in time, negative on error or when the peer closed the stream.
- * Paho's `Network.mqttread` contract.
- */
-typedef int (*emq_transport_recv)(void *user_data, uint8_t *buf, size_t len, uint32_t timeout_ms);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Closes the connection. Called once per successful `connect`.
- */
-typedef void (*emq_transport_close)(void *user_data);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * The firmware's byte stream, as C callbacks. `send` and `recv` are
- * required; `connect` and `close` may be NULL (a stream that is always
- * open). The struct must stay valid and unchanged while the client uses it.
- * The callbacks (and the clock) run inside embermq calls and must not
- * call embermq functions on the same client.
- */
-typedef struct emq_transport {
-  /**
-   * Opens the stream; may be NULL.
-   */
-  emq_transport_connect connect;
-  /**
-   * Writes bytes; required.
-   */
-  emq_transport_send send;
-  /**
-   * Reads bytes; required.
-   */
-  emq_transport_recv recv;
-  /**
-   * Closes the stream; may be NULL.
-   */
-  emq_transport_close close;
-  /**
-   * Passed first to every callback.
-   */
-  void *user_data;
-} emq_transport;
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * A millisecond tick (e.g. `HAL_GetTick`, `esp_timer_get_time() / 1000`).
- * It may wrap around at 2^32: embermq extends it to 64 bits, provided it
- * is called at least once every 49 days (any poll does).
- */
-typedef uint32_t (*emq_clock_ms)(void);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * The buffers a firmware client works in, owned by the caller and lent for
- * the client's life (until `emq_client_deinit`). They must not overlap
- * each other or the client's storage.
- */
-typedef struct emq_buffers {
-  /**
-   * Receive buffer: bounds the largest packet that can be received
-   * (topic + payload + a few bytes). At least 64 bytes.
-   */
-  uint8_t *rx;
-  /**
-   * Length of `rx`.
-   */
-  size_t rx_size;
-  /**
-   * Send buffer: bounds the largest packet that can be sent. At least 64
-   * bytes.
-   */
-  uint8_t *tx;
-  /**
-   * Length of `tx`.
-   */
-  size_t tx_size;
-  /**
-   * Store for copies of unacknowledged QoS 1/2 publishes (resent after a
-   * reconnect): each takes its encoded size plus 8 bytes. NULL with 0:
-   * QoS 1/2 publishes fail with EMQ_ERR_PACKET_TOO_LARGE.
-   */
-  uint8_t *store;
-  /**
-   * Length of `store`.
-   */
-  size_t store_size;
-} emq_buffers;
-#endif
-
 /**
  * Called for every CONNACK: return_code 0 accepted, 1..5 refused.
  */
@@ -850,6 +836,45 @@ typedef void (*emq_on_overflow)(void *user_data,
                                 size_t payload_size);
 
 /**
+ * A log event, without formatting: what happened, about which packet.
+ * Firmware builds report events only this way (no text is formatted).
+ */
+typedef struct emq_log_event {
+  /**
+   * How much it matters.
+   */
+  enum emq_log_level level;
+  /**
+   * What happened.
+   */
+  enum emq_log_code code;
+  /**
+   * The MQTT packet type concerned (3 PUBLISH, 8 SUBSCRIBE, ...), or 0.
+   */
+  uint8_t packet_type;
+  /**
+   * The packet id concerned, or 0.
+   */
+  uint16_t packet_id;
+  /**
+   * A number whose meaning the code gives.
+   */
+  uint32_t value;
+  /**
+   * The error concerned, or EMQ_OK.
+   */
+  enum emq_err error;
+} emq_log_event;
+
+/**
+ * Called with each log event at or above the client's log level, after
+ * the call that produced it (never with a lock held). It may call embermq.
+ */
+typedef void (*emq_on_log_event)(void *user_data,
+                                 struct emq_client *client,
+                                 const struct emq_log_event *event);
+
+/**
  * Callbacks; any may be NULL. Arguments are borrowed for the call only.
  */
 typedef struct emq_callbacks {
@@ -859,8 +884,15 @@ typedef struct emq_callbacks {
   emq_on_published on_published;
   emq_on_subscribed on_subscribed;
   emq_on_unsubscribed on_unsubscribed;
+  /**
+   * Hosts: each log event as a text line. Firmware builds never call it.
+   */
   emq_on_log on_log;
   emq_on_overflow on_overflow;
+  /**
+   * Each log event as codes (both builds).
+   */
+  emq_on_log_event on_log_event;
 } emq_callbacks;
 
 /**
@@ -883,6 +915,158 @@ typedef struct emq_subscription {
 typedef void (*emq_message_handler)(void *user_data,
                                     struct emq_client *client,
                                     const struct emq_message *message);
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * The buffers a firmware client works in, owned by the caller and lent for
+ * the client's life (until `emq_client_deinit`). They must not overlap
+ * each other or the client's storage. Fields added at the end keep their
+ * defaults when zero, so an initializer that names the first six still works.
+ */
+typedef struct emq_buffers {
+  /**
+   * Receive buffer: bounds the largest packet that can be received
+   * (topic + payload + a few bytes). At least 64 bytes.
+   */
+  uint8_t *rx;
+  /**
+   * Length of `rx`.
+   */
+  size_t rx_size;
+  /**
+   * Send buffer: bounds the largest packet that can be sent. At least 64
+   * bytes.
+   */
+  uint8_t *tx;
+  /**
+   * Length of `tx`.
+   */
+  size_t tx_size;
+  /**
+   * Store for copies of unacknowledged QoS 1/2 publishes (resent after a
+   * reconnect): each takes its encoded size plus 8 bytes. NULL with 0:
+   * QoS 1/2 publishes fail with EMQ_ERR_PACKET_TOO_LARGE.
+   */
+  uint8_t *store;
+  /**
+   * Length of `store`.
+   */
+  size_t store_size;
+  /**
+   * Memory for the tables sized by the four capacities below, at least
+   * `emq_tables_size(buffers)` bytes aligned to 8. NULL with 0: two
+   * packet ids, eight inbound QoS 2 ids, no subscription table, kept in
+   * the client's storage.
+   */
+  void *tables;
+  /**
+   * Length of `tables`.
+   */
+  size_t tables_size;
+  /**
+   * Packet ids in use at once: QoS 1/2 messages in the outbox plus
+   * pending SUBSCRIBE/UNSUBSCRIBE requests (the in-flight window is at
+   * most this). 0: 2.
+   */
+  uint16_t packet_ids;
+  /**
+   * Inbound QoS 2 messages delivered and awaiting PUBREL at once. 0: 8.
+   */
+  uint16_t inbound_qos2;
+  /**
+   * Subscriptions remembered for resubscribing after a session loss and
+   * for per-filter handlers. 0: none.
+   */
+  uint16_t subscriptions;
+  /**
+   * Bytes the remembered filters may take together.
+   */
+  uint16_t subscription_bytes;
+} emq_buffers;
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Opens the connection to `host` (NULL when the caller passed none, e.g. a
+ * UART or a modem that already knows its peer) on `port`, within
+ * `timeout_ms`. Returns 0 on success, a negative value on failure.
+ */
+typedef int (*emq_transport_connect)(void *user_data,
+                                     const char *host,
+                                     uint16_t port,
+                                     uint32_t timeout_ms);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Writes up to `len` bytes of `buf`, waiting at most `timeout_ms` for room.
+ * Returns the bytes written (a short write is fine), 0 when nothing could
+ * be written in time, negative on error (the connection is then closed).
+ * Paho's `Network.mqttwrite` contract.
+ */
+typedef int (*emq_transport_send)(void *user_data,
+                                  const uint8_t *buf,
+                                  size_t len,
+                                  uint32_t timeout_ms);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Reads up to `len` bytes into `buf`, waiting at most `timeout_ms` for the
+ * first byte (0: do not wait). Returns the bytes read, 0 when nothing
+ * arrived in time, negative on error or when the peer closed the stream.
+ * Paho's `Network.mqttread` contract.
+ */
+typedef int (*emq_transport_recv)(void *user_data, uint8_t *buf, size_t len, uint32_t timeout_ms);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Closes the connection. Called once per successful `connect`.
+ */
+typedef void (*emq_transport_close)(void *user_data);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * The firmware's byte stream, as C callbacks. `send` and `recv` are
+ * required; `connect` and `close` may be NULL (a stream that is always
+ * open). The struct must stay valid and unchanged while the client uses it.
+ * The callbacks (and the clock) run inside embermq calls and must not
+ * call embermq functions on the same client.
+ */
+typedef struct emq_transport {
+  /**
+   * Opens the stream; may be NULL.
+   */
+  emq_transport_connect connect;
+  /**
+   * Writes bytes; required.
+   */
+  emq_transport_send send;
+  /**
+   * Reads bytes; required.
+   */
+  emq_transport_recv recv;
+  /**
+   * Closes the stream; may be NULL.
+   */
+  emq_transport_close close;
+  /**
+   * Passed first to every callback.
+   */
+  void *user_data;
+} emq_transport;
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * A millisecond tick (e.g. `HAL_GetTick`, `esp_timer_get_time() / 1000`).
+ * It may wrap around at 2^32: embermq extends it to 64 bits, provided it
+ * is called at least once every 49 days (any poll does).
+ */
+typedef uint32_t (*emq_clock_ms)(void);
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -911,6 +1095,250 @@ enum emq_err emq_options_default(struct emq_options *out);
 const char *emq_version(void);
 
 /**
+ * Sets the callbacks (copied) and the `user_data` passed to each.
+ * `callbacks` may be NULL to remove them all. Callbacks run on the thread
+ * that drives the client: the caller of poll, wait, connect, publish and
+ * the other calls that report, or (hosts) the network thread after
+ * `emq_client_start`.
+ *
+ * # Safety
+ * `client` must be a live handle; `callbacks` NULL or valid.
+ */
+enum emq_err emq_client_set_callbacks(struct emq_client *client,
+                                      const struct emq_callbacks *callbacks,
+                                      void *user_data);
+
+/**
+ * Connects to `host` on `port` and waits for CONNACK, at most
+ * `command_timeout_ms`. Hosts open TCP to `host` (name, IPv4 or IPv6
+ * address; TLS when `emq_options.tls` was set or the port is 8883);
+ * firmware calls its transport's `connect` with `host` and `port` (`host`
+ * may be NULL there, for a stream that knows its peer, e.g. a UART; it is
+ * kept, not copied, for reconnects, so it must stay valid until
+ * `emq_client_disconnect`). Calls `on_connect` with the return code; a
+ * refusal returns EMQ_ERR_CONNECTION_REFUSED, a failed transport
+ * EMQ_ERR_CONNECT_FAILED (firmware) or the network error (hosts). With
+ * `auto_reconnect`, a failed attempt is retried by poll (or the network
+ * thread). Refused inside callbacks.
+ *
+ * # Safety
+ * `client` must be a live handle; `host` a NUL-terminated string (or NULL
+ * where allowed).
+ */
+enum emq_err emq_client_connect(struct emq_client *client, const char *host, uint16_t port);
+
+/**
+ * Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
+ * (or the error if DISCONNECT could not be written). Ends automatic
+ * reconnecting; a running network thread stays, idle, until the next
+ * connect or `emq_client_stop`. Allowed inside callbacks.
+ *
+ * # Safety
+ * `client` must be a live handle.
+ */
+enum emq_err emq_client_disconnect(struct emq_client *client);
+
+/**
+ * One turn of a caller-driven loop, like Paho's MQTTYield: writes pending
+ * output, sends keepalive pings, and dispatches every event that arrives,
+ * waiting up to `timeout_ms` for the first. Returns EMQ_OK, or the reason
+ * the connection was lost (after `on_disconnect`), or EMQ_ERR_NOT_CONNECTED.
+ * With `auto_reconnect`, a lost connection returns EMQ_OK (the reason goes
+ * to `on_disconnect`) and, while disconnected, poll makes the next
+ * reconnect attempt when its backoff has passed, or (hosts) waits for it
+ * up to `timeout_ms` (firmware returns EMQ_OK at once: its loop calls
+ * again). On hosts, a client started with `emq_client_start` is driven by
+ * its network thread: poll returns EMQ_ERR_THREAD_DRIVEN; once poll has
+ * been used, `emq_client_start` returns EMQ_ERR_POLL_DRIVEN. Refused in
+ * callbacks.
+ *
+ * # Safety
+ * `client` must be a live handle.
+ */
+enum emq_err emq_client_poll(struct emq_client *client, uint32_t timeout_ms);
+
+/**
+ * Polls (dispatching callbacks) until the acknowledgement for `packet_id`
+ * arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
+ * nothing with that id is pending (its acknowledgement already arrived),
+ * EMQ_ERR_TIMEOUT after `timeout_ms`. While a network thread runs, wait
+ * only waits for it (any thread may wait); refused in callbacks.
+ *
+ * # Safety
+ * `client` must be a live handle.
+ */
+enum emq_err emq_client_wait(struct emq_client *client, uint16_t packet_id, uint32_t timeout_ms);
+
+/**
+ * Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
+ * packet is written (or queued in the outbox); `*packet_id` (may be NULL)
+ * gets its id, 0 for QoS 0. QoS 0 calls `on_published` right away; QoS 1/2
+ * when acknowledged. Any thread may publish at any time, also from
+ * callbacks. While a network thread runs, a publish from another thread
+ * that finds the outbox full waits up to `command_timeout_ms` for room
+ * before it returns EMQ_ERR_STORE_FULL; elsewhere that error comes at once.
+ * A message larger than the send buffer or the store is
+ * EMQ_ERR_PACKET_TOO_LARGE (nothing is sent; the client stays usable).
+ *
+ * # Safety
+ * `client` must be a live handle; `topic` NUL-terminated; `payload` valid
+ * for `payload_len` bytes (NULL allowed when 0); `packet_id` NULL or writable.
+ */
+enum emq_err emq_client_publish(struct emq_client *client,
+                                const char *topic,
+                                const uint8_t *payload,
+                                size_t payload_len,
+                                uint8_t qos,
+                                bool retain,
+                                uint16_t *packet_id);
+
+/**
+ * Puts a saved outbox entry back (from the `load` hook, or any time before
+ * the first connect): `packet` is what the `store` hook was given. It is
+ * sent after the next CONNACK, with DUP if the broker kept the session.
+ * Errors: EMQ_ERR_NULL_POINTER for a NULL `packet`,
+ * EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET (also
+ * for `packet_len` 0) or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
+ * EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
+ *
+ * # Safety
+ * `client` must be a live handle; `packet` valid for `packet_len` bytes.
+ */
+enum emq_err emq_client_restore(struct emq_client *client,
+                                const uint8_t *packet,
+                                size_t packet_len);
+
+/**
+ * Subscribes to one filter.
+ *
+ * # Safety
+ * `client` must be a live handle; `filter` NUL-terminated; `packet_id` NULL or writable.
+ */
+enum emq_err emq_client_subscribe(struct emq_client *client,
+                                  const char *filter,
+                                  uint8_t qos,
+                                  uint16_t *packet_id);
+
+/**
+ * Subscribes to `count` filters in one SUBSCRIBE (at most 64 on hosts, 8
+ * in firmware builds). The granted QoS arrive in `on_subscribed`, in the
+ * same order.
+ *
+ * # Safety
+ * `client` must be a live handle; `subscriptions` valid for `count`
+ * entries with NUL-terminated filters; `packet_id` NULL or writable.
+ */
+enum emq_err emq_client_subscribe_many(struct emq_client *client,
+                                       const struct emq_subscription *subscriptions,
+                                       size_t count,
+                                       uint16_t *packet_id);
+
+/**
+ * Subscribes to `filter` and routes matching messages to `handler` (with
+ * its own `user_data`) instead of `on_message`. The first registered
+ * handler whose filter matches wins. `emq_client_unsubscribe` of the same
+ * filter removes the handler. Handlers live in the subscription table
+ * (`emq_options.max_subscriptions` on hosts, `emq_buffers` in firmware):
+ * a full table is EMQ_ERR_SUBSCRIPTIONS_FULL and nothing is sent.
+ *
+ * # Safety
+ * As for `emq_client_subscribe`; `handler` must stay callable while subscribed.
+ */
+enum emq_err emq_client_subscribe_handler(struct emq_client *client,
+                                          const char *filter,
+                                          uint8_t qos,
+                                          emq_message_handler handler,
+                                          void *user_data,
+                                          uint16_t *packet_id);
+
+/**
+ * Unsubscribes from one filter (and drops its handler, if any).
+ *
+ * # Safety
+ * `client` must be a live handle; `filter` NUL-terminated; `packet_id` NULL or writable.
+ */
+enum emq_err emq_client_unsubscribe(struct emq_client *client,
+                                    const char *filter,
+                                    uint16_t *packet_id);
+
+/**
+ * Unsubscribes from `count` filters in one UNSUBSCRIBE (and drops their
+ * handlers).
+ *
+ * # Safety
+ * `client` must be a live handle; `filters` valid for `count` NUL-terminated
+ * strings; `packet_id` NULL or writable.
+ */
+enum emq_err emq_client_unsubscribe_many(struct emq_client *client,
+                                         const char *const *filters,
+                                         size_t count,
+                                         uint16_t *packet_id);
+
+/**
+ * The connection state. NULL gives EMQ_STATE_DISCONNECTED.
+ *
+ * # Safety
+ * `client` must be NULL or a live handle.
+ */
+enum emq_state emq_client_state(const struct emq_client *client);
+
+/**
+ * True when connected (CONNACK accepted and the link up).
+ *
+ * # Safety
+ * `client` must be NULL or a live handle.
+ */
+bool emq_client_is_connected(const struct emq_client *client);
+
+/**
+ * The return code of the last CONNACK (0 accepted, 1..5 refused).
+ *
+ * # Safety
+ * `client` must be NULL or a live handle.
+ */
+uint8_t emq_client_last_return_code(const struct emq_client *client);
+
+/**
+ * Why the last connection attempt failed or the last connection ended
+ * (EMQ_OK after a successful connect and before any failure):
+ * EMQ_ERR_CONNECTION_REFUSED (see `emq_client_last_return_code`), a
+ * network error, EMQ_ERR_KEEPALIVE_TIMEOUT, ... NULL gives
+ * EMQ_ERR_NULL_POINTER.
+ *
+ * # Safety
+ * `client` must be NULL or a live handle.
+ */
+enum emq_err emq_client_last_error(const struct emq_client *client);
+
+/**
+ * Outbound QoS 1/2 messages sent on this connection and not yet fully
+ * acknowledged (at most `inflight_window`).
+ *
+ * # Safety
+ * `client` must be NULL or a live handle.
+ */
+uint16_t emq_client_inflight(const struct emq_client *client);
+
+/**
+ * Messages in the outbox: unacknowledged QoS 1/2 messages (in flight or
+ * waiting for the window or a connection) and queued offline QoS 0
+ * messages (at most `outbox_max_messages`).
+ *
+ * # Safety
+ * `client` must be NULL or a live handle.
+ */
+uint16_t emq_client_queued(const struct emq_client *client);
+
+/**
+ * Changes the most verbose level of log events handed to `on_log_event`
+ * (and, on hosts, `on_log`) at run time: an `emq_log_level` value.
+ *
+ * # Safety
+ * `client` must be NULL or a live handle.
+ */
+enum emq_err emq_client_set_log_level(struct emq_client *client, int level);
+
+/**
  * A static, NUL-terminated English description of `err`. Never NULL;
  * unknown values give "unknown error".
  */
@@ -934,24 +1362,40 @@ size_t emq_client_storage_align(void);
 
 #if !defined(EMBERMQ_HOST)
 /**
+ * Bytes of table memory (`emq_buffers.tables`) the capacities in `buffers`
+ * need, or 0 for NULL. Every table starts aligned when the memory is
+ * aligned to 8.
+ *
+ * # Safety
+ * `buffers` must be NULL or valid.
+ */
+size_t emq_tables_size(const struct emq_buffers *buffers);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
  * Initializes a disconnected client in `storage` (at least
  * `EMQ_CLIENT_STORAGE_SIZE` bytes aligned to `EMQ_CLIENT_STORAGE_ALIGN`,
  * e.g. a `static`), and sets `*out` to it. Nothing is allocated.
  *
  * From `options` (start from `emq_options_default`) the client uses the
  * identity, credentials, will, keepalive, clean session, protocol level,
- * `command_timeout_ms`, `inflight_window` (at most 2 here),
- * `outbox_max_messages` and the offline queueing flags; their strings and
- * bytes are borrowed, not copied, and must stay valid until
- * `emq_client_deinit`. The buffer sizes come from `buffers`. `tls`,
- * `auto_reconnect` and `persistence` are host features:
- * EMQ_ERR_TLS_UNAVAILABLE / EMQ_ERR_UNSUPPORTED.
+ * `command_timeout_ms`, `inflight_window` (at most `buffers->packet_ids`),
+ * `outbox_max_messages`, the offline queueing flags, `auto_reconnect` with
+ * `reconnect_min_ms`/`reconnect_max_ms` (reconnects go through the
+ * transport's `connect` and are driven by `emq_client_poll`),
+ * `resubscribe` (with a subscription table in `buffers`), `persistence`
+ * (the `load` hook runs here) and `log_level` (for `on_log_event`); their
+ * strings and bytes are borrowed, not copied, and must stay valid until
+ * `emq_client_deinit`. The buffer sizes and table capacities come from
+ * `buffers`. `tls` is a host feature: EMQ_ERR_TLS_UNAVAILABLE.
  *
  * Errors: EMQ_ERR_NULL_POINTER (storage, options, transport, its
  * send/recv, clock, buffers, rx, tx or out missing),
- * EMQ_ERR_BUFFER_TOO_SMALL (storage or a buffer too small),
- * EMQ_ERR_MISALIGNED (storage), EMQ_ERR_INVALID_ARGUMENT (overlapping
- * memory, bad option values).
+ * EMQ_ERR_BUFFER_TOO_SMALL (storage, a buffer or the table memory too
+ * small), EMQ_ERR_MISALIGNED (storage or table memory),
+ * EMQ_ERR_INVALID_ARGUMENT (overlapping memory, bad option values), or
+ * what the persistence `load` hook returned.
  *
  * # Safety
  * `storage` must be NULL or writable for `storage_size` bytes; `options`
@@ -978,199 +1422,6 @@ enum emq_err emq_client_init(void *storage,
  * `client` must be NULL or a client from `emq_client_init` not yet ended.
  */
 enum emq_err emq_client_deinit(struct emq_client *client);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Sets the callbacks (copied) and the `user_data` passed to each.
- * `callbacks` may be NULL to remove them all. `on_log` is never called by
- * firmware builds (no formatting code is linked in).
- *
- * # Safety
- * `client` must be a live client; `callbacks` NULL or valid.
- */
-enum emq_err emq_client_set_callbacks(struct emq_client *client,
-                                      const struct emq_callbacks *callbacks,
-                                      void *user_data);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Opens the transport (its `connect` callback gets `host` and `port`;
- * `host` may be NULL for a stream that knows its peer, e.g. a UART), sends
- * CONNECT and waits for CONNACK, at most `command_timeout_ms`. Calls
- * `on_connect` with the return code; a refusal returns
- * EMQ_ERR_CONNECTION_REFUSED, a failed `connect` callback
- * EMQ_ERR_CONNECT_FAILED.
- *
- * # Safety
- * `client` must be a live client; `host` NULL or NUL-terminated.
- */
-enum emq_err emq_client_connect(struct emq_client *client, const char *host, uint16_t port);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
- * (or the error if DISCONNECT could not be written). Allowed inside
- * callbacks.
- *
- * # Safety
- * `client` must be a live client.
- */
-enum emq_err emq_client_disconnect(struct emq_client *client);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * One turn of a caller-driven loop, like Paho's MQTTYield: writes pending
- * output, sends keepalive pings, and dispatches every event that arrives,
- * waiting up to `timeout_ms` for the first. Returns EMQ_OK, or the reason
- * the connection was lost (after `on_disconnect`), or EMQ_ERR_NOT_CONNECTED.
- *
- * # Safety
- * `client` must be a live client.
- */
-enum emq_err emq_client_poll(struct emq_client *client, uint32_t timeout_ms);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Polls (dispatching callbacks) until the acknowledgement for `packet_id`
- * arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
- * nothing with that id is pending, EMQ_ERR_TIMEOUT after `timeout_ms`.
- *
- * # Safety
- * `client` must be a live client.
- */
-enum emq_err emq_client_wait(struct emq_client *client, uint16_t packet_id, uint32_t timeout_ms);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
- * packet is written; `*packet_id` (may be NULL) gets its id, 0 for QoS 0.
- * QoS 0 calls `on_published` right away; QoS 1/2 when acknowledged, during
- * poll or wait. A message larger than the send buffer or the store is
- * EMQ_ERR_PACKET_TOO_LARGE (nothing is sent; the client stays usable).
- *
- * # Safety
- * `client` must be a live client; `topic` NUL-terminated; `payload` valid
- * for `payload_len` bytes (NULL allowed when 0); `packet_id` NULL or writable.
- */
-enum emq_err emq_client_publish(struct emq_client *client,
-                                const char *topic,
-                                const uint8_t *payload,
-                                size_t payload_len,
-                                uint8_t qos,
-                                bool retain,
-                                uint16_t *packet_id);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Subscribes to one filter.
- *
- * # Safety
- * `client` must be a live client; `filter` NUL-terminated; `packet_id` NULL or writable.
- */
-enum emq_err emq_client_subscribe(struct emq_client *client,
-                                  const char *filter,
-                                  uint8_t qos,
-                                  uint16_t *packet_id);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Subscribes to `count` (1..8 here) filters in one SUBSCRIBE. The granted
- * QoS arrive in `on_subscribed`, in the same order.
- *
- * # Safety
- * `client` must be a live client; `subscriptions` valid for `count`
- * entries with NUL-terminated filters; `packet_id` NULL or writable.
- */
-enum emq_err emq_client_subscribe_many(struct emq_client *client,
-                                       const struct emq_subscription *subscriptions,
-                                       size_t count,
-                                       uint16_t *packet_id);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Unsubscribes from one filter.
- *
- * # Safety
- * `client` must be a live client; `filter` NUL-terminated; `packet_id` NULL or writable.
- */
-enum emq_err emq_client_unsubscribe(struct emq_client *client,
-                                    const char *filter,
-                                    uint16_t *packet_id);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Unsubscribes from `count` (1..8 here) filters in one UNSUBSCRIBE.
- *
- * # Safety
- * `client` must be a live client; `filters` valid for `count`
- * NUL-terminated strings; `packet_id` NULL or writable.
- */
-enum emq_err emq_client_unsubscribe_many(struct emq_client *client,
-                                         const char *const *filters,
-                                         size_t count,
-                                         uint16_t *packet_id);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * The connection state. NULL gives EMQ_STATE_DISCONNECTED.
- *
- * # Safety
- * `client` must be NULL or a live client.
- */
-enum emq_state emq_client_state(const struct emq_client *client);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * True when connected (CONNACK accepted and the link up).
- *
- * # Safety
- * `client` must be NULL or a live client.
- */
-bool emq_client_is_connected(const struct emq_client *client);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * The return code of the last CONNACK (0 accepted, 1..5 refused).
- *
- * # Safety
- * `client` must be NULL or a live client.
- */
-uint8_t emq_client_last_return_code(const struct emq_client *client);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Outbound QoS 1/2 messages sent on this connection and not yet fully
- * acknowledged (at most the in-flight window).
- *
- * # Safety
- * `client` must be NULL or a live client.
- */
-uint16_t emq_client_inflight(const struct emq_client *client);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Messages in the outbox: unacknowledged QoS 1/2 messages (in flight or
- * waiting for the window or a connection) and queued offline QoS 0 messages.
- *
- * # Safety
- * `client` must be NULL or a live client.
- */
-uint16_t emq_client_queued(const struct emq_client *client);
 #endif
 
 #if defined(EMBERMQ_HOST)
@@ -1201,38 +1452,6 @@ enum emq_err emq_client_free(struct emq_client *client);
 
 #if defined(EMBERMQ_HOST)
 /**
- * Sets the callbacks (copied) and the `user_data` passed to each.
- * `callbacks` may be NULL to remove them all. Callbacks run on the thread
- * that drives the client: the caller of poll, wait, connect, publish and
- * the other calls that report, or the network thread after
- * `emq_client_start`.
- *
- * # Safety
- * `client` must be a live handle; `callbacks` NULL or valid.
- */
-enum emq_err emq_client_set_callbacks(struct emq_client *client,
-                                      const struct emq_callbacks *callbacks,
-                                      void *user_data);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Connects to `host` (name, IPv4 or IPv6 address) on `port` (1883 for
- * plain MQTT, 8883 for MQTT over TLS) and waits for CONNACK, at most
- * `command_timeout_ms`. TLS is used when `emq_options.tls` was set or the
- * port is 8883. Calls `on_connect` with the return code; a refusal returns
- * EMQ_ERR_CONNECTION_REFUSED. Allowed from any thread, also while the
- * network thread runs (it then drives the new connection); refused inside
- * callbacks.
- *
- * # Safety
- * `client` must be a live handle; `host` a NUL-terminated string.
- */
-enum emq_err emq_client_connect(struct emq_client *client, const char *host, uint16_t port);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
  * Connects to the broker named by `uri`, `[scheme://]host[:port]`:
  * `mqtt://` or `tcp://` (port 1883) for plain MQTT, `mqtts://`, `ssl://`
  * or `tls://` (port 8883) for TLS; without a scheme, port 8883 selects TLS.
@@ -1243,218 +1462,6 @@ enum emq_err emq_client_connect(struct emq_client *client, const char *host, uin
  * `client` must be a live handle; `uri` a NUL-terminated string.
  */
 enum emq_err emq_client_connect_uri(struct emq_client *client, const char *uri);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
- * (or the error if DISCONNECT could not be written). Ends automatic
- * reconnecting; a running network thread stays, idle, until the next
- * connect or `emq_client_stop`. Allowed inside callbacks.
- *
- * # Safety
- * `client` must be a live handle.
- */
-enum emq_err emq_client_disconnect(struct emq_client *client);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * One turn of a caller-driven loop, like Paho's MQTTYield: writes pending
- * output, sends keepalive pings, and dispatches every event that arrives,
- * waiting up to `timeout_ms` for the first. Returns EMQ_OK, or the reason
- * the connection was lost (after `on_disconnect`), or EMQ_ERR_NOT_CONNECTED.
- * With `auto_reconnect`, a lost connection returns EMQ_OK (the reason goes
- * to `on_disconnect`) and, while disconnected, poll makes the next
- * reconnect attempt when its backoff has passed, or waits for it.
- * A client started with `emq_client_start` is driven by its network
- * thread: poll returns EMQ_ERR_THREAD_DRIVEN; once poll has been used,
- * `emq_client_start` returns EMQ_ERR_POLL_DRIVEN. Refused in callbacks.
- *
- * # Safety
- * `client` must be a live handle.
- */
-enum emq_err emq_client_poll(struct emq_client *client, uint32_t timeout_ms);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Polls (dispatching callbacks) until the acknowledgement for `packet_id`
- * arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
- * nothing with that id is pending (its acknowledgement already arrived),
- * EMQ_ERR_TIMEOUT after `timeout_ms`. While the network thread runs, wait
- * only waits for it (any thread may wait); refused in callbacks.
- *
- * # Safety
- * `client` must be a live handle.
- */
-enum emq_err emq_client_wait(struct emq_client *client, uint16_t packet_id, uint32_t timeout_ms);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
- * packet is written (or queued in the outbox); `*packet_id` (may be NULL)
- * gets its id, 0 for QoS 0. QoS 0 calls `on_published` right away; QoS 1/2
- * when acknowledged. Any thread may publish at any time, also from
- * callbacks. While the network thread runs, a publish from another thread
- * that finds the outbox full waits up to `command_timeout_ms` for room
- * before it returns EMQ_ERR_STORE_FULL; elsewhere that error comes at once.
- *
- * # Safety
- * `client` must be a live handle; `topic` NUL-terminated; `payload` valid
- * for `payload_len` bytes (NULL allowed when 0); `packet_id` NULL or writable.
- */
-enum emq_err emq_client_publish(struct emq_client *client,
-                                const char *topic,
-                                const uint8_t *payload,
-                                size_t payload_len,
-                                uint8_t qos,
-                                bool retain,
-                                uint16_t *packet_id);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Subscribes to one filter.
- *
- * # Safety
- * `client` must be a live handle; `filter` NUL-terminated; `packet_id` NULL or writable.
- */
-enum emq_err emq_client_subscribe(struct emq_client *client,
-                                  const char *filter,
-                                  uint8_t qos,
-                                  uint16_t *packet_id);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Subscribes to `count` filters in one SUBSCRIBE. The granted QoS arrive
- * in `on_subscribed`, in the same order.
- *
- * # Safety
- * `client` must be a live handle; `subscriptions` valid for `count`
- * entries with NUL-terminated filters; `packet_id` NULL or writable.
- */
-enum emq_err emq_client_subscribe_many(struct emq_client *client,
-                                       const struct emq_subscription *subscriptions,
-                                       size_t count,
-                                       uint16_t *packet_id);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Subscribes to `filter` and routes matching messages to `handler` (with
- * its own `user_data`) instead of `on_message`. The first registered
- * handler whose filter matches wins. `emq_client_unsubscribe` of the same
- * filter removes the handler.
- *
- * # Safety
- * As for `emq_client_subscribe`; `handler` must stay callable while subscribed.
- */
-enum emq_err emq_client_subscribe_handler(struct emq_client *client,
-                                          const char *filter,
-                                          uint8_t qos,
-                                          emq_message_handler handler,
-                                          void *user_data,
-                                          uint16_t *packet_id);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Unsubscribes from one filter (and drops its handler, if any).
- *
- * # Safety
- * `client` must be a live handle; `filter` NUL-terminated; `packet_id` NULL or writable.
- */
-enum emq_err emq_client_unsubscribe(struct emq_client *client,
-                                    const char *filter,
-                                    uint16_t *packet_id);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Unsubscribes from `count` filters in one UNSUBSCRIBE.
- *
- * # Safety
- * `client` must be a live handle; `filters` valid for `count` NUL-terminated
- * strings; `packet_id` NULL or writable.
- */
-enum emq_err emq_client_unsubscribe_many(struct emq_client *client,
-                                         const char *const *filters,
-                                         size_t count,
-                                         uint16_t *packet_id);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * The connection state. NULL gives EMQ_STATE_DISCONNECTED.
- *
- * # Safety
- * `client` must be NULL or a live handle.
- */
-enum emq_state emq_client_state(const struct emq_client *client);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * True when connected (CONNACK accepted and the link up).
- *
- * # Safety
- * `client` must be NULL or a live handle.
- */
-bool emq_client_is_connected(const struct emq_client *client);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * The return code of the last CONNACK (0 accepted, 1..5 refused).
- *
- * # Safety
- * `client` must be NULL or a live handle.
- */
-uint8_t emq_client_last_return_code(const struct emq_client *client);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Outbound QoS 1/2 messages sent on this connection and not yet fully
- * acknowledged (at most `inflight_window`).
- *
- * # Safety
- * `client` must be NULL or a live handle.
- */
-uint16_t emq_client_inflight(const struct emq_client *client);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Messages in the outbox: unacknowledged QoS 1/2 messages (in flight or
- * waiting for the window or a connection) and queued offline QoS 0
- * messages (at most `outbox_max_messages`).
- *
- * # Safety
- * `client` must be NULL or a live handle.
- */
-uint16_t emq_client_queued(const struct emq_client *client);
-#endif
-
-#if defined(EMBERMQ_HOST)
-/**
- * Puts a saved outbox entry back (from the `load` hook, or any time before
- * the first connect): `packet` is what the `store` hook was given. It is
- * sent after the next CONNACK, with DUP if the broker kept the session.
- * Errors: EMQ_ERR_NULL_POINTER for a NULL `packet`,
- * EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET (also
- * for `packet_len` 0) or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
- * EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
- *
- * # Safety
- * `client` must be a live handle; `packet` valid for `packet_len` bytes.
- */
-enum emq_err emq_client_restore(struct emq_client *client,
-                                const uint8_t *packet,
-                                size_t packet_len);
 #endif
 
 #if defined(EMBERMQ_HOST)

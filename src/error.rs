@@ -81,6 +81,9 @@ pub enum Error {
     /// The store for unacknowledged messages has no room for this one.
     #[error("message store full")]
     StoreFull,
+    /// The subscription table has no entry or filter bytes left for this one.
+    #[error("subscription table full")]
+    SubscriptionsFull,
     /// The send buffer has no room for the packet right now; flush and retry.
     #[error("send buffer full")]
     SendBufferFull,

@@ -194,8 +194,12 @@ static uint32_t stack_used_below(uintptr_t top)
 __attribute__((noinline)) static int run(emq_client **out)
 {
     static const emq_transport transport = {NULL, uart_send, uart_recv, NULL, NULL};
-    const emq_buffers buffers = {rx_buffer, sizeof rx_buffer, tx_buffer, sizeof tx_buffer,
-                                 store_buffer, sizeof store_buffer};
+    const emq_buffers buffers = {.rx = rx_buffer,
+                                 .rx_size = sizeof rx_buffer,
+                                 .tx = tx_buffer,
+                                 .tx_size = sizeof tx_buffer,
+                                 .store = store_buffer,
+                                 .store_size = sizeof store_buffer};
     emq_callbacks callbacks;
     emq_options options;
     emq_client *client;

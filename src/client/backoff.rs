@@ -26,6 +26,11 @@ impl Backoff {
         }
     }
 
+    /// The jitter state, to carry into a new schedule.
+    pub fn seed(&self) -> u32 {
+        self.rng
+    }
+
     /// Starts over after a successful connection.
     pub fn reset(&mut self) {
         self.base_ms = 0;

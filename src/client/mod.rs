@@ -9,6 +9,10 @@
 //! a C callback may call back into the same client.
 
 pub mod backoff;
+pub mod log;
+pub mod reconnect;
+pub mod subscriptions;
+pub mod supervisor;
 
 use crate::codec::{
     decode_from_server, frame, publish_head, ConnectReturnCode, Decoded, Packet as Wire, Publish,

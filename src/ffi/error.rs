@@ -145,6 +145,9 @@ pub enum emq_err {
     /// The option is not supported by this build (firmware: automatic
     /// reconnect and persistence hooks are host features).
     EMQ_ERR_UNSUPPORTED = 81,
+    /// The table of remembered subscriptions (resubscribed after a
+    /// reconnect, routed to per-filter handlers) has no room for this one.
+    EMQ_ERR_SUBSCRIPTIONS_FULL = 82,
 }
 
 impl From<Error> for emq_err {
@@ -174,6 +177,7 @@ impl From<Error> for emq_err {
             Error::InvalidTopicFilter => EMQ_ERR_INVALID_TOPIC_FILTER,
             Error::InflightFull => EMQ_ERR_INFLIGHT_FULL,
             Error::StoreFull => EMQ_ERR_STORE_FULL,
+            Error::SubscriptionsFull => EMQ_ERR_SUBSCRIPTIONS_FULL,
             Error::SendBufferFull => EMQ_ERR_SEND_BUFFER_FULL,
             Error::InboundQos2Full => EMQ_ERR_INBOUND_QOS2_FULL,
             Error::NotConnected => EMQ_ERR_NOT_CONNECTED,
@@ -270,6 +274,7 @@ impl emq_err {
             EMQ_ERR_MISALIGNED => c"client storage misaligned",
             EMQ_ERR_MESSAGE_OVERFLOW => c"message larger than the receive buffer skipped",
             EMQ_ERR_UNSUPPORTED => c"not supported by this build",
+            EMQ_ERR_SUBSCRIPTIONS_FULL => c"subscription table full",
         }
     }
 }
@@ -349,6 +354,7 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_TLS_UNAVAILABLE,
         EMQ_ERR_MISALIGNED,
         EMQ_ERR_UNSUPPORTED,
+        EMQ_ERR_SUBSCRIPTIONS_FULL,
     ]
 }
 

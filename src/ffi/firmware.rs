@@ -1,47 +1,55 @@
-//! The firmware implementation of the C API (no_std, no allocator): the
-//! client lives in storage the firmware provides, with caller-supplied
-//! receive, send and store buffers, and moves bytes through C transport
+//! The firmware side of the C API (`sys` for the no_std build, no
+//! allocator): the client lives in storage the firmware provides, with
+//! caller-supplied receive, send and store buffers and (optionally) table
+//! memory sized by the firmware, and moves bytes through C transport
 //! callbacks timed by a C millisecond clock (as Paho embedded-C's
-//! `MQTTClientInit` with its `Network` and `Timer`).
+//! `MQTTClientInit` with its `Network` and `Timer`). The client functions
+//! themselves are in `client.rs`, shared with hosts: reconnect, resubscribe,
+//! handlers, persistence hooks and log events work here as there.
 //!
-//! The minimal client keeps, beside the caller's buffers: two packet-id
-//! slots (one QoS 1/2 publish in flight, with its copy in the store for a
-//! resend, plus one pending SUBSCRIBE or UNSUBSCRIBE), and the ids of up to
-//! eight inbound QoS 2 messages awaiting PUBREL. There is no automatic
-//! reconnect, no persistence, no TLS and no logging: the firmware owns
-//! those (its TLS stack can sit under the transport callbacks).
+//! Without table memory the client keeps two packet-id slots (one QoS 1/2
+//! publish in flight, with its copy in the store for a resend, plus one
+//! pending SUBSCRIBE or UNSUBSCRIBE), the ids of up to eight inbound QoS 2
+//! messages awaiting PUBREL, and no subscription table (no resubscribe, no
+//! handlers). `emq_buffers.tables` raises each of these.
 //!
 //! Re-entrancy is as on hosts: no Rust reference to a client is alive while
 //! a callback runs, so callbacks may publish, subscribe, unsubscribe and
 //! disconnect; poll, wait, connect and deinit are refused there with
-//! `EMQ_ERR_IN_CALLBACK`.
+//! `EMQ_ERR_IN_CALLBACK`. One client is used from one task at a time.
 
+use super::client::{check_options, with_core, Core, Handler};
 use super::*;
-use crate::client::{Client, ClientEvent, Span};
-use crate::codec::{LastWill, ProtocolLevel};
-use crate::session::{ConnectOptions, Memory, Parts, Session, SessionConfig, Slot, State};
-use crate::topic;
+use crate::client::log::LogRecord;
+use crate::client::subscriptions::{Entry, Subscriptions, TableMemory};
+use crate::client::{supervisor, Client, ClientEvent};
+use crate::session::{ConnectOptions, Memory, Parts, Session, Slot};
 pub use crate::transport::callbacks::{
     emq_clock_ms, emq_transport, emq_transport_close, emq_transport_connect, emq_transport_recv,
     emq_transport_send,
 };
 use crate::transport::callbacks::{CallbackClock, CallbackTransport};
+use crate::Error;
+use core::cell::{Cell, UnsafeCell};
+use core::ops::{Deref, DerefMut};
 use core::ptr::{addr_of_mut, NonNull};
 
-/// Packet-id slots: one outbound QoS 1/2 publish in flight and one pending
-/// SUBSCRIBE/UNSUBSCRIBE (or a second publish waiting for the window).
+/// Packet-id slots without table memory: one outbound QoS 1/2 publish in
+/// flight and one pending SUBSCRIBE/UNSUBSCRIBE (or a second publish
+/// waiting for the window).
 const PACKET_ID_SLOTS: usize = 2;
-/// Inbound QoS 2 messages delivered and awaiting PUBREL at once.
+/// Inbound QoS 2 messages delivered and awaiting PUBREL at once, without
+/// table memory.
 const INBOUND_QOS2_IDS: usize = 8;
 /// Most filters in one SUBSCRIBE or UNSUBSCRIBE call (they are gathered on
 /// the stack).
-const MAX_FILTERS_PER_CALL: usize = 8;
+pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V); `EMQ_CLIENT_STORAGE_SIZE` in the header.
-pub const STORAGE_SIZE_32: usize = 320;
+pub const STORAGE_SIZE_32: usize = 568;
 /// Bytes of storage `emq_client_init` needs on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 512;
+pub const STORAGE_SIZE_64: usize = 912;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -55,50 +63,65 @@ const STORAGE_SIZE: usize = STORAGE_SIZE_64;
 const _: () = assert!(core::mem::size_of::<emq_client>() == STORAGE_SIZE);
 const _: () = assert!(core::mem::align_of::<emq_client>() == STORAGE_ALIGN);
 
-/// A caller's buffer. Valid for the client's life by `emq_client_init`'s
-/// contract.
-#[derive(Debug, Clone, Copy)]
-struct RawBuffer {
-    ptr: NonNull<u8>,
+/// Caller memory holding `len` values of `T`. Valid for the client's life
+/// by `emq_client_init`'s contract.
+#[derive(Debug)]
+pub(crate) struct RawSlice<T> {
+    ptr: NonNull<T>,
     len: usize,
 }
 
-impl RawBuffer {
-    fn new(ptr: *mut u8, len: usize) -> Self {
-        match NonNull::new(ptr) {
-            Some(ptr) if len > 0 => RawBuffer { ptr, len },
-            _ => RawBuffer {
-                ptr: NonNull::dangling(),
-                len: 0,
-            },
-        }
-    }
-
-    fn range(&self) -> (usize, usize) {
-        let start = self.ptr.as_ptr() as usize;
-        (start, start + self.len)
+impl<T> Clone for RawSlice<T> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
 
-impl AsRef<[u8]> for RawBuffer {
-    fn as_ref(&self) -> &[u8] {
-        // SAFETY: valid for `len` bytes and used only by this client
-        // (contract of `emq_client_init`); dangling only when empty.
+impl<T> Copy for RawSlice<T> {}
+
+/// A caller's byte buffer.
+pub(crate) type RawBuffer = RawSlice<u8>;
+
+impl<T> RawSlice<T> {
+    const EMPTY: Self = RawSlice {
+        ptr: NonNull::dangling(),
+        len: 0,
+    };
+
+    fn new(ptr: *mut T, len: usize) -> Self {
+        match NonNull::new(ptr) {
+            Some(ptr) if len > 0 => RawSlice { ptr, len },
+            _ => Self::EMPTY,
+        }
+    }
+
+    /// The byte range it covers, to check for overlaps.
+    fn range(&self) -> (usize, usize) {
+        let start = self.ptr.as_ptr() as usize;
+        (start, start + self.len * core::mem::size_of::<T>())
+    }
+}
+
+impl<T> AsRef<[T]> for RawSlice<T> {
+    fn as_ref(&self) -> &[T] {
+        // SAFETY: valid and initialized for `len` values and used only by
+        // this client (contract of `emq_client_init`); dangling only when empty.
         unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 }
 
-impl AsMut<[u8]> for RawBuffer {
-    fn as_mut(&mut self) -> &mut [u8] {
+impl<T> AsMut<[T]> for RawSlice<T> {
+    fn as_mut(&mut self) -> &mut [T] {
         // SAFETY: as for `as_ref`; `&mut self` makes the borrow unique.
         unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 }
 
-/// Session memory: the small tables inline, the byte buffers the caller's.
-struct FirmwareMemory {
-    slots: [Slot; PACKET_ID_SLOTS],
-    inbound_qos2: [u16; INBOUND_QOS2_IDS],
+/// Session memory: the tables in the client or the caller's table memory,
+/// the byte buffers the caller's.
+pub(crate) struct FirmwareMemory {
+    slots: RawSlice<Slot>,
+    inbound_qos2: RawSlice<u16>,
     store: RawBuffer,
     tx: RawBuffer,
 }
@@ -106,9 +129,9 @@ struct FirmwareMemory {
 impl Memory for FirmwareMemory {
     fn parts(&mut self) -> Parts<'_> {
         Parts {
-            slots: &mut self.slots,
+            slots: self.slots.as_mut(),
             store: self.store.as_mut(),
-            inbound_qos2: &mut self.inbound_qos2,
+            inbound_qos2: self.inbound_qos2.as_mut(),
             tx: self.tx.as_mut(),
         }
     }
@@ -118,11 +141,57 @@ impl Memory for FirmwareMemory {
     }
 }
 
-type FirmwareClient = Client<FirmwareMemory, CallbackTransport, CallbackClock, RawBuffer>;
+/// The subscription table in the caller's table memory.
+pub(crate) struct FirmwareTable {
+    entries: RawSlice<Entry<Handler>>,
+    bytes: RawBuffer,
+}
+
+impl TableMemory<Handler> for FirmwareTable {
+    fn parts(&mut self) -> (&mut [Entry<Handler>], &mut [u8]) {
+        (self.entries.as_mut(), self.bytes.as_mut())
+    }
+
+    fn view(&self) -> (&[Entry<Handler>], &[u8]) {
+        (self.entries.as_ref(), self.bytes.as_ref())
+    }
+}
+
+/// The client a firmware handle runs.
+pub(crate) type Supervisor = supervisor::Supervisor<
+    FirmwareMemory,
+    CallbackTransport,
+    CallbackClock,
+    RawBuffer,
+    FirmwareTable,
+    Handler,
+>;
+
+/// Where a connect goes: the `host` and `port` given to the transport's
+/// `connect` (the string is the caller's).
+pub(crate) type Target = (*const c_char, u16);
+
+/// The connect options, borrowed from the caller's `emq_options` (valid
+/// for the client's life by `emq_client_init`'s contract).
+pub(crate) struct ConnectSettings(ConnectOptions<'static>);
+
+impl ConnectSettings {
+    /// The settings as the session takes them.
+    pub(crate) fn options(&self) -> ConnectOptions<'_> {
+        self.0
+    }
+}
+
+/// Nothing beyond the shared state.
+pub(crate) struct CoreExtra;
+
+/// The transport behind `emq_client.link`.
+pub(crate) type Link = CallbackTransport;
 
 /// The buffers a firmware client works in, owned by the caller and lent for
 /// the client's life (until `emq_client_deinit`). They must not overlap
-/// each other or the client's storage.
+/// each other or the client's storage. Fields added at the end keep their
+/// defaults when zero, so an initializer that names the first six still works.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct emq_buffers {
@@ -142,21 +211,220 @@ pub struct emq_buffers {
     pub store: *mut u8,
     /// Length of `store`.
     pub store_size: usize,
+    /// Memory for the tables sized by the four capacities below, at least
+    /// `emq_tables_size(buffers)` bytes aligned to 8. NULL with 0: two
+    /// packet ids, eight inbound QoS 2 ids, no subscription table, kept in
+    /// the client's storage.
+    pub tables: *mut c_void,
+    /// Length of `tables`.
+    pub tables_size: usize,
+    /// Packet ids in use at once: QoS 1/2 messages in the outbox plus
+    /// pending SUBSCRIBE/UNSUBSCRIBE requests (the in-flight window is at
+    /// most this). 0: 2.
+    pub packet_ids: u16,
+    /// Inbound QoS 2 messages delivered and awaiting PUBREL at once. 0: 8.
+    pub inbound_qos2: u16,
+    /// Subscriptions remembered for resubscribing after a session loss and
+    /// for per-filter handlers. 0: none.
+    pub subscriptions: u16,
+    /// Bytes the remembered filters may take together.
+    pub subscription_bytes: u16,
 }
 
 /// An MQTT client in storage the firmware provides (see
 /// `EMQ_CLIENT_STORAGE_SIZE`). Initialize with `emq_client_init`.
 #[allow(non_camel_case_types)]
 pub struct emq_client {
-    client: FirmwareClient,
-    transport: CallbackTransport,
-    /// Borrowed from the caller's options (valid for the client's life).
-    connect: ConnectOptions<'static>,
-    callbacks: emq_callbacks,
-    user_data: *mut c_void,
+    core: UnsafeCell<Core>,
+    link: UnsafeCell<Link>,
     /// Nesting depth of callbacks currently running.
-    in_callback: u16,
-    last_return_code: u8,
+    in_callback: Cell<u16>,
+    /// Tables used when the caller gives no table memory.
+    default_slots: [Slot; PACKET_ID_SLOTS],
+    default_inbound_qos2: [u16; INBOUND_QOS2_IDS],
+}
+
+/// The client's state, borrowed for one step of an API call. The shared
+/// code never holds two at once, nor one while C code runs (the same rule
+/// that keeps hosts free of deadlocks), so the borrow is unique.
+pub(crate) struct CoreGuard<'a>(&'a emq_client);
+
+impl Deref for CoreGuard<'_> {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        // SAFETY: a unique borrow for the guard's life (see `CoreGuard`).
+        unsafe { &*self.0.core.get() }
+    }
+}
+
+impl DerefMut for CoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Core {
+        // SAFETY: as for `deref`.
+        unsafe { &mut *self.0.core.get() }
+    }
+}
+
+/// The transport, borrowed while reading from the network.
+pub(crate) struct LinkGuard<'a>(&'a emq_client);
+
+impl Deref for LinkGuard<'_> {
+    type Target = Link;
+    fn deref(&self) -> &Link {
+        // SAFETY: only poll, wait and connect take it, and they are refused
+        // inside callbacks, so it is never borrowed twice.
+        unsafe { &*self.0.link.get() }
+    }
+}
+
+impl DerefMut for LinkGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Link {
+        // SAFETY: as for `deref`.
+        unsafe { &mut *self.0.link.get() }
+    }
+}
+
+impl emq_client {
+    /// The state, for one step.
+    pub(crate) fn core(&self) -> CoreGuard<'_> {
+        CoreGuard(self)
+    }
+
+    /// The transport.
+    pub(crate) fn link(&self) -> LinkGuard<'_> {
+        LinkGuard(self)
+    }
+
+    /// The handle as C sees it, for callback arguments.
+    pub(crate) fn as_ptr(&self) -> *mut emq_client {
+        (self as *const emq_client).cast_mut()
+    }
+
+    /// True while one of this client's callbacks runs.
+    pub(crate) fn in_callback_here(&self) -> bool {
+        self.in_callback.get() > 0
+    }
+
+    /// Refuses calls that would read the network under a running callback.
+    pub(crate) fn refuse_in_callback(&self) -> Result<(), emq_err> {
+        if self.in_callback_here() {
+            Err(EMQ_ERR_IN_CALLBACK)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Runs `body` (no unwinding here: a panic ends in `emq_platform_abort`).
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), emq_err>) -> emq_err {
+    match body() {
+        Ok(()) => EMQ_OK,
+        Err(err) => err,
+    }
+}
+
+/// Calls a C callback with the client marked as inside a callback.
+pub(crate) fn in_callback(c: &emq_client, call: impl FnOnce()) {
+    c.in_callback.set(c.in_callback.get().saturating_add(1));
+    call();
+    c.in_callback.set(c.in_callback.get().saturating_sub(1));
+}
+
+/// No other thread frees room in the outbox.
+pub(crate) fn room_may_come(_: &emq_client) -> bool {
+    false
+}
+
+/// Never called (no other thread makes progress); gives the state back.
+pub(crate) fn wait_for_progress<'a>(
+    _: &'a emq_client,
+    core: CoreGuard<'a>,
+    _limit_ms: u32,
+) -> CoreGuard<'a> {
+    core
+}
+
+/// Nobody waits for progress.
+pub(crate) fn notify_progress(_: &emq_client) {}
+
+/// The transport's `connect` runs inside the connect call.
+pub(crate) fn is_opening(_: &emq_client) -> bool {
+    false
+}
+
+/// Poll always drives firmware clients.
+pub(crate) fn claim_poll(_: &emq_client) -> Result<(), emq_err> {
+    Ok(())
+}
+
+/// There is no network thread to stop.
+pub(crate) fn stop_requested(_: &emq_client) -> bool {
+    false
+}
+
+/// There is no network thread to wake.
+pub(crate) fn wake(_: &emq_client) {}
+
+/// There is no network thread to wait on.
+pub(crate) fn wait_on_thread(_: &emq_client, _: u16, _: u32) -> Option<emq_err> {
+    None
+}
+
+/// No sleeping: the firmware's loop calls poll again.
+pub(crate) fn sleep_ms(_: u32) {}
+
+/// Waits for a reconnect attempt end at once instead of sleeping.
+pub(crate) fn can_sleep() -> bool {
+    false
+}
+
+/// No text: firmware reports log events through `on_log_event` only.
+pub(crate) fn log_line(_: &Core, _: &LogRecord) -> Option<&'static [u8]> {
+    None
+}
+
+/// A stored message's bytes in the store, for the persistence hook. The
+/// hook runs on this task without the state borrowed; nothing it may call
+/// (publish, subscribe, disconnect) frees or moves a stored message.
+pub(crate) fn stored_copy(core: &mut Core, packet_id: u16) -> Option<RawBuffer> {
+    core.persistence.store?;
+    let packet = core.sup.client_mut().stored_packet(packet_id)?;
+    Some(RawSlice::new(packet.as_ptr().cast_mut(), packet.len()))
+}
+
+/// The target of `emq_client_connect(host, port)`: `host` may be NULL.
+///
+/// # Safety
+/// `host` must be NULL or NUL-terminated, and stay valid while reconnecting.
+pub(crate) unsafe fn target_arg(host: *const c_char, port: u16) -> Result<Target, emq_err> {
+    Ok((host, port))
+}
+
+/// Opens the transport with its `connect` callback.
+pub(crate) fn open_transport(
+    _: &emq_client,
+    link: &mut Link,
+    target: &Target,
+    timeout_ms: u32,
+) -> Result<CallbackTransport, Error> {
+    // SAFETY: the host is NULL or NUL-terminated (contract of connect).
+    unsafe { link.open(target.0, target.1, timeout_ms) }?;
+    Ok(*link)
+}
+
+/// The next event, waiting in the transport's `recv` until `deadline` at
+/// most. `Ok(None)`: nothing by the deadline.
+pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientEvent>, emq_err> {
+    let mut event = None;
+    let result = with_core(c, |core| {
+        let now = core.sup.client_mut().now_ms();
+        let wait = deadline.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
+        event = core.sup.poll_event(wait).map_err(emq_err::from)?;
+        Ok(())
+    });
+    match result {
+        EMQ_OK => Ok(event),
+        err => Err(err),
+    }
 }
 
 /// Bytes of storage `emq_client_init` needs here; equal to the header's
@@ -173,81 +441,107 @@ pub extern "C" fn emq_client_storage_align() -> usize {
     STORAGE_ALIGN
 }
 
-/// Validates the options; the strings are borrowed for the client's life.
+/// The tables carved out of the caller's table memory.
+struct Tables {
+    slots: RawSlice<Slot>,
+    inbound_qos2: RawSlice<u16>,
+    entries: RawSlice<Entry<Handler>>,
+    filter_bytes: RawBuffer,
+}
+
+/// Rounds `at` up to `T`'s alignment.
+fn aligned_for<T>(at: usize) -> Option<usize> {
+    let align = core::mem::align_of::<T>();
+    Some(at.checked_add(align - 1)? / align * align)
+}
+
+/// Where each table lies in table memory starting at `base` (offsets when
+/// `base` is 0), and the end.
+fn table_layout(b: &emq_buffers, base: usize) -> Option<[usize; 5]> {
+    let slots = usize::from(if b.packet_ids == 0 {
+        PACKET_ID_SLOTS as u16
+    } else {
+        b.packet_ids
+    });
+    let inbound = usize::from(if b.inbound_qos2 == 0 {
+        INBOUND_QOS2_IDS as u16
+    } else {
+        b.inbound_qos2
+    });
+    let entries = usize::from(b.subscriptions);
+    let slots_at = aligned_for::<Slot>(base)?;
+    let inbound_at = aligned_for::<u16>(slots_at + slots * core::mem::size_of::<Slot>())?;
+    let entries_at = aligned_for::<Entry<Handler>>(inbound_at + inbound * 2)?;
+    let bytes_at = entries_at.checked_add(entries * core::mem::size_of::<Entry<Handler>>())?;
+    let end = bytes_at.checked_add(usize::from(b.subscription_bytes))?;
+    Some([slots_at, inbound_at, entries_at, bytes_at, end])
+}
+
+/// Bytes of table memory (`emq_buffers.tables`) the capacities in `buffers`
+/// need, or 0 for NULL. Every table starts aligned when the memory is
+/// aligned to 8.
 ///
 /// # Safety
-/// Every pointer in `o` must be NULL or valid as documented on
-/// `emq_options`, and stay so for the client's life.
-unsafe fn read_options(
-    o: &emq_options,
-) -> Result<(ConnectOptions<'static>, SessionConfig), emq_err> {
-    // SAFETY (all calls below): the pointers come from `o`, valid per contract.
-    let client_id = unsafe { opt_str_arg(o.client_id) }?.unwrap_or("");
-    let username = unsafe { opt_str_arg(o.username) }?;
-    let password = if o.password.is_null() && o.password_len == 0 {
-        None
-    } else {
-        Some(unsafe { bytes_arg(o.password, o.password_len) }?)
+/// `buffers` must be NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn emq_tables_size(buffers: *const emq_buffers) -> usize {
+    // SAFETY: NULL or valid per the contract.
+    let Some(b) = (unsafe { buffers.as_ref() }) else {
+        return 0;
     };
-    if password.is_some() && username.is_none() {
-        return Err(EMQ_ERR_INVALID_CONNECT_FLAGS);
+    table_layout(b, 0).map_or(usize::MAX, |layout| layout[4])
+}
+
+/// Fills `count` values at `at` with `value`, returning them as a slice.
+///
+/// # Safety
+/// `at` must be aligned and writable for `count` values, unused by others.
+unsafe fn fill<T: Copy>(at: usize, count: usize, value: T) -> RawSlice<T> {
+    let ptr = at as *mut T;
+    for i in 0..count {
+        // SAFETY: within the memory per the contract.
+        unsafe { ptr.add(i).write(value) };
     }
-    if client_id.is_empty() && !o.clean_session {
-        return Err(EMQ_ERR_INVALID_ARGUMENT);
-    }
-    let protocol =
-        ProtocolLevel::from_u8(o.protocol_level).map_err(|_| EMQ_ERR_INVALID_PROTOCOL)?;
-    let will = match unsafe { opt_str_arg(o.will_topic) }? {
-        None => None,
-        Some(will_topic) => {
-            topic::validate_topic_name(will_topic).map_err(emq_err::from)?;
-            let payload = unsafe { bytes_arg(o.will_payload, o.will_payload_len) }?;
-            if payload.len() > u16::MAX as usize {
-                return Err(EMQ_ERR_STRING_TOO_LONG);
-            }
-            Some(LastWill {
-                topic: will_topic,
-                payload,
-                qos: qos_arg(o.will_qos)?,
-                retain: o.will_retain,
-            })
+    RawSlice::new(ptr, count)
+}
+
+/// Carves the tables out of the caller's table memory, initialized.
+///
+/// # Safety
+/// `b.tables` must be NULL or writable for `b.tables_size` bytes.
+unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
+    if b.tables.is_null() {
+        if b.tables_size != 0 {
+            return Err(EMQ_ERR_NULL_POINTER);
         }
-    };
-    if !o.tls.is_null() {
-        return Err(EMQ_ERR_TLS_UNAVAILABLE);
+        if b.packet_ids != 0 || b.inbound_qos2 != 0 || b.subscriptions != 0 {
+            // Capacities without memory for them.
+            return Err(EMQ_ERR_BUFFER_TOO_SMALL);
+        }
+        return Ok(None);
     }
-    let persistence = o.persistence;
-    if o.auto_reconnect
-        || persistence.store.is_some()
-        || persistence.remove.is_some()
-        || persistence.load.is_some()
-    {
-        return Err(EMQ_ERR_UNSUPPORTED);
+    let base = b.tables as usize;
+    if base % STORAGE_ALIGN != 0 {
+        return Err(EMQ_ERR_MISALIGNED);
     }
-    if o.inflight_window == 0
-        || o.command_timeout_ms == 0
-        || o.outbox_max_messages == 0
-        || log_level_of(o.log_level).is_none()
-    {
-        return Err(EMQ_ERR_INVALID_ARGUMENT);
+    let [slots_at, inbound_at, entries_at, bytes_at, end] =
+        table_layout(b, base).ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
+    if end - base > b.tables_size {
+        return Err(EMQ_ERR_BUFFER_TOO_SMALL);
     }
-    let connect = ConnectOptions {
-        client_id,
-        username,
-        password,
-        keep_alive_secs: o.keepalive_secs,
-        clean_session: o.clean_session,
-        protocol,
-        will,
-    };
-    let config = SessionConfig {
-        inflight_window: o.inflight_window.min(PACKET_ID_SLOTS as u16),
-        ping_timeout_ms: None,
-        outbox_limit: o.outbox_max_messages,
-        queue_offline: o.queue_offline,
-        queue_qos0_offline: o.queue_qos0_offline,
-    };
-    Ok((connect, config))
+    let slots = (inbound_at - slots_at) / core::mem::size_of::<Slot>();
+    let inbound = (entries_at - inbound_at) / 2;
+    let entries = (bytes_at - entries_at) / core::mem::size_of::<Entry<Handler>>();
+    // SAFETY (all): aligned (by the layout), within the caller's memory
+    // (checked above), which is the client's alone (contract).
+    unsafe {
+        Ok(Some(Tables {
+            slots: fill(slots_at, slots, Slot::FREE),
+            inbound_qos2: fill(inbound_at, inbound, 0u16),
+            entries: fill(entries_at, entries, Entry::EMPTY),
+            filter_bytes: fill(bytes_at, end - bytes_at, 0u8),
+        }))
+    }
 }
 
 /// Checks one caller buffer: NULL only when empty, within the size limits.
@@ -279,18 +573,22 @@ fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
 ///
 /// From `options` (start from `emq_options_default`) the client uses the
 /// identity, credentials, will, keepalive, clean session, protocol level,
-/// `command_timeout_ms`, `inflight_window` (at most 2 here),
-/// `outbox_max_messages` and the offline queueing flags; their strings and
-/// bytes are borrowed, not copied, and must stay valid until
-/// `emq_client_deinit`. The buffer sizes come from `buffers`. `tls`,
-/// `auto_reconnect` and `persistence` are host features:
-/// EMQ_ERR_TLS_UNAVAILABLE / EMQ_ERR_UNSUPPORTED.
+/// `command_timeout_ms`, `inflight_window` (at most `buffers->packet_ids`),
+/// `outbox_max_messages`, the offline queueing flags, `auto_reconnect` with
+/// `reconnect_min_ms`/`reconnect_max_ms` (reconnects go through the
+/// transport's `connect` and are driven by `emq_client_poll`),
+/// `resubscribe` (with a subscription table in `buffers`), `persistence`
+/// (the `load` hook runs here) and `log_level` (for `on_log_event`); their
+/// strings and bytes are borrowed, not copied, and must stay valid until
+/// `emq_client_deinit`. The buffer sizes and table capacities come from
+/// `buffers`. `tls` is a host feature: EMQ_ERR_TLS_UNAVAILABLE.
 ///
 /// Errors: EMQ_ERR_NULL_POINTER (storage, options, transport, its
 /// send/recv, clock, buffers, rx, tx or out missing),
-/// EMQ_ERR_BUFFER_TOO_SMALL (storage or a buffer too small),
-/// EMQ_ERR_MISALIGNED (storage), EMQ_ERR_INVALID_ARGUMENT (overlapping
-/// memory, bad option values).
+/// EMQ_ERR_BUFFER_TOO_SMALL (storage, a buffer or the table memory too
+/// small), EMQ_ERR_MISALIGNED (storage or table memory),
+/// EMQ_ERR_INVALID_ARGUMENT (overlapping memory, bad option values), or
+/// what the persistence `load` hook returned.
 ///
 /// # Safety
 /// `storage` must be NULL or writable for `storage_size` bytes; `options`
@@ -313,6 +611,15 @@ pub unsafe extern "C" fn emq_client_init(
             if out.is_null() {
                 return EMQ_ERR_NULL_POINTER;
             }
+            // SAFETY: `init` returned a live client.
+            let loaded = unsafe { load_saved(&*client) };
+            if loaded != EMQ_OK {
+                // SAFETY: live, not used again.
+                unsafe { core::ptr::drop_in_place(client) };
+                // SAFETY: non-NULL and writable per the contract.
+                unsafe { out.write(core::ptr::null_mut()) };
+                return loaded;
+            }
             // SAFETY: non-NULL and writable per the contract.
             unsafe { out.write(client) };
             EMQ_OK
@@ -323,6 +630,20 @@ pub unsafe extern "C" fn emq_client_init(
             err
         }
     }
+}
+
+/// Runs the persistence `load` hook, if any.
+fn load_saved(c: &emq_client) -> emq_err {
+    let hooks = c.core().persistence;
+    let Some(load) = hooks.load else {
+        return EMQ_OK;
+    };
+    let mut loaded = EMQ_OK;
+    // SAFETY: firmware hook; the client is live and not borrowed, so it may
+    // call emq_client_restore.
+    in_callback(c, || loaded = unsafe { load(hooks.user_data, c.as_ptr()) });
+    super::client::emit_logs(c);
+    loaded
 }
 
 /// # Safety
@@ -354,11 +675,19 @@ unsafe fn init(
     let rx = buffer_arg(b.rx, b.rx_size, MIN_BUFFER)?;
     let tx = buffer_arg(b.tx, b.tx_size, MIN_BUFFER)?;
     let store = buffer_arg(b.store, b.store_size, 0)?;
+    let tables_end = (b.tables as usize)
+        .checked_add(b.tables_size)
+        .ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
     let client_end = (storage as usize)
         .checked_add(storage_size)
         .ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
-    let client_range = (storage as usize, client_end);
-    let ranges = [client_range, rx.range(), tx.range(), store.range()];
+    let ranges = [
+        (storage as usize, client_end),
+        rx.range(),
+        tx.range(),
+        store.range(),
+        (b.tables as usize, tables_end),
+    ];
     for (i, a) in ranges.iter().enumerate() {
         if ranges[i + 1..].iter().any(|b| overlap(*a, *b)) {
             return Err(EMQ_ERR_INVALID_ARGUMENT);
@@ -367,31 +696,75 @@ unsafe fn init(
     // SAFETY: NULL or valid per the contract.
     let o = unsafe { options.as_ref() }.ok_or(EMQ_ERR_NULL_POINTER)?;
     // SAFETY: the option pointers are valid for the client's life (contract).
-    let (connect, config) = unsafe { read_options(o) }?;
-    let memory = FirmwareMemory {
-        slots: [Slot::FREE; PACKET_ID_SLOTS],
-        inbound_qos2: [0; INBOUND_QOS2_IDS],
-        store,
-        tx,
-    };
+    let checked = unsafe { check_options(o) }?;
+    if !o.tls.is_null() {
+        return Err(EMQ_ERR_TLS_UNAVAILABLE);
+    }
+    let mut config = checked.config;
+    // SAFETY: the table memory is writable and the client's (contract).
+    let tables = unsafe { carve_tables(b) }?;
     let handle = storage.cast::<emq_client>();
     // SAFETY: non-NULL, aligned and large enough (checked), writable per
     // the contract; whatever was there before is not read or dropped. Field
     // by field, so no whole client is built on the stack first (firmware
     // stacks are small; this was the deepest frame).
     unsafe {
-        addr_of_mut!((*handle).client).write(Client::new(
-            Session::new(memory, config),
-            clock,
-            rx,
-            o.command_timeout_ms,
+        addr_of_mut!((*handle).default_slots).write([Slot::FREE; PACKET_ID_SLOTS]);
+        addr_of_mut!((*handle).default_inbound_qos2).write([0; INBOUND_QOS2_IDS]);
+        let (slots, inbound_qos2, table) = match tables {
+            Some(t) => (
+                t.slots,
+                t.inbound_qos2,
+                FirmwareTable {
+                    entries: t.entries,
+                    bytes: t.filter_bytes,
+                },
+            ),
+            None => (
+                RawSlice::new(
+                    addr_of_mut!((*handle).default_slots).cast::<Slot>(),
+                    PACKET_ID_SLOTS,
+                ),
+                RawSlice::new(
+                    addr_of_mut!((*handle).default_inbound_qos2).cast::<u16>(),
+                    INBOUND_QOS2_IDS,
+                ),
+                FirmwareTable {
+                    entries: RawSlice::EMPTY,
+                    bytes: RawSlice::EMPTY,
+                },
+            ),
+        };
+        config.inflight_window = config.inflight_window.min(slots.len as u16);
+        let memory = FirmwareMemory {
+            slots,
+            inbound_qos2,
+            store,
+            tx,
+        };
+        let core = UnsafeCell::raw_get(addr_of_mut!((*handle).core));
+        addr_of_mut!((*core).sup).write(Supervisor::new(
+            Client::new(
+                Session::new(memory, config),
+                clock,
+                rx,
+                o.command_timeout_ms,
+            ),
+            Subscriptions::new(table),
+            checked.policy,
+            o.resubscribe,
+            checked.log_level,
+            // Jitter differs between devices by where their client lives.
+            storage as usize as u32,
         ));
-        addr_of_mut!((*handle).transport).write(transport);
-        addr_of_mut!((*handle).connect).write(connect);
-        addr_of_mut!((*handle).callbacks).write(emq_callbacks::default());
-        addr_of_mut!((*handle).user_data).write(core::ptr::null_mut());
-        addr_of_mut!((*handle).in_callback).write(0);
-        addr_of_mut!((*handle).last_return_code).write(0);
+        addr_of_mut!((*core).connect).write(ConnectSettings(checked.connect));
+        addr_of_mut!((*core).target).write(None);
+        addr_of_mut!((*core).persistence).write(o.persistence);
+        addr_of_mut!((*core).callbacks).write(emq_callbacks::default());
+        addr_of_mut!((*core).user_data).write(core::ptr::null_mut());
+        addr_of_mut!((*core).extra).write(CoreExtra);
+        addr_of_mut!((*handle).link).write(UnsafeCell::new(transport));
+        addr_of_mut!((*handle).in_callback).write(Cell::new(0));
     }
     Ok(handle)
 }
@@ -405,628 +778,15 @@ unsafe fn init(
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_deinit(client: *mut emq_client) -> emq_err {
     // SAFETY: NULL or live per the contract.
-    let Some(c) = (unsafe { client.as_mut() }) else {
+    let Some(c) = (unsafe { client.as_ref() }) else {
         return EMQ_OK;
     };
-    if c.in_callback > 0 {
-        return EMQ_ERR_IN_CALLBACK;
+    if let Err(err) = c.refuse_in_callback() {
+        return err;
     }
-    c.client.abort();
+    c.core().sup.client_mut().abort();
     // SAFETY: live and initialized; not used again (contract). Nothing in
     // it owns memory, so this only ends its life.
     unsafe { core::ptr::drop_in_place(client) };
     EMQ_OK
-}
-
-/// Sets the callbacks (copied) and the `user_data` passed to each.
-/// `callbacks` may be NULL to remove them all. `on_log` is never called by
-/// firmware builds (no formatting code is linked in).
-///
-/// # Safety
-/// `client` must be a live client; `callbacks` NULL or valid.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_set_callbacks(
-    client: *mut emq_client,
-    callbacks: *const emq_callbacks,
-    user_data: *mut c_void,
-) -> emq_err {
-    // SAFETY: live client or NULL per the contract.
-    let Some(c) = (unsafe { client.as_mut() }) else {
-        return EMQ_ERR_NULL_POINTER;
-    };
-    // SAFETY: NULL or valid per the contract.
-    c.callbacks = unsafe { callbacks.as_ref() }.copied().unwrap_or_default();
-    c.user_data = user_data;
-    EMQ_OK
-}
-
-/// Runs `body` on a live client.
-///
-/// # Safety
-/// `client` must be NULL or a live client. The reference handed to `body`
-/// must not be held across a callback: callbacks go through `dispatch`.
-unsafe fn with_client(
-    client: *mut emq_client,
-    body: impl FnOnce(&mut emq_client) -> Result<(), emq_err>,
-) -> emq_err {
-    // SAFETY: NULL or live per the contract; the reference lives only for
-    // `body`, which calls no C callback of the application.
-    match unsafe { client.as_mut() } {
-        None => EMQ_ERR_NULL_POINTER,
-        Some(c) => match body(c) {
-            Ok(()) => EMQ_OK,
-            Err(err) => err,
-        },
-    }
-}
-
-impl emq_client {
-    fn refuse_in_callback(&self) -> Result<(), emq_err> {
-        if self.in_callback > 0 {
-            Err(EMQ_ERR_IN_CALLBACK)
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// Calls a C callback with the client marked as inside a callback.
-///
-/// # Safety
-/// `client` must be a live client, and no Rust reference to it may be alive.
-unsafe fn in_callback(client: *mut emq_client, call: impl FnOnce()) {
-    // SAFETY: live client, no other reference alive (contract).
-    unsafe { (*client).in_callback = (*client).in_callback.saturating_add(1) };
-    call();
-    // SAFETY: the callback may not end the client (refused), so it is live.
-    unsafe { (*client).in_callback = (*client).in_callback.saturating_sub(1) };
-}
-
-/// After a call that writes: if a failed write closed the connection, tell
-/// `on_disconnect`, as poll would have.
-///
-/// # Safety
-/// `client` must be NULL or a live client with no Rust reference alive.
-unsafe fn report_if_lost(client: *mut emq_client) {
-    // SAFETY: NULL or live; the borrow ends before the callback.
-    let Some(reason) = (unsafe { client.as_mut() }).and_then(|c| c.client.take_unreported_loss())
-    else {
-        return;
-    };
-    // SAFETY: live client, no reference alive.
-    let _ = unsafe { dispatch(client, ClientEvent::ConnectionLost(reason)) };
-}
-
-/// The C view of a received message in the client's receive buffer.
-///
-/// # Safety
-/// `client` must be a live client; no other reference to it may be alive.
-unsafe fn message_at(
-    client: *mut emq_client,
-    topic: Span,
-    payload: Span,
-    qos: QoS,
-    retain: bool,
-    dup: bool,
-    packet_id: u16,
-) -> emq_message {
-    // SAFETY: live client per the contract; the borrow ends on return.
-    let c = unsafe { &*client };
-    emq_message::borrowing(
-        c.client.bytes(topic),
-        c.client.bytes(payload),
-        qos,
-        retain,
-        dup,
-        packet_id,
-    )
-}
-
-/// Delivers one event to the callbacks. No Rust reference to the client is
-/// held while C code runs. Returns EMQ_ERR_MESSAGE_OVERFLOW for an oversized
-/// message no callback took (poll reports it), else EMQ_OK.
-///
-/// # Safety
-/// `client` must be a live client with no Rust reference alive.
-unsafe fn dispatch(client: *mut emq_client, event: ClientEvent) -> emq_err {
-    // SAFETY (every `(*client)` access below): live client, and each access
-    // ends before any callback is entered.
-    let (user_data, callbacks) = unsafe { ((*client).user_data, (*client).callbacks) };
-    match event {
-        ClientEvent::Overflow {
-            topic,
-            payload,
-            payload_len,
-            qos,
-            retain,
-            packet_id,
-        } => {
-            let Some(cb) = callbacks.on_overflow else {
-                return EMQ_ERR_MESSAGE_OVERFLOW;
-            };
-            // SAFETY: live client; the borrow ends before the callback.
-            let message =
-                unsafe { message_at(client, topic, payload, qos, retain, false, packet_id) };
-            // SAFETY: application callback; `message` points into the
-            // receive buffer, as for a message.
-            unsafe { in_callback(client, || cb(user_data, client, &message, payload_len)) };
-        }
-        ClientEvent::Message {
-            topic,
-            payload,
-            qos,
-            retain,
-            dup,
-            packet_id,
-        } => {
-            let Some(cb) = callbacks.on_message else {
-                return EMQ_OK;
-            };
-            // SAFETY: live client; the borrow ends before the callback.
-            let message =
-                unsafe { message_at(client, topic, payload, qos, retain, dup, packet_id) };
-            // SAFETY: application callback; `message` points into the
-            // receive buffer, which only poll/wait/connect (refused in
-            // callbacks) write to.
-            unsafe { in_callback(client, || cb(user_data, client, &message)) };
-        }
-        ClientEvent::Published { packet_id } => {
-            if let Some(cb) = callbacks.on_published {
-                // SAFETY: application callback with valid arguments.
-                unsafe { in_callback(client, || cb(user_data, client, packet_id)) };
-            }
-        }
-        ClientEvent::Subscribed {
-            packet_id,
-            return_codes,
-        } => {
-            if let Some(cb) = callbacks.on_subscribed {
-                let codes = unsafe { (*client).client.bytes(return_codes).as_ptr() };
-                // SAFETY: application callback; `codes` valid for `len` bytes.
-                unsafe {
-                    in_callback(client, || {
-                        cb(user_data, client, packet_id, codes, return_codes.len)
-                    })
-                };
-            }
-        }
-        ClientEvent::Unsubscribed { packet_id } => {
-            if let Some(cb) = callbacks.on_unsubscribed {
-                // SAFETY: application callback with valid arguments.
-                unsafe { in_callback(client, || cb(user_data, client, packet_id)) };
-            }
-        }
-        ClientEvent::ConnectionLost(reason) => {
-            if let Some(cb) = callbacks.on_disconnect {
-                let code = emq_err::from(reason);
-                // SAFETY: application callback with valid arguments.
-                unsafe { in_callback(client, || cb(user_data, client, code)) };
-            }
-        }
-    }
-    EMQ_OK
-}
-
-/// Opens the transport (its `connect` callback gets `host` and `port`;
-/// `host` may be NULL for a stream that knows its peer, e.g. a UART), sends
-/// CONNECT and waits for CONNACK, at most `command_timeout_ms`. Calls
-/// `on_connect` with the return code; a refusal returns
-/// EMQ_ERR_CONNECTION_REFUSED, a failed `connect` callback
-/// EMQ_ERR_CONNECT_FAILED.
-///
-/// # Safety
-/// `client` must be a live client; `host` NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_connect(
-    client: *mut emq_client,
-    host: *const c_char,
-    port: u16,
-) -> emq_err {
-    let mut report = None;
-    // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
-            c.refuse_in_callback()?;
-            if c.client.state() != State::Disconnected {
-                return Err(EMQ_ERR_ALREADY_CONNECTED);
-            }
-            // The command timeout also bounds the transport's `connect`.
-            let timeout = c.client.command_timeout_ms();
-            // SAFETY: `host` is NULL or NUL-terminated per the contract.
-            c.transport
-                .open(host, port, timeout)
-                .map_err(emq_err::from)?;
-            match c.client.connect(c.transport, &c.connect) {
-                Ok(connected) => {
-                    c.last_return_code = 0;
-                    report = Some((connected.session_present, 0));
-                    Ok(())
-                }
-                Err(crate::Error::ConnectionRefused(code)) => {
-                    c.last_return_code = code;
-                    report = Some((false, code));
-                    Err(EMQ_ERR_CONNECTION_REFUSED)
-                }
-                Err(err) => Err(err.into()),
-            }
-        })
-    };
-    if let Some((session_present, code)) = report {
-        // SAFETY: live client (with_client ran the body), no reference alive.
-        let (cb, user_data) = unsafe { ((*client).callbacks.on_connect, (*client).user_data) };
-        if let Some(cb) = cb {
-            // SAFETY: application callback with valid arguments.
-            unsafe { in_callback(client, || cb(user_data, client, session_present, code)) };
-        }
-    }
-    // SAFETY: NULL or live; no reference alive.
-    unsafe { report_if_lost(client) };
-    result
-}
-
-/// Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
-/// (or the error if DISCONNECT could not be written). Allowed inside
-/// callbacks.
-///
-/// # Safety
-/// `client` must be a live client.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_err {
-    // SAFETY: contract forwarded.
-    let result = unsafe { with_client(client, |c| c.client.disconnect().map_err(emq_err::from)) };
-    if result != EMQ_ERR_NULL_POINTER && result != EMQ_ERR_NOT_CONNECTED {
-        // SAFETY: live client, no reference alive.
-        let (cb, user_data) = unsafe { ((*client).callbacks.on_disconnect, (*client).user_data) };
-        if let Some(cb) = cb {
-            // SAFETY: application callback with valid arguments.
-            unsafe { in_callback(client, || cb(user_data, client, result)) };
-        }
-    }
-    result
-}
-
-/// Writes acknowledgements still queued, so none is left behind when
-/// control returns to the caller.
-///
-/// # Safety
-/// `client` must be a live client with no Rust reference alive.
-unsafe fn flush_before_return(client: *mut emq_client, result: emq_err) -> emq_err {
-    // SAFETY: contract forwarded.
-    let flushed = unsafe { with_client(client, |c| c.client.flush().map_err(emq_err::from)) };
-    // SAFETY: as above.
-    unsafe { report_if_lost(client) };
-    if result == EMQ_OK {
-        flushed
-    } else {
-        result
-    }
-}
-
-/// Polls once for an event, waiting at most `timeout_ms`.
-///
-/// # Safety
-/// `client` must be NULL or a live client with no reference alive.
-unsafe fn next_event(
-    client: *mut emq_client,
-    timeout_ms: u32,
-) -> Result<Option<ClientEvent>, emq_err> {
-    let mut event = None;
-    // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
-            c.refuse_in_callback()?;
-            event = c.client.poll_event(timeout_ms).map_err(emq_err::from)?;
-            Ok(())
-        })
-    };
-    if result == EMQ_OK {
-        Ok(event)
-    } else {
-        Err(result)
-    }
-}
-
-/// Dispatches `event`. `Err`: the reason when it was the connection's
-/// loss; `Ok`: what `dispatch` reports (EMQ_ERR_MESSAGE_OVERFLOW or EMQ_OK).
-///
-/// # Safety
-/// `client` must be a live client with no reference alive.
-unsafe fn dispatch_event(client: *mut emq_client, event: ClientEvent) -> Result<emq_err, emq_err> {
-    let lost = match event {
-        ClientEvent::ConnectionLost(reason) => Some(reason.into()),
-        _ => None,
-    };
-    // SAFETY: contract forwarded.
-    let report = unsafe { dispatch(client, event) };
-    lost.map_or(Ok(report), Err)
-}
-
-/// One turn of a caller-driven loop, like Paho's MQTTYield: writes pending
-/// output, sends keepalive pings, and dispatches every event that arrives,
-/// waiting up to `timeout_ms` for the first. Returns EMQ_OK, or the reason
-/// the connection was lost (after `on_disconnect`), or EMQ_ERR_NOT_CONNECTED.
-///
-/// # Safety
-/// `client` must be a live client.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u32) -> emq_err {
-    let mut wait = timeout_ms;
-    // An oversized message no callback took, reported once all is handled.
-    let mut unreported = EMQ_OK;
-    // Bounded: each turn handles an event or ends the loop; the count
-    // bounds a flood so poll returns to its caller.
-    for _ in 0..1_000 {
-        // SAFETY (all calls): contract forwarded, no reference alive.
-        match unsafe { next_event(client, wait) } {
-            Ok(Some(event)) => {
-                match unsafe { dispatch_event(client, event) } {
-                    Err(lost) => return lost,
-                    Ok(EMQ_OK) => {}
-                    Ok(report) => unreported = report,
-                }
-                // After the first event, take only what is already there.
-                wait = 0;
-            }
-            Ok(None) => break,
-            Err(err) => return err,
-        }
-    }
-    // SAFETY: live client, no reference alive.
-    match unsafe { flush_before_return(client, EMQ_OK) } {
-        EMQ_OK => unreported,
-        failed => failed,
-    }
-}
-
-/// Polls (dispatching callbacks) until the acknowledgement for `packet_id`
-/// arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
-/// nothing with that id is pending, EMQ_ERR_TIMEOUT after `timeout_ms`.
-///
-/// # Safety
-/// `client` must be a live client.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_wait(
-    client: *mut emq_client,
-    packet_id: u16,
-    timeout_ms: u32,
-) -> emq_err {
-    if packet_id == 0 {
-        return EMQ_ERR_INVALID_ARGUMENT;
-    }
-    let mut pending = false;
-    let mut start = 0;
-    // SAFETY (all accesses below): contract forwarded; each reference ends
-    // before a callback runs.
-    let checked = unsafe {
-        with_client(client, |c| {
-            c.refuse_in_callback()?;
-            pending = c.client.is_pending(packet_id);
-            start = c.client.now_ms();
-            Ok(())
-        })
-    };
-    if checked != EMQ_OK || !pending {
-        return checked;
-    }
-    let deadline = start + u64::from(timeout_ms);
-    loop {
-        let now = unsafe { (*client).client.now_ms() };
-        if now >= deadline {
-            return EMQ_ERR_TIMEOUT;
-        }
-        let wait = (deadline - now).min(u64::from(u32::MAX)) as u32;
-        match unsafe { next_event(client, wait) } {
-            Ok(Some(event)) => {
-                // An unreported overflow: wait is about its id only.
-                if let Err(lost) = unsafe { dispatch_event(client, event) } {
-                    return lost;
-                }
-                // The acknowledgement frees the id in the session.
-                if !unsafe { (*client).client.is_pending(packet_id) } {
-                    return unsafe { flush_before_return(client, EMQ_OK) };
-                }
-            }
-            Ok(None) => {}
-            Err(err) => return err,
-        }
-    }
-}
-
-/// Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
-/// packet is written; `*packet_id` (may be NULL) gets its id, 0 for QoS 0.
-/// QoS 0 calls `on_published` right away; QoS 1/2 when acknowledged, during
-/// poll or wait. A message larger than the send buffer or the store is
-/// EMQ_ERR_PACKET_TOO_LARGE (nothing is sent; the client stays usable).
-///
-/// # Safety
-/// `client` must be a live client; `topic` NUL-terminated; `payload` valid
-/// for `payload_len` bytes (NULL allowed when 0); `packet_id` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_publish(
-    client: *mut emq_client,
-    topic: *const c_char,
-    payload: *const u8,
-    payload_len: usize,
-    qos: u8,
-    retain: bool,
-    packet_id: *mut u16,
-) -> emq_err {
-    let mut id = 0;
-    // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
-            let topic = str_arg(topic)?;
-            let payload = bytes_arg(payload, payload_len)?;
-            let qos = qos_arg(qos)?;
-            id = c
-                .client
-                .publish(topic, payload, qos, retain)
-                .map_err(emq_err::from)?;
-            Ok(())
-        })
-    };
-    // SAFETY: NULL or writable per the contract.
-    unsafe { set_out(packet_id, id) };
-    // SAFETY: NULL or live; no reference alive.
-    unsafe { report_if_lost(client) };
-    if result == EMQ_OK && id == 0 {
-        // SAFETY: live client (the call succeeded), no reference alive.
-        let (cb, user_data) = unsafe { ((*client).callbacks.on_published, (*client).user_data) };
-        if let Some(cb) = cb {
-            // SAFETY: application callback with valid arguments.
-            unsafe { in_callback(client, || cb(user_data, client, 0)) };
-        }
-    }
-    result
-}
-
-/// Subscribes to one filter.
-///
-/// # Safety
-/// `client` must be a live client; `filter` NUL-terminated; `packet_id` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_subscribe(
-    client: *mut emq_client,
-    filter: *const c_char,
-    qos: u8,
-    packet_id: *mut u16,
-) -> emq_err {
-    let one = emq_subscription { filter, qos };
-    // SAFETY: contract forwarded; `one` is a valid one-element array.
-    unsafe { emq_client_subscribe_many(client, &one, 1, packet_id) }
-}
-
-/// Subscribes to `count` (1..8 here) filters in one SUBSCRIBE. The granted
-/// QoS arrive in `on_subscribed`, in the same order.
-///
-/// # Safety
-/// `client` must be a live client; `subscriptions` valid for `count`
-/// entries with NUL-terminated filters; `packet_id` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_subscribe_many(
-    client: *mut emq_client,
-    subscriptions: *const emq_subscription,
-    count: usize,
-    packet_id: *mut u16,
-) -> emq_err {
-    let mut id = 0;
-    // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
-            let mut storage = [NO_TOPIC; MAX_FILTERS_PER_CALL];
-            let topics = subscription_args(subscriptions, count, &mut storage)?;
-            id = c.client.subscribe(topics).map_err(emq_err::from)?;
-            Ok(())
-        })
-    };
-    // SAFETY: NULL or writable per the contract.
-    unsafe { set_out(packet_id, id) };
-    // SAFETY: NULL or live; no reference alive.
-    unsafe { report_if_lost(client) };
-    result
-}
-
-/// Unsubscribes from one filter.
-///
-/// # Safety
-/// `client` must be a live client; `filter` NUL-terminated; `packet_id` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_unsubscribe(
-    client: *mut emq_client,
-    filter: *const c_char,
-    packet_id: *mut u16,
-) -> emq_err {
-    // SAFETY: contract forwarded; a one-element array.
-    unsafe { emq_client_unsubscribe_many(client, &filter, 1, packet_id) }
-}
-
-/// Unsubscribes from `count` (1..8 here) filters in one UNSUBSCRIBE.
-///
-/// # Safety
-/// `client` must be a live client; `filters` valid for `count`
-/// NUL-terminated strings; `packet_id` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_unsubscribe_many(
-    client: *mut emq_client,
-    filters: *const *const c_char,
-    count: usize,
-    packet_id: *mut u16,
-) -> emq_err {
-    let mut id = 0;
-    // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |c| {
-            let mut storage = [""; MAX_FILTERS_PER_CALL];
-            let list = filter_args(filters, count, &mut storage)?;
-            id = c.client.unsubscribe(list).map_err(emq_err::from)?;
-            Ok(())
-        })
-    };
-    // SAFETY: NULL or writable per the contract.
-    unsafe { set_out(packet_id, id) };
-    // SAFETY: NULL or live; no reference alive.
-    unsafe { report_if_lost(client) };
-    result
-}
-
-/// The connection state. NULL gives EMQ_STATE_DISCONNECTED.
-///
-/// # Safety
-/// `client` must be NULL or a live client.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_state(client: *const emq_client) -> emq_state {
-    // SAFETY: NULL or live per the contract.
-    let Some(c) = (unsafe { client.as_ref() }) else {
-        return emq_state::EMQ_STATE_DISCONNECTED;
-    };
-    // EMQ_STATE_CONNECTING is never seen: the transport's `connect` runs
-    // inside emq_client_connect and may not call embermq.
-    match c.client.state() {
-        State::Disconnected => emq_state::EMQ_STATE_DISCONNECTED,
-        State::AwaitingConnAck => emq_state::EMQ_STATE_WAITING_CONNACK,
-        State::Connected => emq_state::EMQ_STATE_CONNECTED,
-        State::Disconnecting => emq_state::EMQ_STATE_DISCONNECTING,
-    }
-}
-
-/// True when connected (CONNACK accepted and the link up).
-///
-/// # Safety
-/// `client` must be NULL or a live client.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_is_connected(client: *const emq_client) -> bool {
-    // SAFETY: forwarded.
-    unsafe { emq_client_state(client) == emq_state::EMQ_STATE_CONNECTED }
-}
-
-/// The return code of the last CONNACK (0 accepted, 1..5 refused).
-///
-/// # Safety
-/// `client` must be NULL or a live client.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_last_return_code(client: *const emq_client) -> u8 {
-    // SAFETY: NULL or live per the contract.
-    unsafe { client.as_ref() }.map_or(0, |c| c.last_return_code)
-}
-
-/// Outbound QoS 1/2 messages sent on this connection and not yet fully
-/// acknowledged (at most the in-flight window).
-///
-/// # Safety
-/// `client` must be NULL or a live client.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_inflight(client: *const emq_client) -> u16 {
-    // SAFETY: NULL or live per the contract.
-    unsafe { client.as_ref() }.map_or(0, |c| c.client.session().inflight())
-}
-
-/// Messages in the outbox: unacknowledged QoS 1/2 messages (in flight or
-/// waiting for the window or a connection) and queued offline QoS 0 messages.
-///
-/// # Safety
-/// `client` must be NULL or a live client.
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_queued(client: *const emq_client) -> u16 {
-    // SAFETY: NULL or live per the contract.
-    unsafe { client.as_ref() }.map_or(0, |c| c.client.session().queued())
 }

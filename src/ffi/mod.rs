@@ -5,20 +5,28 @@
 //! bug aborts instead; nothing ever unwinds into C).
 //!
 //! This module holds what hosts and firmware share: the types, the option
-//! defaults and argument checks. `host` (std) implements the API over
-//! heap-allocated handles, TCP/TLS and threads; `firmware` (no_std) over
-//! caller storage and C transport callbacks.
+//! defaults and argument checks; `client` holds every client function,
+//! written once. What differs between builds is in `sys`: `host` (std)
+//! allocates handles on the heap, locks them with a mutex and opens TCP/TLS
+//! (and runs the network thread); `firmware` (no_std) places them in
+//! caller storage and opens the C transport callbacks.
 #![allow(non_camel_case_types)]
 
+mod client;
 mod error;
 #[cfg(not(feature = "std"))]
 mod firmware;
 #[cfg(feature = "std")]
 mod host;
 
+pub use client::*;
 pub use error::{emq_err, emq_err_str};
 #[cfg(not(feature = "std"))]
+use firmware as sys;
+#[cfg(not(feature = "std"))]
 pub use firmware::*;
+#[cfg(feature = "std")]
+use host as sys;
 #[cfg(feature = "std")]
 pub use host::*;
 
@@ -267,6 +275,104 @@ pub type emq_on_overflow = Option<
     ),
 >;
 
+/// What a log event is about; `emq_log_event.value` means what each code says.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emq_log_code {
+    /// A connection attempt starts; value: failed attempts before it.
+    EMQ_LOG_CONNECTING = 1,
+    /// CONNACK accepted the connection; value: 1 if the session was present.
+    EMQ_LOG_CONNECTED = 2,
+    /// An attempt failed before CONNACK; error: why.
+    EMQ_LOG_CONNECT_FAILED = 3,
+    /// The broker refused the connection; value: the CONNACK return code.
+    EMQ_LOG_CONNECT_REFUSED = 4,
+    /// The connection was lost; error: why.
+    EMQ_LOG_CONNECTION_LOST = 5,
+    /// The next reconnect attempt is scheduled; value: the delay in ms.
+    EMQ_LOG_RECONNECT_SCHEDULED = 6,
+    /// A SUBSCRIBE sent again after the broker lost the session; packet_id:
+    /// its id; value: how many filters it holds.
+    EMQ_LOG_RESUBSCRIBING = 7,
+    /// Resubscribing stopped; value: filters sent again before; error: why.
+    EMQ_LOG_RESUBSCRIBE_FAILED = 8,
+    /// A filter of SUBSCRIBE packet_id is not remembered for resubscribing:
+    /// the subscription table is full.
+    EMQ_LOG_SUBSCRIPTION_NOT_REMEMBERED = 9,
+    /// Acknowledgements for packet ids not in flight were ignored; value: how many.
+    EMQ_LOG_UNKNOWN_ACKS = 10,
+    /// A message larger than the receive buffer was read through;
+    /// packet_id: its id; value: its payload length.
+    EMQ_LOG_MESSAGE_OVERFLOW = 11,
+    /// The persistence hook failed to save message packet_id.
+    EMQ_LOG_PERSIST_FAILED = 12,
+    /// A saved message (packet_id) was put back into the outbox.
+    EMQ_LOG_RESTORED = 13,
+    /// DISCONNECT was sent and the connection closed.
+    EMQ_LOG_DISCONNECTED = 14,
+    /// Log events were dropped (the queue was full); value: how many.
+    EMQ_LOG_OVERFLOW = 15,
+    /// A TLS connection was made without a verified certificate; error: why.
+    EMQ_LOG_TLS_NOT_VERIFIED = 16,
+}
+
+impl From<crate::client::log::LogCode> for emq_log_code {
+    fn from(code: crate::client::log::LogCode) -> Self {
+        use crate::client::log::LogCode::*;
+        use emq_log_code::*;
+        match code {
+            Connecting => EMQ_LOG_CONNECTING,
+            Connected => EMQ_LOG_CONNECTED,
+            ConnectFailed => EMQ_LOG_CONNECT_FAILED,
+            ConnectRefused => EMQ_LOG_CONNECT_REFUSED,
+            ConnectionLost => EMQ_LOG_CONNECTION_LOST,
+            ReconnectScheduled => EMQ_LOG_RECONNECT_SCHEDULED,
+            Resubscribing => EMQ_LOG_RESUBSCRIBING,
+            ResubscribeFailed => EMQ_LOG_RESUBSCRIBE_FAILED,
+            SubscriptionNotRemembered => EMQ_LOG_SUBSCRIPTION_NOT_REMEMBERED,
+            UnknownAcks => EMQ_LOG_UNKNOWN_ACKS,
+            MessageOverflow => EMQ_LOG_MESSAGE_OVERFLOW,
+            PersistFailed => EMQ_LOG_PERSIST_FAILED,
+            Restored => EMQ_LOG_RESTORED,
+            Disconnected => EMQ_LOG_DISCONNECTED,
+            LogOverflow => EMQ_LOG_OVERFLOW,
+            TlsNotVerified => EMQ_LOG_TLS_NOT_VERIFIED,
+        }
+    }
+}
+
+/// A log event, without formatting: what happened, about which packet.
+/// Firmware builds report events only this way (no text is formatted).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emq_log_event {
+    /// How much it matters.
+    pub level: emq_log_level,
+    /// What happened.
+    pub code: emq_log_code,
+    /// The MQTT packet type concerned (3 PUBLISH, 8 SUBSCRIBE, ...), or 0.
+    pub packet_type: u8,
+    /// The packet id concerned, or 0.
+    pub packet_id: u16,
+    /// A number whose meaning the code gives.
+    pub value: u32,
+    /// The error concerned, or EMQ_OK.
+    pub error: emq_err,
+}
+
+/// Called with each log event at or above the client's log level, after
+/// the call that produced it (never with a lock held). It may call embermq.
+#[allow(non_camel_case_types)]
+pub type emq_on_log_event = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        event: *const emq_log_event,
+    ),
+>;
+
 /// Callbacks; any may be NULL. Arguments are borrowed for the call only.
 #[allow(non_camel_case_types)]
 #[repr(C)]
@@ -278,8 +384,11 @@ pub struct emq_callbacks {
     pub on_published: emq_on_published,
     pub on_subscribed: emq_on_subscribed,
     pub on_unsubscribed: emq_on_unsubscribed,
+    /// Hosts: each log event as a text line. Firmware builds never call it.
     pub on_log: emq_on_log,
     pub on_overflow: emq_on_overflow,
+    /// Each log event as codes (both builds).
+    pub on_log_event: emq_on_log_event,
 }
 
 /// A handler for messages matching one subscription's filter.
@@ -596,7 +705,7 @@ unsafe fn filter_args<'o, 'a>(
 }
 
 /// An empty SUBSCRIBE entry, to initialise the arrays `subscription_args` fills.
-const NO_TOPIC: SubscribeTopic<'static> = SubscribeTopic {
+pub(crate) const NO_TOPIC: SubscribeTopic<'static> = SubscribeTopic {
     filter: "",
     qos: QoS::AtMostOnce,
 };

@@ -2,10 +2,13 @@
 //! and which loop (caller-driven poll or the thread) drives a client.
 
 use super::*;
+use crate::ffi::client::{connect_to, disconnect, handle, reconnect_turn, run_events, Turn};
+use crate::session::State;
 use std::cell::Cell;
 use std::os::fd::RawFd;
 use std::sync::atomic::AtomicU8;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 /// Nobody has driven the client yet.
 const DRIVER_NONE: u8 = 0;
@@ -150,16 +153,16 @@ pub(super) fn wait_for_thread(c: &emq_client, packet_id: u16, timeout_ms: u32) -
     let mut core = c.core();
     // Bounded by the deadline.
     loop {
-        if !core.client.is_pending(packet_id) {
+        if !core.sup.client_mut().is_pending(packet_id) {
             return EMQ_OK;
         }
-        if core.client.state() == State::Disconnected && !core.reconnect.active {
+        if core.sup.client().state() == State::Disconnected && !core.sup.reconnect().is_active() {
             return EMQ_ERR_NOT_CONNECTED;
         }
         let Some(left) = deadline.checked_duration_since(Instant::now()) else {
             return EMQ_ERR_TIMEOUT;
         };
-        core = c.wait_for_progress(core, left);
+        core = wait_for_progress(c, core, left.as_millis().min(u128::from(u32::MAX)) as u32);
     }
 }
 
@@ -230,11 +233,9 @@ pub unsafe extern "C" fn emq_client_start(client: *mut emq_client) -> emq_err {
         }
         {
             let mut core = c.core();
-            if core.client.state() == State::Disconnected {
-                if let Some(target) = core.reconnect.target.clone() {
-                    core.reconnect.requested(target);
-                    c.runner.connect_now.store(true, Ordering::SeqCst);
-                }
+            if core.sup.client().state() == State::Disconnected && core.target.is_some() {
+                core.sup.request_connect();
+                c.runner.connect_now.store(true, Ordering::SeqCst);
             }
         }
         c.runner.stop.store(false, Ordering::SeqCst);
@@ -304,16 +305,9 @@ pub unsafe extern "C" fn emq_client_set_server(
     uri: *const c_char,
 ) -> emq_err {
     // SAFETY: contract forwarded.
-    let result = unsafe {
-        with_client(client, |core| {
-            // SAFETY: NUL-terminated per the contract.
-            let target = parse_target(str_arg(uri)?)?;
-            core.reconnect.requested(target);
-            Ok(())
-        })
-    };
+    let result = unsafe { set_target(client, uri) };
     // SAFETY: the call above checked the handle.
-    if let (EMQ_OK, Ok(c)) = (result, unsafe { handle(client) }) {
+    if let (EMQ_OK, Ok(c)) = (result, unsafe { crate::ffi::client::handle(client) }) {
         c.runner.connect_now.store(true, Ordering::SeqCst);
         wake(c);
     }
@@ -333,7 +327,7 @@ fn network_thread(c: &emq_client) {
             Ok(wait) => wait,
             Err(_) => {
                 // A bug contained: drop the connection and carry on.
-                c.core().client.abort();
+                c.core().sup.client_mut().abort();
                 (None, IDLE_MS)
             }
         };
@@ -351,11 +345,11 @@ fn network_thread(c: &emq_client) {
     if c.runner.disconnect_on_stop.load(Ordering::SeqCst) {
         let _link = c.link();
         let _ = guard(|| {
-            let connected = c.core().client.state() != State::Disconnected;
+            let connected = c.core().sup.client().state() != State::Disconnected;
             if connected {
                 disconnect(c);
             } else {
-                c.core().reconnect.stop();
+                c.core().sup.stop_reconnecting();
             }
             Ok(())
         });
@@ -371,36 +365,36 @@ fn network_turn(c: &emq_client) -> (Option<RawFd>, u32) {
     if c.runner.connect_now.swap(false, Ordering::SeqCst) {
         let target = {
             let core = c.core();
-            let disconnected = core.client.state() == State::Disconnected;
-            core.reconnect.target.clone().filter(|_| disconnected)
+            core.sup.client().state() == State::Disconnected && core.target.is_some()
         };
-        if let Some(target) = target {
-            let result = connect_to(c, &mut link, || Ok(target), false);
+        if target {
+            let result = connect_to(c, &mut link, None);
             report_failed_attempt(c, result);
             return (None, 0);
         }
     }
     match reconnect_turn(c, &mut link) {
-        Ok(Turn::Attempted(result)) => {
+        Turn::Attempted(result) => {
             report_failed_attempt(c, result);
             return (None, 0);
         }
-        Ok(Turn::Wait(ms)) => return (None, ms.min(IDLE_MS)),
-        Ok(Turn::Idle) | Err(_) => {}
+        Turn::Wait(ms) => return (None, ms.min(IDLE_MS)),
+        Turn::Idle => {}
     }
-    if c.core().client.state() == State::Disconnected {
+    if c.core().sup.client().state() == State::Disconnected {
         return (None, IDLE_MS);
     }
     let _ = run_events(c, 0);
     let mut core = c.core();
-    if core.client.state() == State::Disconnected {
+    let client = core.sup.client_mut();
+    if client.state() == State::Disconnected {
         return (None, 0);
     }
-    let now = core.client.now_ms();
-    let wait = core.client.next_deadline().map_or(IDLE_MS, |at| {
+    let now = client.now_ms();
+    let wait = client.next_deadline().map_or(IDLE_MS, |at| {
         at.saturating_sub(now).min(u64::from(IDLE_MS)) as u32
     });
-    let fd = core.client.transport().and_then(HostTransport::raw_fd);
+    let fd = client.transport().and_then(HostTransport::raw_fd);
     (fd, wait)
 }
 

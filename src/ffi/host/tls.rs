@@ -128,23 +128,6 @@ impl HostTls {
         #[cfg(not(feature = "tls"))]
         Err(Error::TlsUnavailable)
     }
-
-    /// A warning to log after a TLS connection whose server was not
-    /// verified, or `None`.
-    pub(super) fn warning(&self) -> Option<String> {
-        if !self.used {
-            return None;
-        }
-        match self.verify_result() {
-            Ok(()) => None,
-            Err(Error::TlsNotVerified) => {
-                Some("TLS verify mode none: the broker's certificate was not checked".to_owned())
-            }
-            Err(err) => Some(format!(
-                "TLS verify mode optional: connected although verification failed: {err}"
-            )),
-        }
-    }
 }
 
 /// Builds the rustls configuration from C options.
@@ -202,9 +185,9 @@ unsafe fn tls_config(o: &emq_tls_options) -> Result<TlsConfig, Error> {
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_tls_verify_result(client: *const super::emq_client) -> emq_err {
     // SAFETY: NULL or live per the contract.
-    match unsafe { super::handle(client) } {
+    match unsafe { crate::ffi::client::handle(client) } {
         Err(err) => err,
-        Ok(c) => c.core().tls_verify,
+        Ok(c) => c.core().extra.tls_verify,
     }
 }
 

@@ -6,6 +6,7 @@
 
 static fw_storage storage;
 static alignas(8) uint8_t big_storage[EMQ_CLIENT_STORAGE_SIZE + 16];
+static alignas(8) uint8_t tables[1024];
 static uint8_t rx[256], tx[256], store[256];
 
 static emq_err init_with(void *mem, size_t size, const emq_options *o, const emq_transport *t,
@@ -18,7 +19,7 @@ int main(void)
 {
     fw_net net;
     emq_transport transport = fw_transport(&net), broken;
-    emq_buffers buffers = {rx, sizeof rx, tx, sizeof tx, store, sizeof store}, b;
+    emq_buffers buffers = {.rx = rx, .rx_size = sizeof rx, .tx = tx, .tx_size = sizeof tx, .store = store, .store_size = sizeof store}, b;
     emq_options o;
     emq_tls_options tls;
     emq_client *client = (emq_client *)&net; /* must be reset to NULL on failure */
@@ -103,8 +104,36 @@ int main(void)
               EMQ_ERR_TLS_UNAVAILABLE);
     CHECK_OK(emq_options_default(&o));
     o.auto_reconnect = true;
+    o.reconnect_max_ms = o.reconnect_min_ms - 1;
     CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &buffers, &client),
-              EMQ_ERR_UNSUPPORTED);
+              EMQ_ERR_INVALID_ARGUMENT);
+
+    /* Table memory: capacities without memory, too little, misaligned,
+     * overlapping; the size query. */
+    CHECK_OK(emq_options_default(&o));
+    CHECK(emq_tables_size(NULL) == 0);
+    b = buffers;
+    b.packet_ids = 16;
+    b.subscriptions = 4;
+    b.subscription_bytes = 64;
+    CHECK(emq_tables_size(&b) > 64 && emq_tables_size(&b) <= sizeof tables);
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
+              EMQ_ERR_BUFFER_TOO_SMALL);
+    b.tables = tables;
+    b.tables_size = emq_tables_size(&b) - 1;
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
+              EMQ_ERR_BUFFER_TOO_SMALL);
+    b.tables = tables + 4;
+    b.tables_size = emq_tables_size(&b);
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
+              EMQ_ERR_MISALIGNED);
+    b.tables = rx;
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
+              EMQ_ERR_INVALID_ARGUMENT);
+    b.tables = NULL;
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &b, &client),
+              EMQ_ERR_NULL_POINTER);
+    CHECK(client == NULL);
     CHECK_OK(emq_options_default(&o));
     o.password = (const uint8_t *)"pw";
     o.password_len = 2;

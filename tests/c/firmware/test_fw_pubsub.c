@@ -28,7 +28,7 @@ int main(void)
 {
     fw_net net;
     emq_transport transport = fw_transport(&net);
-    emq_buffers buffers = {rx, sizeof rx, tx, sizeof tx, store, sizeof store};
+    emq_buffers buffers = {.rx = rx, .rx_size = sizeof rx, .tx = tx, .tx_size = sizeof tx, .store = store, .store_size = sizeof store};
     emq_options o;
     emq_callbacks cb = fw_callbacks();
     fw_rec r;

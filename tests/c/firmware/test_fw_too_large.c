@@ -38,9 +38,9 @@ int main(void)
 {
     fw_net net_a, net_b, net_p;
     emq_transport ta = fw_transport(&net_a), tb = fw_transport(&net_b), tp = fw_transport(&net_p);
-    emq_buffers bp = {rx_p, sizeof rx_p, tx_p, sizeof tx_p, store_p, sizeof store_p};
-    emq_buffers ba = {rx_a, sizeof rx_a, tx_a, sizeof tx_a, store_a, sizeof store_a};
-    emq_buffers bb = {rx_b, sizeof rx_b, tx_b, sizeof tx_b, NULL, 0}; /* no store */
+    emq_buffers bp = {.rx = rx_p, .rx_size = sizeof rx_p, .tx = tx_p, .tx_size = sizeof tx_p, .store = store_p, .store_size = sizeof store_p};
+    emq_buffers ba = {.rx = rx_a, .rx_size = sizeof rx_a, .tx = tx_a, .tx_size = sizeof tx_a, .store = store_a, .store_size = sizeof store_a};
+    emq_buffers bb = {.rx = rx_b, .rx_size = sizeof rx_b, .tx = tx_b, .tx_size = sizeof tx_b, .store = NULL, .store_size = 0}; /* no store */
     emq_callbacks cb = fw_callbacks();
     emq_options o;
     emq_client *a, *b, *p;

@@ -21,7 +21,7 @@ int main(void)
 {
     fw_net net;
     emq_transport t = fw_transport(&net);
-    emq_buffers b = {rx, sizeof rx, tx, sizeof tx, store, sizeof store};
+    emq_buffers b = {.rx = rx, .rx_size = sizeof rx, .tx = tx, .tx_size = sizeof tx, .store = store, .store_size = sizeof store};
     emq_callbacks cb = fw_callbacks();
     emq_options o;
     emq_client *c;

@@ -1,0 +1,486 @@
+//! A [`Client`] kept connected: reconnects with backoff on its clock,
+//! subscribes again when the broker lost the session, routes messages to
+//! per-filter handlers, and records log events. No heap, no I/O of its own:
+//! the driver opens each transport and hands it in, and memory (the
+//! subscription table) comes from the caller. This is the client the C API
+//! runs, in both builds.
+
+use super::log::{LogCode, LogLevel, LogQueue, LogRecord};
+use super::reconnect::{Due, Reconnect, ReconnectPolicy};
+use super::subscriptions::{Subscriptions, TableMemory};
+use super::{Client, ClientEvent, Connected};
+use crate::codec::{QoS, SubscribeTopic};
+use crate::session::{ConnectOptions, Memory, State};
+use crate::transport::{Clock, Transport};
+use crate::Error;
+
+/// Filters per SUBSCRIBE when subscribing again after a session loss
+/// (gathered on the stack).
+const RESUBSCRIBE_CHUNK: usize = 8;
+
+/// MQTT packet types named in log events.
+const SUBSCRIBE: u8 = 8;
+const PUBLISH: u8 = 3;
+const CONNECT: u8 = 1;
+
+/// A client with reconnect, resubscribe, handlers and log events.
+pub struct Supervisor<M, T, C, R, S, H>
+where
+    M: Memory,
+    T: Transport,
+    C: Clock,
+    R: AsRef<[u8]> + AsMut<[u8]>,
+    S: TableMemory<H>,
+    H: Copy,
+{
+    client: Client<M, T, C, R>,
+    subscriptions: Subscriptions<S, H>,
+    reconnect: Reconnect,
+    log: LogQueue,
+    /// Subscribe again to every remembered filter after a CONNACK without
+    /// a session.
+    resubscribe: bool,
+    /// The session's count of unknown acknowledgements, as far as logged.
+    unknown_acks_logged: u16,
+    last_return_code: u8,
+    last_error: Option<Error>,
+}
+
+impl<M, T, C, R, S, H> Supervisor<M, T, C, R, S, H>
+where
+    M: Memory,
+    T: Transport,
+    C: Clock,
+    R: AsRef<[u8]> + AsMut<[u8]>,
+    S: TableMemory<H>,
+    H: Copy,
+{
+    /// Supervises `client`, remembering subscriptions in `subscriptions`.
+    /// `seed` varies reconnect jitter between devices.
+    // Inlined so firmware can construct it in place (see Session::new).
+    #[inline(always)]
+    pub fn new(
+        client: Client<M, T, C, R>,
+        subscriptions: Subscriptions<S, H>,
+        policy: ReconnectPolicy,
+        resubscribe: bool,
+        log_level: Option<LogLevel>,
+        seed: u32,
+    ) -> Self {
+        Supervisor {
+            client,
+            subscriptions,
+            reconnect: Reconnect::new(policy, seed),
+            log: LogQueue::new(log_level),
+            resubscribe,
+            unknown_acks_logged: 0,
+            last_return_code: 0,
+            last_error: None,
+        }
+    }
+
+    /// The client underneath.
+    pub fn client(&self) -> &Client<M, T, C, R> {
+        &self.client
+    }
+
+    /// The client underneath, to publish or read received bytes.
+    pub fn client_mut(&mut self) -> &mut Client<M, T, C, R> {
+        &mut self.client
+    }
+
+    /// The remembered subscriptions.
+    pub fn subscriptions(&self) -> &Subscriptions<S, H> {
+        &self.subscriptions
+    }
+
+    /// The reconnect state.
+    pub fn reconnect(&self) -> &Reconnect {
+        &self.reconnect
+    }
+
+    /// Changes the reconnect policy.
+    pub fn set_reconnect_policy(&mut self, policy: ReconnectPolicy) {
+        self.reconnect.set_policy(policy);
+    }
+
+    /// Whether filters are subscribed again after a session loss.
+    pub fn set_resubscribe(&mut self, on: bool) {
+        self.resubscribe = on;
+    }
+
+    /// The log queue's level.
+    pub fn set_log_level(&mut self, level: Option<LogLevel>) {
+        self.log.set_level(level);
+    }
+
+    /// True when an event at `level` would be recorded.
+    pub fn logs(&self, level: LogLevel) -> bool {
+        self.log.enabled(level)
+    }
+
+    /// The oldest log event not yet handed out.
+    pub fn take_log(&mut self) -> Option<LogRecord> {
+        self.log.pop()
+    }
+
+    /// True when log events wait.
+    pub fn has_logs(&self) -> bool {
+        !self.log.is_empty()
+    }
+
+    /// Records a log event.
+    pub fn record(
+        &mut self,
+        level: LogLevel,
+        code: LogCode,
+        packet_type: u8,
+        packet_id: u16,
+        value: u32,
+        error: Option<Error>,
+    ) {
+        self.log.push(LogRecord {
+            level,
+            code,
+            packet_type,
+            packet_id,
+            value,
+            error,
+        });
+    }
+
+    /// The return code of the last CONNACK (0 accepted).
+    pub fn last_return_code(&self) -> u8 {
+        self.last_return_code
+    }
+
+    /// Why the last attempt failed or the last connection ended; `None`
+    /// after a successful connect.
+    pub fn last_error(&self) -> Option<Error> {
+        self.last_error
+    }
+
+    /// The application asked to connect: automatic reconnecting starts (if
+    /// the policy enables it) from here until [`disconnect`](Self::disconnect).
+    pub fn request_connect(&mut self) {
+        self.reconnect.requested();
+        let failures = self.reconnect.failures();
+        self.record(
+            LogLevel::Info,
+            LogCode::Connecting,
+            CONNECT,
+            0,
+            failures,
+            None,
+        );
+    }
+
+    /// Whether a reconnect attempt is due: only while disconnected.
+    pub fn reconnect_due(&mut self) -> Due {
+        if self.client.state() != State::Disconnected {
+            return Due::Idle;
+        }
+        let now = self.client.now_ms();
+        self.reconnect.due(now)
+    }
+
+    /// Logs the start of an automatic attempt.
+    pub fn reconnecting(&mut self) {
+        let failures = self.reconnect.failures();
+        self.record(
+            LogLevel::Info,
+            LogCode::Connecting,
+            CONNECT,
+            0,
+            failures,
+            None,
+        );
+    }
+
+    /// Connects over an open `transport` (see [`Client::connect`]); on
+    /// success resubscribes if the broker lost the session, on failure
+    /// schedules the next attempt.
+    pub fn connect(
+        &mut self,
+        transport: T,
+        options: &ConnectOptions<'_>,
+    ) -> Result<Connected, Error> {
+        let result = self.client.connect(transport, options);
+        match result {
+            Ok(connected) => self.connected(connected.session_present),
+            Err(err) => self.attempt_failed(err),
+        }
+        result
+    }
+
+    /// An attempt failed (the transport did not open, or CONNECT failed):
+    /// logs it and schedules the next attempt when reconnecting.
+    pub fn attempt_failed(&mut self, err: Error) {
+        let refused = match err {
+            Error::ConnectionRefused(code) => {
+                self.last_return_code = code;
+                let value = u32::from(code);
+                self.record(
+                    LogLevel::Error,
+                    LogCode::ConnectRefused,
+                    CONNECT,
+                    0,
+                    value,
+                    None,
+                );
+                Some(code)
+            }
+            _ => {
+                self.record(
+                    LogLevel::Error,
+                    LogCode::ConnectFailed,
+                    CONNECT,
+                    0,
+                    0,
+                    Some(err),
+                );
+                None
+            }
+        };
+        self.last_error = Some(err);
+        let now = self.client.now_ms();
+        if let Some(delay) = self.reconnect.schedule(now, refused, false) {
+            self.record(
+                LogLevel::Warning,
+                LogCode::ReconnectScheduled,
+                0,
+                0,
+                delay,
+                None,
+            );
+        }
+    }
+
+    fn connected(&mut self, session_present: bool) {
+        self.last_return_code = 0;
+        self.last_error = None;
+        self.reconnect.connected();
+        let present = u32::from(session_present);
+        self.record(LogLevel::Info, LogCode::Connected, 0, 0, present, None);
+        if !session_present && self.resubscribe {
+            self.subscribe_again();
+        }
+    }
+
+    /// Subscribes again to every remembered filter, a few per SUBSCRIBE.
+    fn subscribe_again(&mut self) {
+        let mut start = 0;
+        // Bounded by the table's length: every turn takes at least one entry.
+        loop {
+            let mut topics = [NO_TOPIC; RESUBSCRIBE_CHUNK];
+            let count = self.subscriptions.fill_topics(start, &mut topics);
+            if count == 0 {
+                return;
+            }
+            let result = self.client.subscribe(&topics[..count]);
+            let sent = start as u32;
+            match result {
+                Ok(id) => self.log.push(LogRecord {
+                    level: LogLevel::Info,
+                    code: LogCode::Resubscribing,
+                    packet_type: SUBSCRIBE,
+                    packet_id: id,
+                    value: count as u32,
+                    error: None,
+                }),
+                Err(err) => {
+                    self.record(
+                        LogLevel::Error,
+                        LogCode::ResubscribeFailed,
+                        SUBSCRIBE,
+                        0,
+                        sent,
+                        Some(err),
+                    );
+                    return;
+                }
+            }
+            start += count;
+        }
+    }
+
+    /// Subscribes to `topics` (see [`Client::subscribe`]) and remembers
+    /// them for resubscribing. With `handler` (one topic), messages that
+    /// match it go to the handler; a full table is then an error and
+    /// nothing is sent. Without, a filter the table has no room for is
+    /// still subscribed, and logged as not remembered.
+    pub fn subscribe(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+        handler: Option<H>,
+    ) -> Result<u16, Error> {
+        let mut added = None;
+        if let (Some(handler), Some(first)) = (handler, topics.first()) {
+            let known = self.subscriptions.iter().any(|(f, _, _)| f == first.filter);
+            self.subscriptions
+                .remember(first.filter, first.qos, Some(handler))?;
+            added = (!known).then_some(first.filter);
+        }
+        let id = match self.client.subscribe(topics) {
+            Ok(id) => id,
+            Err(err) => {
+                if let Some(filter) = added {
+                    self.subscriptions.forget(filter);
+                }
+                return Err(err);
+            }
+        };
+        if self.subscriptions.capacity().0 > 0 {
+            for topic in topics {
+                if self
+                    .subscriptions
+                    .remember(topic.filter, topic.qos, None)
+                    .is_err()
+                {
+                    self.record(
+                        LogLevel::Warning,
+                        LogCode::SubscriptionNotRemembered,
+                        SUBSCRIBE,
+                        id,
+                        0,
+                        Some(Error::SubscriptionsFull),
+                    );
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    /// Unsubscribes from `filters` and forgets them and their handlers.
+    pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<u16, Error> {
+        let id = self.client.unsubscribe(filters)?;
+        for filter in filters {
+            self.subscriptions.forget(filter);
+        }
+        Ok(id)
+    }
+
+    /// The handler for a message on `topic`: the first remembered filter
+    /// with a handler that matches. The topic is checked as UTF-8 only
+    /// when some handler exists.
+    pub fn handler_for(&self, topic: &[u8]) -> Option<H> {
+        if !self.subscriptions.has_handlers() {
+            return None;
+        }
+        let topic = core::str::from_utf8(topic).ok()?;
+        self.subscriptions.handler_for(topic)
+    }
+
+    /// Calls `each` with every handler whose filter matches `topic`;
+    /// returns how many.
+    pub fn each_handler_for(&self, topic: &[u8], each: impl FnMut(H)) -> usize {
+        if !self.subscriptions.has_handlers() {
+            return 0;
+        }
+        match core::str::from_utf8(topic) {
+            Ok(topic) => self.subscriptions.each_handler_for(topic, each),
+            Err(_) => 0,
+        }
+    }
+
+    /// Publishes (see [`Client::publish`]).
+    pub fn publish(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+    ) -> Result<u16, Error> {
+        self.client.publish(topic, payload, qos, retain)
+    }
+
+    /// One turn of the loop (see [`Client::poll_event`]); a lost
+    /// connection schedules the next reconnect attempt.
+    pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
+        let event = self.client.poll_event(timeout_ms);
+        self.note_unknown_acks();
+        match event {
+            Ok(Some(ClientEvent::ConnectionLost(reason))) => self.connection_lost(reason),
+            Ok(Some(ClientEvent::Overflow {
+                payload_len,
+                packet_id,
+                ..
+            })) => {
+                let len = u32::try_from(payload_len).unwrap_or(u32::MAX);
+                self.record(
+                    LogLevel::Warning,
+                    LogCode::MessageOverflow,
+                    PUBLISH,
+                    packet_id,
+                    len,
+                    None,
+                );
+            }
+            _ => {}
+        }
+        event
+    }
+
+    /// Takes the reason a write closed the connection (see
+    /// [`Client::take_unreported_loss`]), scheduling the next attempt.
+    pub fn take_unreported_loss(&mut self) -> Option<Error> {
+        let reason = self.client.take_unreported_loss()?;
+        self.connection_lost(reason);
+        Some(reason)
+    }
+
+    fn connection_lost(&mut self, reason: Error) {
+        self.last_error = Some(reason);
+        self.record(
+            LogLevel::Error,
+            LogCode::ConnectionLost,
+            0,
+            0,
+            0,
+            Some(reason),
+        );
+        let now = self.client.now_ms();
+        if let Some(delay) = self.reconnect.schedule(now, None, true) {
+            self.record(
+                LogLevel::Info,
+                LogCode::ReconnectScheduled,
+                0,
+                0,
+                delay,
+                None,
+            );
+        }
+    }
+
+    fn note_unknown_acks(&mut self) {
+        let count = self.client.session().unknown_acks();
+        let new = count.wrapping_sub(self.unknown_acks_logged);
+        if new > 0 {
+            self.unknown_acks_logged = count;
+            let new = u32::from(new);
+            self.record(LogLevel::Warning, LogCode::UnknownAcks, 0, 0, new, None);
+        }
+    }
+
+    /// Sends DISCONNECT and closes the transport (see
+    /// [`Client::disconnect`]); automatic reconnecting stops.
+    pub fn disconnect(&mut self) -> Result<(), Error> {
+        self.reconnect.stop();
+        let result = self.client.disconnect();
+        if result.is_ok() {
+            self.record(LogLevel::Info, LogCode::Disconnected, 0, 0, 0, None);
+        }
+        result
+    }
+
+    /// Stops reconnecting without touching the connection.
+    pub fn stop_reconnecting(&mut self) {
+        self.reconnect.stop();
+    }
+}
+
+/// An empty SUBSCRIBE entry, to initialise the arrays `fill_topics` fills.
+const NO_TOPIC: SubscribeTopic<'static> = SubscribeTopic {
+    filter: "",
+    qos: QoS::AtMostOnce,
+};

@@ -1,0 +1,1180 @@
+//! The C API's client functions, written once for both builds over the
+//! no_std [`Supervisor`](crate::client::supervisor::Supervisor). What
+//! differs between builds lives in `sys` (`host.rs` or `firmware.rs`): how
+//! a handle is allocated and locked, how a transport is opened, how the
+//! caller waits for the network.
+//!
+//! Locking (both builds): a handle's state (`Core`) is behind one lock that
+//! is never held while C code runs, so callbacks may publish, subscribe,
+//! unsubscribe and disconnect on the same client. Reading from the network
+//! (poll, wait, connect) also holds the `link` lock, taken before the
+//! state, for as long as callbacks may look at a received message in the
+//! receive buffer. Calls that would wait for the caller's own callback to
+//! return (poll, wait, connect, free) are refused inside callbacks with
+//! `EMQ_ERR_IN_CALLBACK`.
+
+use super::sys::{self, emq_client, Link, Target};
+use super::*;
+use crate::client::log::{LogCode, LogLevel, LogRecord};
+use crate::client::reconnect::{Due, ReconnectPolicy};
+use crate::client::ClientEvent;
+use crate::codec::{LastWill, ProtocolLevel};
+use crate::session::{ConnectOptions, SessionConfig, State};
+use crate::Error;
+
+/// A per-filter handler and its `user_data`, as the subscription table keeps it.
+pub(crate) type Handler = (
+    unsafe extern "C" fn(*mut c_void, *mut emq_client, *const emq_message),
+    *mut c_void,
+);
+
+/// The client state behind a handle's lock.
+pub(crate) struct Core {
+    pub(crate) sup: sys::Supervisor,
+    /// Connect-time settings: identity, credentials, will, keepalive.
+    pub(crate) connect: sys::ConnectSettings,
+    /// The broker of the latest connect request.
+    pub(crate) target: Option<Target>,
+    pub(crate) persistence: emq_persistence,
+    pub(crate) callbacks: emq_callbacks,
+    pub(crate) user_data: *mut c_void,
+    /// What only one build keeps (the host's TLS verify result).
+    pub(crate) extra: sys::CoreExtra,
+}
+
+impl Core {
+    /// A callback and the `user_data` to call it with.
+    pub(crate) fn callback<F>(
+        &self,
+        pick: impl FnOnce(&emq_callbacks) -> Option<F>,
+    ) -> Option<(F, *mut c_void)> {
+        pick(&self.callbacks).map(|cb| (cb, self.user_data))
+    }
+
+    /// Records a log event for the application (handed out after the call).
+    pub(crate) fn log(
+        &mut self,
+        level: LogLevel,
+        code: LogCode,
+        packet_id: u16,
+        error: Option<Error>,
+    ) {
+        self.sup.record(level, code, 0, packet_id, 0, error);
+    }
+}
+
+/// The log level a C `emq_log_level` stands for.
+pub(crate) fn log_level_filter(level: emq_log_level) -> Option<LogLevel> {
+    match level {
+        emq_log_level::EMQ_LOG_NONE => None,
+        emq_log_level::EMQ_LOG_ERROR => Some(LogLevel::Error),
+        emq_log_level::EMQ_LOG_WARNING => Some(LogLevel::Warning),
+        emq_log_level::EMQ_LOG_INFO => Some(LogLevel::Info),
+        emq_log_level::EMQ_LOG_DEBUG => Some(LogLevel::Debug),
+    }
+}
+
+fn c_log_level(level: LogLevel) -> emq_log_level {
+    match level {
+        LogLevel::Error => emq_log_level::EMQ_LOG_ERROR,
+        LogLevel::Warning => emq_log_level::EMQ_LOG_WARNING,
+        LogLevel::Info => emq_log_level::EMQ_LOG_INFO,
+        LogLevel::Debug => emq_log_level::EMQ_LOG_DEBUG,
+    }
+}
+
+/// What `emq_options` says, checked, with its strings borrowed.
+pub(crate) struct CheckedOptions<'a> {
+    pub(crate) connect: ConnectOptions<'a>,
+    pub(crate) config: SessionConfig,
+    pub(crate) policy: ReconnectPolicy,
+    pub(crate) log_level: Option<LogLevel>,
+}
+
+/// Validates the options both builds read.
+///
+/// # Safety
+/// Every pointer in `o` must be NULL or valid as documented on
+/// `emq_options`, for `'a`.
+pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions<'a>, emq_err> {
+    // SAFETY (all calls below): the pointers come from `o`, valid per contract.
+    let client_id = unsafe { opt_str_arg(o.client_id) }?.unwrap_or("");
+    let username = unsafe { opt_str_arg(o.username) }?;
+    let password = if o.password.is_null() && o.password_len == 0 {
+        None
+    } else {
+        Some(unsafe { bytes_arg(o.password, o.password_len) }?)
+    };
+    if password.is_some() && username.is_none() {
+        return Err(EMQ_ERR_INVALID_CONNECT_FLAGS);
+    }
+    if client_id.is_empty() && !o.clean_session {
+        return Err(EMQ_ERR_INVALID_ARGUMENT);
+    }
+    let protocol =
+        ProtocolLevel::from_u8(o.protocol_level).map_err(|_| EMQ_ERR_INVALID_PROTOCOL)?;
+    let will = match unsafe { opt_str_arg(o.will_topic) }? {
+        None => None,
+        Some(will_topic) => {
+            crate::topic::validate_topic_name(will_topic).map_err(emq_err::from)?;
+            let payload = unsafe { bytes_arg(o.will_payload, o.will_payload_len) }?;
+            if payload.len() > u16::MAX as usize {
+                return Err(EMQ_ERR_STRING_TOO_LONG);
+            }
+            Some(LastWill {
+                topic: will_topic,
+                payload,
+                qos: qos_arg(o.will_qos)?,
+                retain: o.will_retain,
+            })
+        }
+    };
+    let level = log_level_of(o.log_level).ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
+    if o.inflight_window == 0
+        || o.command_timeout_ms == 0
+        || o.outbox_max_messages == 0
+        || o.reconnect_min_ms == 0
+        || o.reconnect_max_ms < o.reconnect_min_ms
+    {
+        return Err(EMQ_ERR_INVALID_ARGUMENT);
+    }
+    Ok(CheckedOptions {
+        connect: ConnectOptions {
+            client_id,
+            username,
+            password,
+            keep_alive_secs: o.keepalive_secs,
+            clean_session: o.clean_session,
+            protocol,
+            will,
+        },
+        config: SessionConfig {
+            inflight_window: o.inflight_window,
+            ping_timeout_ms: None,
+            outbox_limit: o.outbox_max_messages,
+            queue_offline: o.queue_offline,
+            queue_qos0_offline: o.queue_qos0_offline,
+        },
+        policy: ReconnectPolicy {
+            enabled: o.auto_reconnect,
+            min_ms: o.reconnect_min_ms,
+            max_ms: o.reconnect_max_ms,
+            ..ReconnectPolicy::default()
+        },
+        log_level: log_level_filter(level),
+    })
+}
+
+/// The handle behind a C pointer.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+pub(crate) unsafe fn handle<'a>(client: *const emq_client) -> Result<&'a emq_client, emq_err> {
+    // SAFETY: NULL or live per the contract; every field is behind a lock,
+    // an atomic or a cell, so shared references are sound.
+    unsafe { client.as_ref() }.ok_or(EMQ_ERR_NULL_POINTER)
+}
+
+/// Runs `body` on the locked state inside `sys::guard`, then hands queued
+/// log events to the application.
+pub(crate) fn with_core(
+    c: &emq_client,
+    body: impl FnOnce(&mut Core) -> Result<(), emq_err>,
+) -> emq_err {
+    let mut logged = false;
+    let result = sys::guard(|| {
+        let mut core = c.core();
+        let result = body(&mut core);
+        logged = core.sup.has_logs();
+        result
+    });
+    // Checked under the lock above, so the common case takes it once.
+    if logged {
+        emit_logs(c);
+    }
+    result
+}
+
+/// `with_core` on a handle from C.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+pub(crate) unsafe fn with_client(
+    client: *const emq_client,
+    body: impl FnOnce(&mut Core) -> Result<(), emq_err>,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    match unsafe { handle(client) } {
+        Ok(c) => with_core(c, body),
+        Err(err) => err,
+    }
+}
+
+/// `with_core` for calls that need room in the outbox or the packet-id
+/// table: where another thread drives the client and the caller is not in
+/// one of its callbacks, a full outbox or table is waited out (up to
+/// `command_timeout_ms`) instead of refused, since acknowledgements free
+/// room. `body` runs again after each wait, so it must change nothing when
+/// it fails.
+fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_err>) -> emq_err {
+    let may_wait = sys::room_may_come(c) && !c.in_callback_here();
+    let mut logged = false;
+    let result = sys::guard(|| {
+        let mut core = c.core();
+        let limit = core.sup.client().command_timeout_ms();
+        let started = core.sup.client_mut().now_ms();
+        // Bounded by the command timeout.
+        loop {
+            let result = body(&mut core);
+            match result {
+                Err(EMQ_ERR_STORE_FULL | EMQ_ERR_INFLIGHT_FULL) if may_wait => {
+                    let waited = core.sup.client_mut().now_ms().saturating_sub(started);
+                    let Some(left) = u64::from(limit).checked_sub(waited).filter(|&l| l > 0) else {
+                        logged = core.sup.has_logs();
+                        return result;
+                    };
+                    core = sys::wait_for_progress(c, core, left as u32);
+                }
+                other => {
+                    logged = core.sup.has_logs();
+                    return other;
+                }
+            }
+        }
+    });
+    if logged {
+        emit_logs(c);
+    }
+    result
+}
+
+/// Hands queued log events to `on_log_event` and (hosts) `on_log`, with no
+/// lock held.
+pub(crate) fn emit_logs(c: &emq_client) {
+    let me = c.as_ptr();
+    // Bounded by the queue's length: events logged by the callbacks
+    // themselves wait for the next call.
+    for _ in 0..crate::client::log::LOG_QUEUE_LEN + 1 {
+        let (record, line, on_event, on_log) = {
+            let mut core = c.core();
+            let Some(record) = core.sup.take_log() else {
+                return;
+            };
+            let on_event = core.callback(|cb| cb.on_log_event);
+            let on_log = core.callback(|cb| cb.on_log);
+            let line = on_log.and_then(|_| sys::log_line(&core, &record));
+            (record, line, on_event, on_log)
+        };
+        let event = log_event(&record);
+        if let Some((cb, user_data)) = on_event {
+            // SAFETY: user callback; `event` outlives the call.
+            sys::in_callback(c, || unsafe { cb(user_data, me, &event) });
+        }
+        if let (Some((cb, user_data)), Some(line)) = (on_log, line) {
+            // SAFETY: user callback; `line` is NUL-terminated and outlives the call.
+            sys::in_callback(c, || unsafe {
+                cb(user_data, event.level, line.as_ptr().cast())
+            });
+        }
+    }
+}
+
+/// The C view of a log event.
+fn log_event(record: &LogRecord) -> emq_log_event {
+    emq_log_event {
+        level: c_log_level(record.level),
+        code: emq_log_code::from(record.code),
+        packet_type: record.packet_type,
+        packet_id: record.packet_id,
+        value: record.value,
+        error: record.error.map_or(EMQ_OK, emq_err::from),
+    }
+}
+
+/// After a call that writes: if a failed write closed the connection, tell
+/// `on_disconnect`, as poll would have.
+pub(crate) fn report_if_lost(c: &emq_client) {
+    let lost = c.core().sup.take_unreported_loss();
+    if let Some(reason) = lost {
+        let _ = dispatch(c, ClientEvent::ConnectionLost(reason));
+    }
+}
+
+/// Delivers one event to the callbacks, with no lock held while C code
+/// runs. For a message, the caller holds `link`, so the receive buffer the
+/// message points into stays as it is. Returns EMQ_ERR_MESSAGE_OVERFLOW for
+/// an oversized message no callback took (poll reports it), else EMQ_OK.
+pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
+    let me = c.as_ptr();
+    match event {
+        ClientEvent::Overflow {
+            topic,
+            payload,
+            payload_len,
+            qos,
+            retain,
+            packet_id,
+        } => {
+            let (message, cb) = {
+                let core = c.core();
+                let client = core.sup.client();
+                let message = emq_message::borrowing(
+                    client.bytes(topic),
+                    client.bytes(payload),
+                    qos,
+                    retain,
+                    false,
+                    packet_id,
+                );
+                (message, core.callback(|cb| cb.on_overflow))
+            };
+            emit_logs(c);
+            let Some((cb, user_data)) = cb else {
+                return EMQ_ERR_MESSAGE_OVERFLOW;
+            };
+            // SAFETY: user callback; `message` points into the receive
+            // buffer, which stays as it is (the caller holds `link`).
+            sys::in_callback(c, || unsafe { cb(user_data, me, &message, payload_len) });
+        }
+        ClientEvent::Message {
+            topic,
+            payload,
+            qos,
+            retain,
+            dup,
+            packet_id,
+        } => {
+            let (message, handler) = {
+                let core = c.core();
+                let client = core.sup.client();
+                let topic_bytes = client.bytes(topic);
+                let message = emq_message::borrowing(
+                    topic_bytes,
+                    client.bytes(payload),
+                    qos,
+                    retain,
+                    dup,
+                    packet_id,
+                );
+                let handler = match core.sup.handler_for(topic_bytes) {
+                    Some((handler, user_data)) => Some((handler, user_data)),
+                    None => core.callback(|cb| cb.on_message),
+                };
+                (message, handler)
+            };
+            if let Some((handler, user_data)) = handler {
+                // SAFETY: user callback; `message` points into the receive
+                // buffer, which only reads change, and the caller holds
+                // `link`, which every read needs.
+                sys::in_callback(c, || unsafe { handler(user_data, me, &message) });
+            }
+        }
+        ClientEvent::Published { packet_id } => {
+            let (remove, cb) = {
+                let core = c.core();
+                let hooks = core.persistence;
+                (
+                    hooks.remove.map(|f| (f, hooks.user_data)),
+                    core.callback(|cb| cb.on_published),
+                )
+            };
+            if let Some((remove, user_data)) = remove {
+                // SAFETY: user hook with valid arguments.
+                sys::in_callback(c, || unsafe { remove(user_data, packet_id) });
+            }
+            if let Some((cb, user_data)) = cb {
+                // SAFETY: user callback with valid arguments.
+                sys::in_callback(c, || unsafe { cb(user_data, me, packet_id) });
+            }
+        }
+        ClientEvent::Subscribed {
+            packet_id,
+            return_codes,
+        } => {
+            let (codes, cb) = {
+                let core = c.core();
+                let codes = core.sup.client().bytes(return_codes).as_ptr();
+                (codes, core.callback(|cb| cb.on_subscribed))
+            };
+            if let Some((cb, user_data)) = cb {
+                // SAFETY: user callback; `codes` valid for `len` bytes, as
+                // for a message.
+                sys::in_callback(c, || unsafe {
+                    cb(user_data, me, packet_id, codes, return_codes.len)
+                });
+            }
+        }
+        ClientEvent::Unsubscribed { packet_id } => {
+            let cb = c.core().callback(|cb| cb.on_unsubscribed);
+            if let Some((cb, user_data)) = cb {
+                // SAFETY: user callback with valid arguments.
+                sys::in_callback(c, || unsafe { cb(user_data, me, packet_id) });
+            }
+        }
+        ClientEvent::ConnectionLost(reason) => {
+            let cb = c.core().callback(|cb| cb.on_disconnect);
+            emit_logs(c);
+            sys::notify_progress(c);
+            if let Some((cb, user_data)) = cb {
+                // SAFETY: user callback with valid arguments.
+                sys::in_callback(c, || unsafe { cb(user_data, me, emq_err::from(reason)) });
+            }
+        }
+    }
+    EMQ_OK
+}
+
+/// Sets the callbacks (copied) and the `user_data` passed to each.
+/// `callbacks` may be NULL to remove them all. Callbacks run on the thread
+/// that drives the client: the caller of poll, wait, connect, publish and
+/// the other calls that report, or (hosts) the network thread after
+/// `emq_client_start`.
+///
+/// # Safety
+/// `client` must be a live handle; `callbacks` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_set_callbacks(
+    client: *mut emq_client,
+    callbacks: *const emq_callbacks,
+    user_data: *mut c_void,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe {
+        with_client(client, |c| {
+            // NULL or valid per the contract.
+            c.callbacks = callbacks.as_ref().copied().unwrap_or_default();
+            c.user_data = user_data;
+            Ok(())
+        })
+    }
+}
+
+/// Connects to `host` on `port` and waits for CONNACK, at most
+/// `command_timeout_ms`. Hosts open TCP to `host` (name, IPv4 or IPv6
+/// address; TLS when `emq_options.tls` was set or the port is 8883);
+/// firmware calls its transport's `connect` with `host` and `port` (`host`
+/// may be NULL there, for a stream that knows its peer, e.g. a UART; it is
+/// kept, not copied, for reconnects, so it must stay valid until
+/// `emq_client_disconnect`). Calls `on_connect` with the return code; a
+/// refusal returns EMQ_ERR_CONNECTION_REFUSED, a failed transport
+/// EMQ_ERR_CONNECT_FAILED (firmware) or the network error (hosts). With
+/// `auto_reconnect`, a failed attempt is retried by poll (or the network
+/// thread). Refused inside callbacks.
+///
+/// # Safety
+/// `client` must be a live handle; `host` a NUL-terminated string (or NULL
+/// where allowed).
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_connect(
+    client: *mut emq_client,
+    host: *const c_char,
+    port: u16,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    if let Err(err) = c.refuse_in_callback() {
+        return err;
+    }
+    // SAFETY: `host` NULL or NUL-terminated per the contract.
+    let target = match unsafe { sys::target_arg(host, port) } {
+        Ok(target) => target,
+        Err(err) => return err,
+    };
+    connect_requested(c, target)
+}
+
+/// A connect the application asked for, to `target`.
+pub(crate) fn connect_requested(c: &emq_client, target: Target) -> emq_err {
+    let result = connect_to(c, &mut c.link(), Some(target));
+    // A waiting network thread takes the new connection over at once.
+    sys::wake(c);
+    result
+}
+
+/// One connection attempt, and the report to `on_connect`. `requested`:
+/// a new target the application asked for (not an automatic reconnect to
+/// the last one). The caller holds `link`.
+pub(crate) fn connect_to(c: &emq_client, link: &mut Link, requested: Option<Target>) -> emq_err {
+    let mut report = None;
+    let result = sys::guard(|| {
+        let (target, timeout) = {
+            let mut core = c.core();
+            if core.sup.client().state() != State::Disconnected {
+                return Err(EMQ_ERR_ALREADY_CONNECTED);
+            }
+            match requested {
+                Some(target) => {
+                    core.target = Some(target);
+                    core.sup.request_connect();
+                }
+                None => core.sup.reconnecting(),
+            }
+            let Some(target) = core.target.as_ref().cloned() else {
+                return Err(EMQ_ERR_NOT_CONNECTED);
+            };
+            (target, core.sup.client().command_timeout_ms())
+        };
+        // Without the state lock: other threads' calls go on meanwhile.
+        let transport = sys::open_transport(c, link, &target, timeout);
+        let mut guard = c.core();
+        let core = &mut *guard;
+        let transport = match transport {
+            Ok(transport) => transport,
+            Err(err) => {
+                core.sup.attempt_failed(err);
+                return Err(err.into());
+            }
+        };
+        let options = core.connect.options();
+        match core.sup.connect(transport, &options) {
+            Ok(connected) => {
+                report = Some((connected.session_present, 0));
+                Ok(())
+            }
+            Err(Error::ConnectionRefused(code)) => {
+                report = Some((false, code));
+                Err(EMQ_ERR_CONNECTION_REFUSED)
+            }
+            Err(err) => Err(err.into()),
+        }
+    });
+    emit_logs(c);
+    sys::notify_progress(c);
+    if let Some((session_present, code)) = report {
+        let cb = c.core().callback(|cb| cb.on_connect);
+        if let Some((cb, user_data)) = cb {
+            // SAFETY: user callback with valid arguments.
+            sys::in_callback(c, || unsafe {
+                cb(user_data, c.as_ptr(), session_present, code)
+            });
+        }
+    }
+    report_if_lost(c);
+    result
+}
+
+/// Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
+/// (or the error if DISCONNECT could not be written). Ends automatic
+/// reconnecting; a running network thread stays, idle, until the next
+/// connect or `emq_client_stop`. Allowed inside callbacks.
+///
+/// # Safety
+/// `client` must be a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_err {
+    // SAFETY: contract forwarded.
+    match unsafe { handle(client) } {
+        Ok(c) => disconnect(c),
+        Err(err) => err,
+    }
+}
+
+/// DISCONNECT, close, stop reconnecting, and tell `on_disconnect`.
+pub(crate) fn disconnect(c: &emq_client) -> emq_err {
+    let mut cb = None;
+    let result = with_core(c, |core| {
+        cb = core.callback(|cb| cb.on_disconnect);
+        core.sup.disconnect().map_err(emq_err::from)
+    });
+    sys::notify_progress(c);
+    if result != EMQ_ERR_NOT_CONNECTED {
+        if let Some((cb, user_data)) = cb {
+            // SAFETY: user callback with valid arguments.
+            sys::in_callback(c, || unsafe { cb(user_data, c.as_ptr(), result) });
+        }
+    }
+    result
+}
+
+/// Writes acknowledgements still queued, so none is left behind when control
+/// returns to the caller (who may sleep or free the client next).
+pub(crate) fn flush_before_return(c: &emq_client, result: emq_err) -> emq_err {
+    let flushed = with_core(c, |core| {
+        core.sup.client_mut().flush().map_err(emq_err::from)
+    });
+    report_if_lost(c);
+    if result == EMQ_OK {
+        flushed
+    } else {
+        result
+    }
+}
+
+/// True while automatic reconnect is on for this client.
+fn reconnecting(c: &emq_client) -> bool {
+    c.core().sup.reconnect().is_active()
+}
+
+/// What a disconnected, reconnecting client did in its turn.
+pub(crate) enum Turn {
+    /// Connected, or not reconnecting: carry on with events.
+    Idle,
+    /// Made an attempt, with this result.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    Attempted(emq_err),
+    /// The next attempt is due in this many ms.
+    Wait(u32),
+}
+
+/// When the client is disconnected and reconnecting automatically: makes
+/// one attempt if the backoff allows, or says how long until the next.
+/// The caller holds `link`.
+pub(crate) fn reconnect_turn(c: &emq_client, link: &mut Link) -> Turn {
+    let due = c.core().sup.reconnect_due();
+    match due {
+        Due::Idle => Turn::Idle,
+        Due::Wait(ms) => Turn::Wait(ms),
+        Due::Now => Turn::Attempted(connect_to(c, link, None)),
+    }
+}
+
+/// One turn of a caller-driven loop, like Paho's MQTTYield: writes pending
+/// output, sends keepalive pings, and dispatches every event that arrives,
+/// waiting up to `timeout_ms` for the first. Returns EMQ_OK, or the reason
+/// the connection was lost (after `on_disconnect`), or EMQ_ERR_NOT_CONNECTED.
+/// With `auto_reconnect`, a lost connection returns EMQ_OK (the reason goes
+/// to `on_disconnect`) and, while disconnected, poll makes the next
+/// reconnect attempt when its backoff has passed, or (hosts) waits for it
+/// up to `timeout_ms` (firmware returns EMQ_OK at once: its loop calls
+/// again). On hosts, a client started with `emq_client_start` is driven by
+/// its network thread: poll returns EMQ_ERR_THREAD_DRIVEN; once poll has
+/// been used, `emq_client_start` returns EMQ_ERR_POLL_DRIVEN. Refused in
+/// callbacks.
+///
+/// # Safety
+/// `client` must be a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u32) -> emq_err {
+    // SAFETY: contract forwarded.
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    if let Err(err) = c.refuse_in_callback().and_then(|()| sys::claim_poll(c)) {
+        return err;
+    }
+    let wait = {
+        let mut link = c.link();
+        match reconnect_turn(c, &mut link) {
+            Turn::Idle => return run_events(c, timeout_ms),
+            Turn::Attempted(_) => return EMQ_OK,
+            Turn::Wait(ms) => ms,
+        }
+    };
+    // Without `link`: the attempt is not due yet.
+    sys::sleep_ms(wait.min(timeout_ms));
+    EMQ_OK
+}
+
+/// Dispatches every event that arrives, waiting up to `timeout_ms` for
+/// the first; returns as `emq_client_poll` does. The caller holds `link`.
+pub(crate) fn run_events(c: &emq_client, timeout_ms: u32) -> emq_err {
+    let mut deadline = c.core().sup.client_mut().now_ms() + u64::from(timeout_ms);
+    // An oversized message no callback took, reported once all is handled.
+    let mut unreported = EMQ_OK;
+    // Bounded: each turn either handles an event or ends the loop; the
+    // event count bounds a flood so control returns to the caller.
+    for _ in 0..1_000 {
+        match sys::next_event(c, deadline) {
+            Ok(Some(event)) => {
+                let lost = match event {
+                    ClientEvent::ConnectionLost(reason) => Some(reason),
+                    _ => None,
+                };
+                let report = dispatch(c, event);
+                if report != EMQ_OK {
+                    unreported = report;
+                }
+                if let Some(reason) = lost {
+                    return if reconnecting(c) {
+                        EMQ_OK
+                    } else {
+                        reason.into()
+                    };
+                }
+                if sys::stop_requested(c) {
+                    break;
+                }
+                // After the first event, take only what is already there.
+                deadline = 0;
+            }
+            Ok(None) => break,
+            Err(err) => return err,
+        }
+    }
+    match flush_before_return(c, EMQ_OK) {
+        EMQ_OK => unreported,
+        failed => failed,
+    }
+}
+
+/// Polls (dispatching callbacks) until the acknowledgement for `packet_id`
+/// arrives: PUBACK/PUBCOMP, SUBACK or UNSUBACK. Returns EMQ_OK at once when
+/// nothing with that id is pending (its acknowledgement already arrived),
+/// EMQ_ERR_TIMEOUT after `timeout_ms`. While a network thread runs, wait
+/// only waits for it (any thread may wait); refused in callbacks.
+///
+/// # Safety
+/// `client` must be a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_wait(
+    client: *mut emq_client,
+    packet_id: u16,
+    timeout_ms: u32,
+) -> emq_err {
+    if packet_id == 0 {
+        return EMQ_ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: contract forwarded.
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    if let Err(err) = c.refuse_in_callback() {
+        return err;
+    }
+    if let Some(result) = sys::wait_on_thread(c, packet_id, timeout_ms) {
+        return result;
+    }
+    let mut link = c.link();
+    let deadline = {
+        let mut core = c.core();
+        if !core.sup.client_mut().is_pending(packet_id) {
+            return EMQ_OK;
+        }
+        core.sup.client_mut().now_ms() + u64::from(timeout_ms)
+    };
+    // Bounded by the deadline.
+    loop {
+        let now = c.core().sup.client_mut().now_ms();
+        if now >= deadline {
+            return EMQ_ERR_TIMEOUT;
+        }
+        match sys::next_event(c, deadline) {
+            Ok(Some(event)) => {
+                let lost = match event {
+                    ClientEvent::ConnectionLost(reason) => Some(reason),
+                    _ => None,
+                };
+                // An unreported overflow was logged; wait is about its id.
+                let _ = dispatch(c, event);
+                if let Some(reason) = lost {
+                    if !reconnecting(c) {
+                        return reason.into();
+                    }
+                }
+                // The acknowledgement frees the id in the session.
+                if !c.core().sup.client_mut().is_pending(packet_id) {
+                    return flush_before_return(c, EMQ_OK);
+                }
+            }
+            Ok(None) => {}
+            Err(EMQ_ERR_NOT_CONNECTED) if reconnecting(c) => match reconnect_turn(c, &mut link) {
+                Turn::Wait(ms) => {
+                    let left = deadline.saturating_sub(now).min(u64::from(ms));
+                    sys::sleep_ms(left as u32);
+                    if !sys::can_sleep() {
+                        return EMQ_ERR_NOT_CONNECTED;
+                    }
+                }
+                Turn::Attempted(_) | Turn::Idle => {}
+            },
+            Err(err) => return err,
+        }
+    }
+}
+
+/// Publishes `payload_len` bytes to `topic` at `qos` (0..2). Returns once the
+/// packet is written (or queued in the outbox); `*packet_id` (may be NULL)
+/// gets its id, 0 for QoS 0. QoS 0 calls `on_published` right away; QoS 1/2
+/// when acknowledged. Any thread may publish at any time, also from
+/// callbacks. While a network thread runs, a publish from another thread
+/// that finds the outbox full waits up to `command_timeout_ms` for room
+/// before it returns EMQ_ERR_STORE_FULL; elsewhere that error comes at once.
+/// A message larger than the send buffer or the store is
+/// EMQ_ERR_PACKET_TOO_LARGE (nothing is sent; the client stays usable).
+///
+/// # Safety
+/// `client` must be a live handle; `topic` NUL-terminated; `payload` valid
+/// for `payload_len` bytes (NULL allowed when 0); `packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_publish(
+    client: *mut emq_client,
+    topic: *const c_char,
+    payload: *const u8,
+    payload_len: usize,
+    qos: u8,
+    retain: bool,
+    packet_id: *mut u16,
+) -> emq_err {
+    // SAFETY: NULL or writable per the contract (cleared first, so a
+    // failure never leaves a stale id).
+    unsafe { set_out(packet_id, 0) };
+    // SAFETY: contract forwarded.
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    let mut id = 0;
+    // Gathered under the same lock as the publish, so the common case
+    // takes it once.
+    let mut lost = None;
+    let mut on_published = None;
+    let mut persist = false;
+    let result = with_room(c, |core| {
+        let published = (|| {
+            // SAFETY: valid per the contract.
+            let topic = unsafe { str_arg(topic) }?;
+            // SAFETY: valid per the contract.
+            let payload = unsafe { bytes_arg(payload, payload_len) }?;
+            id = core
+                .sup
+                .publish(topic, payload, qos_arg(qos)?, retain)
+                .map_err(emq_err::from)?;
+            Ok(())
+        })();
+        lost = core.sup.take_unreported_loss();
+        on_published = core.callback(|cb| cb.on_published);
+        persist = core.persistence.store.is_some();
+        published
+    });
+    // SAFETY: NULL or writable per the contract.
+    unsafe { set_out(packet_id, id) };
+    let mut result = result;
+    if result == EMQ_OK && id != 0 && persist {
+        let saved = persist_stored(c, id);
+        if saved != EMQ_OK {
+            c.core()
+                .log(LogLevel::Error, LogCode::PersistFailed, id, None);
+            emit_logs(c);
+            result = EMQ_ERR_PERSISTENCE;
+        }
+    }
+    if let Some(reason) = lost {
+        let _ = dispatch(c, ClientEvent::ConnectionLost(reason));
+    }
+    if result == EMQ_OK && id == 0 {
+        if let Some((cb, user_data)) = on_published {
+            // SAFETY: user callback with valid arguments.
+            sys::in_callback(c, || unsafe { cb(user_data, c.as_ptr(), 0) });
+        }
+    }
+    result
+}
+
+/// Calls the `store` hook for a message just accepted into the outbox.
+fn persist_stored(c: &emq_client, packet_id: u16) -> emq_err {
+    // A copy (hosts) or the store's own bytes (firmware, one thread), so no
+    // lock is held while the hook runs: it may call back into the client.
+    let (hooks, packet) = {
+        let mut core = c.core();
+        let hooks = core.persistence;
+        let Some(packet) = sys::stored_copy(&mut core, packet_id) else {
+            return EMQ_OK;
+        };
+        (hooks, packet)
+    };
+    let Some(store) = hooks.store else {
+        return EMQ_OK;
+    };
+    let mut result = EMQ_OK;
+    let bytes: &[u8] = packet.as_ref();
+    sys::in_callback(c, || {
+        // SAFETY: user hook; `bytes` outlives the call.
+        result = unsafe { store(hooks.user_data, packet_id, bytes.as_ptr(), bytes.len()) }
+    });
+    result
+}
+
+/// Puts a saved outbox entry back (from the `load` hook, or any time before
+/// the first connect): `packet` is what the `store` hook was given. It is
+/// sent after the next CONNACK, with DUP if the broker kept the session.
+/// Errors: EMQ_ERR_NULL_POINTER for a NULL `packet`,
+/// EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET (also
+/// for `packet_len` 0) or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
+/// EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
+///
+/// # Safety
+/// `client` must be a live handle; `packet` valid for `packet_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_restore(
+    client: *mut emq_client,
+    packet: *const u8,
+    packet_len: usize,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe {
+        with_client(client, |c| {
+            if packet.is_null() {
+                return Err(EMQ_ERR_NULL_POINTER);
+            }
+            let bytes = bytes_arg(packet, packet_len)?;
+            if bytes.is_empty() {
+                // Not a PUBLISH: no fixed header at all.
+                return Err(EMQ_ERR_MALFORMED_PACKET);
+            }
+            let id = c.sup.client_mut().restore(bytes).map_err(emq_err::from)?;
+            c.log(LogLevel::Debug, LogCode::Restored, id, None);
+            Ok(())
+        })
+    }
+}
+
+/// Subscribes to one filter.
+///
+/// # Safety
+/// `client` must be a live handle; `filter` NUL-terminated; `packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_subscribe(
+    client: *mut emq_client,
+    filter: *const c_char,
+    qos: u8,
+    packet_id: *mut u16,
+) -> emq_err {
+    let one = emq_subscription { filter, qos };
+    // SAFETY: contract forwarded; `one` is a valid one-element array.
+    unsafe { emq_client_subscribe_many(client, &one, 1, packet_id) }
+}
+
+/// Subscribes to `count` filters in one SUBSCRIBE (at most 64 on hosts, 8
+/// in firmware builds). The granted QoS arrive in `on_subscribed`, in the
+/// same order.
+///
+/// # Safety
+/// `client` must be a live handle; `subscriptions` valid for `count`
+/// entries with NUL-terminated filters; `packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_subscribe_many(
+    client: *mut emq_client,
+    subscriptions: *const emq_subscription,
+    count: usize,
+    packet_id: *mut u16,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe { subscribe_with(client, subscriptions, count, None, packet_id) }
+}
+
+/// Subscribes to `filter` and routes matching messages to `handler` (with
+/// its own `user_data`) instead of `on_message`. The first registered
+/// handler whose filter matches wins. `emq_client_unsubscribe` of the same
+/// filter removes the handler. Handlers live in the subscription table
+/// (`emq_options.max_subscriptions` on hosts, `emq_buffers` in firmware):
+/// a full table is EMQ_ERR_SUBSCRIPTIONS_FULL and nothing is sent.
+///
+/// # Safety
+/// As for `emq_client_subscribe`; `handler` must stay callable while subscribed.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_subscribe_handler(
+    client: *mut emq_client,
+    filter: *const c_char,
+    qos: u8,
+    handler: emq_message_handler,
+    user_data: *mut c_void,
+    packet_id: *mut u16,
+) -> emq_err {
+    let Some(handler) = handler else {
+        return EMQ_ERR_NULL_POINTER;
+    };
+    let one = emq_subscription { filter, qos };
+    // SAFETY: contract forwarded; `one` is a valid one-element array.
+    unsafe { subscribe_with(client, &one, 1, Some((handler, user_data)), packet_id) }
+}
+
+/// # Safety
+/// As for `emq_client_subscribe_many`.
+unsafe fn subscribe_with(
+    client: *mut emq_client,
+    subscriptions: *const emq_subscription,
+    count: usize,
+    handler: Option<Handler>,
+    packet_id: *mut u16,
+) -> emq_err {
+    let mut id = 0;
+    // SAFETY: contract forwarded.
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    let result = with_room(c, |core| {
+        let mut storage = [NO_TOPIC; sys::MAX_FILTERS_PER_CALL];
+        // SAFETY: valid per the contract.
+        let topics = unsafe { subscription_args(subscriptions, count, &mut storage) }?;
+        id = core.sup.subscribe(topics, handler).map_err(emq_err::from)?;
+        Ok(())
+    });
+    // SAFETY: NULL or writable per the contract.
+    unsafe { set_out(packet_id, id) };
+    report_if_lost(c);
+    result
+}
+
+/// Unsubscribes from one filter (and drops its handler, if any).
+///
+/// # Safety
+/// `client` must be a live handle; `filter` NUL-terminated; `packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_unsubscribe(
+    client: *mut emq_client,
+    filter: *const c_char,
+    packet_id: *mut u16,
+) -> emq_err {
+    // SAFETY: contract forwarded; a one-element array.
+    unsafe { emq_client_unsubscribe_many(client, &filter, 1, packet_id) }
+}
+
+/// Unsubscribes from `count` filters in one UNSUBSCRIBE (and drops their
+/// handlers).
+///
+/// # Safety
+/// `client` must be a live handle; `filters` valid for `count` NUL-terminated
+/// strings; `packet_id` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_unsubscribe_many(
+    client: *mut emq_client,
+    filters: *const *const c_char,
+    count: usize,
+    packet_id: *mut u16,
+) -> emq_err {
+    let mut id = 0;
+    // SAFETY: contract forwarded.
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    let result = with_room(c, |core| {
+        let mut storage = [""; sys::MAX_FILTERS_PER_CALL];
+        // SAFETY: valid per the contract.
+        let list = unsafe { filter_args(filters, count, &mut storage) }?;
+        id = core.sup.unsubscribe(list).map_err(emq_err::from)?;
+        Ok(())
+    });
+    // SAFETY: NULL or writable per the contract.
+    unsafe { set_out(packet_id, id) };
+    report_if_lost(c);
+    result
+}
+
+/// Reads the state of a handle from C; `otherwise` for NULL.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+unsafe fn query<V>(
+    client: *const emq_client,
+    otherwise: V,
+    read: impl FnOnce(&mut Core) -> V,
+) -> V {
+    // SAFETY: contract forwarded.
+    match unsafe { handle(client) } {
+        Ok(c) => read(&mut c.core()),
+        Err(_) => otherwise,
+    }
+}
+
+/// The connection state. NULL gives EMQ_STATE_DISCONNECTED.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_state(client: *const emq_client) -> emq_state {
+    // SAFETY: NULL or live per the contract.
+    if unsafe { handle(client) }.is_ok_and(sys::is_opening) {
+        return emq_state::EMQ_STATE_CONNECTING;
+    }
+    // SAFETY: contract forwarded.
+    unsafe {
+        query(client, emq_state::EMQ_STATE_DISCONNECTED, |c| {
+            match c.sup.client().state() {
+                State::Disconnected => emq_state::EMQ_STATE_DISCONNECTED,
+                State::AwaitingConnAck => emq_state::EMQ_STATE_WAITING_CONNACK,
+                State::Connected => emq_state::EMQ_STATE_CONNECTED,
+                State::Disconnecting => emq_state::EMQ_STATE_DISCONNECTING,
+            }
+        })
+    }
+}
+
+/// True when connected (CONNACK accepted and the link up).
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_is_connected(client: *const emq_client) -> bool {
+    // SAFETY: forwarded.
+    unsafe { emq_client_state(client) == emq_state::EMQ_STATE_CONNECTED }
+}
+
+/// The return code of the last CONNACK (0 accepted, 1..5 refused).
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_last_return_code(client: *const emq_client) -> u8 {
+    // SAFETY: contract forwarded.
+    unsafe { query(client, 0, |c| c.sup.last_return_code()) }
+}
+
+/// Why the last connection attempt failed or the last connection ended
+/// (EMQ_OK after a successful connect and before any failure):
+/// EMQ_ERR_CONNECTION_REFUSED (see `emq_client_last_return_code`), a
+/// network error, EMQ_ERR_KEEPALIVE_TIMEOUT, ... NULL gives
+/// EMQ_ERR_NULL_POINTER.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_last_error(client: *const emq_client) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe {
+        query(client, EMQ_ERR_NULL_POINTER, |c| {
+            c.sup.last_error().map_or(EMQ_OK, emq_err::from)
+        })
+    }
+}
+
+/// Outbound QoS 1/2 messages sent on this connection and not yet fully
+/// acknowledged (at most `inflight_window`).
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_inflight(client: *const emq_client) -> u16 {
+    // SAFETY: contract forwarded.
+    unsafe { query(client, 0, |c| c.sup.client().session().inflight()) }
+}
+
+/// Messages in the outbox: unacknowledged QoS 1/2 messages (in flight or
+/// waiting for the window or a connection) and queued offline QoS 0
+/// messages (at most `outbox_max_messages`).
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_queued(client: *const emq_client) -> u16 {
+    // SAFETY: contract forwarded.
+    unsafe { query(client, 0, |c| c.sup.client().session().queued()) }
+}
+
+/// Changes the most verbose level of log events handed to `on_log_event`
+/// (and, on hosts, `on_log`) at run time: an `emq_log_level` value.
+///
+/// # Safety
+/// `client` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_set_log_level(
+    client: *mut emq_client,
+    level: core::ffi::c_int,
+) -> emq_err {
+    let Some(level) = log_level_of(level) else {
+        return EMQ_ERR_INVALID_ARGUMENT;
+    };
+    // SAFETY: contract forwarded.
+    unsafe {
+        with_client(client, |c| {
+            c.sup.set_log_level(log_level_filter(level));
+            Ok(())
+        })
+    }
+}
