@@ -25,12 +25,15 @@
 #else
 /* Storage emq_client_init needs: declare it as
  *   static _Alignas(EMQ_CLIENT_STORAGE_ALIGN) uint8_t storage[EMQ_CLIENT_STORAGE_SIZE];
- * Kept equal to the Rust struct by a build-time check in src/ffi/firmware.rs
- * and to emq_client_storage_size() at run time by the tests. */
+ * The value holds the client with every client feature (a build-time check
+ * in src/ffi/firmware.rs); a build with fewer needs emq_client_storage_size()
+ * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
+#if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if UINTPTR_MAX > 0xFFFFFFFFu
 #define EMQ_CLIENT_STORAGE_SIZE 912
 #else
 #define EMQ_CLIENT_STORAGE_SIZE 568
+#endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
 #endif
@@ -1201,6 +1204,8 @@ enum emq_err emq_client_publish(struct emq_client *client,
  * for `packet_len` 0) or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
  * EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
  *
+ * Firmware builds have it with the `persistence` feature.
+ *
  * # Safety
  * `client` must be a live handle; `packet` valid for `packet_len` bytes.
  */
@@ -1346,8 +1351,10 @@ const char *emq_err_str(int err);
 
 #if !defined(EMBERMQ_HOST)
 /**
- * Bytes of storage `emq_client_init` needs here; equal to the header's
- * `EMQ_CLIENT_STORAGE_SIZE` for this target (a check for build setups).
+ * Bytes of storage `emq_client_init` needs in this build: the header's
+ * `EMQ_CLIENT_STORAGE_SIZE` with every client feature, less with fewer (a
+ * firmware may define `EMQ_CLIENT_STORAGE_SIZE` to this before including
+ * the header).
  */
 size_t emq_client_storage_size(void);
 #endif

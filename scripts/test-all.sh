@@ -22,17 +22,24 @@ cargo test --doc
 step "cargo test --all-targets"
 cargo test --all-targets
 
+# The client features a firmware may choose (hosts have them all).
+FIRMWARE_FEATURES="reconnect,subscriptions,log-events,persistence"
 for target in thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf; do
     # A no_std staticlib needs a panic handler: the firmware's abort hook.
     step "cargo build --lib --release --no-default-features --features panic-handler --target $target"
     cargo build --lib --release --no-default-features --features panic-handler --target "$target"
     step "cargo build --lib --release --no-default-features --features panic-handler,paho --target $target"
     cargo build --lib --release --no-default-features --features panic-handler,paho --target "$target"
+    step "cargo build --lib --release --no-default-features --features panic-handler,$FIRMWARE_FEATURES --target $target"
+    cargo build --lib --release --no-default-features --features "panic-handler,$FIRMWARE_FEATURES" --target "$target"
 done
 
-# The firmware C API (src/ffi/firmware.rs) is compiled only without std.
+# The firmware C API (src/ffi/firmware.rs) is compiled only without std:
+# minimal and with every client feature.
 step "cargo clippy --lib --no-default-features --features panic-handler --target thumbv7em-none-eabihf -- -D warnings"
 cargo clippy --lib --no-default-features --features panic-handler --target thumbv7em-none-eabihf -- -D warnings
+step "cargo clippy --lib --no-default-features --features panic-handler,$FIRMWARE_FEATURES --target thumbv7em-none-eabihf -- -D warnings"
+cargo clippy --lib --no-default-features --features "panic-handler,$FIRMWARE_FEATURES" --target thumbv7em-none-eabihf -- -D warnings
 
 step "cargo clippy --all-targets --features paho -- -D warnings"
 cargo clippy --all-targets --features paho -- -D warnings

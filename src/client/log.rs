@@ -76,8 +76,21 @@ pub struct LogRecord {
     pub error: Option<Error>,
 }
 
-/// Most events the queue holds between two calls that hand them out.
-pub const LOG_QUEUE_LEN: usize = 4;
+/// Most events the queue holds between two calls that hand them out (none
+/// without the `log-events` feature: recording then costs nothing).
+pub const LOG_QUEUE_LEN: usize = if cfg!(feature = "log-events") { 4 } else { 0 };
+
+/// The ring's length: never 0, so the index arithmetic is defined either way.
+const RING: usize = if LOG_QUEUE_LEN == 0 { 1 } else { LOG_QUEUE_LEN };
+
+/// An index one past the ring's end wraps to its start.
+fn wrap(index: usize) -> usize {
+    if index >= RING {
+        index - RING
+    } else {
+        index
+    }
+}
 
 /// A small ring of log events waiting to be handed to the application.
 /// When full, new events are counted, not kept, and reported as
@@ -116,30 +129,36 @@ impl LogQueue {
 
     /// True when an event at `level` would be recorded.
     pub fn enabled(&self, level: LogLevel) -> bool {
-        self.level.is_some_and(|max| level <= max)
+        cfg!(feature = "log-events") && self.level.is_some_and(|max| level <= max)
     }
 
     /// True when events wait.
     pub fn is_empty(&self) -> bool {
-        self.len == 0 && self.dropped == 0
+        LOG_QUEUE_LEN == 0 || self.len == 0 && self.dropped == 0
     }
 
     /// Records `record` if its level is enabled.
+    #[inline]
     pub fn push(&mut self, record: LogRecord) {
-        if !self.enabled(record.level) {
+        if LOG_QUEUE_LEN == 0 || !self.enabled(record.level) {
             return;
         }
         if usize::from(self.len) == LOG_QUEUE_LEN {
             self.dropped = self.dropped.saturating_add(1);
             return;
         }
-        let at = (usize::from(self.head) + usize::from(self.len)) % LOG_QUEUE_LEN;
-        self.records[at] = Some(record);
-        self.len += 1;
+        let at = wrap(usize::from(self.head) + usize::from(self.len));
+        if let Some(slot) = self.records.get_mut(at) {
+            *slot = Some(record);
+            self.len += 1;
+        }
     }
 
     /// The oldest event, or the count of dropped ones once the queue ran empty.
     pub fn pop(&mut self) -> Option<LogRecord> {
+        if LOG_QUEUE_LEN == 0 {
+            return None;
+        }
         if self.len == 0 {
             if self.dropped == 0 {
                 return None;
@@ -155,13 +174,13 @@ impl LogQueue {
             });
         }
         let at = usize::from(self.head);
-        self.head = ((at + 1) % LOG_QUEUE_LEN) as u8;
+        self.head = wrap(at + 1) as u8;
         self.len -= 1;
-        self.records[at].take()
+        self.records.get_mut(at).and_then(Option::take)
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "log-events"))]
 mod tests {
     use super::*;
 

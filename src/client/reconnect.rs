@@ -101,7 +101,7 @@ impl Reconnect {
 
     /// The application asked to connect: reconnecting starts if enabled.
     pub fn requested(&mut self) {
-        self.active = self.policy.enabled;
+        self.active = cfg!(feature = "reconnect") && self.policy.enabled;
         self.next_attempt_ms = None;
         self.connected_once = false;
         self.failures = 0;
@@ -120,6 +120,9 @@ impl Reconnect {
     /// the connection was lost (`lost`) at `now_ms`. Returns the delay
     /// before the next attempt, or `None` when not reconnecting.
     pub fn schedule(&mut self, now_ms: u64, refused_code: Option<u8>, lost: bool) -> Option<u32> {
+        if !cfg!(feature = "reconnect") {
+            return None;
+        }
         if !lost {
             self.failures = self.failures.saturating_add(1);
         }
@@ -151,7 +154,7 @@ impl Reconnect {
 
     /// Whether a disconnected client should make an attempt at `now_ms`.
     pub fn due(&self, now_ms: u64) -> Due {
-        if !self.active {
+        if !cfg!(feature = "reconnect") || !self.active {
             return Due::Idle;
         }
         match self.next_attempt_ms {
@@ -161,7 +164,7 @@ impl Reconnect {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "reconnect"))]
 mod tests {
     use super::*;
 

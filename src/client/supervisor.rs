@@ -453,6 +453,9 @@ where
     }
 
     fn note_unknown_acks(&mut self) {
+        if !self.log.enabled(LogLevel::Warning) {
+            return;
+        }
         let count = self.client.session().unknown_acks();
         let new = count.wrapping_sub(self.unknown_acks_logged);
         if new > 0 {

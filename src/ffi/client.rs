@@ -130,6 +130,14 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
         }
     };
     let level = log_level_of(o.log_level).ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
+    let hooks = o.persistence;
+    let persists = hooks.store.is_some() || hooks.remove.is_some() || hooks.load.is_some();
+    if (o.auto_reconnect && !cfg!(feature = "reconnect"))
+        || (persists && !cfg!(feature = "persistence"))
+    {
+        // Left out of this firmware build at link time.
+        return Err(EMQ_ERR_UNSUPPORTED);
+    }
     if o.inflight_window == 0
         || o.command_timeout_ms == 0
         || o.outbox_max_messages == 0
@@ -221,14 +229,15 @@ fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_e
     let mut logged = false;
     let result = sys::guard(|| {
         let mut core = c.core();
-        let limit = core.sup.client().command_timeout_ms();
-        let started = core.sup.client_mut().now_ms();
+        let mut started = None;
         // Bounded by the command timeout.
         loop {
             let result = body(&mut core);
             match result {
                 Err(EMQ_ERR_STORE_FULL | EMQ_ERR_INFLIGHT_FULL) if may_wait => {
-                    let waited = core.sup.client_mut().now_ms().saturating_sub(started);
+                    let limit = core.sup.client().command_timeout_ms();
+                    let now = core.sup.client_mut().now_ms();
+                    let waited = now.saturating_sub(*started.get_or_insert(now));
                     let Some(left) = u64::from(limit).checked_sub(waited).filter(|&l| l > 0) else {
                         logged = core.sup.has_logs();
                         return result;
@@ -374,7 +383,10 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
                 let core = c.core();
                 let hooks = core.persistence;
                 (
-                    hooks.remove.map(|f| (f, hooks.user_data)),
+                    hooks
+                        .remove
+                        .filter(|_| cfg!(feature = "persistence"))
+                        .map(|f| (f, hooks.user_data)),
                     core.callback(|cb| cb.on_published),
                 )
             };
@@ -838,7 +850,7 @@ pub unsafe extern "C" fn emq_client_publish(
         })();
         lost = core.sup.take_unreported_loss();
         on_published = core.callback(|cb| cb.on_published);
-        persist = core.persistence.store.is_some();
+        persist = cfg!(feature = "persistence") && core.persistence.store.is_some();
         published
     });
     // SAFETY: NULL or writable per the contract.
@@ -897,8 +909,11 @@ fn persist_stored(c: &emq_client, packet_id: u16) -> emq_err {
 /// for `packet_len` 0) or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
 /// EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
 ///
+/// Firmware builds have it with the `persistence` feature.
+///
 /// # Safety
 /// `client` must be a live handle; `packet` valid for `packet_len` bytes.
+#[cfg(feature = "persistence")]
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_restore(
     client: *mut emq_client,
@@ -978,6 +993,10 @@ pub unsafe extern "C" fn emq_client_subscribe_handler(
     let Some(handler) = handler else {
         return EMQ_ERR_NULL_POINTER;
     };
+    if !cfg!(feature = "subscriptions") {
+        // Left out of this firmware build at link time.
+        return EMQ_ERR_UNSUPPORTED;
+    }
     let one = emq_subscription { filter, qos };
     // SAFETY: contract forwarded; `one` is a valid one-element array.
     unsafe { subscribe_with(client, &one, 1, Some((handler, user_data)), packet_id) }

@@ -46,9 +46,10 @@ const INBOUND_QOS2_IDS: usize = 8;
 pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
-/// RISC-V); `EMQ_CLIENT_STORAGE_SIZE` in the header.
+/// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
+/// header. Builds with fewer features need less (`emq_client_storage_size`).
 pub const STORAGE_SIZE_32: usize = 568;
-/// Bytes of storage `emq_client_init` needs on 64-bit hosts.
+/// The same on 64-bit hosts.
 pub const STORAGE_SIZE_64: usize = 912;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
@@ -58,8 +59,16 @@ const STORAGE_SIZE: usize = STORAGE_SIZE_32;
 #[cfg(not(target_pointer_width = "32"))]
 const STORAGE_SIZE: usize = STORAGE_SIZE_64;
 
-// The header's constants must match the client exactly: a failed build here
-// means cbindgen.toml's EMQ_CLIENT_STORAGE_* lines and these constants need updating.
+// The header's constants must hold the client: a failed build here means
+// cbindgen.toml's EMQ_CLIENT_STORAGE_* lines and these constants need
+// updating (to the size with every feature on).
+const _: () = assert!(core::mem::size_of::<emq_client>() <= STORAGE_SIZE);
+#[cfg(all(
+    feature = "reconnect",
+    feature = "subscriptions",
+    feature = "log-events",
+    feature = "persistence"
+))]
 const _: () = assert!(core::mem::size_of::<emq_client>() == STORAGE_SIZE);
 const _: () = assert!(core::mem::align_of::<emq_client>() == STORAGE_ALIGN);
 
@@ -142,11 +151,13 @@ impl Memory for FirmwareMemory {
 }
 
 /// The subscription table in the caller's table memory.
+#[cfg(feature = "subscriptions")]
 pub(crate) struct FirmwareTable {
     entries: RawSlice<Entry<Handler>>,
     bytes: RawBuffer,
 }
 
+#[cfg(feature = "subscriptions")]
 impl TableMemory<Handler> for FirmwareTable {
     fn parts(&mut self) -> (&mut [Entry<Handler>], &mut [u8]) {
         (self.entries.as_mut(), self.bytes.as_mut())
@@ -154,6 +165,33 @@ impl TableMemory<Handler> for FirmwareTable {
 
     fn view(&self) -> (&[Entry<Handler>], &[u8]) {
         (self.entries.as_ref(), self.bytes.as_ref())
+    }
+}
+
+/// No subscription table (the `subscriptions` feature is off): its code
+/// folds away at link time.
+#[cfg(not(feature = "subscriptions"))]
+pub(crate) struct FirmwareTable;
+
+#[cfg(not(feature = "subscriptions"))]
+impl TableMemory<Handler> for FirmwareTable {
+    fn parts(&mut self) -> (&mut [Entry<Handler>], &mut [u8]) {
+        (&mut [], &mut [])
+    }
+
+    fn view(&self) -> (&[Entry<Handler>], &[u8]) {
+        (&[], &[])
+    }
+}
+
+impl FirmwareTable {
+    /// The table in `entries` and `bytes` (empty without the feature).
+    #[cfg_attr(not(feature = "subscriptions"), allow(unused_variables))]
+    fn new(entries: RawSlice<Entry<Handler>>, bytes: RawBuffer) -> Self {
+        #[cfg(feature = "subscriptions")]
+        return FirmwareTable { entries, bytes };
+        #[cfg(not(feature = "subscriptions"))]
+        FirmwareTable
     }
 }
 
@@ -386,7 +424,6 @@ pub(crate) fn log_line(_: &Core, _: &LogRecord) -> Option<&'static [u8]> {
 /// hook runs on this task without the state borrowed; nothing it may call
 /// (publish, subscribe, disconnect) frees or moves a stored message.
 pub(crate) fn stored_copy(core: &mut Core, packet_id: u16) -> Option<RawBuffer> {
-    core.persistence.store?;
     let packet = core.sup.client_mut().stored_packet(packet_id)?;
     Some(RawSlice::new(packet.as_ptr().cast_mut(), packet.len()))
 }
@@ -427,11 +464,13 @@ pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientE
     }
 }
 
-/// Bytes of storage `emq_client_init` needs here; equal to the header's
-/// `EMQ_CLIENT_STORAGE_SIZE` for this target (a check for build setups).
+/// Bytes of storage `emq_client_init` needs in this build: the header's
+/// `EMQ_CLIENT_STORAGE_SIZE` with every client feature, less with fewer (a
+/// firmware may define `EMQ_CLIENT_STORAGE_SIZE` to this before including
+/// the header).
 #[no_mangle]
 pub extern "C" fn emq_client_storage_size() -> usize {
-    STORAGE_SIZE
+    core::mem::size_of::<emq_client>()
 }
 
 /// Alignment `emq_client_init` needs for its storage; equal to the header's
@@ -519,6 +558,9 @@ unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
             return Err(EMQ_ERR_BUFFER_TOO_SMALL);
         }
         return Ok(None);
+    }
+    if !cfg!(feature = "subscriptions") && (b.subscriptions != 0 || b.subscription_bytes != 0) {
+        return Err(EMQ_ERR_UNSUPPORTED);
     }
     let base = b.tables as usize;
     if base % STORAGE_ALIGN != 0 {
@@ -634,6 +676,9 @@ pub unsafe extern "C" fn emq_client_init(
 
 /// Runs the persistence `load` hook, if any.
 fn load_saved(c: &emq_client) -> emq_err {
+    if !cfg!(feature = "persistence") {
+        return EMQ_OK;
+    }
     let hooks = c.core().persistence;
     let Some(load) = hooks.load else {
         return EMQ_OK;
@@ -715,10 +760,7 @@ unsafe fn init(
             Some(t) => (
                 t.slots,
                 t.inbound_qos2,
-                FirmwareTable {
-                    entries: t.entries,
-                    bytes: t.filter_bytes,
-                },
+                FirmwareTable::new(t.entries, t.filter_bytes),
             ),
             None => (
                 RawSlice::new(
@@ -729,10 +771,7 @@ unsafe fn init(
                     addr_of_mut!((*handle).default_inbound_qos2).cast::<u16>(),
                     INBOUND_QOS2_IDS,
                 ),
-                FirmwareTable {
-                    entries: RawSlice::EMPTY,
-                    bytes: RawSlice::EMPTY,
-                },
+                FirmwareTable::new(RawSlice::EMPTY, RawSlice::EMPTY),
             ),
         };
         config.inflight_window = config.inflight_window.min(slots.len as u16);

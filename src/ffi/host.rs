@@ -236,7 +236,6 @@ pub(crate) fn can_sleep() -> bool {
 /// A copy of a stored message for the persistence hook, which runs
 /// without the lock while another thread may free the original.
 pub(crate) fn stored_copy(core: &mut Core, packet_id: u16) -> Option<Vec<u8>> {
-    core.persistence.store?;
     core.sup
         .client_mut()
         .stored_packet(packet_id)
