@@ -30,9 +30,9 @@
  * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 912
+#define EMQ_CLIENT_STORAGE_SIZE 960
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 568
+#define EMQ_CLIENT_STORAGE_SIZE 608
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
@@ -737,6 +737,33 @@ typedef struct emq_options {
    * Outbox persistence hooks; all NULL by default.
    */
   struct emq_persistence persistence;
+  /**
+   * How connections are made: an `emq_transport_choice` value. Default
+   * EMQ_TRANSPORT_AUTO. Firmware builds accept AUTO and TCP only: their
+   * transport callbacks are the connection.
+   */
+  int transport;
+  /**
+   * Retry every `reconnect_min_ms` exactly: no doubling, no jitter
+   * (NodeMCU's and LuatOS's fixed interval). Default false.
+   */
+  bool reconnect_fixed_interval;
+  /**
+   * Retry only a connection that once got CONNACK: a failed first
+   * attempt is reported (`on_connect_failed`) and not retried. Default false.
+   */
+  bool reconnect_after_connack_only;
+  /**
+   * On a lost connection, drop the QoS 1/2 messages that were sent and
+   * not acknowledged instead of resending them after the reconnect;
+   * `on_dropped` hears of each. Messages not yet sent stay. Default false.
+   */
+  bool drop_unacked_on_loss;
+  /**
+   * Call every handler whose filter matches a message, in subscription
+   * order, not only the first. Default false.
+   */
+  bool all_matching_handlers;
 } emq_options;
 
 /**
@@ -878,6 +905,28 @@ typedef void (*emq_on_log_event)(void *user_data,
                                  const struct emq_log_event *event);
 
 /**
+ * Called for every connection attempt that fails, in every mode
+ * (`emq_client_connect`, the network thread, automatic reconnects):
+ * `reason` is why (EMQ_ERR_CONNECTION_REFUSED with the CONNACK
+ * `return_code` 1..5; otherwise `return_code` is 0). `on_connect` still
+ * hears of refusals.
+ */
+typedef void (*emq_on_connect_failed)(void *user_data,
+                                      struct emq_client *client,
+                                      enum emq_err reason,
+                                      uint8_t return_code);
+
+/**
+ * Called for every QoS 1/2 message dropped from the outbox unacknowledged
+ * (`emq_options.drop_unacked_on_loss`): its packet id and why (the
+ * connection loss's reason).
+ */
+typedef void (*emq_on_dropped)(void *user_data,
+                               struct emq_client *client,
+                               uint16_t packet_id,
+                               enum emq_err reason);
+
+/**
  * Callbacks; any may be NULL. Arguments are borrowed for the call only.
  */
 typedef struct emq_callbacks {
@@ -896,6 +945,8 @@ typedef struct emq_callbacks {
    * Each log event as codes (both builds).
    */
   emq_on_log_event on_log_event;
+  emq_on_connect_failed on_connect_failed;
+  emq_on_dropped on_dropped;
 } emq_callbacks;
 
 /**
@@ -1131,6 +1182,20 @@ enum emq_err emq_client_set_callbacks(struct emq_client *client,
 enum emq_err emq_client_connect(struct emq_client *client, const char *host, uint16_t port);
 
 /**
+ * Starts connecting to `host` on `port` and returns once CONNECT is
+ * written, without waiting for CONNACK: `emq_client_poll` (or the network
+ * thread) then reports the outcome to `on_connect` / `on_connect_failed`,
+ * within `command_timeout_ms`. Opening the transport itself (hosts: DNS,
+ * TCP, TLS; firmware: the transport's `connect`) still happens in this
+ * call. Otherwise as `emq_client_connect`; EMQ_ERR_ALREADY_CONNECTED while
+ * a connection is up or in progress.
+ *
+ * # Safety
+ * As for `emq_client_connect`.
+ */
+enum emq_err emq_client_connect_start(struct emq_client *client, const char *host, uint16_t port);
+
+/**
  * Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
  * (or the error if DISCONNECT could not be written). Ends automatic
  * reconnecting; a running network thread stays, idle, until the next
@@ -1342,6 +1407,69 @@ uint16_t emq_client_queued(const struct emq_client *client);
  * `client` must be NULL or a live handle.
  */
 enum emq_err emq_client_set_log_level(struct emq_client *client, int level);
+
+/**
+ * Checks a topic name (what a PUBLISH goes to): EMQ_OK, or
+ * EMQ_ERR_EMPTY_TOPIC, EMQ_ERR_WILDCARD_IN_TOPIC_NAME,
+ * EMQ_ERR_STRING_TOO_LONG, EMQ_ERR_NULL_CHARACTER, EMQ_ERR_INVALID_UTF8,
+ * EMQ_ERR_NULL_POINTER. Needs no client.
+ *
+ * # Safety
+ * `name` must be NULL or NUL-terminated.
+ */
+enum emq_err emq_topic_name_check(const char *name);
+
+/**
+ * Checks a topic filter (what a SUBSCRIBE asks for, `+` and `#` allowed
+ * where MQTT allows them): EMQ_OK, or EMQ_ERR_EMPTY_TOPIC,
+ * EMQ_ERR_INVALID_TOPIC_FILTER, EMQ_ERR_STRING_TOO_LONG,
+ * EMQ_ERR_NULL_CHARACTER, EMQ_ERR_INVALID_UTF8, EMQ_ERR_NULL_POINTER.
+ * Needs no client.
+ *
+ * # Safety
+ * `filter` must be NULL or NUL-terminated.
+ */
+enum emq_err emq_topic_filter_check(const char *filter);
+
+/**
+ * True when the topic name `name` (`name_len` bytes, as in an
+ * `emq_message`) matches the topic filter `filter` by MQTT's rules (`+`
+ * one level, `#` the rest, `$` topics not matched by a leading wildcard).
+ * False for a NULL or invalid argument. Needs no client.
+ *
+ * # Safety
+ * `filter` must be NULL or NUL-terminated; `name` NULL or valid for
+ * `name_len` bytes.
+ */
+bool emq_topic_matches(const char *filter, const char *name, size_t name_len);
+
+/**
+ * What a CONNACK return code means, NUL-terminated (MQTT 3.1.1 section
+ * 3.2.2.3): 0 "connection accepted" .. 5 "not authorized"; others
+ * "unknown return code".
+ */
+const char *emq_connack_str(uint8_t return_code);
+
+/**
+ * Changes the connect-time settings of a disconnected client from
+ * `options` (start from `emq_options_default`): client id, credentials,
+ * will, keepalive, clean session, protocol level, `command_timeout_ms`,
+ * the reconnect policy (`auto_reconnect`, `reconnect_*`), `resubscribe`,
+ * `log_level`, `drop_unacked_on_loss` and `all_matching_handlers`. The
+ * outbox, subscriptions and handlers are kept; the next connect (or
+ * automatic reconnect) uses the new settings. Fixed at creation and
+ * ignored here: buffer and table sizes, `inflight_window`,
+ * `outbox_max_messages`, the offline queueing flags, `tls`, `transport`,
+ * `tcp_nodelay`, `persistence`. Hosts copy the strings; firmware builds
+ * borrow them until `emq_client_deinit` or the next reconfigure. Errors
+ * change nothing: EMQ_ERR_ALREADY_CONNECTED while connected or connecting,
+ * or what `emq_client_new`/`emq_client_init` would say of the options.
+ *
+ * # Safety
+ * `client` must be a live handle; `options` NULL or valid (firmware: its
+ * strings valid as said above).
+ */
+enum emq_err emq_client_reconfigure(struct emq_client *client, const struct emq_options *options);
 
 /**
  * A static, NUL-terminated English description of `err`. Never NULL;

@@ -51,6 +51,8 @@ struct Seen {
     lost: Vec<Error>,
     /// (topic, payload start, whole payload length) of oversized messages.
     overflows: Vec<(String, Vec<u8>, usize)>,
+    /// Outcomes of connections started without waiting.
+    connected: Vec<Result<bool, Error>>,
 }
 
 /// Polls until `done` holds or `limit` passes; returns what was seen.
@@ -90,6 +92,8 @@ fn poll_until(
                 .push((packet_id, client.bytes(return_codes).to_vec())),
             ClientEvent::Unsubscribed { packet_id } => seen.unsubscribed.push(packet_id),
             ClientEvent::ConnectionLost(reason) => seen.lost.push(reason),
+            ClientEvent::Connected { session_present } => seen.connected.push(Ok(session_present)),
+            ClientEvent::ConnectFailed(reason) => seen.connected.push(Err(reason)),
             ClientEvent::Overflow {
                 topic,
                 payload,
@@ -283,4 +287,70 @@ fn ipv6_loopback_connects_when_the_broker_listens_there() {
     };
     assert!(client.connect(transport, &options).is_ok());
     drop(broker);
+}
+
+#[test]
+fn a_connect_started_without_waiting_is_reported_by_poll() {
+    support::require_mosquitto();
+    let broker = Broker::start(BrokerConfig::new().user("alice", "secret"));
+    let mut client = new_client();
+    let good = ConnectOptions {
+        client_id: "rust-start",
+        username: Some("alice"),
+        password: Some(b"secret"),
+        ..ConnectOptions::default()
+    };
+    client.start_connect(tcp(&broker), &good).unwrap();
+    assert_eq!(client.state(), State::AwaitingConnAck);
+    assert!(client.is_connecting());
+    assert_eq!(
+        client.start_connect(tcp(&broker), &good),
+        Err(Error::AlreadyConnected),
+        "one connection at a time"
+    );
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.connected.is_empty()
+    });
+    assert_eq!(seen.connected, vec![Ok(false)]);
+    assert!(client.is_connected() && !client.is_connecting());
+    client.disconnect().unwrap();
+
+    // A refusal arrives the same way, and the client is disconnected.
+    let bad = ConnectOptions {
+        password: Some(b"wrong"),
+        ..good
+    };
+    client.start_connect(tcp(&broker), &bad).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.connected.is_empty()
+    });
+    assert_eq!(seen.connected, vec![Err(Error::ConnectionRefused(5))]);
+    assert_eq!(client.state(), State::Disconnected);
+}
+
+#[test]
+fn a_connect_without_connack_fails_after_the_command_timeout() {
+    // A listener that accepts and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut client = new_client();
+    client.set_command_timeout(300);
+    let transport =
+        TcpTransport::connect("127.0.0.1", port, &TcpOptions::default()).expect("tcp connect");
+    let _peer = listener.accept().unwrap();
+    let options = ConnectOptions {
+        client_id: "rust-silent",
+        ..ConnectOptions::default()
+    };
+    let started = Instant::now();
+    client.start_connect(transport, &options).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.connected.is_empty()
+    });
+    assert_eq!(seen.connected, vec![Err(Error::Timeout)]);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(client.state(), State::Disconnected);
 }

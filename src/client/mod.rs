@@ -32,6 +32,13 @@ pub struct Span {
 /// What [`Client::poll_event`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientEvent {
+    /// CONNACK accepted a connection started with
+    /// [`Client::start_connect`]; resent messages have been written.
+    Connected { session_present: bool },
+    /// A connection started with [`Client::start_connect`] failed: refused
+    /// ([`Error::ConnectionRefused`]), lost, or no CONNACK in time. The
+    /// transport has been closed.
+    ConnectFailed(Error),
     /// A message arrived. Topic and payload lie in the receive buffer.
     Message {
         topic: Span,
@@ -90,6 +97,8 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     /// An oversized message whose topic did not fit either, being read
     /// through to its packet id.
     long_topic: Option<LongTopic>,
+    /// While a connection waits for CONNACK: when it gives up.
+    connack_deadline: Option<u64>,
 }
 
 /// A PUBLISH larger than the receive buffer whose topic does not fit in it.
@@ -145,6 +154,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             unreported_loss: None,
             skip: 0,
             long_topic: None,
+            connack_deadline: None,
         }
     }
 
@@ -156,6 +166,12 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// The protocol state machine.
     pub fn session(&self) -> &Session<M> {
         &self.session
+    }
+
+    /// Drops a sent, unacknowledged QoS 1/2 message while disconnected
+    /// (see [`Session::drop_next_sent`]).
+    pub fn drop_next_sent(&mut self) -> Option<u16> {
+        self.session.drop_next_sent()
     }
 
     /// Where the connection stands.
@@ -227,6 +243,30 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         transport: T,
         options: &ConnectOptions<'_>,
     ) -> Result<Connected, Error> {
+        self.start_connect(transport, options)?;
+        // Bounded: the CONNACK deadline ends the wait with ConnectFailed.
+        loop {
+            match self.poll_event(self.command_timeout_ms)? {
+                Some(ClientEvent::Connected { session_present }) => {
+                    return Ok(Connected { session_present })
+                }
+                Some(ClientEvent::ConnectFailed(err)) => return Err(err),
+                // Nothing else comes before CONNACK: the session refuses it.
+                _ => {}
+            }
+        }
+    }
+
+    /// Starts a connection over an open `transport` without waiting:
+    /// writes CONNECT and returns. [`poll_event`](Self::poll_event) then
+    /// reports [`ClientEvent::Connected`], or [`ClientEvent::ConnectFailed`]
+    /// (a refusal, a failure, or no CONNACK within the command timeout);
+    /// the transport is closed on any failure.
+    pub fn start_connect(
+        &mut self,
+        transport: T,
+        options: &ConnectOptions<'_>,
+    ) -> Result<(), Error> {
         if self.transport.is_some() || self.session.state() != State::Disconnected {
             let mut transport = transport;
             transport.close();
@@ -236,46 +276,21 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.rx_start = 0;
         self.rx_end = 0;
         let now = self.clock.now_ms();
-        if let Err(err) = self.session.connect(options, now) {
+        let started = self
+            .session
+            .connect(options, now)
+            .and_then(|()| self.flush_output());
+        if let Err(err) = started {
             self.drop_connection();
             return Err(err);
         }
-        let deadline = now + u64::from(self.command_timeout_ms);
-        let result = self.flush_output().and_then(|()| loop {
-            let now = self.clock.now_ms();
-            if now >= deadline {
-                break Err(Error::Timeout);
-            }
-            let wait = (deadline - now).min(u64::from(u32::MAX)) as u32;
-            match self.read_packet(wait)? {
-                Some(Packet::ConnAck {
-                    session_present,
-                    code,
-                }) => {
-                    break if code == ConnectReturnCode::Accepted {
-                        Ok(Connected { session_present })
-                    } else {
-                        Err(Error::ConnectionRefused(code as u8))
-                    }
-                }
-                Some(Packet::Event(_)) => break Err(Error::ProtocolViolation),
-                None => {}
-            }
-        });
-        match result {
-            Ok(connected) => {
-                // Resent messages from an earlier connection go out now.
-                if let Err(err) = self.flush_output() {
-                    self.drop_connection();
-                    return Err(err);
-                }
-                Ok(connected)
-            }
-            Err(err) => {
-                self.drop_connection();
-                Err(err)
-            }
-        }
+        self.connack_deadline = Some(now + u64::from(self.command_timeout_ms));
+        Ok(())
+    }
+
+    /// True while a connection waits for its CONNACK.
+    pub fn is_connecting(&self) -> bool {
+        self.connack_deadline.is_some()
     }
 
     /// Queues and writes a PUBLISH; returns its packet id (0 for QoS 0).
@@ -360,8 +375,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// `Ok(None)`: nothing happened in time. The spans of a returned event
     /// stay valid until the next call that reads.
     pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
-        if let Some(reason) = self.unreported_loss.take() {
-            return Ok(Some(ClientEvent::ConnectionLost(reason)));
+        if self.connack_deadline.is_none() {
+            if let Some(reason) = self.unreported_loss.take() {
+                return Ok(Some(ClientEvent::ConnectionLost(reason)));
+            }
         }
         if self.transport.is_none() {
             return Err(Error::NotConnected);
@@ -373,13 +390,17 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             // buffer and go out together before the next read.
             match self.next_buffered() {
                 Ok(Some(Packet::Event(event))) => return Ok(Some(event)),
-                Ok(Some(Packet::ConnAck { .. })) => {
-                    return Ok(Some(self.lose_connection(Error::ProtocolViolation)))
-                }
+                Ok(Some(Packet::ConnAck {
+                    session_present,
+                    code,
+                })) => return Ok(Some(self.connack(session_present, code))),
                 Ok(None) => {}
                 Err(err) => return Ok(Some(self.lose_connection(err))),
             }
             let now = self.clock.now_ms();
+            if self.connack_deadline.is_some_and(|at| now >= at) {
+                return Ok(Some(self.lose_connection(Error::Timeout)));
+            }
             // Past the deadline nothing more is read, so a stream of
             // packets that make no event cannot hold poll beyond it.
             if read_once && now >= deadline {
@@ -395,7 +416,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             if let Err(err) = self.flush_output() {
                 return Ok(Some(self.lose_connection(err)));
             }
-            let until = match self.session.next_deadline() {
+            let until = match self.session.next_deadline().or(self.connack_deadline) {
                 Some(timer) => timer.min(deadline),
                 None => deadline,
             };
@@ -441,6 +462,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     fn drop_connection(&mut self) {
+        self.connack_deadline = None;
         if let Some(mut transport) = self.transport.take() {
             transport.close();
         }
@@ -451,19 +473,36 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.long_topic = None;
     }
 
+    /// The event for a lost connection: a failed connect while CONNACK
+    /// was awaited.
     fn lose_connection(&mut self, reason: Error) -> ClientEvent {
+        let connecting = self.connack_deadline.is_some();
         self.drop_connection();
-        ClientEvent::ConnectionLost(reason)
+        if connecting {
+            ClientEvent::ConnectFailed(reason)
+        } else {
+            ClientEvent::ConnectionLost(reason)
+        }
     }
 
-    /// Handles buffered packets until one yields something to report, then
-    /// reads once (waiting at most `wait_ms`) if none did.
-    fn read_packet(&mut self, wait_ms: u32) -> Result<Option<Packet>, Error> {
-        if let Some(packet) = self.next_buffered()? {
-            return Ok(Some(packet));
+    /// A CONNACK arrived: the outcome of the connection awaiting it, or a
+    /// protocol violation when none was.
+    fn connack(&mut self, session_present: bool, code: ConnectReturnCode) -> ClientEvent {
+        if self.connack_deadline.is_none() {
+            return self.lose_connection(Error::ProtocolViolation);
         }
-        self.fill_rx(wait_ms)?;
-        self.next_buffered()
+        if code != ConnectReturnCode::Accepted {
+            return self.lose_connection(Error::ConnectionRefused(code as u8));
+        }
+        self.connack_deadline = None;
+        // Resent messages from an earlier connection go out now.
+        match self.flush_output() {
+            Ok(()) => ClientEvent::Connected { session_present },
+            Err(err) => {
+                self.connack_deadline = Some(0);
+                self.lose_connection(err)
+            }
+        }
     }
 
     /// Reads once into the free end of the receive buffer, waiting at most

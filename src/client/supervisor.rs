@@ -23,6 +23,35 @@ const SUBSCRIBE: u8 = 8;
 const PUBLISH: u8 = 3;
 const CONNECT: u8 = 1;
 
+/// What a [`Supervisor`] does beyond the client underneath.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Behaviour {
+    /// When and whether to reconnect.
+    pub reconnect: ReconnectPolicy,
+    /// Subscribe again to every remembered filter after a CONNACK without
+    /// a session.
+    pub resubscribe: bool,
+    /// Most verbose log events recorded; `None`: none.
+    pub log_level: Option<LogLevel>,
+    /// After a lost connection, drop sent and unacknowledged QoS 1/2
+    /// messages instead of resending them ([`Supervisor::drop_next_unacked`]).
+    pub drop_unacked_on_loss: bool,
+    /// Route a message to every matching handler, not only the first.
+    pub all_matching_handlers: bool,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            reconnect: ReconnectPolicy::default(),
+            resubscribe: true,
+            log_level: Some(LogLevel::Info),
+            drop_unacked_on_loss: false,
+            all_matching_handlers: false,
+        }
+    }
+}
+
 /// A client with reconnect, resubscribe, handlers and log events.
 pub struct Supervisor<M, T, C, R, S, H>
 where
@@ -37,9 +66,7 @@ where
     subscriptions: Subscriptions<S, H>,
     reconnect: Reconnect,
     log: LogQueue,
-    /// Subscribe again to every remembered filter after a CONNACK without
-    /// a session.
-    resubscribe: bool,
+    behaviour: Behaviour,
     /// The session's count of unknown acknowledgements, as far as logged.
     unknown_acks_logged: u16,
     last_return_code: u8,
@@ -62,17 +89,15 @@ where
     pub fn new(
         client: Client<M, T, C, R>,
         subscriptions: Subscriptions<S, H>,
-        policy: ReconnectPolicy,
-        resubscribe: bool,
-        log_level: Option<LogLevel>,
+        behaviour: Behaviour,
         seed: u32,
     ) -> Self {
         Supervisor {
             client,
             subscriptions,
-            reconnect: Reconnect::new(policy, seed),
-            log: LogQueue::new(log_level),
-            resubscribe,
+            reconnect: Reconnect::new(behaviour.reconnect, seed),
+            log: LogQueue::new(behaviour.log_level),
+            behaviour,
             unknown_acks_logged: 0,
             last_return_code: 0,
             last_error: None,
@@ -99,18 +124,22 @@ where
         &self.reconnect
     }
 
-    /// Changes the reconnect policy.
-    pub fn set_reconnect_policy(&mut self, policy: ReconnectPolicy) {
-        self.reconnect.set_policy(policy);
+    /// What it does beyond the client.
+    pub fn behaviour(&self) -> Behaviour {
+        self.behaviour
     }
 
-    /// Whether filters are subscribed again after a session loss.
-    pub fn set_resubscribe(&mut self, on: bool) {
-        self.resubscribe = on;
+    /// Changes what it does beyond the client (the reconnect schedule
+    /// starts over).
+    pub fn set_behaviour(&mut self, behaviour: Behaviour) {
+        self.behaviour = behaviour;
+        self.reconnect.set_policy(behaviour.reconnect);
+        self.log.set_level(behaviour.log_level);
     }
 
     /// The log queue's level.
     pub fn set_log_level(&mut self, level: Option<LogLevel>) {
+        self.behaviour.log_level = level;
         self.log.set_level(level);
     }
 
@@ -213,6 +242,21 @@ where
         result
     }
 
+    /// Starts a connection over an open `transport` without waiting (see
+    /// [`Client::start_connect`]): [`poll_event`](Self::poll_event) reports
+    /// the outcome, and resubscribes or schedules the next attempt.
+    pub fn start_connect(
+        &mut self,
+        transport: T,
+        options: &ConnectOptions<'_>,
+    ) -> Result<(), Error> {
+        let result = self.client.start_connect(transport, options);
+        if let Err(err) = result {
+            self.attempt_failed(err);
+        }
+        result
+    }
+
     /// An attempt failed (the transport did not open, or CONNECT failed):
     /// logs it and schedules the next attempt when reconnecting.
     pub fn attempt_failed(&mut self, err: Error) {
@@ -262,7 +306,7 @@ where
         self.reconnect.connected();
         let present = u32::from(session_present);
         self.record(LogLevel::Info, LogCode::Connected, 0, 0, present, None);
-        if !session_present && self.resubscribe {
+        if !session_present && self.behaviour.resubscribe {
             self.subscribe_again();
         }
     }
@@ -371,16 +415,36 @@ where
         self.subscriptions.handler_for(topic)
     }
 
-    /// Calls `each` with every handler whose filter matches `topic`;
-    /// returns how many.
-    pub fn each_handler_for(&self, topic: &[u8], each: impl FnMut(H)) -> usize {
-        if !self.subscriptions.has_handlers() {
-            return 0;
+    /// The `n`th handler (from 0) a message on `topic` goes to: only the
+    /// first matching one, or every one with
+    /// [`Behaviour::all_matching_handlers`].
+    pub fn nth_handler_for(&self, topic: &[u8], n: usize) -> Option<H> {
+        if n == 0 {
+            return self.handler_for(topic);
         }
-        match core::str::from_utf8(topic) {
-            Ok(topic) => self.subscriptions.each_handler_for(topic, each),
-            Err(_) => 0,
+        if !self.behaviour.all_matching_handlers || !self.subscriptions.has_handlers() {
+            return None;
         }
+        let topic = core::str::from_utf8(topic).ok()?;
+        let mut seen = 0;
+        let mut found = None;
+        self.subscriptions.each_handler_for(topic, |handler| {
+            if seen == n {
+                found = Some(handler);
+            }
+            seen += 1;
+        });
+        found
+    }
+
+    /// After a lost connection with [`Behaviour::drop_unacked_on_loss`]:
+    /// drops one sent, unacknowledged QoS 1/2 message and returns its
+    /// packet id; `None` when none is left (or the option is off).
+    pub fn drop_next_unacked(&mut self) -> Option<u16> {
+        if !self.behaviour.drop_unacked_on_loss {
+            return None;
+        }
+        self.client.drop_next_sent()
     }
 
     /// Publishes (see [`Client::publish`]).
@@ -401,6 +465,8 @@ where
         self.note_unknown_acks();
         match event {
             Ok(Some(ClientEvent::ConnectionLost(reason))) => self.connection_lost(reason),
+            Ok(Some(ClientEvent::Connected { session_present })) => self.connected(session_present),
+            Ok(Some(ClientEvent::ConnectFailed(err))) => self.attempt_failed(err),
             Ok(Some(ClientEvent::Overflow {
                 payload_len,
                 packet_id,

@@ -17,6 +17,7 @@ use super::sys::{self, emq_client, Link, Target};
 use super::*;
 use crate::client::log::{LogCode, LogLevel, LogRecord};
 use crate::client::reconnect::{Due, ReconnectPolicy};
+use crate::client::supervisor::Behaviour;
 use crate::client::ClientEvent;
 use crate::codec::{LastWill, ProtocolLevel};
 use crate::session::{ConnectOptions, SessionConfig, State};
@@ -87,8 +88,8 @@ fn c_log_level(level: LogLevel) -> emq_log_level {
 pub(crate) struct CheckedOptions<'a> {
     pub(crate) connect: ConnectOptions<'a>,
     pub(crate) config: SessionConfig,
-    pub(crate) policy: ReconnectPolicy,
-    pub(crate) log_level: Option<LogLevel>,
+    pub(crate) behaviour: Behaviour,
+    pub(crate) transport: emq_transport_choice,
 }
 
 /// Validates the options both builds read.
@@ -130,6 +131,7 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
         }
     };
     let level = log_level_of(o.log_level).ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
+    let transport = emq_transport_choice::of(o.transport).ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
     let hooks = o.persistence;
     let persists = hooks.store.is_some() || hooks.remove.is_some() || hooks.load.is_some();
     if (o.auto_reconnect && !cfg!(feature = "reconnect"))
@@ -163,13 +165,20 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
             queue_offline: o.queue_offline,
             queue_qos0_offline: o.queue_qos0_offline,
         },
-        policy: ReconnectPolicy {
-            enabled: o.auto_reconnect,
-            min_ms: o.reconnect_min_ms,
-            max_ms: o.reconnect_max_ms,
-            ..ReconnectPolicy::default()
+        behaviour: Behaviour {
+            reconnect: ReconnectPolicy {
+                enabled: o.auto_reconnect,
+                min_ms: o.reconnect_min_ms,
+                max_ms: o.reconnect_max_ms,
+                fixed_interval: o.reconnect_fixed_interval,
+                retry_first_connect: !o.reconnect_after_connack_only,
+            },
+            resubscribe: o.resubscribe,
+            log_level: log_level_filter(level),
+            drop_unacked_on_loss: o.drop_unacked_on_loss,
+            all_matching_handlers: o.all_matching_handlers,
         },
-        log_level: log_level_filter(level),
+        transport,
     })
 }
 
@@ -353,25 +362,32 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
             dup,
             packet_id,
         } => {
-            let (message, handler) = {
-                let core = c.core();
-                let client = core.sup.client();
-                let topic_bytes = client.bytes(topic);
-                let message = emq_message::borrowing(
-                    topic_bytes,
-                    client.bytes(payload),
-                    qos,
-                    retain,
-                    dup,
-                    packet_id,
-                );
-                let handler = match core.sup.handler_for(topic_bytes) {
-                    Some((handler, user_data)) => Some((handler, user_data)),
-                    None => core.callback(|cb| cb.on_message),
+            // Bounded by the handlers in the table; one at a time, so no
+            // lock is held while each runs (they may subscribe and
+            // unsubscribe).
+            for n in 0..usize::from(u16::MAX) {
+                let (message, handler) = {
+                    let core = c.core();
+                    let client = core.sup.client();
+                    let topic_bytes = client.bytes(topic);
+                    let message = emq_message::borrowing(
+                        topic_bytes,
+                        client.bytes(payload),
+                        qos,
+                        retain,
+                        dup,
+                        packet_id,
+                    );
+                    let handler = match core.sup.nth_handler_for(topic_bytes, n) {
+                        Some(handler) => Some(handler),
+                        None if n == 0 => core.callback(|cb| cb.on_message),
+                        None => None,
+                    };
+                    (message, handler)
                 };
-                (message, handler)
-            };
-            if let Some((handler, user_data)) = handler {
+                let Some((handler, user_data)) = handler else {
+                    break;
+                };
                 // SAFETY: user callback; `message` points into the receive
                 // buffer, which only reads change, and the caller holds
                 // `link`, which every read needs.
@@ -416,6 +432,8 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
                 });
             }
         }
+        ClientEvent::Connected { session_present } => report_connect(c, Ok(session_present)),
+        ClientEvent::ConnectFailed(err) => report_connect(c, Err(err)),
         ClientEvent::Unsubscribed { packet_id } => {
             let cb = c.core().callback(|cb| cb.on_unsubscribed);
             if let Some((cb, user_data)) = cb {
@@ -424,6 +442,24 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
             }
         }
         ClientEvent::ConnectionLost(reason) => {
+            let reason_code = emq_err::from(reason);
+            // Bounded by the outbox: each turn drops one message.
+            loop {
+                let (dropped, cb) = {
+                    let mut core = c.core();
+                    (
+                        core.sup.drop_next_unacked(),
+                        core.callback(|cb| cb.on_dropped),
+                    )
+                };
+                let Some(id) = dropped else {
+                    break;
+                };
+                if let Some((cb, user_data)) = cb {
+                    // SAFETY: user callback with valid arguments.
+                    sys::in_callback(c, || unsafe { cb(user_data, me, id, reason_code) });
+                }
+            }
             let cb = c.core().callback(|cb| cb.on_disconnect);
             emit_logs(c);
             sys::notify_progress(c);
@@ -495,22 +531,60 @@ pub unsafe extern "C" fn emq_client_connect(
         Ok(target) => target,
         Err(err) => return err,
     };
-    connect_requested(c, target)
+    connect_requested(c, target, true)
+}
+
+/// Starts connecting to `host` on `port` and returns once CONNECT is
+/// written, without waiting for CONNACK: `emq_client_poll` (or the network
+/// thread) then reports the outcome to `on_connect` / `on_connect_failed`,
+/// within `command_timeout_ms`. Opening the transport itself (hosts: DNS,
+/// TCP, TLS; firmware: the transport's `connect`) still happens in this
+/// call. Otherwise as `emq_client_connect`; EMQ_ERR_ALREADY_CONNECTED while
+/// a connection is up or in progress.
+///
+/// # Safety
+/// As for `emq_client_connect`.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_connect_start(
+    client: *mut emq_client,
+    host: *const c_char,
+    port: u16,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    let c = match unsafe { handle(client) } {
+        Ok(c) => c,
+        Err(err) => return err,
+    };
+    if let Err(err) = c.refuse_in_callback() {
+        return err;
+    }
+    // SAFETY: `host` NULL or NUL-terminated per the contract.
+    match unsafe { sys::target_arg(host, port) } {
+        Ok(target) => connect_requested(c, target, false),
+        Err(err) => err,
+    }
 }
 
 /// A connect the application asked for, to `target`.
-pub(crate) fn connect_requested(c: &emq_client, target: Target) -> emq_err {
-    let result = connect_to(c, &mut c.link(), Some(target));
+pub(crate) fn connect_requested(c: &emq_client, target: Target, wait: bool) -> emq_err {
+    let result = connect_to(c, &mut c.link(), Some(target), wait);
     // A waiting network thread takes the new connection over at once.
     sys::wake(c);
     result
 }
 
-/// One connection attempt, and the report to `on_connect`. `requested`:
-/// a new target the application asked for (not an automatic reconnect to
-/// the last one). The caller holds `link`.
-pub(crate) fn connect_to(c: &emq_client, link: &mut Link, requested: Option<Target>) -> emq_err {
-    let mut report = None;
+/// One connection attempt, and the report to `on_connect` /
+/// `on_connect_failed`. `requested`: a new target the application asked for
+/// (not an automatic reconnect to the last one). `wait`: until CONNACK;
+/// otherwise the attempt returns once CONNECT is written and poll reports
+/// its outcome. The caller holds `link`.
+pub(crate) fn connect_to(
+    c: &emq_client,
+    link: &mut Link,
+    requested: Option<Target>,
+    wait: bool,
+) -> emq_err {
+    let mut outcome = None;
     let result = sys::guard(|| {
         let (target, timeout) = {
             let mut core = c.core();
@@ -533,39 +607,74 @@ pub(crate) fn connect_to(c: &emq_client, link: &mut Link, requested: Option<Targ
         let transport = sys::open_transport(c, link, &target, timeout);
         let mut guard = c.core();
         let core = &mut *guard;
-        let transport = match transport {
-            Ok(transport) => transport,
+        let result = match transport {
+            Ok(transport) => {
+                let options = core.connect.options();
+                if wait {
+                    core.sup
+                        .connect(transport, &options)
+                        .map(|connected| Some(connected.session_present))
+                } else {
+                    core.sup.start_connect(transport, &options).map(|()| None)
+                }
+            }
             Err(err) => {
                 core.sup.attempt_failed(err);
-                return Err(err.into());
+                Err(err)
             }
         };
-        let options = core.connect.options();
-        match core.sup.connect(transport, &options) {
-            Ok(connected) => {
-                report = Some((connected.session_present, 0));
+        match result {
+            Ok(None) => Ok(()),
+            Ok(Some(session_present)) => {
+                outcome = Some(Ok(session_present));
                 Ok(())
             }
-            Err(Error::ConnectionRefused(code)) => {
-                report = Some((false, code));
-                Err(EMQ_ERR_CONNECTION_REFUSED)
+            Err(err) => {
+                outcome = Some(Err(err));
+                Err(err.into())
             }
-            Err(err) => Err(err.into()),
         }
     });
-    emit_logs(c);
-    sys::notify_progress(c);
-    if let Some((session_present, code)) = report {
-        let cb = c.core().callback(|cb| cb.on_connect);
-        if let Some((cb, user_data)) = cb {
-            // SAFETY: user callback with valid arguments.
-            sys::in_callback(c, || unsafe {
-                cb(user_data, c.as_ptr(), session_present, code)
-            });
+    match outcome {
+        Some(outcome) => report_connect(c, outcome),
+        None => {
+            emit_logs(c);
+            sys::notify_progress(c);
         }
     }
     report_if_lost(c);
     result
+}
+
+/// Tells the application how a connection attempt ended: `on_connect` for
+/// every CONNACK, `on_connect_failed` for every failure.
+fn report_connect(c: &emq_client, outcome: Result<bool, Error>) {
+    emit_logs(c);
+    sys::notify_progress(c);
+    let me = c.as_ptr();
+    let (on_connect, on_failed) = {
+        let core = c.core();
+        (
+            core.callback(|cb| cb.on_connect),
+            core.callback(|cb| cb.on_connect_failed),
+        )
+    };
+    let (connack, failure) = match outcome {
+        Ok(session_present) => (Some((session_present, 0)), None),
+        Err(Error::ConnectionRefused(code)) => (
+            Some((false, code)),
+            Some((EMQ_ERR_CONNECTION_REFUSED, code)),
+        ),
+        Err(err) => (None, Some((emq_err::from(err), 0))),
+    };
+    if let (Some((session_present, code)), Some((cb, user_data))) = (connack, on_connect) {
+        // SAFETY: user callback with valid arguments.
+        sys::in_callback(c, || unsafe { cb(user_data, me, session_present, code) });
+    }
+    if let (Some((reason, code)), Some((cb, user_data))) = (failure, on_failed) {
+        // SAFETY: user callback with valid arguments.
+        sys::in_callback(c, || unsafe { cb(user_data, me, reason, code) });
+    }
 }
 
 /// Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
@@ -639,7 +748,7 @@ pub(crate) fn reconnect_turn(c: &emq_client, link: &mut Link) -> Turn {
     match due {
         Due::Idle => Turn::Idle,
         Due::Wait(ms) => Turn::Wait(ms),
-        Due::Now => Turn::Attempted(connect_to(c, link, None)),
+        Due::Now => Turn::Attempted(connect_to(c, link, None, true)),
     }
 }
 
@@ -1193,6 +1302,128 @@ pub unsafe extern "C" fn emq_client_set_log_level(
     unsafe {
         with_client(client, |c| {
             c.sup.set_log_level(log_level_filter(level));
+            Ok(())
+        })
+    }
+}
+
+/// Checks a topic name (what a PUBLISH goes to): EMQ_OK, or
+/// EMQ_ERR_EMPTY_TOPIC, EMQ_ERR_WILDCARD_IN_TOPIC_NAME,
+/// EMQ_ERR_STRING_TOO_LONG, EMQ_ERR_NULL_CHARACTER, EMQ_ERR_INVALID_UTF8,
+/// EMQ_ERR_NULL_POINTER. Needs no client.
+///
+/// # Safety
+/// `name` must be NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn emq_topic_name_check(name: *const c_char) -> emq_err {
+    // SAFETY: NULL or NUL-terminated per the contract.
+    match unsafe { str_arg(name) } {
+        Ok(name) => crate::topic::validate_topic_name(name).map_or_else(emq_err::from, |()| EMQ_OK),
+        Err(err) => err,
+    }
+}
+
+/// Checks a topic filter (what a SUBSCRIBE asks for, `+` and `#` allowed
+/// where MQTT allows them): EMQ_OK, or EMQ_ERR_EMPTY_TOPIC,
+/// EMQ_ERR_INVALID_TOPIC_FILTER, EMQ_ERR_STRING_TOO_LONG,
+/// EMQ_ERR_NULL_CHARACTER, EMQ_ERR_INVALID_UTF8, EMQ_ERR_NULL_POINTER.
+/// Needs no client.
+///
+/// # Safety
+/// `filter` must be NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn emq_topic_filter_check(filter: *const c_char) -> emq_err {
+    // SAFETY: NULL or NUL-terminated per the contract.
+    match unsafe { str_arg(filter) } {
+        Ok(filter) => {
+            crate::topic::validate_topic_filter(filter).map_or_else(emq_err::from, |()| EMQ_OK)
+        }
+        Err(err) => err,
+    }
+}
+
+/// True when the topic name `name` (`name_len` bytes, as in an
+/// `emq_message`) matches the topic filter `filter` by MQTT's rules (`+`
+/// one level, `#` the rest, `$` topics not matched by a leading wildcard).
+/// False for a NULL or invalid argument. Needs no client.
+///
+/// # Safety
+/// `filter` must be NULL or NUL-terminated; `name` NULL or valid for
+/// `name_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn emq_topic_matches(
+    filter: *const c_char,
+    name: *const c_char,
+    name_len: usize,
+) -> bool {
+    // SAFETY: per the contract.
+    let (Ok(filter), Ok(name)) = (unsafe { str_arg(filter) }, unsafe {
+        bytes_arg(name.cast(), name_len)
+    }) else {
+        return false;
+    };
+    match core::str::from_utf8(name) {
+        Ok(name) => {
+            crate::topic::validate_topic_filter(filter).is_ok()
+                && crate::topic::validate_topic_name(name).is_ok()
+                && crate::topic::matches(filter, name)
+        }
+        Err(_) => false,
+    }
+}
+
+/// What a CONNACK return code means, NUL-terminated (MQTT 3.1.1 section
+/// 3.2.2.3): 0 "connection accepted" .. 5 "not authorized"; others
+/// "unknown return code".
+#[no_mangle]
+pub extern "C" fn emq_connack_str(return_code: u8) -> *const c_char {
+    let text: &'static core::ffi::CStr = match return_code {
+        0 => c"connection accepted",
+        1 => c"refused: unacceptable protocol version",
+        2 => c"refused: identifier rejected",
+        3 => c"refused: server unavailable",
+        4 => c"refused: bad user name or password",
+        5 => c"refused: not authorized",
+        _ => c"unknown return code",
+    };
+    text.as_ptr()
+}
+
+/// Changes the connect-time settings of a disconnected client from
+/// `options` (start from `emq_options_default`): client id, credentials,
+/// will, keepalive, clean session, protocol level, `command_timeout_ms`,
+/// the reconnect policy (`auto_reconnect`, `reconnect_*`), `resubscribe`,
+/// `log_level`, `drop_unacked_on_loss` and `all_matching_handlers`. The
+/// outbox, subscriptions and handlers are kept; the next connect (or
+/// automatic reconnect) uses the new settings. Fixed at creation and
+/// ignored here: buffer and table sizes, `inflight_window`,
+/// `outbox_max_messages`, the offline queueing flags, `tls`, `transport`,
+/// `tcp_nodelay`, `persistence`. Hosts copy the strings; firmware builds
+/// borrow them until `emq_client_deinit` or the next reconfigure. Errors
+/// change nothing: EMQ_ERR_ALREADY_CONNECTED while connected or connecting,
+/// or what `emq_client_new`/`emq_client_init` would say of the options.
+///
+/// # Safety
+/// `client` must be a live handle; `options` NULL or valid (firmware: its
+/// strings valid as said above).
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_reconfigure(
+    client: *mut emq_client,
+    options: *const emq_options,
+) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe {
+        with_client(client, |core| {
+            let o = options.as_ref().ok_or(EMQ_ERR_NULL_POINTER)?;
+            let checked = check_options(o)?;
+            if core.sup.client().state() != State::Disconnected {
+                return Err(EMQ_ERR_ALREADY_CONNECTED);
+            }
+            core.connect = sys::ConnectSettings::from_options(&checked.connect);
+            core.sup.set_behaviour(checked.behaviour);
+            core.sup
+                .client_mut()
+                .set_command_timeout(o.command_timeout_ms);
             Ok(())
         })
     }

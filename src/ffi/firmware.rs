@@ -48,9 +48,9 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 568;
+pub const STORAGE_SIZE_32: usize = 608;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 912;
+pub const STORAGE_SIZE_64: usize = 960;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -214,6 +214,11 @@ pub(crate) type Target = (*const c_char, u16);
 pub(crate) struct ConnectSettings(ConnectOptions<'static>);
 
 impl ConnectSettings {
+    /// Borrows `c` (its strings stay valid for the client's life).
+    pub(crate) fn from_options(c: &ConnectOptions<'static>) -> Self {
+        ConnectSettings(*c)
+    }
+
     /// The settings as the session takes them.
     pub(crate) fn options(&self) -> ConnectOptions<'_> {
         self.0
@@ -742,7 +747,7 @@ unsafe fn init(
     let o = unsafe { options.as_ref() }.ok_or(EMQ_ERR_NULL_POINTER)?;
     // SAFETY: the option pointers are valid for the client's life (contract).
     let checked = unsafe { check_options(o) }?;
-    if !o.tls.is_null() {
+    if !o.tls.is_null() || checked.transport == emq_transport_choice::EMQ_TRANSPORT_TLS {
         return Err(EMQ_ERR_TLS_UNAVAILABLE);
     }
     let mut config = checked.config;
@@ -790,9 +795,7 @@ unsafe fn init(
                 o.command_timeout_ms,
             ),
             Subscriptions::new(table),
-            checked.policy,
-            o.resubscribe,
-            checked.log_level,
+            checked.behaviour,
             // Jitter differs between devices by where their client lives.
             storage as usize as u32,
         ));

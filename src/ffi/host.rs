@@ -54,6 +54,21 @@ pub(crate) struct ConnectSettings {
 }
 
 impl ConnectSettings {
+    /// Owned copies of `c`.
+    pub(crate) fn from_options(c: &ConnectOptions<'_>) -> Self {
+        ConnectSettings {
+            client_id: c.client_id.to_owned(),
+            username: c.username.map(str::to_owned),
+            password: c.password.map(<[u8]>::to_vec),
+            keepalive_secs: c.keep_alive_secs,
+            clean_session: c.clean_session,
+            protocol: c.protocol,
+            will: c
+                .will
+                .map(|w| (w.topic.to_owned(), w.payload.to_vec(), w.qos, w.retain)),
+        }
+    }
+
     /// The settings as the session takes them.
     pub(crate) fn options(&self) -> ConnectOptions<'_> {
         ConnectOptions {
@@ -386,19 +401,7 @@ unsafe fn read_options(o: &emq_options) -> Result<(ConnectSettings, CheckedOptio
     {
         return Err(EMQ_ERR_INVALID_ARGUMENT);
     }
-    let c = &checked.connect;
-    let connect = ConnectSettings {
-        client_id: c.client_id.to_owned(),
-        username: c.username.map(str::to_owned),
-        password: c.password.map(<[u8]>::to_vec),
-        keepalive_secs: c.keep_alive_secs,
-        clean_session: c.clean_session,
-        protocol: c.protocol,
-        will: c
-            .will
-            .map(|w| (w.topic.to_owned(), w.payload.to_vec(), w.qos, w.retain)),
-    };
-    Ok((connect, checked))
+    Ok((ConnectSettings::from_options(&checked.connect), checked))
 }
 
 /// Subscriptions a host client remembers (for resubscribing and handlers).
@@ -431,7 +434,7 @@ pub unsafe extern "C" fn emq_client_new(
         // SAFETY: the option pointers are valid per the contract.
         let (connect, checked) = unsafe { read_options(o) }?;
         // SAFETY: `o.tls` is NULL or valid per the contract.
-        let host_tls = unsafe { tls::HostTls::from_options(o.tls) }?;
+        let host_tls = unsafe { tls::HostTls::from_options(o.tls, checked.transport) }?;
         // Extra packet-id slots so pending SUBSCRIBEs never starve publishes.
         let slots = usize::from(o.inflight_window.max(o.outbox_max_messages)) + 16;
         // A bitmap over all packet ids (8 KiB): a broker may send any number
@@ -451,9 +454,7 @@ pub unsafe extern "C" fn emq_client_new(
         let sup = Supervisor::new(
             client,
             Subscriptions::new(table),
-            checked.policy,
-            o.resubscribe,
-            checked.log_level,
+            checked.behaviour,
             jitter_seed(),
         );
         let core = Core {
@@ -556,7 +557,7 @@ pub unsafe extern "C" fn emq_client_connect_uri(
     }
     // SAFETY: NUL-terminated per the contract.
     match unsafe { str_arg(uri) }.and_then(parse_target) {
-        Ok(target) => connect_requested(c, target),
+        Ok(target) => connect_requested(c, target, true),
         Err(err) => err,
     }
 }

@@ -147,6 +147,47 @@ pub struct emq_options {
     pub queue_qos0_offline: bool,
     /// Outbox persistence hooks; all NULL by default.
     pub persistence: emq_persistence,
+    /// How connections are made: an `emq_transport_choice` value. Default
+    /// EMQ_TRANSPORT_AUTO. Firmware builds accept AUTO and TCP only: their
+    /// transport callbacks are the connection.
+    pub transport: core::ffi::c_int,
+    /// Retry every `reconnect_min_ms` exactly: no doubling, no jitter
+    /// (NodeMCU's and LuatOS's fixed interval). Default false.
+    pub reconnect_fixed_interval: bool,
+    /// Retry only a connection that once got CONNACK: a failed first
+    /// attempt is reported (`on_connect_failed`) and not retried. Default false.
+    pub reconnect_after_connack_only: bool,
+    /// On a lost connection, drop the QoS 1/2 messages that were sent and
+    /// not acknowledged instead of resending them after the reconnect;
+    /// `on_dropped` hears of each. Messages not yet sent stay. Default false.
+    pub drop_unacked_on_loss: bool,
+    /// Call every handler whose filter matches a message, in subscription
+    /// order, not only the first. Default false.
+    pub all_matching_handlers: bool,
+}
+
+/// How a host client reaches the broker (`emq_options.transport`).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emq_transport_choice {
+    /// TLS when `emq_options.tls` is set, for port 8883 or an `mqtts://`
+    /// URI; plain TCP otherwise.
+    EMQ_TRANSPORT_AUTO = 0,
+    /// Plain TCP on any port, 8883 included (a URI's scheme still wins).
+    EMQ_TRANSPORT_TCP = 1,
+    /// TLS on any port (a URI's scheme still wins).
+    EMQ_TRANSPORT_TLS = 2,
+}
+
+impl emq_transport_choice {
+    /// The choice an `emq_options.transport` value names.
+    pub(crate) fn of(value: core::ffi::c_int) -> Option<Self> {
+        use emq_transport_choice::*;
+        [EMQ_TRANSPORT_AUTO, EMQ_TRANSPORT_TCP, EMQ_TRANSPORT_TLS]
+            .into_iter()
+            .find(|choice| *choice as core::ffi::c_int == value)
+    }
 }
 
 /// A received message, valid only during the callback that receives it.
@@ -389,7 +430,37 @@ pub struct emq_callbacks {
     pub on_overflow: emq_on_overflow,
     /// Each log event as codes (both builds).
     pub on_log_event: emq_on_log_event,
+    pub on_connect_failed: emq_on_connect_failed,
+    pub on_dropped: emq_on_dropped,
 }
+
+/// Called for every connection attempt that fails, in every mode
+/// (`emq_client_connect`, the network thread, automatic reconnects):
+/// `reason` is why (EMQ_ERR_CONNECTION_REFUSED with the CONNACK
+/// `return_code` 1..5; otherwise `return_code` is 0). `on_connect` still
+/// hears of refusals.
+#[allow(non_camel_case_types)]
+pub type emq_on_connect_failed = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        reason: emq_err,
+        return_code: u8,
+    ),
+>;
+
+/// Called for every QoS 1/2 message dropped from the outbox unacknowledged
+/// (`emq_options.drop_unacked_on_loss`): its packet id and why (the
+/// connection loss's reason).
+#[allow(non_camel_case_types)]
+pub type emq_on_dropped = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        packet_id: u16,
+        reason: emq_err,
+    ),
+>;
 
 /// A handler for messages matching one subscription's filter.
 #[allow(non_camel_case_types)]
@@ -571,6 +642,11 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
         queue_offline: false,
         queue_qos0_offline: false,
         persistence: emq_persistence::default(),
+        transport: emq_transport_choice::EMQ_TRANSPORT_AUTO as core::ffi::c_int,
+        reconnect_fixed_interval: false,
+        reconnect_after_connack_only: false,
+        drop_unacked_on_loss: false,
+        all_matching_handlers: false,
     };
     // SAFETY: checked non-NULL above; writable per the contract.
     unsafe { out.write(defaults) };

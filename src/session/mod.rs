@@ -533,6 +533,33 @@ impl<M: Memory> Session<M> {
         }
     }
 
+    /// Drops one QoS 1/2 message that was written to a connection and not
+    /// acknowledged, for applications that choose not to resend after a
+    /// lost connection; returns its packet id, `None` when none is left.
+    /// Messages never written stay (they go out after the next CONNACK).
+    /// Only while disconnected.
+    pub fn drop_next_sent(&mut self) -> Option<u16> {
+        if self.state != State::Disconnected {
+            return None;
+        }
+        let parts = self.memory.parts();
+        let mut cursor = self.ring.first();
+        // Bounded by the ring's entries.
+        while let Some(at) = cursor {
+            let entry = self.ring.entry(parts.store, at);
+            if entry.flags & LIVE != 0 && entry.flags & SENT != 0 && entry.packet_id != 0 {
+                if let Some(index) = find_slot(parts.slots, entry.packet_id) {
+                    parts.slots[index] = Slot::FREE;
+                }
+                self.ring.free(parts.store, at);
+                self.queued -= 1;
+                return Some(entry.packet_id);
+            }
+            cursor = self.ring.next(parts.store, at);
+        }
+        None
+    }
+
     /// Handles one packet decoded from the broker. May queue an answer
     /// (PUBACK, PUBREC, PUBREL, PUBCOMP) and returns at most one event.
     ///

@@ -907,3 +907,31 @@ fn raw_packets_match_the_codec() {
     assert_eq!(header_only(PINGREQ).to_vec(), encode(Packet::PingReq));
     assert_eq!(header_only(DISCONNECT).to_vec(), encode(Packet::Disconnect));
 }
+
+#[test]
+fn dropping_sent_messages_after_a_loss_keeps_the_unsent_ones() {
+    // A window of 1: the second QoS 1 message waits unsent behind the first.
+    let mut s = session_with(1, 8, 4096, 1024);
+    s.connect(&options(true), 0).unwrap();
+    s.handle_packet(&connack(false), 0).unwrap();
+    let first = s.publish("t", b"1", QoS::AtLeastOnce, false, 0).unwrap();
+    let second = s.publish("t", b"2", QoS::ExactlyOnce, false, 0).unwrap();
+    drain(&mut s, |_| {});
+    assert_eq!(s.drop_next_sent(), None, "only while disconnected");
+    s.connection_closed();
+    assert_eq!(s.drop_next_sent(), Some(first));
+    assert_eq!(s.drop_next_sent(), None, "the unsent message stays");
+    assert_eq!(s.queued(), 1);
+    assert!(!s.is_pending(first));
+    assert!(s.is_pending(second));
+    // After the next CONNACK only the kept message goes out, as new.
+    s.connect(&options(true), 0).unwrap();
+    s.handle_packet(&connack(false), 0).unwrap();
+    let mut ids = Vec::new();
+    drain(&mut s, |p| {
+        if let Packet::Publish(p) = p {
+            ids.push((p.packet_id, p.dup));
+        }
+    });
+    assert_eq!(ids, [(second, false)]);
+}

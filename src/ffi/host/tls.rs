@@ -2,7 +2,7 @@
 
 #[cfg(feature = "tls")]
 use super::str_arg;
-use super::{emq_err, emq_tls_options, opt_str_arg};
+use super::{emq_err, emq_tls_options, emq_transport_choice, opt_str_arg};
 #[cfg(feature = "tls")]
 use crate::transport::tls::{TlsConfig, TlsOptions, VerifyMode};
 use crate::transport::{tcp, HostTransport};
@@ -14,8 +14,10 @@ use core::ffi::c_char;
 /// an `mqtts://` URI.
 #[derive(Default)]
 pub(super) struct HostTls {
-    /// True when `emq_options.tls` was given: every connection uses TLS.
-    always: bool,
+    /// `Some(true)`: every connection uses TLS (`emq_options.tls` given, or
+    /// EMQ_TRANSPORT_TLS); `Some(false)`: none does (EMQ_TRANSPORT_TCP);
+    /// `None`: TLS for port 8883.
+    forced: Option<bool>,
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     server_name: Option<String>,
     #[cfg(feature = "tls")]
@@ -46,15 +48,30 @@ unsafe fn pem_source(text: *const c_char, file: *const c_char) -> Result<Option<
 }
 
 impl HostTls {
-    /// Copies and checks `emq_options.tls`.
+    /// Copies and checks `emq_options.tls` and the transport choice.
     ///
     /// # Safety
     /// `options` must be NULL or valid, with its pointers as documented.
-    pub(super) unsafe fn from_options(options: *const emq_tls_options) -> Result<Self, emq_err> {
+    pub(super) unsafe fn from_options(
+        options: *const emq_tls_options,
+        choice: emq_transport_choice,
+    ) -> Result<Self, emq_err> {
+        let forced = match choice {
+            emq_transport_choice::EMQ_TRANSPORT_AUTO => None,
+            emq_transport_choice::EMQ_TRANSPORT_TCP => Some(false),
+            emq_transport_choice::EMQ_TRANSPORT_TLS => Some(true),
+        };
         // SAFETY: NULL or valid per the contract.
         let Some(o) = (unsafe { options.as_ref() }) else {
-            return Ok(HostTls::default());
+            return Ok(HostTls {
+                forced,
+                ..HostTls::default()
+            });
         };
+        if forced == Some(false) {
+            // TLS settings with plain TCP chosen: one of them is a mistake.
+            return Err(emq_err::EMQ_ERR_INVALID_ARGUMENT);
+        }
         // SAFETY: NUL-terminated or NULL per the contract.
         let server_name = unsafe { opt_str_arg(o.server_name) }?.map(str::to_owned);
         if server_name.as_deref() == Some("") {
@@ -65,7 +82,7 @@ impl HostTls {
             // SAFETY: forwarded contract (all the option pointers).
             let config = unsafe { tls_config(o) }.map_err(emq_err::from)?;
             Ok(HostTls {
-                always: true,
+                forced: Some(true),
                 server_name,
                 config: Some(config),
                 used: false,
@@ -80,7 +97,9 @@ impl HostTls {
 
     /// Whether a connection to `port` (or with a TLS scheme) uses TLS.
     pub(super) fn wanted(&self, port: u16, scheme_tls: Option<bool>) -> bool {
-        scheme_tls.unwrap_or(self.always || port == crate::transport::uri::MQTTS_PORT)
+        scheme_tls
+            .or(self.forced)
+            .unwrap_or(port == crate::transport::uri::MQTTS_PORT)
     }
 
     /// The outcome of the latest handshake, or "not verified" if the latest
@@ -209,10 +228,16 @@ mod tests {
             "mqtt:// wins over the port"
         );
         let configured = HostTls {
-            always: true,
+            forced: Some(true),
             ..HostTls::default()
         };
         assert!(configured.wanted(1883, None), "emq_options.tls on any port");
+        let tcp = HostTls {
+            forced: Some(false),
+            ..HostTls::default()
+        };
+        assert!(!tcp.wanted(8883, None), "EMQ_TRANSPORT_TCP on port 8883");
+        assert!(tcp.wanted(8883, Some(true)), "an mqtts:// URI still wins");
         assert_eq!(plain.verify_result(), Err(Error::TlsNotVerified));
     }
 }
