@@ -30,9 +30,9 @@
  * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 960
+#define EMQ_CLIENT_STORAGE_SIZE 1000
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 608
+#define EMQ_CLIENT_STORAGE_SIZE 632
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
@@ -305,6 +305,11 @@ typedef enum emq_err {
    * reconnect, routed to per-filter handlers) has no room for this one.
    */
   EMQ_ERR_SUBSCRIPTIONS_FULL = 82,
+  /**
+   * Another task is reading from the network for this client (poll,
+   * wait or connect): firmware builds read from one task at a time.
+   */
+  EMQ_ERR_BUSY = 83,
 } emq_err;
 
 /**
@@ -460,6 +465,25 @@ typedef enum QoS QoS;
 typedef uint8_t QoS;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * How a host client reaches the broker (`emq_options.transport`).
+ */
+typedef enum emq_transport_choice {
+  /**
+   * TLS when `emq_options.tls` is set, for port 8883 or an `mqtts://`
+   * URI; plain TCP otherwise.
+   */
+  EMQ_TRANSPORT_AUTO = 0,
+  /**
+   * Plain TCP on any port, 8883 included (a URI's scheme still wins).
+   */
+  EMQ_TRANSPORT_TCP = 1,
+  /**
+   * TLS on any port (a URI's scheme still wins).
+   */
+  EMQ_TRANSPORT_TLS = 2,
+} emq_transport_choice;
 
 /**
  * How much the client checks the broker's certificate (LuatOS's
@@ -972,6 +996,30 @@ typedef void (*emq_message_handler)(void *user_data,
 
 #if !defined(EMBERMQ_HOST)
 /**
+ * Lock hooks (e.g. over a FreeRTOS mutex), so that one client can be used
+ * from several tasks. embermq holds the lock for each short step that
+ * reads or changes the client, never while a callback or the transport's
+ * `recv` wait runs: one task may publish while another waits in poll. The
+ * lock need not be recursive. Both functions are required.
+ */
+typedef struct emq_lock {
+  /**
+   * Takes the lock (blocks until it is free).
+   */
+  void (*lock)(void *user_data);
+  /**
+   * Releases it.
+   */
+  void (*unlock)(void *user_data);
+  /**
+   * Passed to both.
+   */
+  void *user_data;
+} emq_lock;
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
  * The buffers a firmware client works in, owned by the caller and lent for
  * the client's life (until `emq_client_deinit`). They must not overlap
  * each other or the client's storage. Fields added at the end keep their
@@ -1476,6 +1524,19 @@ enum emq_err emq_client_reconfigure(struct emq_client *client, const struct emq_
  * unknown values give "unknown error".
  */
 const char *emq_err_str(int err);
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * Sets lock hooks (see `emq_lock`), or removes them with NULL. Call it
+ * right after `emq_client_init`, before other tasks use the client.
+ * EMQ_ERR_NULL_POINTER when `lock` or `unlock` is missing (nothing changes).
+ *
+ * # Safety
+ * `client` must be a live client used by no other task yet; `lock` NULL or
+ * valid, its functions callable for the client's life.
+ */
+enum emq_err emq_client_set_lock(struct emq_client *client, const struct emq_lock *lock);
+#endif
 
 #if !defined(EMBERMQ_HOST)
 /**

@@ -2,7 +2,13 @@
 # Measures embermq's footprint in a real firmware: the bare-metal QEMU
 # example (c_examples/baremetal, Cortex-M4, thumbv7em-none-eabihf staticlib
 # built with cargo profile `firmware`: release, opt-level "z", LTO, one
-# codegen unit, panic = "abort"), linked with --gc-sections.
+# codegen unit, panic = "abort"), linked with --gc-sections. Two firmwares:
+#   - minimal (embermq-qemu): connect, subscribe, publish QoS 0/1/2, poll,
+#     wait, unsubscribe, disconnect; no client features;
+#   - resilient (embermq-qemu-resilient): also automatic reconnect,
+#     resubscribe from a subscription table in table memory, per-filter
+#     handlers and log events (features reconnect, subscriptions,
+#     log-events), measured across the cut link of scripts/run-baremetal.sh.
 #
 #   scripts/footprint.sh [build dir]     (default: build/baremetal)
 #
@@ -11,19 +17,24 @@
 #     archive member it came from (scripts/footprint-map.py): embermq's own
 #     code and read-only data, and separately the compiler_builtins
 #     routines (memcpy/memmove...) the Rust staticlib brings;
-#   - client struct: EMQ_CLIENT_STORAGE_SIZE as the firmware reports it
-#     (the Rust build fails if the header constant differs from the struct,
-#     and the firmware checks it against emq_client_storage_size());
+#   - client struct: emq_client_storage_size() as the firmware reports it
+#     (the client in this build; EMQ_CLIENT_STORAGE_SIZE, which the firmware
+#     declares, holds it with every feature); the resilient firmware's table
+#     memory (emq_tables_size() for its capacities) comes on top;
 #   - stack: the firmware paints its thread stack before the first embermq
 #     call and reports, over semihosting, the deepest byte used below the
 #     frame that calls embermq (so: embermq plus the transport and message
-#     callbacks it calls); interrupts run on a separate stack;
-#   - features: the firmware build enables only `panic-handler`; reconnect,
-#     persistence, TLS and TCP are std-only code, so no symbol of theirs
-#     can be in the ELF (checked), and a build with the optional `paho`
-#     feature on is measured too: none of its functions is linked, but LTO
-#     inlines differently when the crate has more callers of shared helpers.
-# The QEMU run (scripts/run-baremetal.sh) must pass for the stack figure.
+#     callbacks it calls; the resilient one's include its reconnects, the
+#     handlers and the log-event callback); interrupts run on a separate
+#     stack;
+#   - features: the minimal firmware's library enables only
+#     `panic-handler`, the resilient one's also reconnect, subscriptions
+#     and log-events; TLS, TCP and the network thread are std-only code, so
+#     no symbol of theirs can be in either ELF (checked), and the minimal
+#     firmware with the optional `paho` feature on is measured too: none of
+#     its functions is linked, but LTO inlines differently when the crate
+#     has more callers of shared helpers.
+# The QEMU runs (scripts/run-baremetal.sh) must pass for the stack figures.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT="$PWD"
@@ -36,45 +47,60 @@ bash scripts/run-baremetal.sh "$BUILD" >"$BUILD.run.log" 2>&1 || {
     echo "footprint: the QEMU run failed" >&2
     exit 1
 }
-MAP="$BUILD/embermq-qemu.map"
-ELF="$BUILD/embermq-qemu.elf"
-read -r _ em_text em_data em_bss < <(python3 scripts/footprint-map.py "$MAP" | grep '^embermq ')
-read -r _ cb_text cb_data cb_bss < <(python3 scripts/footprint-map.py "$MAP" | grep '^compiler_builtins ')
-# The firmware checked EMQ_CLIENT_STORAGE_SIZE against emq_client_storage_size().
-struct_size="$(sed -n 's/^embermq-qemu: client storage bytes: //p' "$BUILD/qemu.out")"
-stack="$(sed -n 's/^embermq-qemu: deepest stack in embermq calls (bytes): //p' "$BUILD/qemu.out")"
-[ -n "$struct_size" ] && [ -n "$stack" ] || { echo "footprint: figures missing" >&2; exit 1; }
+# figures <firmware name>: reads its linker map and QEMU report into fig_*.
+figures() {
+    local map="$BUILD/$1.map" out="$2"
+    read -r _ fig_text fig_data fig_bss < <(python3 scripts/footprint-map.py "$map" | grep '^embermq ')
+    read -r _ fig_cb _ _ < <(python3 scripts/footprint-map.py "$map" | grep '^compiler_builtins ')
+    # The firmware checked emq_client_storage_size() against its storage.
+    fig_struct="$(sed -n "s/^$1: client storage bytes: //p" "$out")"
+    fig_tables="$(sed -n "s/^$1: table bytes (emq_tables_size): //p" "$out")"
+    fig_stack="$(sed -n "s/^$1: deepest stack in embermq calls (bytes): //p" "$out")"
+    [ -n "$fig_struct" ] && [ -n "$fig_stack" ] || { echo "footprint: figures of $1 missing" >&2; exit 1; }
+    fig_tables="${fig_tables:-0}"
+}
+figures embermq-qemu "$BUILD/qemu.out"
+em_text=$fig_text em_data=$fig_data em_bss=$fig_bss cb_text=$fig_cb
+struct_size=$fig_struct stack=$fig_stack
+figures embermq-qemu-resilient "$BUILD/qemu-resilient.out"
+rs_text=$fig_text rs_data=$fig_data rs_bss=$fig_bss rs_cb=$fig_cb
+rs_struct=$fig_struct rs_tables=$fig_tables rs_stack=$fig_stack
+reconnects="$(sed -n 's/^embermq-qemu-resilient: reconnected (CONNACKs after the first): //p' "$BUILD/qemu-resilient.out")"
 
 # Host-only features (TLS, TCP, the network thread) must leave no trace in
-# the firmware.
-syms="$(arm-none-eabi-nm -C "$ELF")"
-if grep -Eiq 'rustls|tls|tcp|ffi::host' <<<"$syms"; then
-    echo "footprint: host-only code linked into the firmware:" >&2
-    grep -Ei 'rustls|tls|tcp|ffi::host' <<<"$syms" >&2
-    exit 1
-fi
+# either firmware.
+for elf in "$BUILD/embermq-qemu.elf" "$BUILD/embermq-qemu-resilient.elf"; do
+    syms="$(arm-none-eabi-nm -C "$elf")"
+    if grep -Eiq 'rustls|tls|tcp|ffi::host' <<<"$syms"; then
+        echo "footprint: host-only code linked into $elf:" >&2
+        grep -Ei 'rustls|tls|tcp|ffi::host' <<<"$syms" >&2
+        exit 1
+    fi
+done
 
 # The same firmware with the optional paho feature on: unused, it must cost nothing.
 PAHO_BUILD="$BUILD-paho"
 cmake -S c_examples/baremetal -B "$PAHO_BUILD" \
     -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-arm-none-eabi.cmake" \
-    -DCMAKE_BUILD_TYPE=MinSizeRel -DEMBERMQ_FIRMWARE_FEATURES=paho \
+    -DCMAKE_BUILD_TYPE=MinSizeRel -DEMBERMQ_FIRMWARE_FEATURES=paho -DEMBERMQ_BAREMETAL_RESILIENT=OFF \
     -DEMBERMQ_CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/footprint-paho" >/dev/null
 cmake --build "$PAHO_BUILD" >"$PAHO_BUILD.log" 2>&1 || { cat "$PAHO_BUILD.log" >&2; exit 1; }
 read -r _ paho_text _ _ < <(python3 scripts/footprint-map.py "$PAHO_BUILD/embermq-qemu.map" | grep '^embermq ')
 
 echo "embermq footprint, Cortex-M4 (thumbv7em-none-eabihf, opt-level z, LTO, panic=abort)"
-echo "firmware: c_examples/baremetal (connect, subscribe, publish QoS 0/1/2, poll, unsubscribe, disconnect)"
-printf '| %-44s | %8s | %s\n' "what" "embermq" "Paho embedded-C target"
-printf '| %-44s | %8s | %s\n' "text (code + rodata), bytes" "$em_text" "~4400"
-printf '| %-44s | %8s | %s\n' "data, bytes" "$em_data" ""
-printf '| %-44s | %8s | %s\n' "bss, bytes" "$em_bss" ""
-printf '| %-44s | %8s | %s\n' "compiler_builtins (memcpy, memmove...), bytes" "$cb_text" ""
-printf '| %-44s | %8s | %s\n' "client struct (EMQ_CLIENT_STORAGE_SIZE), bytes" "$struct_size" "96"
-printf '| %-44s | %8s | %s\n' "deepest stack (measured in QEMU), bytes" "$stack" "~290"
-printf '| %-44s | %8s | %s\n' "text with the paho feature on (unused)" "$paho_text" ""
+echo "minimal:   c_examples/baremetal embermq-qemu (connect, subscribe, publish QoS 0/1/2, poll, wait, unsubscribe, disconnect)"
+echo "resilient: embermq-qemu-resilient (also auto_reconnect, resubscribe, 3 handlers, log events; reconnected $reconnects time(s) across the cut)"
+printf '| %-46s | %8s | %9s | %s\n' "what" "minimal" "resilient" "Paho embedded-C target"
+printf '| %-46s | %8s | %9s | %s\n' "text (code + rodata), bytes" "$em_text" "$rs_text" "~4400"
+printf '| %-46s | %8s | %9s | %s\n' "data, bytes" "$em_data" "$rs_data" ""
+printf '| %-46s | %8s | %9s | %s\n' "bss, bytes" "$em_bss" "$rs_bss" ""
+printf '| %-46s | %8s | %9s | %s\n' "compiler_builtins (memcpy, memmove...), bytes" "$cb_text" "$rs_cb" ""
+printf '| %-46s | %8s | %9s | %s\n' "client struct (emq_client_storage_size), bytes" "$struct_size" "$rs_struct" "96"
+printf '| %-46s | %8s | %9s | %s\n' "table memory (emq_tables_size), bytes" "-" "$rs_tables" ""
+printf '| %-46s | %8s | %9s | %s\n' "deepest stack (measured in QEMU), bytes" "$stack" "$rs_stack" "~290"
+printf '| %-46s | %8s | %9s | %s\n' "text with the paho feature on (unused)" "$paho_text" "" ""
 if grep -q ' T MQTT' < <(arm-none-eabi-nm "$PAHO_BUILD/embermq-qemu.elf"); then
     echo "footprint: unused paho functions were linked" >&2
     exit 1
 fi
-echo "host-only features (TLS, TCP, network thread): no symbols in the ELF"
+echo "host-only features (TLS, TCP, network thread): no symbols in either ELF"

@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Builds the bare-metal example (c_examples/baremetal: Cortex-M4 firmware for
 # QEMU mps2-an386, linked with the thumbv7em-none-eabihf staticlib) and runs
-# it under qemu-system-arm with UART0 connected straight to a private
-# mosquitto on 127.0.0.1: the emulated MCU's UART stream is its MQTT
-# connection. The firmware connects, subscribes, publishes at QoS 0/1/2,
-# receives its own messages and reports over semihosting; its exit code is
-# this script's.
+# it under qemu-system-arm with UART0 connected to a private mosquitto on
+# 127.0.0.1: the emulated MCU's UART stream is its MQTT connection.
+#
+#  1. embermq-qemu, the minimal firmware, straight to the broker: it
+#     connects, subscribes, publishes at QoS 0/1/2, receives its own
+#     messages and reports over semihosting.
+#  2. embermq-qemu-resilient through scripts/link-cut-proxy.py, which cuts
+#     the link once mid-run (after EMQ_CUT_AFTER_BYTES bytes, default 700);
+#     QEMU's socket chardev connects again (reconnect=1), and the firmware
+#     must notice the dead link (keepalive), reconnect, resubscribe and
+#     complete its exchange.
+#
+# Both must pass (QEMU's exit code, a PASS line, the broker's log); this
+# script's exit code says so.
 #
 #   scripts/run-baremetal.sh [build dir]     (default: build/baremetal)
 #
@@ -18,19 +27,56 @@ BUILD="${1:-$ROOT/build/baremetal}"
 QEMU_TIMEOUT=60
 
 # Second stage, run by scripts/with-broker.sh with its private mosquitto
-# (127.0.0.1, own config): QEMU against EMQ_TEST_PORT.
+# (127.0.0.1, own config): QEMU against EMQ_TEST_PORT, directly (mode
+# "direct") or through the link-cutting proxy (mode "cut").
+#   run-baremetal.sh --qemu <elf> <output file> <client id> <direct|cut>
 if [ "${1:-}" = "--qemu" ]; then
     ELF="$2"
     OUT="$3"
-    echo "==> qemu-system-arm -M mps2-an386, UART0 -> mosquitto on $EMQ_TEST_HOST:$EMQ_TEST_PORT"
+    CLIENT_ID="$4"
+    MODE="$5"
     QEMU_PID=""
-    trap '[ -z "$QEMU_PID" ] || kill -9 "$QEMU_PID" 2>/dev/null || true' EXIT
-    # -serial tcp:HOST:PORT (no ,server) makes QEMU connect to the broker as
-    # a TCP client; semihosting carries the report and the exit code.
+    PROXY_PID=""
+    stop_started() {
+        # QEMU_PID is timeout's: it passes SIGTERM on to QEMU.
+        [ -z "$QEMU_PID" ] || kill "$QEMU_PID" 2>/dev/null || true
+        if [ -n "$PROXY_PID" ]; then
+            kill "$PROXY_PID" 2>/dev/null || true
+            wait "$PROXY_PID" 2>/dev/null || true
+        fi
+    }
+    trap stop_started EXIT
+    if [ "$MODE" = "cut" ]; then
+        # The proxy picks a free 127.0.0.1 port and writes it to a file.
+        PORT_FILE="$OUT.proxy-port"
+        rm -f "$PORT_FILE"
+        python3 scripts/link-cut-proxy.py --target-host "$EMQ_TEST_HOST" --target-port "$EMQ_TEST_PORT" \
+            --cut-after-bytes "${EMQ_CUT_AFTER_BYTES:-700}" --port-file "$PORT_FILE" \
+            --lifetime $((QEMU_TIMEOUT + 15)) >"$OUT.proxy.log" 2>&1 &
+        PROXY_PID=$!
+        for _ in $(seq 1 100); do
+            [ -s "$PORT_FILE" ] && break
+            kill -0 "$PROXY_PID" 2>/dev/null || break
+            sleep 0.05
+        done
+        [ -s "$PORT_FILE" ] || { cat "$OUT.proxy.log" >&2; echo "run-baremetal: the proxy did not start" >&2; exit 1; }
+        PROXY_PORT="$(cat "$PORT_FILE")"
+        echo "==> qemu-system-arm -M mps2-an386, UART0 -> link-cut proxy 127.0.0.1:$PROXY_PORT -> mosquitto on $EMQ_TEST_HOST:$EMQ_TEST_PORT"
+        # A client socket chardev with reconnect=1 connects again a second
+        # after the proxy dropped it (the guest's UART output meanwhile goes
+        # nowhere, as on a real cable).
+        SERIAL=(-chardev "socket,id=uart0,host=127.0.0.1,port=$PROXY_PORT,reconnect=1" -serial chardev:uart0)
+    else
+        echo "==> qemu-system-arm -M mps2-an386, UART0 -> mosquitto on $EMQ_TEST_HOST:$EMQ_TEST_PORT"
+        # -serial tcp:HOST:PORT (no ,server) makes QEMU connect to the
+        # broker as a TCP client.
+        SERIAL=(-serial "tcp:$EMQ_TEST_HOST:$EMQ_TEST_PORT")
+    fi
+    # Semihosting carries the report and the exit code.
     set +e
     timeout --kill-after=5 "$QEMU_TIMEOUT" qemu-system-arm -M mps2-an386 -nographic -monitor none \
         -semihosting-config enable=on,target=native \
-        -serial "tcp:$EMQ_TEST_HOST:$EMQ_TEST_PORT" \
+        "${SERIAL[@]}" \
         -kernel "$ELF" >"$OUT" 2>&1 &
     QEMU_PID=$!
     wait "$QEMU_PID"
@@ -38,18 +84,49 @@ if [ "${1:-}" = "--qemu" ]; then
     QEMU_PID=""
     set -e
     cat "$OUT"
+    if [ -n "$PROXY_PID" ]; then
+        stop_started
+        PROXY_PID=""
+        sed 's/^/link-cut-proxy: /' "$OUT.proxy.log"
+    fi
     if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
         echo "run-baremetal: QEMU did not finish within ${QEMU_TIMEOUT}s" >&2
     fi
     if [ "$status" -ne 0 ]; then
         echo "run-baremetal: FAILED (exit $status); broker log:" >&2
-        tail -n 30 "$EMQ_TEST_BROKER_DIR/mosquitto.log" >&2 || true
+        tail -n 40 "$EMQ_TEST_BROKER_DIR/mosquitto.log" >&2 || true
         exit 1
     fi
     grep -q "^PASS$" "$OUT" || { echo "run-baremetal: no PASS line" >&2; exit 1; }
-    # The broker saw the emulated MCU's MQTT session.
-    grep -q "New client connected .* as embermq-qemu-mps2-an386" "$EMQ_TEST_BROKER_DIR/mosquitto.log" \
-        || { echo "run-baremetal: the broker log shows no connection from the firmware" >&2; exit 1; }
+    # The broker saw the emulated MCU's MQTT session(s).
+    sessions="$(grep -c "New client connected .* as $CLIENT_ID" "$EMQ_TEST_BROKER_DIR/mosquitto.log" || true)"
+    if [ "$sessions" -lt 1 ]; then
+        echo "run-baremetal: the broker log shows no connection from the firmware" >&2
+        exit 1
+    fi
+    if [ "$MODE" = "cut" ]; then
+        grep -q "\] cut: " "$OUT.proxy.log" || { echo "run-baremetal: the proxy never cut the link" >&2; exit 1; }
+        if [ "$sessions" -lt 2 ]; then
+            echo "run-baremetal: the broker log shows no second session of $CLIENT_ID" >&2
+            exit 1
+        fi
+        # mosquitto logs "<client id> <qos> <filter>" for every filter it
+        # subscribes: the last session (after the reconnect) subscribed the
+        # QoS 2 filter again.
+        if ! awk -v id="$CLIENT_ID" '
+                $0 ~ ("New client connected .* as " id " ") { again = 0 }
+                $0 ~ (": " id " 2 embermq/qemu-resilient/qos2$") { again = 1 }
+                END { exit !again }' "$EMQ_TEST_BROKER_DIR/mosquitto.log"; then
+            echo "run-baremetal: the broker saw no subscription in the session after the reconnect" >&2
+            exit 1
+        fi
+        # The broker's view: sessions, their ends, and connections that
+        # never got as far as CONNECT (a packet of the old session sent
+        # into the new socket before the firmware noticed the cut).
+        echo "run-baremetal: the broker saw $sessions sessions of $CLIENT_ID, the last one subscribed again:"
+        grep -E "as $CLIENT_ID|Client ($CLIENT_ID|<unknown>) (closed|disconnected)|Socket error|$CLIENT_ID 2 embermq" \
+            "$EMQ_TEST_BROKER_DIR/mosquitto.log" | sed 's/^/mosquitto: /' || true
+    fi
     exit 0
 fi
 
@@ -63,9 +140,14 @@ done
 echo "==> build c_examples/baremetal ($BUILD)"
 cmake -S c_examples/baremetal -B "$BUILD" \
     -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-arm-none-eabi.cmake" \
-    -DCMAKE_BUILD_TYPE=MinSizeRel \
+    -DCMAKE_BUILD_TYPE=MinSizeRel -DEMBERMQ_BAREMETAL_RESILIENT=ON \
     -DEMBERMQ_CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}" >/dev/null
 cmake --build "$BUILD"
 
-bash scripts/with-broker.sh bash "$0" --qemu "$BUILD/embermq-qemu.elf" "$BUILD/qemu.out"
+bash scripts/with-broker.sh bash "$0" --qemu "$BUILD/embermq-qemu.elf" "$BUILD/qemu.out" \
+    embermq-qemu-mps2-an386 direct
+echo "run-baremetal: embermq-qemu PASS"
+bash scripts/with-broker.sh bash "$0" --qemu "$BUILD/embermq-qemu-resilient.elf" "$BUILD/qemu-resilient.out" \
+    embermq-qemu-resilient-mps2-an386 cut
+echo "run-baremetal: embermq-qemu-resilient PASS (across a cut link)"
 echo "run-baremetal: PASS"

@@ -99,6 +99,20 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     long_topic: Option<LongTopic>,
     /// While a connection waits for CONNACK: when it gives up.
     connack_deadline: Option<u64>,
+    /// Counts closed connections, so input read for one that is gone is
+    /// dropped (see [`Client::input_arrived`]).
+    connection: u32,
+}
+
+/// Where a driver may read received bytes while not holding the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputWindow {
+    /// Offset in the receive buffer.
+    pub start: usize,
+    /// Bytes free from there.
+    pub len: usize,
+    /// The connection it belongs to.
+    connection: u32,
 }
 
 /// A PUBLISH larger than the receive buffer whose topic does not fit in it.
@@ -155,6 +169,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             skip: 0,
             long_topic: None,
             connack_deadline: None,
+            connection: 0,
         }
     }
 
@@ -374,6 +389,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// reads and returns the next event, waiting at most `timeout_ms` for one.
     /// `Ok(None)`: nothing happened in time. The spans of a returned event
     /// stay valid until the next call that reads.
+    // Out of line: inlined into a driver's loop, its frame (the decoder's)
+    // would stay under every callback that loop makes.
+    #[inline(never)]
     pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
         if self.connack_deadline.is_none() {
             if let Some(reason) = self.unreported_loss.take() {
@@ -463,6 +481,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
 
     fn drop_connection(&mut self) {
         self.connack_deadline = None;
+        self.connection = self.connection.wrapping_add(1);
         if let Some(mut transport) = self.transport.take() {
             transport.close();
         }
@@ -508,27 +527,70 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// Reads once into the free end of the receive buffer, waiting at most
     /// `wait_ms`; returns the bytes read.
     fn fill_rx(&mut self, wait_ms: u32) -> Result<usize, Error> {
+        let window = self.free_input()?;
+        let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
+        let room = &mut self.rx.as_mut()[window.start..window.start + window.len];
+        // A transport claiming more than it was given must not move the
+        // end past the buffer.
+        let read = transport.read(room, wait_ms)?.min(window.len);
+        self.rx_end += read;
+        Ok(read)
+    }
+
+    /// Moves unread bytes to the front and returns the free end of the
+    /// receive buffer.
+    fn free_input(&mut self) -> Result<InputWindow, Error> {
         if self.rx_start > 0 {
             self.rx.as_mut().copy_within(self.rx_start..self.rx_end, 0);
             self.rx_end -= self.rx_start;
             self.rx_start = 0;
         }
-        let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
-        let rx = self.rx.as_mut();
-        if self.rx_end == rx.len() {
+        let capacity = self.rx.as_ref().len();
+        if self.transport.is_none() {
+            return Err(Error::NotConnected);
+        }
+        if self.rx_end == capacity {
             // A buffer full of the start of a packet too large for it was
             // handled before this read: refused, or read through (PUBLISH).
             return Err(Error::PacketTooLarge {
-                size: rx.len() + 1,
-                max: rx.len(),
+                size: capacity + 1,
+                max: capacity,
             });
         }
-        let room = rx.len() - self.rx_end;
-        // A transport claiming more than it was given must not move the
-        // end past the buffer.
-        let read = transport.read(&mut rx[self.rx_end..], wait_ms)?.min(room);
-        self.rx_end += read;
-        Ok(read)
+        Ok(InputWindow {
+            start: self.rx_end,
+            len: capacity - self.rx_end,
+            connection: self.connection,
+        })
+    }
+
+    /// For a driver that waits for input without holding the client (so
+    /// other tasks may publish meanwhile): the free end of the receive
+    /// buffer to read into, `rx[start..start + len]`. Nothing else writes
+    /// there until [`input_arrived`](Self::input_arrived). `None` when not
+    /// connected or when [`poll_event`](Self::poll_event) must run first.
+    pub fn input_window(&mut self) -> Option<InputWindow> {
+        self.free_input().ok()
+    }
+
+    /// Hands in what a read into `window` gave. Bytes for a connection that
+    /// has been closed meanwhile are dropped; a failed read closes the
+    /// connection, reported as the returned event.
+    pub fn input_arrived(
+        &mut self,
+        window: InputWindow,
+        read: Result<usize, Error>,
+    ) -> Option<ClientEvent> {
+        if window.connection != self.connection || self.transport.is_none() {
+            return None;
+        }
+        match read {
+            Ok(read) => {
+                self.rx_end = (window.start + read.min(window.len)).min(self.rx.as_ref().len());
+                None
+            }
+            Err(err) => Some(self.lose_connection(err)),
+        }
     }
 
     fn next_buffered(&mut self) -> Result<Option<Packet>, Error> {

@@ -8,7 +8,7 @@
 use super::log::{LogCode, LogLevel, LogQueue, LogRecord};
 use super::reconnect::{Due, Reconnect, ReconnectPolicy};
 use super::subscriptions::{Subscriptions, TableMemory};
-use super::{Client, ClientEvent, Connected};
+use super::{Client, ClientEvent, Connected, InputWindow};
 use crate::codec::{QoS, SubscribeTopic};
 use crate::session::{ConnectOptions, Memory, State};
 use crate::transport::{Clock, Transport};
@@ -312,6 +312,10 @@ where
     }
 
     /// Subscribes again to every remembered filter, a few per SUBSCRIBE.
+    /// Out of line and cold: its filter array and the encoder stay off the
+    /// frames of the receive path.
+    #[inline(never)]
+    #[cold]
     fn subscribe_again(&mut self) {
         let mut start = 0;
         // Bounded by the table's length: every turn takes at least one entry.
@@ -463,15 +467,37 @@ where
     pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
         let event = self.client.poll_event(timeout_ms);
         self.note_unknown_acks();
-        match event {
-            Ok(Some(ClientEvent::ConnectionLost(reason))) => self.connection_lost(reason),
-            Ok(Some(ClientEvent::Connected { session_present })) => self.connected(session_present),
-            Ok(Some(ClientEvent::ConnectFailed(err))) => self.attempt_failed(err),
-            Ok(Some(ClientEvent::Overflow {
+        if let Ok(Some(event)) = &event {
+            self.observe(event);
+        }
+        event
+    }
+
+    /// Hands in what a read outside the client gave (see
+    /// [`Client::input_arrived`]); a lost connection schedules the next
+    /// reconnect attempt.
+    pub fn input_arrived(
+        &mut self,
+        window: InputWindow,
+        read: Result<usize, Error>,
+    ) -> Option<ClientEvent> {
+        let event = self.client.input_arrived(window, read)?;
+        self.observe(&event);
+        Some(event)
+    }
+
+    /// What the supervisor does about an event before the application
+    /// hears of it.
+    fn observe(&mut self, event: &ClientEvent) {
+        match *event {
+            ClientEvent::ConnectionLost(reason) => self.connection_lost(reason),
+            ClientEvent::Connected { session_present } => self.connected(session_present),
+            ClientEvent::ConnectFailed(err) => self.attempt_failed(err),
+            ClientEvent::Overflow {
                 payload_len,
                 packet_id,
                 ..
-            })) => {
+            } => {
                 let len = u32::try_from(payload_len).unwrap_or(u32::MAX);
                 self.record(
                     LogLevel::Warning,
@@ -484,7 +510,6 @@ where
             }
             _ => {}
         }
-        event
     }
 
     /// Takes the reason a write closed the connection (see

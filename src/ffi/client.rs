@@ -567,7 +567,10 @@ pub unsafe extern "C" fn emq_client_connect_start(
 
 /// A connect the application asked for, to `target`.
 pub(crate) fn connect_requested(c: &emq_client, target: Target, wait: bool) -> emq_err {
-    let result = connect_to(c, &mut c.link(), Some(target), wait);
+    let result = match c.try_link() {
+        Ok(mut link) => connect_to(c, &mut link, Some(target), wait),
+        Err(err) => return err,
+    };
     // A waiting network thread takes the new connection over at once.
     sys::wake(c);
     result
@@ -605,35 +608,51 @@ pub(crate) fn connect_to(
         };
         // Without the state lock: other threads' calls go on meanwhile.
         let transport = sys::open_transport(c, link, &target, timeout);
-        let mut guard = c.core();
-        let core = &mut *guard;
-        let result = match transport {
-            Ok(transport) => {
-                let options = core.connect.options();
-                if wait {
-                    core.sup
-                        .connect(transport, &options)
-                        .map(|connected| Some(connected.session_present))
-                } else {
-                    core.sup.start_connect(transport, &options).map(|()| None)
+        let started = {
+            let mut guard = c.core();
+            let core = &mut *guard;
+            match transport {
+                Ok(transport) => {
+                    let options = core.connect.options();
+                    core.sup.start_connect(transport, &options)
+                }
+                Err(err) => {
+                    core.sup.attempt_failed(err);
+                    Err(err)
                 }
             }
-            Err(err) => {
-                core.sup.attempt_failed(err);
-                Err(err)
-            }
         };
-        match result {
-            Ok(None) => Ok(()),
-            Ok(Some(session_present)) => {
-                outcome = Some(Ok(session_present));
-                Ok(())
-            }
-            Err(err) => {
-                outcome = Some(Err(err));
-                Err(err.into())
+        if let Err(err) = started {
+            outcome = Some(Err(err));
+            return Err(err.into());
+        }
+        if !wait {
+            return Ok(());
+        }
+        // CONNACK, waited for without the state lock. The client gives up
+        // at its CONNACK deadline (the command timeout); the margin only
+        // bounds this loop.
+        let deadline = c.core().sup.client_mut().now_ms() + u64::from(timeout) + 1_000;
+        for _ in 0..1_000 {
+            match sys::next_event(c, deadline)? {
+                Some(ClientEvent::Connected { session_present }) => {
+                    outcome = Some(Ok(session_present));
+                    return Ok(());
+                }
+                Some(ClientEvent::ConnectFailed(err)) => {
+                    outcome = Some(Err(err));
+                    return Err(err.into());
+                }
+                // Nothing else comes before CONNACK.
+                Some(other) => {
+                    let _ = dispatch(c, other);
+                }
+                None if c.core().sup.client_mut().now_ms() >= deadline => break,
+                None => {}
             }
         }
+        c.core().sup.client_mut().abort();
+        Err(EMQ_ERR_TIMEOUT)
     });
     match outcome {
         Some(outcome) => report_connect(c, outcome),
@@ -778,7 +797,10 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
         return err;
     }
     let wait = {
-        let mut link = c.link();
+        let mut link = match c.try_link() {
+            Ok(link) => link,
+            Err(err) => return err,
+        };
         match reconnect_turn(c, &mut link) {
             Turn::Idle => return run_events(c, timeout_ms),
             Turn::Attempted(_) => return EMQ_OK,
@@ -860,7 +882,10 @@ pub unsafe extern "C" fn emq_client_wait(
     if let Some(result) = sys::wait_on_thread(c, packet_id, timeout_ms) {
         return result;
     }
-    let mut link = c.link();
+    let mut link = match c.try_link() {
+        Ok(link) => link,
+        Err(err) => return err,
+    };
     let deadline = {
         let mut core = c.core();
         if !core.sup.client_mut().is_pending(packet_id) {

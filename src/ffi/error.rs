@@ -148,6 +148,9 @@ pub enum emq_err {
     /// The table of remembered subscriptions (resubscribed after a
     /// reconnect, routed to per-filter handlers) has no room for this one.
     EMQ_ERR_SUBSCRIPTIONS_FULL = 82,
+    /// Another task is reading from the network for this client (poll,
+    /// wait or connect): firmware builds read from one task at a time.
+    EMQ_ERR_BUSY = 83,
 }
 
 impl From<Error> for emq_err {
@@ -274,6 +277,7 @@ impl emq_err {
             EMQ_ERR_MISALIGNED => c"client storage misaligned",
             EMQ_ERR_MESSAGE_OVERFLOW => c"message larger than the receive buffer skipped",
             EMQ_ERR_UNSUPPORTED => c"not supported by this build",
+            EMQ_ERR_BUSY => c"another task is reading from the network for this client",
             EMQ_ERR_SUBSCRIPTIONS_FULL => c"subscription table full",
         }
     }
@@ -355,6 +359,7 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_MISALIGNED,
         EMQ_ERR_UNSUPPORTED,
         EMQ_ERR_SUBSCRIPTIONS_FULL,
+        EMQ_ERR_BUSY,
     ]
 }
 

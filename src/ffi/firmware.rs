@@ -29,6 +29,7 @@ pub use crate::transport::callbacks::{
     emq_transport_send,
 };
 use crate::transport::callbacks::{CallbackClock, CallbackTransport};
+use crate::transport::Transport;
 use crate::Error;
 use core::cell::{Cell, UnsafeCell};
 use core::ops::{Deref, DerefMut};
@@ -48,9 +49,9 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 608;
+pub const STORAGE_SIZE_32: usize = 632;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 960;
+pub const STORAGE_SIZE_64: usize = 1000;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -274,23 +275,78 @@ pub struct emq_buffers {
     pub subscription_bytes: u16,
 }
 
+/// Lock hooks (e.g. over a FreeRTOS mutex), so that one client can be used
+/// from several tasks. embermq holds the lock for each short step that
+/// reads or changes the client, never while a callback or the transport's
+/// `recv` wait runs: one task may publish while another waits in poll. The
+/// lock need not be recursive. Both functions are required.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emq_lock {
+    /// Takes the lock (blocks until it is free).
+    pub lock: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
+    /// Releases it.
+    pub unlock: Option<unsafe extern "C" fn(user_data: *mut c_void)>,
+    /// Passed to both.
+    pub user_data: *mut c_void,
+}
+
+/// The hooks of an `emq_lock`, checked.
+#[derive(Clone, Copy)]
+struct LockHooks {
+    lock: unsafe extern "C" fn(*mut c_void),
+    unlock: unsafe extern "C" fn(*mut c_void),
+    user_data: *mut c_void,
+}
+
 /// An MQTT client in storage the firmware provides (see
 /// `EMQ_CLIENT_STORAGE_SIZE`). Initialize with `emq_client_init`.
 #[allow(non_camel_case_types)]
 pub struct emq_client {
     core: UnsafeCell<Core>,
     link: UnsafeCell<Link>,
-    /// Nesting depth of callbacks currently running.
+    /// The receive buffer, which `next_event` reads into without the lock.
+    rx: RawBuffer,
+    /// Lock hooks, set before other tasks use the client.
+    lock: Cell<Option<LockHooks>>,
+    /// Nesting depth of callbacks currently running (changed under the lock).
     in_callback: Cell<u16>,
+    /// A task is reading from the network (poll, wait, connect): changed
+    /// under the lock.
+    reading: Cell<bool>,
     /// Tables used when the caller gives no table memory.
     default_slots: [Slot; PACKET_ID_SLOTS],
     default_inbound_qos2: [u16; INBOUND_QOS2_IDS],
 }
 
-/// The client's state, borrowed for one step of an API call. The shared
-/// code never holds two at once, nor one while C code runs (the same rule
-/// that keeps hosts free of deadlocks), so the borrow is unique.
+/// The client's state, borrowed for one step of an API call, under the
+/// lock hooks if set. The shared code never holds two at once, nor one
+/// while C code runs (the same rule that keeps hosts free of deadlocks), so
+/// the borrow is unique.
 pub(crate) struct CoreGuard<'a>(&'a emq_client);
+
+impl<'a> CoreGuard<'a> {
+    // Out of line: every step of every call takes the lock.
+    #[inline(never)]
+    fn new(c: &'a emq_client) -> Self {
+        if let Some(hooks) = c.lock.get() {
+            // SAFETY: the firmware's lock function.
+            unsafe { (hooks.lock)(hooks.user_data) };
+        }
+        CoreGuard(c)
+    }
+}
+
+impl Drop for CoreGuard<'_> {
+    #[inline(never)]
+    fn drop(&mut self) {
+        if let Some(hooks) = self.0.lock.get() {
+            // SAFETY: the firmware's unlock function, for the lock taken in `new`.
+            unsafe { (hooks.unlock)(hooks.user_data) };
+        }
+    }
+}
 
 impl Deref for CoreGuard<'_> {
     type Target = Core;
@@ -307,14 +363,21 @@ impl DerefMut for CoreGuard<'_> {
     }
 }
 
-/// The transport, borrowed while reading from the network.
+/// The transport, borrowed by the one task reading from the network.
 pub(crate) struct LinkGuard<'a>(&'a emq_client);
+
+impl Drop for LinkGuard<'_> {
+    fn drop(&mut self) {
+        let _core = CoreGuard::new(self.0);
+        self.0.reading.set(false);
+    }
+}
 
 impl Deref for LinkGuard<'_> {
     type Target = Link;
     fn deref(&self) -> &Link {
-        // SAFETY: only poll, wait and connect take it, and they are refused
-        // inside callbacks, so it is never borrowed twice.
+        // SAFETY: one guard at a time (the `reading` flag), and poll, wait
+        // and connect, which take it, are refused inside callbacks.
         unsafe { &*self.0.link.get() }
     }
 }
@@ -329,12 +392,17 @@ impl DerefMut for LinkGuard<'_> {
 impl emq_client {
     /// The state, for one step.
     pub(crate) fn core(&self) -> CoreGuard<'_> {
-        CoreGuard(self)
+        CoreGuard::new(self)
     }
 
-    /// The transport.
-    pub(crate) fn link(&self) -> LinkGuard<'_> {
-        LinkGuard(self)
+    /// The transport, for reading from the network; EMQ_ERR_BUSY while
+    /// another task reads (firmware has no way to wait for it).
+    pub(crate) fn try_link(&self) -> Result<LinkGuard<'_>, emq_err> {
+        let _core = self.core();
+        if self.reading.replace(true) {
+            return Err(EMQ_ERR_BUSY);
+        }
+        Ok(LinkGuard(self))
     }
 
     /// The handle as C sees it, for callback arguments.
@@ -344,6 +412,7 @@ impl emq_client {
 
     /// True while one of this client's callbacks runs.
     pub(crate) fn in_callback_here(&self) -> bool {
+        let _core = self.core();
         self.in_callback.get() > 0
     }
 
@@ -367,8 +436,12 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), emq_err>) -> emq_err {
 
 /// Calls a C callback with the client marked as inside a callback.
 pub(crate) fn in_callback(c: &emq_client, call: impl FnOnce()) {
-    c.in_callback.set(c.in_callback.get().saturating_add(1));
+    {
+        let _core = c.core();
+        c.in_callback.set(c.in_callback.get().saturating_add(1));
+    }
     call();
+    let _core = c.core();
     c.in_callback.set(c.in_callback.get().saturating_sub(1));
 }
 
@@ -454,19 +527,84 @@ pub(crate) fn open_transport(
 }
 
 /// The next event, waiting in the transport's `recv` until `deadline` at
-/// most. `Ok(None)`: nothing by the deadline.
+/// most, without the lock: other tasks may publish meanwhile.
+/// `Ok(None)`: nothing by the deadline. The caller holds the link.
 pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientEvent>, emq_err> {
-    let mut event = None;
-    let result = with_core(c, |core| {
-        let now = core.sup.client_mut().now_ms();
-        let wait = deadline.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
-        event = core.sup.poll_event(wait).map_err(emq_err::from)?;
-        Ok(())
-    });
-    match result {
-        EMQ_OK => Ok(event),
-        err => Err(err),
+    // Bounded by the deadline: each turn returns or waits in `recv`.
+    loop {
+        let mut event = None;
+        let mut wait = None;
+        let result = with_core(c, |core| {
+            event = core.sup.poll_event(0).map_err(emq_err::from)?;
+            if event.is_none() {
+                let client = core.sup.client_mut();
+                let now = client.now_ms();
+                let until = client.next_deadline().map_or(deadline, |t| t.min(deadline));
+                let ms = until.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
+                if ms > 0 {
+                    let transport = client.transport().copied();
+                    wait = client.input_window().zip(transport).map(|w| (w, ms));
+                }
+            }
+            Ok(())
+        });
+        if result != EMQ_OK {
+            return Err(result);
+        }
+        let Some(((window, mut transport), ms)) = wait else {
+            return Ok(event);
+        };
+        // SAFETY: `rx` is the caller's receive buffer; nothing else touches
+        // `rx[start..start + len]` until `input_arrived` (this task holds
+        // the link, the only reader).
+        let room = unsafe {
+            core::slice::from_raw_parts_mut(c.rx.ptr.as_ptr().add(window.start), window.len)
+        };
+        let read = transport.read(room, ms);
+        let mut lost = None;
+        let result = with_core(c, |core| {
+            lost = core.sup.input_arrived(window, read);
+            Ok(())
+        });
+        if result != EMQ_OK {
+            return Err(result);
+        }
+        if lost.is_some() {
+            return Ok(lost);
+        }
     }
+}
+
+/// Sets lock hooks (see `emq_lock`), or removes them with NULL. Call it
+/// right after `emq_client_init`, before other tasks use the client.
+/// EMQ_ERR_NULL_POINTER when `lock` or `unlock` is missing (nothing changes).
+///
+/// # Safety
+/// `client` must be a live client used by no other task yet; `lock` NULL or
+/// valid, its functions callable for the client's life.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_set_lock(
+    client: *mut emq_client,
+    lock: *const emq_lock,
+) -> emq_err {
+    // SAFETY: NULL or live per the contract.
+    let Some(c) = (unsafe { client.as_ref() }) else {
+        return EMQ_ERR_NULL_POINTER;
+    };
+    // SAFETY: NULL or valid per the contract.
+    let hooks = match unsafe { lock.as_ref() } {
+        None => None,
+        Some(l) => match (l.lock, l.unlock) {
+            (Some(lock), Some(unlock)) => Some(LockHooks {
+                lock,
+                unlock,
+                user_data: l.user_data,
+            }),
+            _ => return EMQ_ERR_NULL_POINTER,
+        },
+    };
+    c.lock.set(hooks);
+    EMQ_OK
 }
 
 /// Bytes of storage `emq_client_init` needs in this build: the header's
@@ -806,7 +944,10 @@ unsafe fn init(
         addr_of_mut!((*core).user_data).write(core::ptr::null_mut());
         addr_of_mut!((*core).extra).write(CoreExtra);
         addr_of_mut!((*handle).link).write(UnsafeCell::new(transport));
+        addr_of_mut!((*handle).rx).write(rx);
+        addr_of_mut!((*handle).lock).write(Cell::new(None));
         addr_of_mut!((*handle).in_callback).write(Cell::new(0));
+        addr_of_mut!((*handle).reading).write(Cell::new(false));
     }
     Ok(handle)
 }

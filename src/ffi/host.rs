@@ -155,6 +155,11 @@ impl emq_client {
         self.link.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The network side, locked, for the shared code (hosts wait for it).
+    pub(crate) fn try_link(&self) -> Result<MutexGuard<'_, Link>, emq_err> {
+        Ok(self.link())
+    }
+
     /// The handle as C sees it, for callback arguments.
     pub(crate) fn as_ptr(&self) -> *mut emq_client {
         (self as *const emq_client).cast_mut()

@@ -370,7 +370,7 @@ impl<M: Memory> Session<M> {
     /// QoS 1/2 messages go into the outbox and are written as soon as the
     /// in-flight window and the send buffer allow, in order; they stay there
     /// until acknowledged and are resent after a reconnect. While
-    /// disconnected they are accepted only with
+    /// disconnected or waiting for CONNACK they are accepted only with
     /// [`SessionConfig::queue_offline`]. A full outbox (count or bytes) is
     /// [`Error::StoreFull`]; a message too large for the store or send
     /// buffer is [`Error::PacketTooLarge`]. QoS 0 messages are written
@@ -389,7 +389,9 @@ impl<M: Memory> Session<M> {
             QoS::AtMostOnce => self.config.queue_qos0_offline,
             _ => self.config.queue_offline,
         };
-        let accepted = connected || (offline_ok && self.state == State::Disconnected);
+        // Waiting for CONNACK counts as offline: the outbox goes out after it.
+        let offline = matches!(self.state, State::Disconnected | State::AwaitingConnAck);
+        let accepted = connected || (offline_ok && offline);
         if !accepted {
             return Err(Error::NotConnected);
         }
