@@ -97,6 +97,9 @@ pub(crate) struct CheckedOptions<'a> {
 /// # Safety
 /// Every pointer in `o` must be NULL or valid as documented on
 /// `emq_options`, for `'a`.
+// Inlined: each build has one caller that matters (its init), and a
+// second (reconfigure) that a firmware which never calls it drops.
+#[inline(always)]
 pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions<'a>, emq_err> {
     // SAFETY (all calls below): the pointers come from `o`, valid per contract.
     let client_id = unsafe { opt_str_arg(o.client_id) }?.unwrap_or("");
@@ -587,81 +590,109 @@ pub(crate) fn connect_to(
     requested: Option<Target>,
     wait: bool,
 ) -> emq_err {
-    let mut outcome = None;
-    let result = sys::guard(|| {
-        let (target, timeout) = {
-            let mut core = c.core();
-            if core.sup.client().state() != State::Disconnected {
-                return Err(EMQ_ERR_ALREADY_CONNECTED);
+    let mut result = EMQ_OK;
+    // A contained panic (hosts) is the result instead.
+    let contained = sys::guard(|| {
+        result = match start_attempt(c, link, requested) {
+            Ok(()) if wait => await_connack(c),
+            Ok(()) => {
+                emit_logs(c);
+                sys::notify_progress(c);
+                EMQ_OK
             }
-            match requested {
-                Some(target) => {
-                    core.target = Some(target);
-                    core.sup.request_connect();
-                }
-                None => core.sup.reconnecting(),
+            Err(Some(err)) => {
+                report_connect(c, Err(err));
+                err.into()
             }
-            let Some(target) = core.target.as_ref().cloned() else {
-                return Err(EMQ_ERR_NOT_CONNECTED);
-            };
-            (target, core.sup.client().command_timeout_ms())
+            Err(None) => EMQ_ERR_ALREADY_CONNECTED,
         };
-        // Without the state lock: other threads' calls go on meanwhile.
-        let transport = sys::open_transport(c, link, &target, timeout);
-        let started = {
-            let mut guard = c.core();
-            let core = &mut *guard;
-            match transport {
-                Ok(transport) => {
-                    let options = core.connect.options();
-                    core.sup.start_connect(transport, &options)
-                }
-                Err(err) => {
-                    core.sup.attempt_failed(err);
-                    Err(err)
-                }
-            }
-        };
-        if let Err(err) = started {
-            outcome = Some(Err(err));
-            return Err(err.into());
-        }
-        if !wait {
-            return Ok(());
-        }
-        // CONNACK, waited for without the state lock. The client gives up
-        // at its CONNACK deadline (the command timeout); the margin only
-        // bounds this loop.
-        let deadline = c.core().sup.client_mut().now_ms() + u64::from(timeout) + 1_000;
-        for _ in 0..1_000 {
-            match sys::next_event(c, deadline)? {
-                Some(ClientEvent::Connected { session_present }) => {
-                    outcome = Some(Ok(session_present));
-                    return Ok(());
-                }
-                Some(ClientEvent::ConnectFailed(err)) => {
-                    outcome = Some(Err(err));
-                    return Err(err.into());
-                }
-                // Nothing else comes before CONNACK.
-                Some(other) => {
-                    let _ = dispatch(c, other);
-                }
-                None if c.core().sup.client_mut().now_ms() >= deadline => break,
-                None => {}
-            }
-        }
-        c.core().sup.client_mut().abort();
-        Err(EMQ_ERR_TIMEOUT)
+        Ok(())
     });
-    match outcome {
-        Some(outcome) => report_connect(c, outcome),
-        None => {
-            emit_logs(c);
-            sys::notify_progress(c);
+    report_if_lost(c);
+    if contained != EMQ_OK {
+        return contained;
+    }
+    result
+}
+
+/// Opens the transport and writes CONNECT. `Err(None)`: already connected
+/// (nothing to report). Out of line, so its frame is gone while CONNACK
+/// is waited for.
+#[inline(never)]
+fn start_attempt(
+    c: &emq_client,
+    link: &mut Link,
+    requested: Option<Target>,
+) -> Result<(), Option<Error>> {
+    let (target, timeout) = {
+        let mut core = c.core();
+        if core.sup.client().state() != State::Disconnected {
+            return Err(None);
+        }
+        match requested {
+            Some(target) => {
+                core.target = Some(target);
+                core.sup.request_connect();
+            }
+            None => core.sup.reconnecting(),
+        }
+        let Some(target) = core.target.as_ref().cloned() else {
+            return Err(Some(Error::NotConnected));
+        };
+        (target, core.sup.client().command_timeout_ms())
+    };
+    // Without the state lock: other threads' calls go on meanwhile.
+    let transport = sys::open_transport(c, link, &target, timeout);
+    let mut guard = c.core();
+    let core = &mut *guard;
+    let started = match transport {
+        Ok(transport) => {
+            let options = core.connect.options();
+            core.sup.start_connect(transport, &options)
+        }
+        Err(err) => {
+            core.sup.attempt_failed(err);
+            Err(err)
+        }
+    };
+    started.map_err(Some)
+}
+
+/// Waits for the CONNACK of a started attempt, without the state lock,
+/// and reports the outcome. The client gives up at its CONNACK deadline
+/// (the command timeout); the margin here only bounds the loop.
+#[inline(never)]
+fn await_connack(c: &emq_client) -> emq_err {
+    let (deadline, mut outcome) = {
+        let mut core = c.core();
+        let timeout = core.sup.client().command_timeout_ms();
+        let now = core.sup.client_mut().now_ms();
+        (now + u64::from(timeout) + 1_000, Err(Error::Timeout))
+    };
+    for _ in 0..1_000 {
+        match sys::next_event(c, deadline) {
+            Ok(Some(ClientEvent::Connected { session_present })) => {
+                outcome = Ok(session_present);
+                break;
+            }
+            Ok(Some(ClientEvent::ConnectFailed(err))) => {
+                outcome = Err(err);
+                break;
+            }
+            // Nothing else comes before CONNACK.
+            Ok(Some(other)) => {
+                let _ = dispatch(c, other);
+            }
+            Ok(None) if c.core().sup.client_mut().now_ms() < deadline => {}
+            Ok(None) => {
+                c.core().sup.client_mut().abort();
+                break;
+            }
+            Err(err) => return err,
         }
     }
-    report_if_lost(c);
+    let result = outcome.map_or_else(emq_err::from, |_| EMQ_OK);
+    report_connect(c, outcome);
     result
 }
 

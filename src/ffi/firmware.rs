@@ -29,6 +29,7 @@ pub use crate::transport::callbacks::{
     emq_transport_send,
 };
 use crate::transport::callbacks::{CallbackClock, CallbackTransport};
+#[cfg(feature = "lock-hooks")]
 use crate::transport::Transport;
 use crate::Error;
 use core::cell::{Cell, UnsafeCell};
@@ -68,7 +69,8 @@ const _: () = assert!(core::mem::size_of::<emq_client>() <= STORAGE_SIZE);
     feature = "reconnect",
     feature = "subscriptions",
     feature = "log-events",
-    feature = "persistence"
+    feature = "persistence",
+    feature = "lock-hooks"
 ))]
 const _: () = assert!(core::mem::size_of::<emq_client>() == STORAGE_SIZE);
 const _: () = assert!(core::mem::align_of::<emq_client>() == STORAGE_ALIGN);
@@ -293,6 +295,7 @@ pub struct emq_lock {
 }
 
 /// The hooks of an `emq_lock`, checked.
+#[cfg(feature = "lock-hooks")]
 #[derive(Clone, Copy)]
 struct LockHooks {
     lock: unsafe extern "C" fn(*mut c_void),
@@ -307,13 +310,16 @@ pub struct emq_client {
     core: UnsafeCell<Core>,
     link: UnsafeCell<Link>,
     /// The receive buffer, which `next_event` reads into without the lock.
+    #[cfg(feature = "lock-hooks")]
     rx: RawBuffer,
     /// Lock hooks, set before other tasks use the client.
+    #[cfg(feature = "lock-hooks")]
     lock: Cell<Option<LockHooks>>,
     /// Nesting depth of callbacks currently running (changed under the lock).
     in_callback: Cell<u16>,
     /// A task is reading from the network (poll, wait, connect): changed
     /// under the lock.
+    #[cfg(feature = "lock-hooks")]
     reading: Cell<bool>,
     /// Tables used when the caller gives no table memory.
     default_slots: [Slot; PACKET_ID_SLOTS],
@@ -328,8 +334,9 @@ pub(crate) struct CoreGuard<'a>(&'a emq_client);
 
 impl<'a> CoreGuard<'a> {
     // Out of line: every step of every call takes the lock.
-    #[inline(never)]
+    #[cfg_attr(feature = "lock-hooks", inline(never))]
     fn new(c: &'a emq_client) -> Self {
+        #[cfg(feature = "lock-hooks")]
         if let Some(hooks) = c.lock.get() {
             // SAFETY: the firmware's lock function.
             unsafe { (hooks.lock)(hooks.user_data) };
@@ -338,6 +345,7 @@ impl<'a> CoreGuard<'a> {
     }
 }
 
+#[cfg(feature = "lock-hooks")]
 impl Drop for CoreGuard<'_> {
     #[inline(never)]
     fn drop(&mut self) {
@@ -366,6 +374,7 @@ impl DerefMut for CoreGuard<'_> {
 /// The transport, borrowed by the one task reading from the network.
 pub(crate) struct LinkGuard<'a>(&'a emq_client);
 
+#[cfg(feature = "lock-hooks")]
 impl Drop for LinkGuard<'_> {
     fn drop(&mut self) {
         let _core = CoreGuard::new(self.0);
@@ -398,9 +407,12 @@ impl emq_client {
     /// The transport, for reading from the network; EMQ_ERR_BUSY while
     /// another task reads (firmware has no way to wait for it).
     pub(crate) fn try_link(&self) -> Result<LinkGuard<'_>, emq_err> {
-        let _core = self.core();
-        if self.reading.replace(true) {
-            return Err(EMQ_ERR_BUSY);
+        #[cfg(feature = "lock-hooks")]
+        {
+            let _core = self.core();
+            if self.reading.replace(true) {
+                return Err(EMQ_ERR_BUSY);
+            }
         }
         Ok(LinkGuard(self))
     }
@@ -527,8 +539,27 @@ pub(crate) fn open_transport(
 }
 
 /// The next event, waiting in the transport's `recv` until `deadline` at
+/// most. `Ok(None)`: nothing by the deadline.
+#[cfg(not(feature = "lock-hooks"))]
+pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientEvent>, emq_err> {
+    let mut event = None;
+    let result = with_core(c, |core| {
+        let client = core.sup.client_mut();
+        let now = client.now_ms();
+        let wait = deadline.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
+        event = core.sup.poll_event(wait).map_err(emq_err::from)?;
+        Ok(())
+    });
+    match result {
+        EMQ_OK => Ok(event),
+        err => Err(err),
+    }
+}
+
+/// The next event, waiting in the transport's `recv` until `deadline` at
 /// most, without the lock: other tasks may publish meanwhile.
 /// `Ok(None)`: nothing by the deadline. The caller holds the link.
+#[cfg(feature = "lock-hooks")]
 pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientEvent>, emq_err> {
     // Bounded by the deadline: each turn returns or waits in `recv`.
     loop {
@@ -577,11 +608,34 @@ pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientE
 
 /// Sets lock hooks (see `emq_lock`), or removes them with NULL. Call it
 /// right after `emq_client_init`, before other tasks use the client.
+/// EMQ_ERR_NULL_POINTER when `lock` or `unlock` is missing (nothing
+/// changes). Needs the `lock-hooks` cargo feature (else
+/// EMQ_ERR_UNSUPPORTED).
+///
+/// # Safety
+/// `client` must be a live client used by no other task yet; `lock` NULL or
+/// valid, its functions callable for the client's life.
+#[cfg(not(feature = "lock-hooks"))]
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_set_lock(
+    client: *mut emq_client,
+    lock: *const emq_lock,
+) -> emq_err {
+    match (client.is_null(), lock.is_null()) {
+        (true, _) => EMQ_ERR_NULL_POINTER,
+        (false, true) => EMQ_OK,
+        (false, false) => EMQ_ERR_UNSUPPORTED,
+    }
+}
+
+/// Sets lock hooks (see `emq_lock`), or removes them with NULL. Call it
+/// right after `emq_client_init`, before other tasks use the client.
 /// EMQ_ERR_NULL_POINTER when `lock` or `unlock` is missing (nothing changes).
 ///
 /// # Safety
 /// `client` must be a live client used by no other task yet; `lock` NULL or
 /// valid, its functions callable for the client's life.
+#[cfg(feature = "lock-hooks")]
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_set_lock(
     client: *mut emq_client,
@@ -944,10 +998,13 @@ unsafe fn init(
         addr_of_mut!((*core).user_data).write(core::ptr::null_mut());
         addr_of_mut!((*core).extra).write(CoreExtra);
         addr_of_mut!((*handle).link).write(UnsafeCell::new(transport));
-        addr_of_mut!((*handle).rx).write(rx);
-        addr_of_mut!((*handle).lock).write(Cell::new(None));
+        #[cfg(feature = "lock-hooks")]
+        {
+            addr_of_mut!((*handle).rx).write(rx);
+            addr_of_mut!((*handle).lock).write(Cell::new(None));
+            addr_of_mut!((*handle).reading).write(Cell::new(false));
+        }
         addr_of_mut!((*handle).in_callback).write(Cell::new(0));
-        addr_of_mut!((*handle).reading).write(Cell::new(false));
     }
     Ok(handle)
 }

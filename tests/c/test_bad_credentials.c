@@ -49,9 +49,9 @@ int main(void)
     CHECK_OK(emq_client_disconnect(good));
     CHECK(good_rec.disconnects == 1 && good_rec.disconnect_reason == EMQ_OK);
 
-    CHECK_OK(emq_client_free(bad));
-    CHECK_OK(emq_client_free(anon));
-    CHECK_OK(emq_client_free(good));
+    CHECK_OK(test_client_free(bad));
+    CHECK_OK(test_client_free(anon));
+    CHECK_OK(test_client_free(good));
     printf("bad_credentials: refused with code %u, right password accepted\n", (unsigned)code);
     return 0;
 }

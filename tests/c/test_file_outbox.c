@@ -64,7 +64,7 @@ static emq_client *publisher(file_outbox *box, const char *id)
     options.clean_session = false;
     options.queue_offline = true;
     options.persistence = file_outbox_hooks(box);
-    CHECK_OK(emq_client_new(&options, &client));
+    CHECK_OK(test_client_new(&options, &client));
     return client;
 }
 
@@ -88,7 +88,7 @@ int main(void)
 
     CHECK_OK(emq_options_default(&sub_options));
     sub_options.client_id = "emq-outbox-sub";
-    CHECK_OK(emq_client_new(&sub_options, &sub));
+    CHECK_OK(test_client_new(&sub_options, &sub));
     memset(&cb, 0, sizeof cb);
     cb.on_message = count_message;
     CHECK_OK(emq_client_set_callbacks(sub, &cb, &tally));
@@ -115,7 +115,7 @@ int main(void)
     CHECK(files_in(dir) == 2 * PER_QOS);
 
     /* 2. "Reboot": the client and its RAM are gone, the files stay. */
-    CHECK_OK(emq_client_free(pub));
+    CHECK_OK(test_client_free(pub));
     CHECK(file_outbox_open(&box, dir) == 0);
     pub = publisher(&box, id);
     CHECK(emq_client_queued(pub) == 2 * PER_QOS);
@@ -135,7 +135,7 @@ int main(void)
     CHECK(files_in(dir) == 0);
     CHECK(file_outbox_count(&box) == 0);
     CHECK_OK(emq_client_disconnect(pub));
-    CHECK_OK(emq_client_free(pub));
+    CHECK_OK(test_client_free(pub));
 
     /* 4. A damaged file is dropped at load, not fatal. */
     {
@@ -150,11 +150,11 @@ int main(void)
         pub = publisher(&box, id);
         CHECK(emq_client_queued(pub) == 0);
         CHECK(files_in(dir) == 0);
-        CHECK_OK(emq_client_free(pub));
+        CHECK_OK(test_client_free(pub));
     }
 
     CHECK_OK(emq_client_disconnect(sub));
-    CHECK_OK(emq_client_free(sub));
+    CHECK_OK(test_client_free(sub));
     CHECK(rmdir(dir) == 0);
     printf("test_file_outbox: ok\n");
     return 0;

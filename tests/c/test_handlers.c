@@ -91,7 +91,7 @@ int main(void)
     CHECK(all_to(&r, t1, 2, &all_h) == 1);
 
     CHECK_OK(emq_client_disconnect(client));
-    CHECK_OK(emq_client_free(client));
+    CHECK_OK(test_client_free(client));
     rec_free(&r);
     printf("handlers: + and # routed to the first registered match\n");
     return 0;

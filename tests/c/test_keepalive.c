@@ -45,7 +45,7 @@ int main(void)
 
     CHECK_OK(emq_client_disconnect(client));
     CHECK(r.disconnects == 1 && r.disconnect_reason == EMQ_OK);
-    CHECK_OK(emq_client_free(client));
+    CHECK_OK(test_client_free(client));
     printf("keepalive: still connected after 2.5 s idle, %d PINGREQs in the broker log\n", pings);
     return 0;
 }

@@ -50,9 +50,9 @@ int main(void)
     CHECK_OK(emq_client_disconnect(pub));
     CHECK_OK(emq_client_disconnect(sub));
     CHECK_OK(emq_client_disconnect(late));
-    CHECK_OK(emq_client_free(pub));
-    CHECK_OK(emq_client_free(sub));
-    CHECK_OK(emq_client_free(late));
+    CHECK_OK(test_client_free(pub));
+    CHECK_OK(test_client_free(sub));
+    CHECK_OK(test_client_free(late));
     rec_free(&sub_rec);
     printf("retained: delivered with retain=1 to a late subscriber, then cleared\n");
     return 0;

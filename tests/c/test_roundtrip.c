@@ -70,7 +70,7 @@ int main(void)
     CHECK(r.disconnects == 0);
 
     CHECK_OK(emq_client_disconnect(client));
-    CHECK_OK(emq_client_free(client));
+    CHECK_OK(test_client_free(client));
     rec_free(&r);
     free(payload);
     return 0;

@@ -50,7 +50,7 @@ int main(void)
     }
 
     CHECK_OK(emq_client_disconnect(client));
-    CHECK_OK(emq_client_free(client));
+    CHECK_OK(test_client_free(client));
     rec_free(&r);
     printf("subscribe_many: granted [0, 1, 2]\n");
     return 0;

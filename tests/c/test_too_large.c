@@ -76,7 +76,7 @@ int main(void)
     o.client_id = test_unique(id, sizeof id, "emq-small-rx");
     o.rx_buffer_size = 1024;
     o.clean_session = false;
-    CHECK_OK(emq_client_new(&o, &a));
+    CHECK_OK(test_client_new(&o, &a));
     CHECK_OK(emq_client_set_callbacks(a, &cb, &a_rec));
     test_connect(a, &a_rec.r);
     test_subscribe(a, &a_rec.r, topic, 2);
@@ -153,9 +153,9 @@ int main(void)
     rec_free(&a_rec.r);
     rec_free(&b_rec);
     rec_free(&c_rec.r);
-    emq_client_free(a);
-    emq_client_free(b);
-    emq_client_free(c);
+    CHECK_OK(test_client_free(a));
+    CHECK_OK(test_client_free(b));
+    CHECK_OK(test_client_free(c));
     puts("test_too_large: ok");
     return 0;
 }

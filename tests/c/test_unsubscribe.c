@@ -42,7 +42,7 @@ int main(void)
     CHECK(rec_find(&r, gone) == NULL);
 
     CHECK_OK(emq_client_disconnect(client));
-    CHECK_OK(emq_client_free(client));
+    CHECK_OK(test_client_free(client));
     rec_free(&r);
     printf("unsubscribe: delivery stopped on the unsubscribed topic only\n");
     return 0;

@@ -35,12 +35,12 @@ int main(void)
     clean = client_with_will(&clean_rec, clean_topic, "should not appear");
     test_connect(clean, &clean_rec);
     CHECK_OK(emq_client_disconnect(clean));
-    CHECK_OK(emq_client_free(clean));
+    CHECK_OK(test_client_free(clean));
 
     /* Free without disconnect: the broker publishes the will. */
     dying = client_with_will(&dying_rec, topic, will);
     test_connect(dying, &dying_rec);
-    CHECK_OK(emq_client_free(dying));
+    CHECK_OK(test_client_free(dying));
 
     POLL_UNTIL(watcher, rec_find(&watch_rec, topic) != NULL, 10000);
     m = rec_find(&watch_rec, topic);
@@ -52,7 +52,7 @@ int main(void)
     CHECK(rec_find(&watch_rec, clean_topic) == NULL);
 
     CHECK_OK(emq_client_disconnect(watcher));
-    CHECK_OK(emq_client_free(watcher));
+    CHECK_OK(test_client_free(watcher));
     rec_free(&watch_rec);
     printf("will: delivered after an abrupt close, not after DISCONNECT\n");
     return 0;
