@@ -52,6 +52,7 @@ static void *embermq_connect(const struct bench_config *config, const char *clie
 {
     emq_options options;
     emq_callbacks callbacks = {
+        .struct_size = sizeof(emq_callbacks),
         .on_disconnect = on_disconnect,
         .on_message = on_message,
         .on_published = on_published,

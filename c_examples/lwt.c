@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     if (watcher == NULL) {
         return 1;
     }
-    memset(&callbacks, 0, sizeof callbacks);
+    emq_callbacks_default(&callbacks);
     callbacks.on_message = on_will;
     emq_client_set_callbacks(watcher, &callbacks, &got_will);
     err = emq_client_subscribe(watcher, will_topic, 1, &sub_id);

@@ -156,7 +156,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    memset(&callbacks, 0, sizeof callbacks);
+    emq_callbacks_default(&callbacks);
     callbacks.on_connect = on_connect;
     callbacks.on_disconnect = on_disconnect;
     callbacks.on_subscribed = on_subscribed;

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sub: %s\n", emq_err_str(err));
         return 1;
     }
-    memset(&callbacks, 0, sizeof callbacks);
+    emq_callbacks_default(&callbacks);
     callbacks.on_message = on_message;
     callbacks.on_disconnect = on_disconnect;
     emq_client_set_callbacks(client, &callbacks, &received);

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tls_pubsub: emq_client_new failed: %s\n", emq_err_str(err));
         return 1;
     }
-    memset(&callbacks, 0, sizeof callbacks);
+    emq_callbacks_default(&callbacks);
     callbacks.on_message = on_message;
     callbacks.on_log = on_log;
     emq_client_set_callbacks(client, &callbacks, &app);

@@ -30,7 +30,7 @@
  * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 1000
+#define EMQ_CLIENT_STORAGE_SIZE 1008
 #else
 #define EMQ_CLIENT_STORAGE_SIZE 632
 #endif
@@ -310,6 +310,12 @@ typedef enum emq_err {
    * wait or connect): firmware builds read from one task at a time.
    */
   EMQ_ERR_BUSY = 83,
+  /**
+   * An options or callbacks struct's `struct_size` is 0 (not filled by
+   * its defaults function) or larger than this library knows (a newer
+   * header than the library).
+   */
+  EMQ_ERR_STRUCT_SIZE = 84,
 } emq_err;
 
 /**
@@ -522,275 +528,6 @@ typedef struct emq_client emq_client;
 #endif
 
 /**
- * TLS settings, pointed to by `emq_options.tls`. Start from
- * `emq_tls_options_default()`. Every string is NUL-terminated; PEM data
- * and files are read and checked by `emq_client_new`, so the caller may
- * free them afterwards.
- */
-typedef struct emq_tls_options {
-  /**
-   * Trusted CA certificates as PEM text, or NULL.
-   */
-  const char *ca_pem;
-  /**
-   * Path of a PEM file of trusted CA certificates, or NULL. With neither
-   * `ca_pem` nor `ca_file`, the Mozilla roots built into embermq are used.
-   */
-  const char *ca_file;
-  /**
-   * An `emq_tls_verify` value. Default `EMQ_TLS_VERIFY_REQUIRED`.
-   */
-  int verify_mode;
-  /**
-   * Name to verify the certificate against and to send as SNI, when it
-   * differs from the host connected to (e.g. connecting by IP). NULL:
-   * the host.
-   */
-  const char *server_name;
-  /**
-   * ALPN protocol names to offer, e.g. {"mqtt"} for brokers on port 443;
-   * `alpn_count` entries. NULL with 0: none.
-   */
-  const char *const *alpn_protocols;
-  /**
-   * Number of entries in `alpn_protocols`.
-   */
-  size_t alpn_count;
-  /**
-   * Client certificate chain (PEM text, leaf first) for mutual TLS, or NULL.
-   */
-  const char *client_cert_pem;
-  /**
-   * Path of the client certificate chain PEM file, or NULL.
-   */
-  const char *client_cert_file;
-  /**
-   * Client private key as PEM text: PKCS#8, PKCS#1 (RSA), SEC1 (EC), or
-   * encrypted PKCS#8 with `client_key_password`. NULL if none.
-   */
-  const char *client_key_pem;
-  /**
-   * Path of the client private key PEM file, or NULL.
-   */
-  const char *client_key_file;
-  /**
-   * Password of an encrypted private key, or NULL.
-   */
-  const char *client_key_password;
-} emq_tls_options;
-
-/**
- * Saves one outbox entry: the encoded PUBLISH packet (QoS 1 or 2) with
- * its packet id. Called by `emq_client_publish` before it returns. Return
- * EMQ_OK when saved; anything else makes the publish return
- * EMQ_ERR_PERSISTENCE (the message stays queued in memory).
- */
-typedef enum emq_err (*emq_persist_store)(void *user_data,
-                                          uint16_t packet_id,
-                                          const uint8_t *packet,
-                                          size_t packet_len);
-
-/**
- * Forgets the outbox entry with `packet_id`: it was acknowledged
- * (PUBACK, or PUBCOMP for QoS 2). Called before `on_published`.
- */
-typedef void (*emq_persist_remove)(void *user_data, uint16_t packet_id);
-
-/**
- * Called once by `emq_client_new`: hand every saved entry back, oldest
- * first, with `emq_client_restore(client, packet, len)`. A result other
- * than EMQ_OK makes `emq_client_new` fail with it.
- */
-typedef enum emq_err (*emq_persist_load)(void *user_data, struct emq_client *client);
-
-/**
- * Outbox persistence hooks (all NULL: the outbox lives in RAM only), so
- * firmware can keep unacknowledged QoS 1/2 messages in flash across a
- * reboot. `c_examples/file_outbox.c` is a file-backed implementation.
- */
-typedef struct emq_persistence {
-  /**
-   * Save an entry.
-   */
-  emq_persist_store store;
-  /**
-   * Forget an entry.
-   */
-  emq_persist_remove remove;
-  /**
-   * Hand saved entries back at creation.
-   */
-  emq_persist_load load;
-  /**
-   * Passed to the three hooks.
-   */
-  void *user_data;
-} emq_persistence;
-
-/**
- * Client options. Always start from `emq_options_default()` so fields added
- * later get their defaults. Strings are NUL-terminated and copied by
- * `emq_client_new`: the caller may free them afterwards.
- */
-typedef struct emq_options {
-  /**
-   * Client identifier; NULL or "" asks the broker to assign one (needs clean_session).
-   */
-  const char *client_id;
-  /**
-   * Username, or NULL for none.
-   */
-  const char *username;
-  /**
-   * Password bytes (binary allowed), or NULL for none. Needs a username.
-   */
-  const uint8_t *password;
-  /**
-   * Length of `password` in bytes.
-   */
-  size_t password_len;
-  /**
-   * Keepalive interval in seconds; 0 disables pings. Default 60.
-   */
-  uint16_t keepalive_secs;
-  /**
-   * Start a clean session (default true).
-   */
-  bool clean_session;
-  /**
-   * 3 for MQTT 3.1, 4 for MQTT 3.1.1 (default).
-   */
-  uint8_t protocol_level;
-  /**
-   * Last-will topic, or NULL for no will.
-   */
-  const char *will_topic;
-  /**
-   * Last-will payload bytes (may be NULL when `will_payload_len` is 0).
-   */
-  const uint8_t *will_payload;
-  /**
-   * Length of `will_payload`.
-   */
-  size_t will_payload_len;
-  /**
-   * Last-will QoS (0..2).
-   */
-  uint8_t will_qos;
-  /**
-   * Publish the will as retained.
-   */
-  bool will_retain;
-  /**
-   * Receive buffer: the largest packet that can be received. Default 16 KiB.
-   */
-  size_t rx_buffer_size;
-  /**
-   * Send buffer: the largest packet that can be sent. Default 16 KiB.
-   */
-  size_t tx_buffer_size;
-  /**
-   * Bytes kept for copies of unacknowledged QoS 1/2 messages (resent after
-   * a reconnect). Must hold at least one message. Default 64 KiB.
-   */
-  size_t store_size;
-  /**
-   * Outbound QoS 1/2 messages unacknowledged at once (1..=65535). Default 20.
-   */
-  uint16_t inflight_window;
-  /**
-   * Bound on connect (TCP and CONNACK), on each write and the default for
-   * waits, in milliseconds. Default 10000.
-   */
-  uint32_t command_timeout_ms;
-  /**
-   * Disable Nagle's algorithm (default true: no 40 ms stall per QoS 1 round trip).
-   */
-  bool tcp_nodelay;
-  /**
-   * Most verbose level passed to `on_log`: an `emq_log_level` value
-   * (an int, so an out-of-range value is an error, not undefined). Default
-   * EMQ_LOG_INFO.
-   */
-  int log_level;
-  /**
-   * TLS settings (see `emq_tls_options`), or NULL. When set, every
-   * connection uses TLS. When NULL, TLS with the defaults (Mozilla roots,
-   * verification required) is used only for port 8883 or an `mqtts://`
-   * URI. Read by `emq_client_new` only.
-   */
-  const struct emq_tls_options *tls;
-  /**
-   * Reconnect by itself after a lost connection or a failed attempt,
-   * until `emq_client_disconnect`; `emq_client_poll`/`wait` drive it.
-   * Default false, as in the firmware MQTT modules.
-   */
-  bool auto_reconnect;
-  /**
-   * First retry this long after the loss, in ms. Default 3000.
-   */
-  uint32_t reconnect_min_ms;
-  /**
-   * Retries back off exponentially (with jitter) up to this, in ms.
-   * Refusals for bad credentials or authorization wait this long.
-   * Default 60000.
-   */
-  uint32_t reconnect_max_ms;
-  /**
-   * After a reconnect the broker answered with session present = 0,
-   * subscribe again to every filter (`on_subscribed` reports it).
-   * Default true.
-   */
-  bool resubscribe;
-  /**
-   * Most messages the outbox keeps (unacknowledged QoS 1/2, queued
-   * offline messages); the bytes are bounded by `store_size`. A full
-   * outbox is EMQ_ERR_STORE_FULL. Default 256.
-   */
-  uint16_t outbox_max_messages;
-  /**
-   * Accept QoS 1/2 publishes while disconnected into the outbox (sent
-   * after the next CONNACK) instead of EMQ_ERR_NOT_CONNECTED. Default false.
-   */
-  bool queue_offline;
-  /**
-   * Also queue QoS 0 publishes made while disconnected. Default false.
-   */
-  bool queue_qos0_offline;
-  /**
-   * Outbox persistence hooks; all NULL by default.
-   */
-  struct emq_persistence persistence;
-  /**
-   * How connections are made: an `emq_transport_choice` value. Default
-   * EMQ_TRANSPORT_AUTO. Firmware builds accept AUTO and TCP only: their
-   * transport callbacks are the connection.
-   */
-  int transport;
-  /**
-   * Retry every `reconnect_min_ms` exactly: no doubling, no jitter
-   * (NodeMCU's and LuatOS's fixed interval). Default false.
-   */
-  bool reconnect_fixed_interval;
-  /**
-   * Retry only a connection that once got CONNACK: a failed first
-   * attempt is reported (`on_connect_failed`) and not retried. Default false.
-   */
-  bool reconnect_after_connack_only;
-  /**
-   * On a lost connection, drop the QoS 1/2 messages that were sent and
-   * not acknowledged instead of resending them after the reconnect;
-   * `on_dropped` hears of each. Messages not yet sent stay. Default false.
-   */
-  bool drop_unacked_on_loss;
-  /**
-   * Call every handler whose filter matches a message, in subscription
-   * order, not only the first. Default false.
-   */
-  bool all_matching_handlers;
-} emq_options;
-
-/**
  * Called for every CONNACK: return_code 0 accepted, 1..5 refused.
  */
 typedef void (*emq_on_connect)(void *user_data,
@@ -952,8 +689,15 @@ typedef void (*emq_on_dropped)(void *user_data,
 
 /**
  * Callbacks; any may be NULL. Arguments are borrowed for the call only.
+ * Start from `emq_callbacks_default`, which sets `struct_size`.
  */
 typedef struct emq_callbacks {
+  /**
+   * `sizeof(emq_callbacks)` as the program was compiled, set by
+   * `emq_callbacks_default`: callbacks a newer library added after it
+   * stay NULL. 0 or larger than this library's is EMQ_ERR_STRUCT_SIZE.
+   */
+  size_t struct_size;
   emq_on_connect on_connect;
   emq_on_disconnect on_disconnect;
   emq_on_message on_message;
@@ -972,6 +716,282 @@ typedef struct emq_callbacks {
   emq_on_connect_failed on_connect_failed;
   emq_on_dropped on_dropped;
 } emq_callbacks;
+
+/**
+ * TLS settings, pointed to by `emq_options.tls`. Start from
+ * `emq_tls_options_default()`. Every string is NUL-terminated; PEM data
+ * and files are read and checked by `emq_client_new`, so the caller may
+ * free them afterwards.
+ */
+typedef struct emq_tls_options {
+  /**
+   * Trusted CA certificates as PEM text, or NULL.
+   */
+  const char *ca_pem;
+  /**
+   * Path of a PEM file of trusted CA certificates, or NULL. With neither
+   * `ca_pem` nor `ca_file`, the Mozilla roots built into embermq are used.
+   */
+  const char *ca_file;
+  /**
+   * An `emq_tls_verify` value. Default `EMQ_TLS_VERIFY_REQUIRED`.
+   */
+  int verify_mode;
+  /**
+   * Name to verify the certificate against and to send as SNI, when it
+   * differs from the host connected to (e.g. connecting by IP). NULL:
+   * the host.
+   */
+  const char *server_name;
+  /**
+   * ALPN protocol names to offer, e.g. {"mqtt"} for brokers on port 443;
+   * `alpn_count` entries. NULL with 0: none.
+   */
+  const char *const *alpn_protocols;
+  /**
+   * Number of entries in `alpn_protocols`.
+   */
+  size_t alpn_count;
+  /**
+   * Client certificate chain (PEM text, leaf first) for mutual TLS, or NULL.
+   */
+  const char *client_cert_pem;
+  /**
+   * Path of the client certificate chain PEM file, or NULL.
+   */
+  const char *client_cert_file;
+  /**
+   * Client private key as PEM text: PKCS#8, PKCS#1 (RSA), SEC1 (EC), or
+   * encrypted PKCS#8 with `client_key_password`. NULL if none.
+   */
+  const char *client_key_pem;
+  /**
+   * Path of the client private key PEM file, or NULL.
+   */
+  const char *client_key_file;
+  /**
+   * Password of an encrypted private key, or NULL.
+   */
+  const char *client_key_password;
+} emq_tls_options;
+
+/**
+ * Saves one outbox entry: the encoded PUBLISH packet (QoS 1 or 2) with
+ * its packet id. Called by `emq_client_publish` before it returns. Return
+ * EMQ_OK when saved; anything else makes the publish return
+ * EMQ_ERR_PERSISTENCE (the message stays queued in memory).
+ */
+typedef enum emq_err (*emq_persist_store)(void *user_data,
+                                          uint16_t packet_id,
+                                          const uint8_t *packet,
+                                          size_t packet_len);
+
+/**
+ * Forgets the outbox entry with `packet_id`: it was acknowledged
+ * (PUBACK, or PUBCOMP for QoS 2). Called before `on_published`.
+ */
+typedef void (*emq_persist_remove)(void *user_data, uint16_t packet_id);
+
+/**
+ * Called once by `emq_client_new`: hand every saved entry back, oldest
+ * first, with `emq_client_restore(client, packet, len)`. A result other
+ * than EMQ_OK makes `emq_client_new` fail with it.
+ */
+typedef enum emq_err (*emq_persist_load)(void *user_data, struct emq_client *client);
+
+/**
+ * Outbox persistence hooks (all NULL: the outbox lives in RAM only), so
+ * firmware can keep unacknowledged QoS 1/2 messages in flash across a
+ * reboot. `c_examples/file_outbox.c` is a file-backed implementation.
+ */
+typedef struct emq_persistence {
+  /**
+   * Save an entry.
+   */
+  emq_persist_store store;
+  /**
+   * Forget an entry.
+   */
+  emq_persist_remove remove;
+  /**
+   * Hand saved entries back at creation.
+   */
+  emq_persist_load load;
+  /**
+   * Passed to the three hooks.
+   */
+  void *user_data;
+} emq_persistence;
+
+/**
+ * Client options. Always start from `emq_options_default()` so fields added
+ * later get their defaults. Strings are NUL-terminated and copied by
+ * `emq_client_new`: the caller may free them afterwards.
+ */
+typedef struct emq_options {
+  /**
+   * `sizeof(emq_options)` as the program was compiled, set by
+   * `emq_options_default`: fields a newer library added after it keep
+   * their defaults. 0 or larger than this library's is
+   * EMQ_ERR_STRUCT_SIZE.
+   */
+  size_t struct_size;
+  /**
+   * Client identifier; NULL or "" asks the broker to assign one (needs clean_session).
+   */
+  const char *client_id;
+  /**
+   * Username, or NULL for none.
+   */
+  const char *username;
+  /**
+   * Password bytes (binary allowed), or NULL for none. Needs a username.
+   */
+  const uint8_t *password;
+  /**
+   * Length of `password` in bytes.
+   */
+  size_t password_len;
+  /**
+   * Keepalive interval in seconds; 0 disables pings. Default 60.
+   */
+  uint16_t keepalive_secs;
+  /**
+   * Start a clean session (default true).
+   */
+  bool clean_session;
+  /**
+   * 3 for MQTT 3.1, 4 for MQTT 3.1.1 (default).
+   */
+  uint8_t protocol_level;
+  /**
+   * Last-will topic, or NULL for no will.
+   */
+  const char *will_topic;
+  /**
+   * Last-will payload bytes (may be NULL when `will_payload_len` is 0).
+   */
+  const uint8_t *will_payload;
+  /**
+   * Length of `will_payload`.
+   */
+  size_t will_payload_len;
+  /**
+   * Last-will QoS (0..2).
+   */
+  uint8_t will_qos;
+  /**
+   * Publish the will as retained.
+   */
+  bool will_retain;
+  /**
+   * Receive buffer: the largest packet that can be received. Default 16 KiB.
+   */
+  size_t rx_buffer_size;
+  /**
+   * Send buffer: the largest packet that can be sent. Default 16 KiB.
+   */
+  size_t tx_buffer_size;
+  /**
+   * Bytes kept for copies of unacknowledged QoS 1/2 messages (resent after
+   * a reconnect). Must hold at least one message. Default 64 KiB.
+   */
+  size_t store_size;
+  /**
+   * Outbound QoS 1/2 messages unacknowledged at once (1..=65535). Default 20.
+   */
+  uint16_t inflight_window;
+  /**
+   * Bound on connect (TCP and CONNACK), on each write and the default for
+   * waits, in milliseconds. Default 10000.
+   */
+  uint32_t command_timeout_ms;
+  /**
+   * Disable Nagle's algorithm (default true: no 40 ms stall per QoS 1 round trip).
+   */
+  bool tcp_nodelay;
+  /**
+   * Most verbose level passed to `on_log`: an `emq_log_level` value
+   * (an int, so an out-of-range value is an error, not undefined). Default
+   * EMQ_LOG_INFO.
+   */
+  int log_level;
+  /**
+   * TLS settings (see `emq_tls_options`), or NULL. When set, every
+   * connection uses TLS. When NULL, TLS with the defaults (Mozilla roots,
+   * verification required) is used only for port 8883 or an `mqtts://`
+   * URI. Read by `emq_client_new` only.
+   */
+  const struct emq_tls_options *tls;
+  /**
+   * Reconnect by itself after a lost connection or a failed attempt,
+   * until `emq_client_disconnect`; `emq_client_poll`/`wait` drive it.
+   * Default false, as in the firmware MQTT modules.
+   */
+  bool auto_reconnect;
+  /**
+   * First retry this long after the loss, in ms. Default 3000.
+   */
+  uint32_t reconnect_min_ms;
+  /**
+   * Retries back off exponentially (with jitter) up to this, in ms.
+   * Refusals for bad credentials or authorization wait this long.
+   * Default 60000.
+   */
+  uint32_t reconnect_max_ms;
+  /**
+   * After a reconnect the broker answered with session present = 0,
+   * subscribe again to every filter (`on_subscribed` reports it).
+   * Default true.
+   */
+  bool resubscribe;
+  /**
+   * Most messages the outbox keeps (unacknowledged QoS 1/2, queued
+   * offline messages); the bytes are bounded by `store_size`. A full
+   * outbox is EMQ_ERR_STORE_FULL. Default 256.
+   */
+  uint16_t outbox_max_messages;
+  /**
+   * Accept QoS 1/2 publishes while disconnected into the outbox (sent
+   * after the next CONNACK) instead of EMQ_ERR_NOT_CONNECTED. Default false.
+   */
+  bool queue_offline;
+  /**
+   * Also queue QoS 0 publishes made while disconnected. Default false.
+   */
+  bool queue_qos0_offline;
+  /**
+   * Outbox persistence hooks; all NULL by default.
+   */
+  struct emq_persistence persistence;
+  /**
+   * How connections are made: an `emq_transport_choice` value. Default
+   * EMQ_TRANSPORT_AUTO. Firmware builds accept AUTO and TCP only: their
+   * transport callbacks are the connection.
+   */
+  int transport;
+  /**
+   * Retry every `reconnect_min_ms` exactly: no doubling, no jitter
+   * (NodeMCU's and LuatOS's fixed interval). Default false.
+   */
+  bool reconnect_fixed_interval;
+  /**
+   * Retry only a connection that once got CONNACK: a failed first
+   * attempt is reported (`on_connect_failed`) and not retried. Default false.
+   */
+  bool reconnect_after_connack_only;
+  /**
+   * On a lost connection, drop the QoS 1/2 messages that were sent and
+   * not acknowledged instead of resending them after the reconnect;
+   * `on_dropped` hears of each. Messages not yet sent stay. Default false.
+   */
+  bool drop_unacked_on_loss;
+  /**
+   * Call every handler whose filter matches a message, in subscription
+   * order, not only the first. Default false.
+   */
+  bool all_matching_handlers;
+} emq_options;
 
 /**
  * One entry for `emq_client_subscribe_many`.
@@ -1173,6 +1193,14 @@ typedef uint32_t (*emq_clock_ms)(void);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Fills `out` with no callbacks and this header's `struct_size`.
+ *
+ * # Safety
+ * `out` must be NULL or point to writable memory for an `emq_callbacks`.
+ */
+enum emq_err emq_callbacks_default(struct emq_callbacks *out);
 
 /**
  * Fills `out` with the defaults: Mozilla roots, verification required,

@@ -237,7 +237,7 @@ __attribute__((noinline)) static int run(emq_client **out)
     TRY("init", emq_client_init(client_storage, sizeof client_storage, &options, &transport,
                                 clock_ms, &buffers, &client));
     *out = client;
-    memset(&callbacks, 0, sizeof callbacks);
+    emq_callbacks_default(&callbacks);
     callbacks.on_message = on_message;
     callbacks.on_subscribed = on_subscribed;
     callbacks.on_unsubscribed = on_unsubscribed;
@@ -585,7 +585,7 @@ __attribute__((noinline)) static int run(emq_client **out)
     TRY("init", emq_client_init(client_storage, sizeof client_storage, &options, &transport,
                                 clock_ms, &buffers, &client));
     *out = client;
-    memset(&callbacks, 0, sizeof callbacks);
+    emq_callbacks_default(&callbacks);
     callbacks.on_connect = on_connect;
     callbacks.on_disconnect = on_disconnect;
     callbacks.on_message = on_message;

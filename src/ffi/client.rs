@@ -492,8 +492,12 @@ pub unsafe extern "C" fn emq_client_set_callbacks(
     // SAFETY: contract forwarded.
     unsafe {
         with_client(client, |c| {
-            // NULL or valid per the contract.
-            c.callbacks = callbacks.as_ref().copied().unwrap_or_default();
+            c.callbacks = if callbacks.is_null() {
+                emq_callbacks::default()
+            } else {
+                // NULL or valid per the contract.
+                callbacks_arg(callbacks)?
+            };
             c.user_data = user_data;
             Ok(())
         })
@@ -1470,7 +1474,7 @@ pub unsafe extern "C" fn emq_client_reconfigure(
     // SAFETY: contract forwarded.
     unsafe {
         with_client(client, |core| {
-            let o = options.as_ref().ok_or(EMQ_ERR_NULL_POINTER)?;
+            let o = &options_arg(options)?;
             let checked = check_options(o)?;
             if core.sup.client().state() != State::Disconnected {
                 return Err(EMQ_ERR_ALREADY_CONNECTED);

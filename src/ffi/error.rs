@@ -151,6 +151,10 @@ pub enum emq_err {
     /// Another task is reading from the network for this client (poll,
     /// wait or connect): firmware builds read from one task at a time.
     EMQ_ERR_BUSY = 83,
+    /// An options or callbacks struct's `struct_size` is 0 (not filled by
+    /// its defaults function) or larger than this library knows (a newer
+    /// header than the library).
+    EMQ_ERR_STRUCT_SIZE = 84,
 }
 
 impl From<Error> for emq_err {
@@ -278,6 +282,9 @@ impl emq_err {
             EMQ_ERR_MESSAGE_OVERFLOW => c"message larger than the receive buffer skipped",
             EMQ_ERR_UNSUPPORTED => c"not supported by this build",
             EMQ_ERR_BUSY => c"another task is reading from the network for this client",
+            EMQ_ERR_STRUCT_SIZE => {
+                c"struct_size not set by its defaults function, or from a newer header"
+            }
             EMQ_ERR_SUBSCRIPTIONS_FULL => c"subscription table full",
         }
     }
@@ -360,6 +367,7 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_UNSUPPORTED,
         EMQ_ERR_SUBSCRIPTIONS_FULL,
         EMQ_ERR_BUSY,
+        EMQ_ERR_STRUCT_SIZE,
     ]
 }
 

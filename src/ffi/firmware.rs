@@ -52,7 +52,7 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
 pub const STORAGE_SIZE_32: usize = 632;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 1000;
+pub const STORAGE_SIZE_64: usize = 1008;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -936,7 +936,7 @@ unsafe fn init(
         }
     }
     // SAFETY: NULL or valid per the contract.
-    let o = unsafe { options.as_ref() }.ok_or(EMQ_ERR_NULL_POINTER)?;
+    let o = &unsafe { options_arg(options) }?;
     // SAFETY: the option pointers are valid for the client's life (contract).
     let checked = unsafe { check_options(o) }?;
     if !o.tls.is_null() || checked.transport == emq_transport_choice::EMQ_TRANSPORT_TLS {

@@ -431,11 +431,8 @@ pub unsafe extern "C" fn emq_client_new(
         }
         // SAFETY: `out` is non-NULL and writable per the contract.
         unsafe { out.write(core::ptr::null_mut()) };
-        if options.is_null() {
-            return Err(EMQ_ERR_NULL_POINTER);
-        }
-        // SAFETY: non-NULL; valid per the contract.
-        let o = unsafe { &*options };
+        // SAFETY: NULL or valid per the contract.
+        let o = &unsafe { options_arg(options) }?;
         // SAFETY: the option pointers are valid per the contract.
         let (connect, checked) = unsafe { read_options(o) }?;
         // SAFETY: `o.tls` is NULL or valid per the contract.

@@ -75,6 +75,11 @@ pub enum emq_log_level {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct emq_options {
+    /// `sizeof(emq_options)` as the program was compiled, set by
+    /// `emq_options_default`: fields a newer library added after it keep
+    /// their defaults. 0 or larger than this library's is
+    /// EMQ_ERR_STRUCT_SIZE.
+    pub struct_size: usize,
     /// Client identifier; NULL or "" asks the broker to assign one (needs clean_session).
     pub client_id: *const c_char,
     /// Username, or NULL for none.
@@ -415,10 +420,15 @@ pub type emq_on_log_event = Option<
 >;
 
 /// Callbacks; any may be NULL. Arguments are borrowed for the call only.
+/// Start from `emq_callbacks_default`, which sets `struct_size`.
 #[allow(non_camel_case_types)]
 #[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct emq_callbacks {
+    /// `sizeof(emq_callbacks)` as the program was compiled, set by
+    /// `emq_callbacks_default`: callbacks a newer library added after it
+    /// stay NULL. 0 or larger than this library's is EMQ_ERR_STRUCT_SIZE.
+    pub struct_size: usize,
     pub on_connect: emq_on_connect,
     pub on_disconnect: emq_on_disconnect,
     pub on_message: emq_on_message,
@@ -461,6 +471,96 @@ pub type emq_on_dropped = Option<
         reason: emq_err,
     ),
 >;
+
+impl Default for emq_callbacks {
+    fn default() -> Self {
+        emq_callbacks {
+            struct_size: core::mem::size_of::<emq_callbacks>(),
+            on_connect: None,
+            on_disconnect: None,
+            on_message: None,
+            on_published: None,
+            on_subscribed: None,
+            on_unsubscribed: None,
+            on_log: None,
+            on_overflow: None,
+            on_log_event: None,
+            on_connect_failed: None,
+            on_dropped: None,
+        }
+    }
+}
+
+/// Fills `out` with no callbacks and this header's `struct_size`.
+///
+/// # Safety
+/// `out` must be NULL or point to writable memory for an `emq_callbacks`.
+#[no_mangle]
+pub unsafe extern "C" fn emq_callbacks_default(out: *mut emq_callbacks) -> emq_err {
+    if out.is_null() {
+        return EMQ_ERR_NULL_POINTER;
+    }
+    // SAFETY: non-NULL and writable per the contract.
+    unsafe { out.write(emq_callbacks::default()) };
+    EMQ_OK
+}
+
+/// The smallest `struct_size` accepted for `emq_options` and
+/// `emq_callbacks`: their sizes in the first library that had the field.
+/// When fields are added, these stay at the old sizes (freeze them with
+/// `offset_of!` of the first new field).
+const OPTIONS_SIZE_V1: usize = core::mem::size_of::<emq_options>();
+const CALLBACKS_SIZE_V1: usize = core::mem::size_of::<emq_callbacks>();
+
+/// Reads a C struct that starts with its `struct_size` (as the caller's
+/// header had it): the bytes it has over `defaults`, the rest left as
+/// they are. EMQ_ERR_STRUCT_SIZE for a size below `min` (0: not filled by
+/// its defaults function) or above this library's.
+///
+/// # Safety
+/// `ptr` must be NULL or point to a struct of the size it states.
+unsafe fn sized_arg<T: Copy>(ptr: *const T, min: usize, mut defaults: T) -> Result<T, emq_err> {
+    if ptr.is_null() {
+        return Err(EMQ_ERR_NULL_POINTER);
+    }
+    // SAFETY: every such struct starts with a `usize` size (contract).
+    let size = unsafe { ptr.cast::<usize>().read_unaligned() };
+    if size < min || size > core::mem::size_of::<T>() {
+        return Err(EMQ_ERR_STRUCT_SIZE);
+    }
+    // SAFETY: readable for `size` bytes (contract); `defaults` is a whole
+    // T, and the bytes come from a T of the caller's (older) layout, whose
+    // fields are a prefix of this one.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            ptr.cast::<u8>(),
+            (&mut defaults as *mut T).cast::<u8>(),
+            size,
+        )
+    };
+    Ok(defaults)
+}
+
+/// The caller's options over the defaults (see `sized_arg`).
+///
+/// # Safety
+/// As for `sized_arg`.
+pub(crate) unsafe fn options_arg(ptr: *const emq_options) -> Result<emq_options, emq_err> {
+    let mut defaults = core::mem::MaybeUninit::<emq_options>::uninit();
+    // SAFETY: writes a whole emq_options.
+    unsafe { emq_options_default(defaults.as_mut_ptr()) };
+    // SAFETY: initialized just above; the rest is forwarded.
+    unsafe { sized_arg(ptr, OPTIONS_SIZE_V1, defaults.assume_init()) }
+}
+
+/// The caller's callbacks over none (see `sized_arg`).
+///
+/// # Safety
+/// As for `sized_arg`.
+pub(crate) unsafe fn callbacks_arg(ptr: *const emq_callbacks) -> Result<emq_callbacks, emq_err> {
+    // SAFETY: forwarded.
+    unsafe { sized_arg(ptr, CALLBACKS_SIZE_V1, emq_callbacks::default()) }
+}
 
 /// A handler for messages matching one subscription's filter.
 #[allow(non_camel_case_types)]
@@ -614,6 +714,7 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
         return EMQ_ERR_NULL_POINTER;
     }
     let defaults = emq_options {
+        struct_size: core::mem::size_of::<emq_options>(),
         client_id: core::ptr::null(),
         username: core::ptr::null(),
         password: core::ptr::null(),

@@ -167,10 +167,18 @@ static inline void rec_on_unsubscribed(void *ud, emq_client *c, uint16_t packet_
     r->unsubscribed_id = packet_id;
 }
 
+/* No callbacks, with this header's struct_size. */
+static inline emq_callbacks no_callbacks(void)
+{
+    emq_callbacks cb;
+    CHECK_OK(emq_callbacks_default(&cb));
+    return cb;
+}
+
 static inline emq_callbacks rec_callbacks(void)
 {
     emq_callbacks cb;
-    memset(&cb, 0, sizeof cb);
+    emq_callbacks_default(&cb);
     cb.on_connect = rec_on_connect;
     cb.on_disconnect = rec_on_disconnect;
     cb.on_message = rec_on_message;

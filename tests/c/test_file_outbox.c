@@ -89,7 +89,7 @@ int main(void)
     CHECK_OK(emq_options_default(&sub_options));
     sub_options.client_id = "emq-outbox-sub";
     CHECK_OK(test_client_new(&sub_options, &sub));
-    memset(&cb, 0, sizeof cb);
+    emq_callbacks_default(&cb);
     cb.on_message = count_message;
     CHECK_OK(emq_client_set_callbacks(sub, &cb, &tally));
     CHECK_OK(emq_client_connect(sub, test_host(), test_port()));

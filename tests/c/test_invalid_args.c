@@ -70,6 +70,14 @@ static void check_options(void)
 
     CHECK_ERR(emq_options_default(NULL), EMQ_ERR_NULL_POINTER);
     CHECK_OK(emq_options_default(&base));
+    /* struct_size: 0 (not from the defaults function) or from a newer
+     * header than the library. */
+    o = base;
+    o.struct_size = 0;
+    CHECK_ERR(emq_client_new(&o, &c), EMQ_ERR_STRUCT_SIZE);
+    o.struct_size = sizeof o + 8;
+    CHECK_ERR(emq_client_new(&o, &c), EMQ_ERR_STRUCT_SIZE);
+    CHECK(c == NULL);
     CHECK(base.keepalive_secs == 60 && base.clean_session && base.protocol_level == 4);
 
     CHECK_ERR(emq_client_new(&base, NULL), EMQ_ERR_NULL_POINTER);
@@ -130,7 +138,7 @@ static void check_null_client(void)
     emq_subscription sub = {"a", 0};
     const char *filters[1] = {"a"};
     uint16_t id;
-    memset(&cb, 0, sizeof cb);
+    emq_callbacks_default(&cb);
 
     CHECK_ERR(emq_client_set_callbacks(NULL, &cb, NULL), EMQ_ERR_NULL_POINTER);
     CHECK_ERR(emq_client_connect(NULL, "127.0.0.1", 1883), EMQ_ERR_NULL_POINTER);
@@ -303,6 +311,14 @@ int main(void)
 
     c = test_client(NULL, &r);
     CHECK_OK(emq_client_set_callbacks(c, NULL, NULL)); /* NULL removes them */
+    {
+        emq_callbacks bad = no_callbacks();
+        CHECK_ERR(emq_callbacks_default(NULL), EMQ_ERR_NULL_POINTER);
+        bad.struct_size = 0;
+        CHECK_ERR(emq_client_set_callbacks(c, &bad, NULL), EMQ_ERR_STRUCT_SIZE);
+        bad.struct_size = sizeof bad + 8;
+        CHECK_ERR(emq_client_set_callbacks(c, &bad, NULL), EMQ_ERR_STRUCT_SIZE);
+    }
     {
         emq_callbacks cb = rec_callbacks();
         CHECK_OK(emq_client_set_callbacks(c, &cb, &r));

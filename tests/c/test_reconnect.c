@@ -140,7 +140,7 @@ static void on_log_event(void *ud, emq_client *c, const emq_log_event *e)
 static emq_callbacks peer_callbacks(void)
 {
     emq_callbacks cb;
-    memset(&cb, 0, sizeof cb);
+    emq_callbacks_default(&cb);
     cb.on_connect = on_connect;
     cb.on_disconnect = on_disconnect;
     cb.on_message = on_stream_message;

@@ -139,7 +139,7 @@ static void test_publishers(void)
     static sink s;
     static publisher pubs[PUBLISHERS];
     pthread_t threads[PUBLISHERS];
-    emq_callbacks scb = {0}, pcb = {0};
+    emq_callbacks scb = no_callbacks(), pcb = no_callbacks();
     emq_client *sub = new_client("thr-sub", 64);
     emq_client *pub = new_client("thr-pub", 1000);
     char base[96], filter[128];
@@ -260,7 +260,7 @@ static void test_echo(void)
 {
     static echoer e;
     static tester t;
-    emq_callbacks ecb = {0}, tcb = {0};
+    emq_callbacks ecb = no_callbacks(), tcb = no_callbacks();
     /* A callback cannot wait for outbox room (it runs on the thread that
      * makes room), so the echo client's outbox holds the whole burst. */
     emq_client *echo = new_client("thr-echo", ECHOES);
@@ -377,7 +377,7 @@ static void stopper_on_message(void *ud, emq_client *c, const emq_message *m)
 static void test_stop_in_callback(void)
 {
     static stopper s;
-    emq_callbacks cb = {0};
+    emq_callbacks cb = no_callbacks();
     emq_client *c = new_client("thr-stop", 64);
     uint64_t deadline;
 

@@ -97,7 +97,7 @@ static void fw_on_unsubscribed(void *ud, emq_client *c, uint16_t packet_id)
 static inline emq_callbacks fw_callbacks(void)
 {
     emq_callbacks cb;
-    memset(&cb, 0, sizeof cb);
+    emq_callbacks_default(&cb);
     cb.on_connect = fw_on_connect;
     cb.on_disconnect = fw_on_disconnect;
     cb.on_message = fw_on_message;
