@@ -32,7 +32,7 @@
 #if UINTPTR_MAX > 0xFFFFFFFFu
 #define EMQ_CLIENT_STORAGE_SIZE 1008
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 632
+#define EMQ_CLIENT_STORAGE_SIZE 640
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
@@ -64,7 +64,7 @@ typedef enum emq_err {
    */
   EMQ_ERR_NO_MEMORY = 4,
   /**
-   * Not allowed from inside a callback of the same client (poll, wait, connect, free).
+   * Not allowed from inside a callback of the same client (poll, wait, connect).
    */
   EMQ_ERR_IN_CALLBACK = 5,
   /**
@@ -469,6 +469,36 @@ enum QoS
 typedef enum QoS QoS;
 #else
 typedef uint8_t QoS;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What remains to be sent for an entry made while offline.
+ */
+enum Pending
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Nothing: the broker has it (or had it before a session loss).
+   */
+  None,
+  /**
+   * Subscribed while offline: SUBSCRIBE goes out after the next CONNACK.
+   */
+  Subscribe,
+  /**
+   * Unsubscribed while offline: UNSUBSCRIBE goes out after the next
+   * CONNACK if the broker kept the session; the entry then goes.
+   */
+  Unsubscribe,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum Pending Pending;
+#else
+typedef uint8_t Pending;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -953,7 +983,10 @@ typedef struct emq_options {
   uint16_t outbox_max_messages;
   /**
    * Accept QoS 1/2 publishes while disconnected into the outbox (sent
-   * after the next CONNACK) instead of EMQ_ERR_NOT_CONNECTED. Default false.
+   * after the next CONNACK) instead of EMQ_ERR_NOT_CONNECTED; likewise
+   * subscribe and unsubscribe (remembered in the subscription table,
+   * sent after the next CONNACK, packet id 0 returned; unsubscribes only
+   * if the broker kept the session). Default false.
    */
   bool queue_offline;
   /**
@@ -1655,7 +1688,9 @@ enum emq_err emq_client_init(void *storage,
 /**
  * Closes the connection, if any (without DISCONNECT, so the broker
  * publishes the will), and ends the client: its storage and buffers are
- * the caller's again. NULL is ignored. Refused inside a callback.
+ * the caller's again. NULL is ignored. Inside one of this client's
+ * callbacks it takes effect when the call that ran the callback is over;
+ * the client must not be used after the callback.
  *
  * # Safety
  * `client` must be NULL or a client from `emq_client_init` not yet ended.
@@ -1679,8 +1714,10 @@ enum emq_err emq_client_new(const struct emq_options *options, struct emq_client
 /**
  * Stops the network thread if it runs (see `emq_client_stop`), closes the
  * connection without DISCONNECT (so the broker publishes the will) and
- * frees the client. NULL is ignored. Refused with EMQ_ERR_IN_CALLBACK
- * inside one of this client's callbacks. Must be the last call on the
+ * frees the client. NULL is ignored. Inside one of this client's
+ * callbacks it takes effect when the callback returns (after the call that
+ * ran the callback, or the network thread's turn, is over); the handle
+ * must not be used after the callback. Must be the last call on the
  * handle: no other thread may still be using it.
  *
  * # Safety

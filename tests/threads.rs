@@ -89,10 +89,6 @@ unsafe extern "C" fn on_message(ud: *mut c_void, client: *mut emq_client, m: *co
         }
     }
     if seen.stop_after.load(Ordering::SeqCst) == count {
-        assert_eq!(
-            unsafe { emq_client_free(client) },
-            emq_err::EMQ_ERR_IN_CALLBACK
-        );
         let stopped = unsafe { emq_client_stop(client) };
         seen.stop_result.store(stopped as u32, Ordering::SeqCst);
     }
@@ -448,4 +444,73 @@ fn start_stop_free_cycles_from_several_threads() {
         }
         // Drop frees, stopping a running thread first.
     }
+}
+
+/// Set by `free_self` after it freed its client from inside its callback.
+static FREED_FROM_CALLBACK: AtomicU32 = AtomicU32::new(0);
+
+unsafe extern "C" fn free_self(_: *mut c_void, client: *mut emq_client, _: *const emq_message) {
+    // Deferred: the client stays usable until this callback returns.
+    let freed = unsafe { emq_client_free(client) };
+    let still_there = unsafe { emq_client_is_connected(client) };
+    if freed == emq_err::EMQ_OK && still_there {
+        FREED_FROM_CALLBACK.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn free_from_a_callback_on_the_network_thread_takes_effect_after_it() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start_default();
+    let id = CString::new(format!("thr-free-{}", std::process::id())).unwrap();
+    let mut options = std::mem::MaybeUninit::<emq_options>::uninit();
+    assert_eq!(
+        unsafe { emq_options_default(options.as_mut_ptr()) },
+        emq_err::EMQ_OK
+    );
+    let mut options = unsafe { options.assume_init() };
+    options.client_id = id.as_ptr();
+    let mut ptr = std::ptr::null_mut();
+    assert_eq!(
+        unsafe { emq_client_new(&options, &mut ptr) },
+        emq_err::EMQ_OK
+    );
+    let callbacks = emq_callbacks {
+        on_message: Some(free_self),
+        ..emq_callbacks::default()
+    };
+    assert_eq!(
+        unsafe { emq_client_set_callbacks(ptr, &callbacks, std::ptr::null_mut()) },
+        emq_err::EMQ_OK
+    );
+    let uri = CString::new(format!("mqtt://127.0.0.1:{}", broker.addr().port())).unwrap();
+    assert_eq!(
+        unsafe { emq_client_set_server(ptr, uri.as_ptr()) },
+        emq_err::EMQ_OK
+    );
+    assert_eq!(unsafe { emq_client_start(ptr) }, emq_err::EMQ_OK);
+    wait_until("connected", Duration::from_secs(10), || unsafe {
+        emq_client_is_connected(ptr)
+    });
+    let topic = CString::new(format!("threads/free/{}", std::process::id())).unwrap();
+    let mut sub = 0;
+    assert_eq!(
+        unsafe { emq_client_subscribe(ptr, topic.as_ptr(), 1, &mut sub) },
+        emq_err::EMQ_OK
+    );
+    assert_eq!(
+        unsafe { emq_client_wait(ptr, sub, 10_000) },
+        emq_err::EMQ_OK
+    );
+    // The last call this thread makes on the handle: the callback frees it.
+    assert_eq!(publish(&Shared(ptr), &topic, b"bye", 1), emq_err::EMQ_OK);
+    wait_until("freed from the callback", Duration::from_secs(10), || {
+        FREED_FROM_CALLBACK.load(Ordering::SeqCst) == 1
+    });
+    // The thread ended and freed the handle (tsan.sh runs this test under
+    // ThreadSanitizer); the broker is still there for other clients.
+    let other = ThreadedClient::new("thr-free-other", broker.addr().port(), 16);
+    other.start();
 }

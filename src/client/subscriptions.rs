@@ -16,12 +16,26 @@ use crate::codec::{QoS, SubscribeTopic};
 use crate::topic;
 use crate::Error;
 
+/// What remains to be sent for an entry made while offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Pending {
+    /// Nothing: the broker has it (or had it before a session loss).
+    None,
+    /// Subscribed while offline: SUBSCRIBE goes out after the next CONNACK.
+    Subscribe,
+    /// Unsubscribed while offline: UNSUBSCRIBE goes out after the next
+    /// CONNACK if the broker kept the session; the entry then goes.
+    Unsubscribe,
+}
+
 /// One remembered subscription; the filter bytes live in the table's byte pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry<H> {
     /// Length of the filter in the pool (MQTT strings fit in 16 bits).
     len: u16,
     qos: QoS,
+    pending: Pending,
     handler: Option<H>,
 }
 
@@ -30,6 +44,7 @@ impl<H> Entry<H> {
     pub const EMPTY: Self = Entry {
         len: 0,
         qos: QoS::AtMostOnce,
+        pending: Pending::None,
         handler: None,
     };
 }
@@ -190,6 +205,49 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
     /// [`Error::SubscriptionsFull`], and nothing changes. A filter longer
     /// than 65,535 bytes (no MQTT string is): [`Error::StringTooLong`].
     pub fn remember(&mut self, filter: &str, qos: QoS, handler: Option<H>) -> Result<(), Error> {
+        self.remember_as(filter, qos, handler, Pending::None)
+    }
+
+    /// Like [`remember`](Self::remember), for a subscription made while
+    /// offline: its SUBSCRIBE is still to be sent
+    /// ([`fill_pending`](Self::fill_pending)).
+    pub fn remember_offline(
+        &mut self,
+        filter: &str,
+        qos: QoS,
+        handler: Option<H>,
+    ) -> Result<(), Error> {
+        self.remember_as(filter, qos, handler, Pending::Subscribe)
+    }
+
+    /// Unsubscribes from `filter` while offline: one still to be sent is
+    /// simply forgotten; any other (or one not remembered) is marked for an
+    /// UNSUBSCRIBE after the next CONNACK, and routes nothing meanwhile.
+    pub fn forget_offline(&mut self, filter: &str) -> Result<(), Error> {
+        let pending = self.find(filter).and_then(|(index, _, _)| {
+            let (entries, _) = self.memory.view();
+            entries.get(index).map(|entry| entry.pending)
+        });
+        if pending == Some(Pending::Subscribe) {
+            self.forget(filter);
+            return Ok(());
+        }
+        self.remember_as(filter, QoS::AtMostOnce, None, Pending::Unsubscribe)?;
+        if let Some((index, _, _)) = self.find(filter) {
+            if let Some(entry) = self.memory.parts().0.get_mut(index) {
+                entry.handler = None;
+            }
+        }
+        Ok(())
+    }
+
+    fn remember_as(
+        &mut self,
+        filter: &str,
+        qos: QoS,
+        handler: Option<H>,
+        pending: Pending,
+    ) -> Result<(), Error> {
         let len = u16::try_from(filter.len()).map_err(|_| Error::StringTooLong)?;
         let found = self.find(filter);
         let (entries, bytes) = self.memory.parts();
@@ -199,6 +257,15 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
                 if handler.is_some() {
                     entry.handler = handler;
                 }
+                // Subscribed again after an offline unsubscribe: the
+                // broker may still have it, so SUBSCRIBE (idempotent) again.
+                if pending != Pending::None || entry.pending == Pending::Unsubscribe {
+                    entry.pending = if pending == Pending::None {
+                        Pending::Subscribe
+                    } else {
+                        pending
+                    };
+                }
             }
             return Ok(());
         }
@@ -206,7 +273,12 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
         match (entries.get_mut(self.count), bytes.get_mut(self.used..end)) {
             (Some(entry), Some(pool)) => {
                 pool.copy_from_slice(filter.as_bytes());
-                *entry = Entry { len, qos, handler };
+                *entry = Entry {
+                    len,
+                    qos,
+                    pending,
+                    handler,
+                };
             }
             _ => return Err(Error::SubscriptionsFull),
         }
@@ -222,6 +294,12 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
         let Some((index, offset, len)) = self.find(filter) else {
             return false;
         };
+        self.remove_at(index, offset, len);
+        true
+    }
+
+    /// Removes entry `index`, whose filter lies at `offset` in the pool.
+    fn remove_at(&mut self, index: usize, offset: usize, len: usize) {
         let (entries, bytes) = self.memory.parts();
         // `find` saw the filter inside the used pool and entries, so both
         // checks hold; they only let the compiler drop the panic paths.
@@ -237,13 +315,58 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
         }
         self.count -= 1;
         self.used -= len;
-        true
     }
 
     /// Forgets every subscription.
     pub fn clear(&mut self) {
         self.count = 0;
         self.used = 0;
+    }
+
+    /// True when SUBSCRIBEs or UNSUBSCRIBEs made offline wait to be sent.
+    pub fn has_pending(&self) -> bool {
+        self.live_entries()
+            .iter()
+            .any(|entry| entry.pending != Pending::None)
+    }
+
+    /// Fills `out` with the filters (and QoS) of entries whose `pending` is
+    /// `kind`, from the `start`th such entry on; returns how many.
+    pub fn fill_pending<'s>(
+        &'s self,
+        kind: Pending,
+        start: usize,
+        out: &mut [SubscribeTopic<'s>],
+    ) -> usize {
+        let matching = self
+            .entries_with_pending()
+            .filter(|(_, _, _, pending)| *pending == kind)
+            .skip(start);
+        let mut written = 0;
+        for ((filter, qos, _, _), slot) in matching.zip(out.iter_mut()) {
+            *slot = SubscribeTopic { filter, qos };
+            written += 1;
+        }
+        written
+    }
+
+    /// After offline changes were sent (or made moot by a lost session):
+    /// subscriptions count as made, unsubscribed entries go.
+    pub fn settle_pending(&mut self) {
+        // Bounded by the entries: each turn removes one or stops.
+        loop {
+            let unsubscribed = self
+                .live_entries()
+                .iter()
+                .position(|entry| entry.pending == Pending::Unsubscribe);
+            let Some((index, offset, len)) = unsubscribed.and_then(|at| self.nth_span(at)) else {
+                break;
+            };
+            self.remove_at(index, offset, len);
+        }
+        for entry in self.memory.parts().0.iter_mut().take(self.count) {
+            entry.pending = Pending::None;
+        }
     }
 
     /// The handler of the first entry, in insertion order, that has a
@@ -292,9 +415,17 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
         written
     }
 
-    /// Iterates over (filter, QoS, handler), in the order the subscriptions
-    /// were first made.
+    /// Iterates over (filter, QoS, handler) of the subscriptions in force
+    /// (not those unsubscribed offline), in the order they were first made.
     pub fn iter(&self) -> impl Iterator<Item = (&str, QoS, Option<H>)> + '_ {
+        self.entries_with_pending()
+            .filter(|(_, _, _, pending)| *pending != Pending::Unsubscribe)
+            .map(|(filter, qos, handler, _)| (filter, qos, handler))
+    }
+
+    /// Every entry: (filter, QoS, handler, what is pending).
+    #[allow(clippy::type_complexity)]
+    fn entries_with_pending(&self) -> impl Iterator<Item = (&str, QoS, Option<H>, Pending)> + '_ {
         let (_, bytes) = self.memory.view();
         let mut pool = bytes.get(..self.used).unwrap_or_default();
         self.live_entries().iter().map(move |entry| {
@@ -309,8 +440,20 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
                 core::str::from_utf8(filter).unwrap_or_default(),
                 entry.qos,
                 entry.handler,
+                entry.pending,
             )
         })
+    }
+
+    /// Pool offset and length of entry `index`.
+    fn nth_span(&self, index: usize) -> Option<(usize, usize, usize)> {
+        let entries = self.live_entries();
+        let offset = entries
+            .get(..index)?
+            .iter()
+            .map(|e| usize::from(e.len))
+            .sum();
+        Some((index, offset, usize::from(entries.get(index)?.len)))
     }
 
     /// The entries in use.
@@ -639,6 +782,7 @@ mod tests {
         let mut entries = [Entry {
             len: 9,
             qos: Q2,
+            pending: Pending::Subscribe,
             handler: Some(5u32),
         }; 3];
         let mut bytes = [b'z'; 10];
@@ -789,5 +933,61 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn offline_changes_wait_for_the_next_connack() {
+        fn pending(
+            subs: &Subscriptions<ArrayTable<u32, 8, 64>, u32>,
+            kind: Pending,
+        ) -> Vec<(String, QoS)> {
+            let mut out = [SubscribeTopic {
+                filter: "",
+                qos: Q0,
+            }; 8];
+            let n = subs.fill_pending(kind, 0, &mut out);
+            out[..n]
+                .iter()
+                .map(|t| (t.filter.to_string(), t.qos))
+                .collect()
+        }
+        let mut subs: Subscriptions<ArrayTable<u32, 8, 64>, u32> =
+            Subscriptions::new(ArrayTable::new());
+        subs.remember("old/a", Q1, Some(1)).unwrap();
+        subs.remember("old/b", Q1, None).unwrap();
+        subs.remember_offline("new/+", Q2, Some(2)).unwrap();
+        subs.forget_offline("old/a").unwrap();
+        subs.forget_offline("never/seen").unwrap();
+        // A new offline subscription unsubscribed offline was never sent.
+        subs.remember_offline("gone", Q0, None).unwrap();
+        subs.forget_offline("gone").unwrap();
+        assert!(subs.has_pending());
+        assert_eq!(
+            pending(&subs, Pending::Subscribe),
+            [("new/+".to_string(), Q2)]
+        );
+        let unsubscribed: Vec<String> = pending(&subs, Pending::Unsubscribe)
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect();
+        assert_eq!(unsubscribed, ["old/a", "never/seen"]);
+        // Unsubscribed entries route nothing and are not resubscribed.
+        assert_eq!(subs.handler_for("old/a"), None);
+        assert_eq!(subs.handler_for("new/x"), Some(2));
+        let filters: Vec<&str> = subs.iter().map(|(f, _, _)| f).collect();
+        assert_eq!(filters, ["old/b", "new/+"]);
+        subs.settle_pending();
+        assert!(!subs.has_pending());
+        let filters: Vec<&str> = subs.iter().map(|(f, _, _)| f).collect();
+        assert_eq!(filters, ["old/b", "new/+"]);
+        assert_eq!(subs.len(), 2);
+        // Subscribing again to something unsubscribed offline sends it again.
+        subs.forget_offline("old/b").unwrap();
+        subs.remember("old/b", Q1, None).unwrap();
+        assert_eq!(
+            pending(&subs, Pending::Subscribe),
+            [("old/b".to_string(), Q1)]
+        );
+        assert_eq!(subs.handler_for("old/b"), None);
     }
 }

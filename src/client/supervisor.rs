@@ -7,7 +7,7 @@
 
 use super::log::{LogCode, LogLevel, LogQueue, LogRecord};
 use super::reconnect::{Due, Reconnect, ReconnectPolicy};
-use super::subscriptions::{Subscriptions, TableMemory};
+use super::subscriptions::{Pending, Subscriptions, TableMemory};
 use super::{Client, ClientEvent, Connected, InputWindow};
 use crate::codec::{QoS, SubscribeTopic};
 use crate::session::{ConnectOptions, Memory, State};
@@ -38,6 +38,9 @@ pub struct Behaviour {
     pub drop_unacked_on_loss: bool,
     /// Route a message to every matching handler, not only the first.
     pub all_matching_handlers: bool,
+    /// Accept subscribe and unsubscribe while offline (with a subscription
+    /// table): sent after the next CONNACK.
+    pub subscribe_offline: bool,
 }
 
 impl Default for Behaviour {
@@ -48,6 +51,7 @@ impl Default for Behaviour {
             log_level: Some(LogLevel::Info),
             drop_unacked_on_loss: false,
             all_matching_handlers: false,
+            subscribe_offline: false,
         }
     }
 }
@@ -308,6 +312,49 @@ where
         self.record(LogLevel::Info, LogCode::Connected, 0, 0, present, None);
         if !session_present && self.behaviour.resubscribe {
             self.subscribe_again();
+        } else if self.subscriptions.has_pending() {
+            self.send_pending(Pending::Subscribe);
+        }
+        if session_present && self.subscriptions.has_pending() {
+            self.send_pending(Pending::Unsubscribe);
+        }
+        self.subscriptions.settle_pending();
+    }
+
+    /// Sends what was subscribed or unsubscribed while offline.
+    #[inline(never)]
+    #[cold]
+    fn send_pending(&mut self, kind: Pending) {
+        let mut start = 0;
+        // Bounded by the table's length: every turn takes at least one entry.
+        loop {
+            let mut topics = [NO_TOPIC; RESUBSCRIBE_CHUNK];
+            let count = self.subscriptions.fill_pending(kind, start, &mut topics);
+            if count == 0 {
+                return;
+            }
+            let result = if kind == Pending::Subscribe {
+                self.client.subscribe(&topics[..count])
+            } else {
+                let mut filters = [""; RESUBSCRIBE_CHUNK];
+                for (filter, topic) in filters.iter_mut().zip(&topics[..count]) {
+                    *filter = topic.filter;
+                }
+                self.client.unsubscribe(&filters[..count])
+            };
+            if let Err(err) = result {
+                let sent = start as u32;
+                self.record(
+                    LogLevel::Error,
+                    LogCode::ResubscribeFailed,
+                    SUBSCRIBE,
+                    0,
+                    sent,
+                    Some(err),
+                );
+                return;
+            }
+            start += count;
         }
     }
 
@@ -362,6 +409,9 @@ where
         topics: &[SubscribeTopic<'_>],
         handler: Option<H>,
     ) -> Result<u16, Error> {
+        if self.offline_changes() {
+            return self.subscribe_offline(topics, handler);
+        }
         let mut added = None;
         if let (Some(handler), Some(first)) = (handler, topics.first()) {
             let known = self.subscriptions.iter().any(|(f, _, _)| f == first.filter);
@@ -399,8 +449,52 @@ where
         Ok(id)
     }
 
+    /// True when a subscribe or unsubscribe now is remembered for the next
+    /// CONNACK rather than sent.
+    fn offline_changes(&self) -> bool {
+        self.behaviour.subscribe_offline
+            && self.client.state() != State::Connected
+            && self.subscriptions.capacity().0 > 0
+    }
+
+    /// Subscribes while offline: remembered, and sent after the next
+    /// CONNACK. Returns packet id 0 (the SUBSCRIBE gets its id when sent).
+    /// A full table is an error and nothing changes.
+    fn subscribe_offline(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+        handler: Option<H>,
+    ) -> Result<u16, Error> {
+        let (entries, bytes) = self.subscriptions.capacity();
+        let room = entries - self.subscriptions.len();
+        let needed: usize = topics.iter().map(|t| t.filter.len()).sum();
+        let used: usize = self.subscriptions.iter().map(|(f, _, _)| f.len()).sum();
+        if topics.len() > room || needed > bytes.saturating_sub(used) {
+            return Err(Error::SubscriptionsFull);
+        }
+        for topic in topics {
+            crate::topic::validate_topic_filter(topic.filter)?;
+        }
+        for topic in topics {
+            self.subscriptions
+                .remember_offline(topic.filter, topic.qos, handler)?;
+        }
+        Ok(0)
+    }
+
     /// Unsubscribes from `filters` and forgets them and their handlers.
+    /// While offline (with a subscription table), the UNSUBSCRIBE goes out
+    /// after the next CONNACK if the broker kept the session; returns 0.
     pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<u16, Error> {
+        if self.offline_changes() {
+            for filter in filters {
+                crate::topic::validate_topic_filter(filter)?;
+            }
+            for filter in filters {
+                self.subscriptions.forget_offline(filter)?;
+            }
+            return Ok(0);
+        }
         let id = self.client.unsubscribe(filters)?;
         for filter in filters {
             self.subscriptions.forget(filter);

@@ -10,8 +10,9 @@
 //! (poll, wait, connect) also holds the `link` lock, taken before the
 //! state, for as long as callbacks may look at a received message in the
 //! receive buffer. Calls that would wait for the caller's own callback to
-//! return (poll, wait, connect, free) are refused inside callbacks with
-//! `EMQ_ERR_IN_CALLBACK`.
+//! return (poll, wait, connect) are refused inside callbacks with
+//! `EMQ_ERR_IN_CALLBACK`; free (deinit) inside a callback takes effect when
+//! the call that ran it is over (`FreeWhenDone`).
 
 use super::sys::{self, emq_client, Link, Target};
 use super::*;
@@ -180,6 +181,7 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
             log_level: log_level_filter(level),
             drop_unacked_on_loss: o.drop_unacked_on_loss,
             all_matching_handlers: o.all_matching_handlers,
+            subscribe_offline: o.queue_offline,
         },
         transport,
     })
@@ -213,6 +215,26 @@ pub(crate) fn with_core(
         emit_logs(c);
     }
     result
+}
+
+/// At the end of an API call that may run callbacks: frees the client if
+/// one of them asked for `emq_client_free` (`emq_client_deinit`) and no
+/// callback of it still runs (the call was not made from one).
+pub(crate) struct FreeWhenDone(pub(crate) *mut emq_client);
+
+impl Drop for FreeWhenDone {
+    fn drop(&mut self) {
+        // SAFETY: NULL or live: API calls take live handles, and this runs
+        // at the end of one.
+        let Some(c) = (unsafe { self.0.as_ref() }) else {
+            return;
+        };
+        if c.free_requested() && !c.in_callback_here() {
+            // SAFETY: live; the callback that asked has returned and no
+            // reference to the client is used after this.
+            let _ = unsafe { sys::free_now(self.0) };
+        }
+    }
 }
 
 /// `with_core` on a handle from C.
@@ -489,6 +511,7 @@ pub unsafe extern "C" fn emq_client_set_callbacks(
     callbacks: *const emq_callbacks,
     user_data: *mut c_void,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     unsafe {
         with_client(client, |c| {
@@ -525,6 +548,7 @@ pub unsafe extern "C" fn emq_client_connect(
     host: *const c_char,
     port: u16,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     let c = match unsafe { handle(client) } {
         Ok(c) => c,
@@ -557,6 +581,7 @@ pub unsafe extern "C" fn emq_client_connect_start(
     host: *const c_char,
     port: u16,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     let c = match unsafe { handle(client) } {
         Ok(c) => c,
@@ -740,6 +765,7 @@ fn report_connect(c: &emq_client, outcome: Result<bool, Error>) {
 /// `client` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_err {
+    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     match unsafe { handle(client) } {
         Ok(c) => disconnect(c),
@@ -823,6 +849,7 @@ pub(crate) fn reconnect_turn(c: &emq_client, link: &mut Link) -> Turn {
 /// `client` must be a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u32) -> emq_err {
+    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     let c = match unsafe { handle(client) } {
         Ok(c) => c,
@@ -903,6 +930,7 @@ pub unsafe extern "C" fn emq_client_wait(
     packet_id: u16,
     timeout_ms: u32,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     if packet_id == 0 {
         return EMQ_ERR_INVALID_ARGUMENT;
     }
@@ -991,6 +1019,7 @@ pub unsafe extern "C" fn emq_client_publish(
     retain: bool,
     packet_id: *mut u16,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     // SAFETY: NULL or writable per the contract (cleared first, so a
     // failure never leaves a stale id).
     unsafe { set_out(packet_id, 0) };
@@ -1089,6 +1118,7 @@ pub unsafe extern "C" fn emq_client_restore(
     packet: *const u8,
     packet_len: usize,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     unsafe {
         with_client(client, |c| {
@@ -1137,6 +1167,7 @@ pub unsafe extern "C" fn emq_client_subscribe_many(
     count: usize,
     packet_id: *mut u16,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     unsafe { subscribe_with(client, subscriptions, count, None, packet_id) }
 }
@@ -1159,6 +1190,7 @@ pub unsafe extern "C" fn emq_client_subscribe_handler(
     user_data: *mut c_void,
     packet_id: *mut u16,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     let Some(handler) = handler else {
         return EMQ_ERR_NULL_POINTER;
     };
@@ -1226,6 +1258,7 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     count: usize,
     packet_id: *mut u16,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     let mut id = 0;
     // SAFETY: contract forwarded.
     let c = match unsafe { handle(client) } {
@@ -1355,6 +1388,7 @@ pub unsafe extern "C" fn emq_client_set_log_level(
     client: *mut emq_client,
     level: core::ffi::c_int,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     let Some(level) = log_level_of(level) else {
         return EMQ_ERR_INVALID_ARGUMENT;
     };
@@ -1471,6 +1505,7 @@ pub unsafe extern "C" fn emq_client_reconfigure(
     client: *mut emq_client,
     options: *const emq_options,
 ) -> emq_err {
+    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     unsafe {
         with_client(client, |core| {

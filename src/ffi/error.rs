@@ -18,7 +18,7 @@ pub enum emq_err {
     EMQ_ERR_INVALID_UTF8 = 3,
     /// Memory for the client or its buffers could not be allocated.
     EMQ_ERR_NO_MEMORY = 4,
-    /// Not allowed from inside a callback of the same client (poll, wait, connect, free).
+    /// Not allowed from inside a callback of the same client (poll, wait, connect).
     EMQ_ERR_IN_CALLBACK = 5,
     /// An internal error was contained; the client is closed. Please report it.
     EMQ_ERR_PANIC = 6,

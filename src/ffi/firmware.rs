@@ -15,8 +15,10 @@
 //!
 //! Re-entrancy is as on hosts: no Rust reference to a client is alive while
 //! a callback runs, so callbacks may publish, subscribe, unsubscribe and
-//! disconnect; poll, wait, connect and deinit are refused there with
-//! `EMQ_ERR_IN_CALLBACK`. One client is used from one task at a time.
+//! disconnect; poll, wait and connect are refused there with
+//! `EMQ_ERR_IN_CALLBACK`, and deinit takes effect when the call that ran
+//! the callback is over. With lock hooks (`lock-hooks` feature) several
+//! tasks may use one client; otherwise one task at a time.
 
 use super::client::{check_options, with_core, Core, Handler};
 use super::*;
@@ -50,7 +52,7 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 632;
+pub const STORAGE_SIZE_32: usize = 640;
 /// The same on 64-bit hosts.
 pub const STORAGE_SIZE_64: usize = 1008;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
@@ -317,6 +319,9 @@ pub struct emq_client {
     lock: Cell<Option<LockHooks>>,
     /// Nesting depth of callbacks currently running (changed under the lock).
     in_callback: Cell<u16>,
+    /// `emq_client_deinit` was called inside one of its callbacks: the
+    /// client ends when the outermost call that ran the callback is over.
+    deinit_requested: Cell<bool>,
     /// A task is reading from the network (poll, wait, connect): changed
     /// under the lock.
     #[cfg(feature = "lock-hooks")]
@@ -420,6 +425,12 @@ impl emq_client {
     /// The handle as C sees it, for callback arguments.
     pub(crate) fn as_ptr(&self) -> *mut emq_client {
         (self as *const emq_client).cast_mut()
+    }
+
+    /// True when a callback asked for `emq_client_deinit`.
+    pub(crate) fn free_requested(&self) -> bool {
+        let _core = self.core();
+        self.deinit_requested.get()
     }
 
     /// True while one of this client's callbacks runs.
@@ -1005,13 +1016,16 @@ unsafe fn init(
             addr_of_mut!((*handle).reading).write(Cell::new(false));
         }
         addr_of_mut!((*handle).in_callback).write(Cell::new(0));
+        addr_of_mut!((*handle).deinit_requested).write(Cell::new(false));
     }
     Ok(handle)
 }
 
 /// Closes the connection, if any (without DISCONNECT, so the broker
 /// publishes the will), and ends the client: its storage and buffers are
-/// the caller's again. NULL is ignored. Refused inside a callback.
+/// the caller's again. NULL is ignored. Inside one of this client's
+/// callbacks it takes effect when the call that ran the callback is over;
+/// the client must not be used after the callback.
 ///
 /// # Safety
 /// `client` must be NULL or a client from `emq_client_init` not yet ended.
@@ -1021,10 +1035,23 @@ pub unsafe extern "C" fn emq_client_deinit(client: *mut emq_client) -> emq_err {
     let Some(c) = (unsafe { client.as_ref() }) else {
         return EMQ_OK;
     };
-    if let Err(err) = c.refuse_in_callback() {
-        return err;
+    if c.in_callback_here() {
+        let _core = c.core();
+        c.deinit_requested.set(true);
+        return EMQ_OK;
     }
-    c.core().sup.client_mut().abort();
+    // SAFETY: forwarded contract; `c` is not used again.
+    unsafe { free_now(client) }
+}
+
+/// Ends a client: closes the connection without DISCONNECT.
+///
+/// # Safety
+/// `client` must be a live client nothing else uses, not inside one of its
+/// callbacks.
+pub(crate) unsafe fn free_now(client: *mut emq_client) -> emq_err {
+    // SAFETY: live per the contract; the borrow ends here.
+    unsafe { &*client }.core().sup.client_mut().abort();
     // SAFETY: live and initialized; not used again (contract). Nothing in
     // it owns memory, so this only ends its life.
     unsafe { core::ptr::drop_in_place(client) };

@@ -114,6 +114,10 @@ pub struct emq_client {
     connecting: AtomicBool,
     /// Which loop drives the client, and the network thread.
     runner: runner::Runner,
+    /// `emq_client_free` was called inside one of its callbacks: the
+    /// handle goes when the outermost call (or the network thread's turn)
+    /// that ran the callback is over.
+    free_requested: AtomicBool,
 }
 
 // SAFETY: the raw pointers in Core (user_data, handler data, persistence
@@ -169,6 +173,11 @@ impl emq_client {
     pub(crate) fn in_callback_here(&self) -> bool {
         let me = self as *const emq_client as usize;
         IN_CALLBACK.with(|running| running.borrow().contains(&me))
+    }
+
+    /// True when a callback asked for `emq_client_free`.
+    pub(crate) fn free_requested(&self) -> bool {
+        self.free_requested.load(Ordering::SeqCst)
     }
 
     /// Refuses calls that would wait for the thread running the callback.
@@ -483,6 +492,7 @@ pub unsafe extern "C" fn emq_client_new(
             progress: Condvar::new(),
             connecting: AtomicBool::new(false),
             runner: runner::Runner::default(),
+            free_requested: AtomicBool::new(false),
         });
         if let Some(load) = o.persistence.load {
             let mut loaded = EMQ_OK;
@@ -511,8 +521,10 @@ fn jitter_seed() -> u32 {
 
 /// Stops the network thread if it runs (see `emq_client_stop`), closes the
 /// connection without DISCONNECT (so the broker publishes the will) and
-/// frees the client. NULL is ignored. Refused with EMQ_ERR_IN_CALLBACK
-/// inside one of this client's callbacks. Must be the last call on the
+/// frees the client. NULL is ignored. Inside one of this client's
+/// callbacks it takes effect when the callback returns (after the call that
+/// ran the callback, or the network thread's turn, is over); the handle
+/// must not be used after the callback. Must be the last call on the
 /// handle: no other thread may still be using it.
 ///
 /// # Safety
@@ -523,11 +535,24 @@ pub unsafe extern "C" fn emq_client_free(client: *mut emq_client) -> emq_err {
     let Ok(c) = (unsafe { super::client::handle(client) }) else {
         return EMQ_OK;
     };
-    if let Err(err) = c.refuse_in_callback() {
-        return err;
+    if c.in_callback_here() {
+        c.free_requested.store(true, Ordering::SeqCst);
+        return EMQ_OK;
     }
+    // SAFETY: forwarded contract; `c` is not used again.
+    unsafe { free_now(client) }
+}
+
+/// Frees a handle: stops its network thread, closes the connection
+/// without DISCONNECT, releases the memory.
+///
+/// # Safety
+/// `client` must be a live handle that nothing else uses, not inside one
+/// of its callbacks.
+pub(crate) unsafe fn free_now(client: *mut emq_client) -> emq_err {
     guard(|| {
-        runner::join(c, false);
+        // SAFETY: live per the contract.
+        runner::join(unsafe { &*client }, false);
         // SAFETY: a live handle from Box::into_raw; the network thread has
         // ended and no other call may be running (contract): freed once.
         let owned = unsafe { Box::from_raw(client) };

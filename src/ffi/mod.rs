@@ -146,7 +146,10 @@ pub struct emq_options {
     /// outbox is EMQ_ERR_STORE_FULL. Default 256.
     pub outbox_max_messages: u16,
     /// Accept QoS 1/2 publishes while disconnected into the outbox (sent
-    /// after the next CONNACK) instead of EMQ_ERR_NOT_CONNECTED. Default false.
+    /// after the next CONNACK) instead of EMQ_ERR_NOT_CONNECTED; likewise
+    /// subscribe and unsubscribe (remembered in the subscription table,
+    /// sent after the next CONNACK, packet id 0 returned; unsubscribes only
+    /// if the broker kept the session). Default false.
     pub queue_offline: bool,
     /// Also queue QoS 0 publishes made while disconnected. Default false.
     pub queue_qos0_offline: bool,

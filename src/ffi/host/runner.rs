@@ -248,7 +248,12 @@ pub unsafe extern "C" fn emq_client_start(client: *mut emq_client) -> emq_err {
                 let shared = shared;
                 // SAFETY: the handle outlives the thread: stop, free and
                 // start join it before the handle can go away.
-                network_thread(unsafe { &*shared.0 })
+                let free = network_thread(unsafe { &*shared.0 });
+                if free {
+                    // SAFETY: a callback on this thread freed the handle;
+                    // nothing else uses it (free is the last call).
+                    unsafe { free_from_network_thread(shared.0.cast_mut()) };
+                }
             })
             .map_err(|_| {
                 c.runner.alive.store(false, Ordering::SeqCst);
@@ -314,8 +319,28 @@ pub unsafe extern "C" fn emq_client_set_server(
     result
 }
 
-/// The network thread's body.
-fn network_thread(c: &emq_client) {
+/// Frees a handle whose callback on its own network thread asked for it,
+/// once that callback has returned: the thread detaches itself (nobody
+/// joins it) and ends.
+///
+/// # Safety
+/// `client` must be the live handle this thread drove, used by nobody else.
+unsafe fn free_from_network_thread(client: *mut emq_client) {
+    {
+        // SAFETY: live per the contract.
+        let c = unsafe { &*client };
+        // Dropping our own JoinHandle detaches this thread.
+        drop(emq_client::runner_lock(&c.runner.thread).take());
+        c.runner.alive.store(false, Ordering::SeqCst);
+    }
+    // SAFETY: a live handle from Box::into_raw, freed once (contract).
+    let owned = unsafe { Box::from_raw(client) };
+    owned.core().sup.client_mut().abort();
+}
+
+/// The network thread's body. Returns true when a callback asked to free
+/// the handle (the caller frees it once this frame is gone).
+fn network_thread(c: &emq_client) -> bool {
     let me = c as *const emq_client as usize;
     NETWORK_THREAD_OF.with(|of| of.set(me));
     let wake_fd = emq_client::runner_lock(&c.runner.wake)
@@ -323,6 +348,9 @@ fn network_thread(c: &emq_client) {
         .map(|pipe| pipe.read);
     // Runs until stopped; every turn is bounded by IDLE_MS.
     while !stop_requested(c) {
+        if c.free_requested.load(Ordering::SeqCst) {
+            return true;
+        }
         let (fd, wait_ms) = match catch_unwind(AssertUnwindSafe(|| network_turn(c))) {
             Ok(wait) => wait,
             Err(_) => {
@@ -356,6 +384,7 @@ fn network_thread(c: &emq_client) {
     }
     c.runner.alive.store(false, Ordering::SeqCst);
     c.progress.notify_all();
+    false
 }
 
 /// One turn: connect or reconnect when due, else dispatch what arrived.
