@@ -116,12 +116,7 @@ struct ThreadedClient {
 impl ThreadedClient {
     fn new(name: &str, port: u16, outbox: u16) -> ThreadedClient {
         let id = CString::new(format!("{name}-{}", std::process::id())).unwrap();
-        let mut options = std::mem::MaybeUninit::<emq_options>::uninit();
-        assert_eq!(
-            unsafe { emq_options_default(options.as_mut_ptr()) },
-            emq_err::EMQ_OK
-        );
-        let mut options = unsafe { options.assume_init() };
+        let mut options = default_options();
         options.client_id = id.as_ptr();
         options.outbox_max_messages = outbox;
         options.store_size = usize::from(outbox) * 128 + 4096;
@@ -190,6 +185,16 @@ impl Drop for ThreadedClient {
     fn drop(&mut self) {
         assert_eq!(unsafe { emq_client_free(self.ptr) }, emq_err::EMQ_OK);
     }
+}
+
+/// `emq_options_default`'s options.
+fn default_options() -> emq_options {
+    let mut options = std::mem::MaybeUninit::<emq_options>::uninit();
+    assert_eq!(
+        unsafe { emq_options_default(options.as_mut_ptr()) },
+        emq_err::EMQ_OK
+    );
+    unsafe { options.assume_init() }
 }
 
 /// Sleeps in short steps until `cond` holds; panics after `limit`.
@@ -465,12 +470,7 @@ fn free_from_a_callback_on_the_network_thread_takes_effect_after_it() {
     }
     let broker = Broker::start_default();
     let id = CString::new(format!("thr-free-{}", std::process::id())).unwrap();
-    let mut options = std::mem::MaybeUninit::<emq_options>::uninit();
-    assert_eq!(
-        unsafe { emq_options_default(options.as_mut_ptr()) },
-        emq_err::EMQ_OK
-    );
-    let mut options = unsafe { options.assume_init() };
+    let mut options = default_options();
     options.client_id = id.as_ptr();
     let mut ptr = std::ptr::null_mut();
     assert_eq!(

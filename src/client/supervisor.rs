@@ -197,15 +197,7 @@ where
     /// the policy enables it) from here until [`disconnect`](Self::disconnect).
     pub fn request_connect(&mut self) {
         self.reconnect.requested();
-        let failures = self.reconnect.failures();
-        self.record(
-            LogLevel::Info,
-            LogCode::Connecting,
-            CONNECT,
-            0,
-            failures,
-            None,
-        );
+        self.reconnecting();
     }
 
     /// Whether a reconnect attempt is due: only while disconnected.
@@ -322,60 +314,46 @@ where
     }
 
     /// Sends what was subscribed or unsubscribed while offline.
+    fn send_pending(&mut self, kind: Pending) {
+        self.send_table(Some(kind));
+    }
+
+    /// Subscribes again to every remembered filter.
+    fn subscribe_again(&mut self) {
+        self.send_table(None);
+    }
+
+    /// Sends table entries a few per packet: with `None` a SUBSCRIBE for
+    /// every subscription in force (after a session loss), otherwise a
+    /// SUBSCRIBE or UNSUBSCRIBE for what is pending of that kind. Out of
+    /// line and cold: its filter arrays and the encoder stay off the frames
+    /// of the receive path.
     #[inline(never)]
     #[cold]
-    fn send_pending(&mut self, kind: Pending) {
+    fn send_table(&mut self, which: Option<Pending>) {
         let mut start = 0;
         // Bounded by the table's length: every turn takes at least one entry.
         loop {
             let mut topics = [NO_TOPIC; RESUBSCRIBE_CHUNK];
-            let count = self.subscriptions.fill_pending(kind, start, &mut topics);
+            let count = match which {
+                None => self.subscriptions.fill_topics(start, &mut topics),
+                Some(kind) => self.subscriptions.fill_pending(kind, start, &mut topics),
+            };
             if count == 0 {
                 return;
             }
-            let result = if kind == Pending::Subscribe {
-                self.client.subscribe(&topics[..count])
-            } else {
+            let result = if which == Some(Pending::Unsubscribe) {
                 let mut filters = [""; RESUBSCRIBE_CHUNK];
                 for (filter, topic) in filters.iter_mut().zip(&topics[..count]) {
                     *filter = topic.filter;
                 }
                 self.client.unsubscribe(&filters[..count])
+            } else {
+                self.client.subscribe(&topics[..count])
             };
-            if let Err(err) = result {
-                let sent = start as u32;
-                self.record(
-                    LogLevel::Error,
-                    LogCode::ResubscribeFailed,
-                    SUBSCRIBE,
-                    0,
-                    sent,
-                    Some(err),
-                );
-                return;
-            }
-            start += count;
-        }
-    }
-
-    /// Subscribes again to every remembered filter, a few per SUBSCRIBE.
-    /// Out of line and cold: its filter array and the encoder stay off the
-    /// frames of the receive path.
-    #[inline(never)]
-    #[cold]
-    fn subscribe_again(&mut self) {
-        let mut start = 0;
-        // Bounded by the table's length: every turn takes at least one entry.
-        loop {
-            let mut topics = [NO_TOPIC; RESUBSCRIBE_CHUNK];
-            let count = self.subscriptions.fill_topics(start, &mut topics);
-            if count == 0 {
-                return;
-            }
-            let result = self.client.subscribe(&topics[..count]);
             let sent = start as u32;
             match result {
-                Ok(id) => self.log.push(LogRecord {
+                Ok(id) if which.is_none() => self.log.push(LogRecord {
                     level: LogLevel::Info,
                     code: LogCode::Resubscribing,
                     packet_type: SUBSCRIBE,
@@ -383,6 +361,7 @@ where
                     value: count as u32,
                     error: None,
                 }),
+                Ok(_) => {}
                 Err(err) => {
                     self.record(
                         LogLevel::Error,

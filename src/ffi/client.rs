@@ -548,6 +548,20 @@ pub unsafe extern "C" fn emq_client_connect(
     host: *const c_char,
     port: u16,
 ) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe { connect_call(client, host, port, true) }
+}
+
+/// `emq_client_connect` and `emq_client_connect_start`.
+///
+/// # Safety
+/// As for `emq_client_connect`.
+unsafe fn connect_call(
+    client: *mut emq_client,
+    host: *const c_char,
+    port: u16,
+    wait: bool,
+) -> emq_err {
     let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     let c = match unsafe { handle(client) } {
@@ -558,11 +572,10 @@ pub unsafe extern "C" fn emq_client_connect(
         return err;
     }
     // SAFETY: `host` NULL or NUL-terminated per the contract.
-    let target = match unsafe { sys::target_arg(host, port) } {
-        Ok(target) => target,
-        Err(err) => return err,
-    };
-    connect_requested(c, target, true)
+    match unsafe { sys::target_arg(host, port) } {
+        Ok(target) => connect_requested(c, target, wait),
+        Err(err) => err,
+    }
 }
 
 /// Starts connecting to `host` on `port` and returns once CONNECT is
@@ -581,20 +594,8 @@ pub unsafe extern "C" fn emq_client_connect_start(
     host: *const c_char,
     port: u16,
 ) -> emq_err {
-    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
-    let c = match unsafe { handle(client) } {
-        Ok(c) => c,
-        Err(err) => return err,
-    };
-    if let Err(err) = c.refuse_in_callback() {
-        return err;
-    }
-    // SAFETY: `host` NULL or NUL-terminated per the contract.
-    match unsafe { sys::target_arg(host, port) } {
-        Ok(target) => connect_requested(c, target, false),
-        Err(err) => err,
-    }
+    unsafe { connect_call(client, host, port, false) }
 }
 
 /// A connect the application asked for, to `target`.
