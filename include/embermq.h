@@ -30,9 +30,9 @@
  * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 1008
+#define EMQ_CLIENT_STORAGE_SIZE 1024
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 640
+#define EMQ_CLIENT_STORAGE_SIZE 656
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
@@ -520,6 +520,26 @@ typedef enum emq_transport_choice {
    */
   EMQ_TRANSPORT_TLS = 2,
 } emq_transport_choice;
+
+#if !defined(EMBERMQ_HOST)
+/**
+ * What `emq_transport.connect` may return besides 0 and a negative error.
+ */
+typedef enum emq_transport_status {
+#if !defined(EMBERMQ_HOST)
+  /**
+   * Connected.
+   */
+  EMQ_TRANSPORT_CONNECTED = 0,
+#endif
+#if !defined(EMBERMQ_HOST)
+  /**
+   * Under way: call again later.
+   */
+  EMQ_TRANSPORT_IN_PROGRESS = 1,
+#endif
+} emq_transport_status;
+#endif
 
 /**
  * How much the client checks the broker's certificate (LuatOS's
@@ -1144,7 +1164,11 @@ typedef struct emq_buffers {
 /**
  * Opens the connection to `host` (NULL when the caller passed none, e.g. a
  * UART or a modem that already knows its peer) on `port`, within
- * `timeout_ms`. Returns 0 on success, a negative value on failure.
+ * `timeout_ms`. Returns 0 on success, a negative value on failure, or
+ * EMQ_TRANSPORT_IN_PROGRESS when the connection is under way without
+ * blocking: embermq then calls `connect` again (same host and port,
+ * timeout 0 from `emq_client_poll`, the time left from a blocking
+ * connect) until it returns 0 or fails, within `command_timeout_ms`.
  */
 typedef int (*emq_transport_connect)(void *user_data,
                                      const char *host,

@@ -37,6 +37,9 @@ pub(crate) struct Core {
     pub(crate) connect: sys::ConnectSettings,
     /// The broker of the latest connect request.
     pub(crate) target: Option<Target>,
+    /// While a firmware transport's `connect` is in progress (polled): when
+    /// the attempt gives up.
+    pub(crate) opening: Option<u64>,
     pub(crate) persistence: emq_persistence,
     pub(crate) callbacks: emq_callbacks,
     pub(crate) user_data: *mut c_void,
@@ -623,7 +626,7 @@ pub(crate) fn connect_to(
     let mut result = EMQ_OK;
     // A contained panic (hosts) is the result instead.
     let contained = sys::guard(|| {
-        result = match start_attempt(c, link, requested) {
+        result = match start_attempt(c, link, requested, wait) {
             Ok(()) if wait => await_connack(c),
             Ok(()) => {
                 emit_logs(c);
@@ -646,17 +649,19 @@ pub(crate) fn connect_to(
 }
 
 /// Opens the transport and writes CONNECT. `Err(None)`: already connected
-/// (nothing to report). Out of line, so its frame is gone while CONNACK
-/// is waited for.
+/// (nothing to report). Without `wait`, a transport whose `connect` is in
+/// progress is left to `open_turn`. Out of line, so its frame is gone while
+/// CONNACK is waited for.
 #[inline(never)]
 fn start_attempt(
     c: &emq_client,
     link: &mut Link,
     requested: Option<Target>,
+    wait: bool,
 ) -> Result<(), Option<Error>> {
     let (target, timeout) = {
         let mut core = c.core();
-        if core.sup.client().state() != State::Disconnected {
+        if core.sup.client().state() != State::Disconnected || core.opening.is_some() {
             return Err(None);
         }
         match requested {
@@ -672,20 +677,71 @@ fn start_attempt(
         (target, core.sup.client().command_timeout_ms())
     };
     // Without the state lock: other threads' calls go on meanwhile.
-    let transport = sys::open_transport(c, link, &target, timeout);
+    let transport = sys::open_transport(c, link, &target, timeout, wait);
     let mut guard = c.core();
     let core = &mut *guard;
+    if let Ok(None) = transport {
+        let now = core.sup.client_mut().now_ms();
+        core.opening = Some(now + u64::from(timeout));
+        return Ok(());
+    }
+    send_connect(core, transport.and_then(|t| t.ok_or(Error::ConnectFailed))).map_err(Some)
+}
+
+/// Writes CONNECT over a transport just opened, or records why there is
+/// none.
+fn send_connect(core: &mut Core, transport: Result<sys::Transport, Error>) -> Result<(), Error> {
     let started = match transport {
         Ok(transport) => {
             let options = core.connect.options();
             core.sup.start_connect(transport, &options)
         }
-        Err(err) => {
-            core.sup.attempt_failed(err);
-            Err(err)
+        Err(err) => Err(err),
+    };
+    if let Err(err) = started {
+        core.sup.attempt_failed(err);
+    }
+    started
+}
+
+/// While a firmware transport's `connect` is in progress: asks it again;
+/// once open, writes CONNECT (poll then reports CONNACK); a failure or the
+/// command timeout is reported. `None`: nothing is being opened. The
+/// caller holds `link`.
+fn open_turn(c: &emq_client, link: &mut Link) -> Option<emq_err> {
+    let (target, deadline, now) = {
+        let mut core = c.core();
+        let deadline = core.opening?;
+        let now = core.sup.client_mut().now_ms();
+        (core.target.as_ref().cloned()?, deadline, now)
+    };
+    let opened = sys::open_transport(c, link, &target, 0, false);
+    let result = {
+        let mut guard = c.core();
+        let core = &mut *guard;
+        match opened {
+            Ok(None) if now < deadline => return Some(EMQ_OK),
+            Ok(None) => {
+                sys::abandon_open(link);
+                core.opening = None;
+                send_connect(core, Err(Error::Timeout))
+            }
+            other => {
+                core.opening = None;
+                send_connect(core, other.and_then(|t| t.ok_or(Error::ConnectFailed)))
+            }
         }
     };
-    started.map_err(Some)
+    match result {
+        Ok(()) => {
+            emit_logs(c);
+            Some(EMQ_OK)
+        }
+        Err(err) => {
+            report_connect(c, Err(err));
+            Some(err.into())
+        }
+    }
 }
 
 /// Waits for the CONNACK of a started attempt, without the state lock,
@@ -779,6 +835,11 @@ pub(crate) fn disconnect(c: &emq_client) -> emq_err {
     let mut cb = None;
     let result = with_core(c, |core| {
         cb = core.callback(|cb| cb.on_disconnect);
+        if core.opening.take().is_some() {
+            // A transport still opening: closed, nothing to send.
+            core.sup.stop_reconnecting();
+            return Ok(());
+        }
         core.sup.disconnect().map_err(emq_err::from)
     });
     sys::notify_progress(c);
@@ -864,6 +925,9 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
             Ok(link) => link,
             Err(err) => return err,
         };
+        if let Some(result) = open_turn(c, &mut link) {
+            return result;
+        }
         match reconnect_turn(c, &mut link) {
             Turn::Idle => return run_events(c, timeout_ms),
             Turn::Attempted(_) => return EMQ_OK,
@@ -1308,6 +1372,9 @@ pub unsafe extern "C" fn emq_client_state(client: *const emq_client) -> emq_stat
     // SAFETY: contract forwarded.
     unsafe {
         query(client, emq_state::EMQ_STATE_DISCONNECTED, |c| {
+            if c.opening.is_some() {
+                return emq_state::EMQ_STATE_CONNECTING;
+            }
             match c.sup.client().state() {
                 State::Disconnected => emq_state::EMQ_STATE_DISCONNECTED,
                 State::AwaitingConnAck => emq_state::EMQ_STATE_WAITING_CONNACK,

@@ -32,7 +32,7 @@ pub use crate::transport::callbacks::{
 };
 use crate::transport::callbacks::{CallbackClock, CallbackTransport};
 #[cfg(feature = "lock-hooks")]
-use crate::transport::Transport;
+use crate::transport::Transport as _;
 use crate::Error;
 use core::cell::{Cell, UnsafeCell};
 use core::ops::{Deref, DerefMut};
@@ -52,9 +52,9 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 640;
+pub const STORAGE_SIZE_32: usize = 656;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 1008;
+pub const STORAGE_SIZE_64: usize = 1024;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -485,7 +485,8 @@ pub(crate) fn wait_for_progress<'a>(
 /// Nobody waits for progress.
 pub(crate) fn notify_progress(_: &emq_client) {}
 
-/// The transport's `connect` runs inside the connect call.
+/// The transport's `connect` runs inside the connect call (or is polled:
+/// `Core::opening`).
 pub(crate) fn is_opening(_: &emq_client) -> bool {
     false
 }
@@ -539,14 +540,41 @@ pub(crate) unsafe fn target_arg(host: *const c_char, port: u16) -> Result<Target
 
 /// Opens the transport with its `connect` callback.
 pub(crate) fn open_transport(
-    _: &emq_client,
+    c: &emq_client,
     link: &mut Link,
     target: &Target,
     timeout_ms: u32,
-) -> Result<CallbackTransport, Error> {
-    // SAFETY: the host is NULL or NUL-terminated (contract of connect).
-    unsafe { link.open(target.0, target.1, timeout_ms) }?;
-    Ok(*link)
+    wait: bool,
+) -> Result<Option<CallbackTransport>, Error> {
+    let deadline = c.core().sup.client_mut().now_ms() + u64::from(timeout_ms);
+    let mut left = timeout_ms;
+    // Bounded by the deadline (and the count, should the clock stand still).
+    for _ in 0..10_000 {
+        // SAFETY: the host is NULL or NUL-terminated (contract of connect).
+        if unsafe { link.open(target.0, target.1, left) }? {
+            return Ok(Some(*link));
+        }
+        if !wait {
+            return Ok(None);
+        }
+        let now = c.core().sup.client_mut().now_ms();
+        if now >= deadline {
+            break;
+        }
+        left = (deadline - now).min(u64::from(u32::MAX)) as u32;
+    }
+    crate::transport::Transport::close(link);
+    Err(Error::Timeout)
+}
+
+pub use crate::transport::callbacks::emq_transport_status;
+
+/// The transport of a connection (`open_transport`).
+pub(crate) type Transport = CallbackTransport;
+
+/// Gives up a transport whose `connect` is still in progress.
+pub(crate) fn abandon_open(link: &mut Link) {
+    crate::transport::Transport::close(link);
 }
 
 /// The next event, waiting in the transport's `recv` until `deadline` at
@@ -1004,6 +1032,7 @@ unsafe fn init(
         ));
         addr_of_mut!((*core).connect).write(ConnectSettings(checked.connect));
         addr_of_mut!((*core).target).write(None);
+        addr_of_mut!((*core).opening).write(None);
         addr_of_mut!((*core).persistence).write(o.persistence);
         addr_of_mut!((*core).callbacks).write(emq_callbacks::default());
         addr_of_mut!((*core).user_data).write(core::ptr::null_mut());

@@ -290,7 +290,8 @@ pub(crate) fn open_transport(
     link: &mut Link,
     target: &Target,
     _timeout_ms: u32,
-) -> Result<HostTransport, Error> {
+    _wait: bool,
+) -> Result<Option<HostTransport>, Error> {
     let (host, port, scheme_tls) = target;
     let tls = link.tls.wanted(*port, *scheme_tls);
     c.connecting.store(true, Ordering::SeqCst);
@@ -312,8 +313,15 @@ pub(crate) fn open_transport(
             Some(err),
         );
     }
-    transport
+    // Hosts open within the call (bounded by the connect timeout).
+    transport.map(Some)
 }
+
+/// The transport of a connection (`open_transport`).
+pub(crate) type Transport = HostTransport;
+
+/// Hosts open within the connect call: nothing is left in progress.
+pub(crate) fn abandon_open(_: &mut Link) {}
 
 /// The text line for a log event, NUL-terminated, for `on_log`.
 pub(crate) fn log_line(core: &Core, record: &LogRecord) -> Option<Vec<u8>> {
@@ -472,6 +480,7 @@ pub unsafe extern "C" fn emq_client_new(
             sup,
             connect,
             target: None,
+            opening: None,
             persistence: o.persistence,
             callbacks: emq_callbacks::default(),
             user_data: core::ptr::null_mut(),

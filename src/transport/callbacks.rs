@@ -10,7 +10,11 @@ use core::ptr::NonNull;
 
 /// Opens the connection to `host` (NULL when the caller passed none, e.g. a
 /// UART or a modem that already knows its peer) on `port`, within
-/// `timeout_ms`. Returns 0 on success, a negative value on failure.
+/// `timeout_ms`. Returns 0 on success, a negative value on failure, or
+/// EMQ_TRANSPORT_IN_PROGRESS when the connection is under way without
+/// blocking: embermq then calls `connect` again (same host and port,
+/// timeout 0 from `emq_client_poll`, the time left from a blocking
+/// connect) until it returns 0 or fails, within `command_timeout_ms`.
 pub type emq_transport_connect = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -100,7 +104,8 @@ impl CallbackTransport {
         unsafe { self.callbacks.as_ref() }
     }
 
-    /// Opens the stream with the `connect` callback, if any.
+    /// Opens the stream with the `connect` callback, if any: `Ok(true)`
+    /// when open, `Ok(false)` while the callback says it is in progress.
     ///
     /// # Safety
     /// `host` must be NULL or NUL-terminated.
@@ -109,17 +114,30 @@ impl CallbackTransport {
         host: *const c_char,
         port: u16,
         timeout_ms: u32,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let c = self.callbacks();
         let Some(connect) = c.connect else {
-            return Ok(());
+            return Ok(true);
         };
         // SAFETY: firmware callback; `host` is NULL or NUL-terminated (caller).
-        if unsafe { connect(c.user_data, host, port, timeout_ms) } < 0 {
-            return Err(Error::ConnectFailed);
+        match unsafe { connect(c.user_data, host, port, timeout_ms) } {
+            0 => Ok(true),
+            result if result == emq_transport_status::EMQ_TRANSPORT_IN_PROGRESS as c_int => {
+                Ok(false)
+            }
+            _ => Err(Error::ConnectFailed),
         }
-        Ok(())
     }
+}
+
+/// What `emq_transport.connect` may return besides 0 and a negative error.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum emq_transport_status {
+    /// Connected.
+    EMQ_TRANSPORT_CONNECTED = 0,
+    /// Under way: call again later.
+    EMQ_TRANSPORT_IN_PROGRESS = 1,
 }
 
 /// The callbacks take an `int` count: ask for at most this much at once.
