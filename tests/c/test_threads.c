@@ -421,7 +421,7 @@ static void test_stop_in_callback(void)
     CHECK(atomic_load(&s.disconnects) == 2);
     CHECK_ERR(s.publish_in_disconnect_err, EMQ_ERR_NOT_CONNECTED);
     CHECK_OK(emq_client_free(c));
-    printf("stop: stop inside on_message returned in %llu ms; free there refused\n",
+    printf("stop: stop inside on_message returned in %llu ms\n",
            (unsigned long long)s.stop_took_ms);
 }
 
