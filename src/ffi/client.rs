@@ -24,6 +24,9 @@ use crate::codec::{LastWill, ProtocolLevel};
 use crate::session::{ConnectOptions, SessionConfig, State};
 use crate::Error;
 
+/// A poll turn for a transport whose `connect` is in progress (`open_turn`).
+pub(crate) type OpenTurn = fn(&emq_client, &mut Link) -> Option<emq_err>;
+
 /// A per-filter handler and its `user_data`, as the subscription table keeps it.
 pub(crate) type Handler = (
     unsafe extern "C" fn(*mut c_void, *mut emq_client, *const emq_message),
@@ -37,9 +40,11 @@ pub(crate) struct Core {
     pub(crate) connect: sys::ConnectSettings,
     /// The broker of the latest connect request.
     pub(crate) target: Option<Target>,
-    /// While a firmware transport's `connect` is in progress (polled): when
-    /// the attempt gives up.
-    pub(crate) opening: Option<u64>,
+    /// While a firmware transport's `connect` is in progress: when the
+    /// attempt gives up, and the turn that polls it (set only by
+    /// `emq_client_connect_start`, so a firmware that never calls it links
+    /// none of this).
+    pub(crate) opening: Option<(u64, OpenTurn)>,
     pub(crate) persistence: emq_persistence,
     pub(crate) callbacks: emq_callbacks,
     pub(crate) user_data: *mut c_void,
@@ -552,10 +557,10 @@ pub unsafe extern "C" fn emq_client_connect(
     port: u16,
 ) -> emq_err {
     // SAFETY: contract forwarded.
-    unsafe { connect_call(client, host, port, true) }
+    unsafe { connect_call(client, host, port, None) }
 }
 
-/// `emq_client_connect` and `emq_client_connect_start`.
+/// `emq_client_connect` and (with `start_only`) `emq_client_connect_start`.
 ///
 /// # Safety
 /// As for `emq_client_connect`.
@@ -563,7 +568,7 @@ unsafe fn connect_call(
     client: *mut emq_client,
     host: *const c_char,
     port: u16,
-    wait: bool,
+    start_only: Option<OpenTurn>,
 ) -> emq_err {
     let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
@@ -576,7 +581,7 @@ unsafe fn connect_call(
     }
     // SAFETY: `host` NULL or NUL-terminated per the contract.
     match unsafe { sys::target_arg(host, port) } {
-        Ok(target) => connect_requested(c, target, wait),
+        Ok(target) => connect_requested(c, target, start_only),
         Err(err) => err,
     }
 }
@@ -598,13 +603,17 @@ pub unsafe extern "C" fn emq_client_connect_start(
     port: u16,
 ) -> emq_err {
     // SAFETY: contract forwarded.
-    unsafe { connect_call(client, host, port, false) }
+    unsafe { connect_call(client, host, port, Some(open_turn)) }
 }
 
 /// A connect the application asked for, to `target`.
-pub(crate) fn connect_requested(c: &emq_client, target: Target, wait: bool) -> emq_err {
+pub(crate) fn connect_requested(
+    c: &emq_client,
+    target: Target,
+    start_only: Option<OpenTurn>,
+) -> emq_err {
     let result = match c.try_link() {
-        Ok(mut link) => connect_to(c, &mut link, Some(target), wait),
+        Ok(mut link) => connect_to(c, &mut link, Some(target), start_only),
         Err(err) => return err,
     };
     // A waiting network thread takes the new connection over at once.
@@ -614,19 +623,21 @@ pub(crate) fn connect_requested(c: &emq_client, target: Target, wait: bool) -> e
 
 /// One connection attempt, and the report to `on_connect` /
 /// `on_connect_failed`. `requested`: a new target the application asked for
-/// (not an automatic reconnect to the last one). `wait`: until CONNACK;
-/// otherwise the attempt returns once CONNECT is written and poll reports
-/// its outcome. The caller holds `link`.
+/// (not an automatic reconnect to the last one). `start_only`: the attempt
+/// returns once CONNECT is written (or the transport's `connect` is under
+/// way, polled by this turn) and poll reports its outcome; otherwise it
+/// waits for CONNACK. The caller holds `link`.
 pub(crate) fn connect_to(
     c: &emq_client,
     link: &mut Link,
     requested: Option<Target>,
-    wait: bool,
+    start_only: Option<OpenTurn>,
 ) -> emq_err {
+    let wait = start_only.is_none();
     let mut result = EMQ_OK;
     // A contained panic (hosts) is the result instead.
     let contained = sys::guard(|| {
-        result = match start_attempt(c, link, requested, wait) {
+        result = match start_attempt(c, link, requested, start_only) {
             Ok(()) if wait => await_connack(c),
             Ok(()) => {
                 emit_logs(c);
@@ -649,15 +660,15 @@ pub(crate) fn connect_to(
 }
 
 /// Opens the transport and writes CONNECT. `Err(None)`: already connected
-/// (nothing to report). Without `wait`, a transport whose `connect` is in
-/// progress is left to `open_turn`. Out of line, so its frame is gone while
-/// CONNACK is waited for.
+/// (nothing to report). With `start_only`, a transport whose `connect` is
+/// in progress is left to that turn. Out of line, so its frame is gone
+/// while CONNACK is waited for.
 #[inline(never)]
 fn start_attempt(
     c: &emq_client,
     link: &mut Link,
     requested: Option<Target>,
-    wait: bool,
+    start_only: Option<OpenTurn>,
 ) -> Result<(), Option<Error>> {
     let (target, timeout) = {
         let mut core = c.core();
@@ -677,12 +688,12 @@ fn start_attempt(
         (target, core.sup.client().command_timeout_ms())
     };
     // Without the state lock: other threads' calls go on meanwhile.
-    let transport = sys::open_transport(c, link, &target, timeout, wait);
+    let transport = sys::open_transport(c, link, &target, timeout, start_only.is_none());
     let mut guard = c.core();
     let core = &mut *guard;
-    if let Ok(None) = transport {
+    if let (Ok(None), Some(turn)) = (&transport, start_only) {
         let now = core.sup.client_mut().now_ms();
-        core.opening = Some(now + u64::from(timeout));
+        core.opening = Some((now + u64::from(timeout), turn));
         return Ok(());
     }
     send_connect(core, transport.and_then(|t| t.ok_or(Error::ConnectFailed))).map_err(Some)
@@ -711,7 +722,7 @@ fn send_connect(core: &mut Core, transport: Result<sys::Transport, Error>) -> Re
 fn open_turn(c: &emq_client, link: &mut Link) -> Option<emq_err> {
     let (target, deadline, now) = {
         let mut core = c.core();
-        let deadline = core.opening?;
+        let (deadline, _) = core.opening?;
         let now = core.sup.client_mut().now_ms();
         (core.target.as_ref().cloned()?, deadline, now)
     };
@@ -890,7 +901,7 @@ pub(crate) fn reconnect_turn(c: &emq_client, link: &mut Link) -> Turn {
     match due {
         Due::Idle => Turn::Idle,
         Due::Wait(ms) => Turn::Wait(ms),
-        Due::Now => Turn::Attempted(connect_to(c, link, None, true)),
+        Due::Now => Turn::Attempted(connect_to(c, link, None, None)),
     }
 }
 
@@ -925,7 +936,8 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
             Ok(link) => link,
             Err(err) => return err,
         };
-        if let Some(result) = open_turn(c, &mut link) {
+        let opening = c.core().opening.map(|(_, turn)| turn);
+        if let Some(result) = opening.and_then(|turn| turn(c, &mut link)) {
             return result;
         }
         match reconnect_turn(c, &mut link) {

@@ -593,7 +593,7 @@ pub unsafe extern "C" fn emq_client_connect_uri(
     }
     // SAFETY: NUL-terminated per the contract.
     match unsafe { str_arg(uri) }.and_then(parse_target) {
-        Ok(target) => connect_requested(c, target, true),
+        Ok(target) => connect_requested(c, target, None),
         Err(err) => err,
     }
 }

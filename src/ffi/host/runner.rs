@@ -397,7 +397,7 @@ fn network_turn(c: &emq_client) -> (Option<RawFd>, u32) {
             core.sup.client().state() == State::Disconnected && core.target.is_some()
         };
         if target {
-            let result = connect_to(c, &mut link, None, true);
+            let result = connect_to(c, &mut link, None, None);
             report_failed_attempt(c, result);
             return (None, 0);
         }
