@@ -1615,21 +1615,8 @@ const char *emq_err_str(int err);
  * Sets lock hooks (see `emq_lock`), or removes them with NULL. Call it
  * right after `emq_client_init`, before other tasks use the client.
  * EMQ_ERR_NULL_POINTER when `lock` or `unlock` is missing (nothing
- * changes). Needs the `lock-hooks` cargo feature (else
+ * changes). Needs the `lock-hooks` cargo feature (else hooks give
  * EMQ_ERR_UNSUPPORTED).
- *
- * # Safety
- * `client` must be a live client used by no other task yet; `lock` NULL or
- * valid, its functions callable for the client's life.
- */
-enum emq_err emq_client_set_lock(struct emq_client *client, const struct emq_lock *lock);
-#endif
-
-#if !defined(EMBERMQ_HOST)
-/**
- * Sets lock hooks (see `emq_lock`), or removes them with NULL. Call it
- * right after `emq_client_init`, before other tasks use the client.
- * EMQ_ERR_NULL_POINTER when `lock` or `unlock` is missing (nothing changes).
  *
  * # Safety
  * `client` must be a live client used by no other task yet; `lock` NULL or

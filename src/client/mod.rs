@@ -213,7 +213,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// When the session next needs a turn (a ping to send, a PINGRESP
     /// overdue), on the client's clock.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.session.next_deadline()
+        match (self.session.next_deadline(), self.connack_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The current time of the client's clock.

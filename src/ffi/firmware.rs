@@ -648,33 +648,12 @@ pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientE
 /// Sets lock hooks (see `emq_lock`), or removes them with NULL. Call it
 /// right after `emq_client_init`, before other tasks use the client.
 /// EMQ_ERR_NULL_POINTER when `lock` or `unlock` is missing (nothing
-/// changes). Needs the `lock-hooks` cargo feature (else
+/// changes). Needs the `lock-hooks` cargo feature (else hooks give
 /// EMQ_ERR_UNSUPPORTED).
 ///
 /// # Safety
 /// `client` must be a live client used by no other task yet; `lock` NULL or
 /// valid, its functions callable for the client's life.
-#[cfg(not(feature = "lock-hooks"))]
-#[no_mangle]
-pub unsafe extern "C" fn emq_client_set_lock(
-    client: *mut emq_client,
-    lock: *const emq_lock,
-) -> emq_err {
-    match (client.is_null(), lock.is_null()) {
-        (true, _) => EMQ_ERR_NULL_POINTER,
-        (false, true) => EMQ_OK,
-        (false, false) => EMQ_ERR_UNSUPPORTED,
-    }
-}
-
-/// Sets lock hooks (see `emq_lock`), or removes them with NULL. Call it
-/// right after `emq_client_init`, before other tasks use the client.
-/// EMQ_ERR_NULL_POINTER when `lock` or `unlock` is missing (nothing changes).
-///
-/// # Safety
-/// `client` must be a live client used by no other task yet; `lock` NULL or
-/// valid, its functions callable for the client's life.
-#[cfg(feature = "lock-hooks")]
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_set_lock(
     client: *mut emq_client,
@@ -688,15 +667,23 @@ pub unsafe extern "C" fn emq_client_set_lock(
     let hooks = match unsafe { lock.as_ref() } {
         None => None,
         Some(l) => match (l.lock, l.unlock) {
-            (Some(lock), Some(unlock)) => Some(LockHooks {
-                lock,
-                unlock,
-                user_data: l.user_data,
-            }),
+            (Some(lock), Some(unlock)) => Some((lock, unlock, l.user_data)),
             _ => return EMQ_ERR_NULL_POINTER,
         },
     };
-    c.lock.set(hooks);
+    #[cfg(feature = "lock-hooks")]
+    c.lock.set(hooks.map(|(lock, unlock, user_data)| LockHooks {
+        lock,
+        unlock,
+        user_data,
+    }));
+    #[cfg(not(feature = "lock-hooks"))]
+    {
+        let _ = c;
+        if hooks.is_some() {
+            return EMQ_ERR_UNSUPPORTED;
+        }
+    }
     EMQ_OK
 }
 

@@ -401,7 +401,12 @@ impl TlsTransport {
                         None if err.kind() == io::ErrorKind::InvalidData => {
                             Error::TlsHandshakeFailed
                         }
-                        None => from_io(&err),
+                        // The server hung up mid-handshake: not a TLS
+                        // server (a plain MQTT port), or it refused us.
+                        None => match from_io(&err) {
+                            Error::ConnectionClosed => Error::TlsHandshakeFailed,
+                            other => other,
+                        },
                     };
                     // Let the server hear our alert before the socket goes.
                     let _ = conn.write_tls(&mut io);
