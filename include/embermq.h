@@ -30,9 +30,9 @@
  * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 1024
+#define EMQ_CLIENT_STORAGE_SIZE 1008
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 656
+#define EMQ_CLIENT_STORAGE_SIZE 640
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
@@ -444,35 +444,6 @@ typedef enum emq_state {
 } emq_state;
 
 /**
- * Quality of service of a PUBLISH or a subscription.
- */
-enum QoS
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint8_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /**
-   * Fire and forget.
-   */
-  AtMostOnce = 0,
-  /**
-   * Acknowledged by PUBACK; may arrive more than once.
-   */
-  AtLeastOnce = 1,
-  /**
-   * Four-step handshake; arrives exactly once.
-   */
-  ExactlyOnce = 2,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum QoS QoS;
-#else
-typedef uint8_t QoS;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
  * What remains to be sent for an entry made while offline.
  */
 enum Pending
@@ -499,6 +470,35 @@ enum Pending
 typedef enum Pending Pending;
 #else
 typedef uint8_t Pending;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Quality of service of a PUBLISH or a subscription.
+ */
+enum QoS
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Fire and forget.
+   */
+  AtMostOnce = 0,
+  /**
+   * Acknowledged by PUBACK; may arrive more than once.
+   */
+  AtLeastOnce = 1,
+  /**
+   * Four-step handshake; arrives exactly once.
+   */
+  ExactlyOnce = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum QoS QoS;
+#else
+typedef uint8_t QoS;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 

@@ -2,6 +2,7 @@
 //! of attempts it produces, on the client's clock. No I/O: the driver asks
 //! [`Reconnect::due`] and makes the attempt itself.
 
+#[cfg(feature = "reconnect")]
 use super::backoff::Backoff;
 
 /// How a client reconnects after a lost connection or a failed attempt.
@@ -46,6 +47,7 @@ pub enum Due {
 }
 
 /// Reconnect state: whether the client is reconnecting and when next.
+#[cfg(feature = "reconnect")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reconnect {
     policy: ReconnectPolicy,
@@ -60,6 +62,7 @@ pub struct Reconnect {
     connected_once: bool,
 }
 
+#[cfg(feature = "reconnect")]
 impl Reconnect {
     /// Idle reconnect state for `policy`; `seed` varies the jitter between
     /// devices.
@@ -101,7 +104,7 @@ impl Reconnect {
 
     /// The application asked to connect: reconnecting starts if enabled.
     pub fn requested(&mut self) {
-        self.active = cfg!(feature = "reconnect") && self.policy.enabled;
+        self.active = self.policy.enabled;
         self.next_attempt_ms = None;
         self.connected_once = false;
         self.failures = 0;
@@ -120,9 +123,6 @@ impl Reconnect {
     /// the connection was lost (`lost`) at `now_ms`. Returns the delay
     /// before the next attempt, or `None` when not reconnecting.
     pub fn schedule(&mut self, now_ms: u64, refused_code: Option<u8>, lost: bool) -> Option<u32> {
-        if !cfg!(feature = "reconnect") {
-            return None;
-        }
         if !lost {
             self.failures = self.failures.saturating_add(1);
         }
@@ -154,13 +154,46 @@ impl Reconnect {
 
     /// Whether a disconnected client should make an attempt at `now_ms`.
     pub fn due(&self, now_ms: u64) -> Due {
-        if !cfg!(feature = "reconnect") || !self.active {
+        if !self.active {
             return Due::Idle;
         }
         match self.next_attempt_ms {
             Some(at) if at > now_ms => Due::Wait((at - now_ms).min(u64::from(u32::MAX)) as u32),
             _ => Due::Now,
         }
+    }
+}
+
+/// Without the `reconnect` feature: never reconnecting, and no room or
+/// code for it.
+#[cfg(not(feature = "reconnect"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconnect;
+
+#[cfg(not(feature = "reconnect"))]
+#[allow(missing_docs)]
+impl Reconnect {
+    pub fn new(_: ReconnectPolicy, _: u32) -> Self {
+        Reconnect
+    }
+    pub fn policy(&self) -> ReconnectPolicy {
+        ReconnectPolicy::default()
+    }
+    pub fn set_policy(&mut self, _: ReconnectPolicy) {}
+    pub fn is_active(&self) -> bool {
+        false
+    }
+    pub fn failures(&self) -> u32 {
+        0
+    }
+    pub fn requested(&mut self) {}
+    pub fn connected(&mut self) {}
+    pub fn schedule(&mut self, _: u64, _: Option<u8>, _: bool) -> Option<u32> {
+        None
+    }
+    pub fn stop(&mut self) {}
+    pub fn due(&self, _: u64) -> Due {
+        Due::Idle
     }
 }
 

@@ -56,6 +56,26 @@ impl Default for Behaviour {
     }
 }
 
+/// The switches of a [`Behaviour`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Flags {
+    resubscribe: bool,
+    drop_unacked_on_loss: bool,
+    all_matching_handlers: bool,
+    subscribe_offline: bool,
+}
+
+impl Flags {
+    fn of(b: &Behaviour) -> Self {
+        Flags {
+            resubscribe: b.resubscribe,
+            drop_unacked_on_loss: b.drop_unacked_on_loss,
+            all_matching_handlers: b.all_matching_handlers,
+            subscribe_offline: b.subscribe_offline,
+        }
+    }
+}
+
 /// A client with reconnect, resubscribe, handlers and log events.
 pub struct Supervisor<M, T, C, R, S, H>
 where
@@ -70,7 +90,9 @@ where
     subscriptions: Subscriptions<S, H>,
     reconnect: Reconnect,
     log: LogQueue,
-    behaviour: Behaviour,
+    /// The behaviour's switches (the policy and log level live in
+    /// `reconnect` and `log`).
+    flags: Flags,
     /// The session's count of unknown acknowledgements, as far as logged.
     unknown_acks_logged: u16,
     last_return_code: u8,
@@ -101,7 +123,7 @@ where
             subscriptions,
             reconnect: Reconnect::new(behaviour.reconnect, seed),
             log: LogQueue::new(behaviour.log_level),
-            behaviour,
+            flags: Flags::of(&behaviour),
             unknown_acks_logged: 0,
             last_return_code: 0,
             last_error: None,
@@ -130,20 +152,26 @@ where
 
     /// What it does beyond the client.
     pub fn behaviour(&self) -> Behaviour {
-        self.behaviour
+        Behaviour {
+            reconnect: self.reconnect.policy(),
+            resubscribe: self.flags.resubscribe,
+            log_level: self.log.level(),
+            drop_unacked_on_loss: self.flags.drop_unacked_on_loss,
+            all_matching_handlers: self.flags.all_matching_handlers,
+            subscribe_offline: self.flags.subscribe_offline,
+        }
     }
 
     /// Changes what it does beyond the client (the reconnect schedule
     /// starts over).
     pub fn set_behaviour(&mut self, behaviour: Behaviour) {
-        self.behaviour = behaviour;
+        self.flags = Flags::of(&behaviour);
         self.reconnect.set_policy(behaviour.reconnect);
         self.log.set_level(behaviour.log_level);
     }
 
     /// The log queue's level.
     pub fn set_log_level(&mut self, level: Option<LogLevel>) {
-        self.behaviour.log_level = level;
         self.log.set_level(level);
     }
 
@@ -302,7 +330,7 @@ where
         self.reconnect.connected();
         let present = u32::from(session_present);
         self.record(LogLevel::Info, LogCode::Connected, 0, 0, present, None);
-        if !session_present && self.behaviour.resubscribe {
+        if !session_present && self.flags.resubscribe {
             self.subscribe_again();
         } else if self.subscriptions.has_pending() {
             self.send_pending(Pending::Subscribe);
@@ -431,7 +459,7 @@ where
     /// True when a subscribe or unsubscribe now is remembered for the next
     /// CONNACK rather than sent.
     fn offline_changes(&self) -> bool {
-        self.behaviour.subscribe_offline
+        self.flags.subscribe_offline
             && self.client.state() != State::Connected
             && self.subscriptions.capacity().0 > 0
     }
@@ -499,7 +527,7 @@ where
         if n == 0 {
             return self.handler_for(topic);
         }
-        if !self.behaviour.all_matching_handlers || !self.subscriptions.has_handlers() {
+        if !self.flags.all_matching_handlers || !self.subscriptions.has_handlers() {
             return None;
         }
         let topic = core::str::from_utf8(topic).ok()?;
@@ -518,7 +546,7 @@ where
     /// drops one sent, unacknowledged QoS 1/2 message and returns its
     /// packet id; `None` when none is left (or the option is off).
     pub fn drop_next_unacked(&mut self) -> Option<u16> {
-        if !self.behaviour.drop_unacked_on_loss {
+        if !self.flags.drop_unacked_on_loss {
             return None;
         }
         self.client.drop_next_sent()

@@ -27,6 +27,30 @@ use crate::Error;
 /// A poll turn for a transport whose `connect` is in progress (`open_turn`).
 pub(crate) type OpenTurn = fn(&emq_client, &mut Link) -> Option<emq_err>;
 
+/// The persistence hooks a client keeps: none (and no room for them)
+/// without the `persistence` feature.
+#[derive(Clone, Copy)]
+pub(crate) struct Persistence(#[cfg(feature = "persistence")] emq_persistence);
+
+impl Persistence {
+    /// Keeps `hooks` (checked to be all NULL without the feature).
+    #[cfg_attr(not(feature = "persistence"), allow(unused_variables))]
+    pub(crate) fn new(hooks: emq_persistence) -> Self {
+        #[cfg(feature = "persistence")]
+        return Persistence(hooks);
+        #[cfg(not(feature = "persistence"))]
+        Persistence()
+    }
+
+    /// The hooks.
+    pub(crate) fn hooks(&self) -> emq_persistence {
+        #[cfg(feature = "persistence")]
+        return self.0;
+        #[cfg(not(feature = "persistence"))]
+        emq_persistence::default()
+    }
+}
+
 /// A per-filter handler and its `user_data`, as the subscription table keeps it.
 pub(crate) type Handler = (
     unsafe extern "C" fn(*mut c_void, *mut emq_client, *const emq_message),
@@ -45,7 +69,7 @@ pub(crate) struct Core {
     /// `emq_client_connect_start`, so a firmware that never calls it links
     /// none of this).
     pub(crate) opening: Option<(u64, OpenTurn)>,
-    pub(crate) persistence: emq_persistence,
+    pub(crate) persistence: Persistence,
     pub(crate) callbacks: emq_callbacks,
     pub(crate) user_data: *mut c_void,
     /// What only one build keeps (the host's TLS verify result).
@@ -430,7 +454,7 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
         ClientEvent::Published { packet_id } => {
             let (remove, cb) = {
                 let core = c.core();
-                let hooks = core.persistence;
+                let hooks = core.persistence.hooks();
                 (
                     hooks
                         .remove
@@ -1125,7 +1149,7 @@ pub unsafe extern "C" fn emq_client_publish(
         })();
         lost = core.sup.take_unreported_loss();
         on_published = core.callback(|cb| cb.on_published);
-        persist = cfg!(feature = "persistence") && core.persistence.store.is_some();
+        persist = core.persistence.hooks().store.is_some();
         published
     });
     // SAFETY: NULL or writable per the contract.
@@ -1158,7 +1182,7 @@ fn persist_stored(c: &emq_client, packet_id: u16) -> emq_err {
     // lock is held while the hook runs: it may call back into the client.
     let (hooks, packet) = {
         let mut core = c.core();
-        let hooks = core.persistence;
+        let hooks = core.persistence.hooks();
         let Some(packet) = sys::stored_copy(&mut core, packet_id) else {
             return EMQ_OK;
         };

@@ -52,9 +52,9 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 656;
+pub const STORAGE_SIZE_32: usize = 640;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 1024;
+pub const STORAGE_SIZE_64: usize = 1008;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -902,7 +902,7 @@ fn load_saved(c: &emq_client) -> emq_err {
     if !cfg!(feature = "persistence") {
         return EMQ_OK;
     }
-    let hooks = c.core().persistence;
+    let hooks = c.core().persistence.hooks();
     let Some(load) = hooks.load else {
         return EMQ_OK;
     };
@@ -1020,7 +1020,7 @@ unsafe fn init(
         addr_of_mut!((*core).connect).write(ConnectSettings(checked.connect));
         addr_of_mut!((*core).target).write(None);
         addr_of_mut!((*core).opening).write(None);
-        addr_of_mut!((*core).persistence).write(o.persistence);
+        addr_of_mut!((*core).persistence).write(super::client::Persistence::new(o.persistence));
         addr_of_mut!((*core).callbacks).write(emq_callbacks::default());
         addr_of_mut!((*core).user_data).write(core::ptr::null_mut());
         addr_of_mut!((*core).extra).write(CoreExtra);

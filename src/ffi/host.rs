@@ -481,7 +481,7 @@ pub unsafe extern "C" fn emq_client_new(
             connect,
             target: None,
             opening: None,
-            persistence: o.persistence,
+            persistence: super::client::Persistence::new(o.persistence),
             callbacks: emq_callbacks::default(),
             user_data: core::ptr::null_mut(),
             extra: CoreExtra {
