@@ -311,17 +311,7 @@ where
             }
         };
         self.last_error = Some(err);
-        let now = self.client.now_ms();
-        if let Some(delay) = self.reconnect.schedule(now, refused, false) {
-            self.record(
-                LogLevel::Warning,
-                LogCode::ReconnectScheduled,
-                0,
-                0,
-                delay,
-                None,
-            );
-        }
+        self.schedule_next(refused, false);
     }
 
     fn connected(&mut self, session_present: bool) {
@@ -631,16 +621,20 @@ where
             0,
             Some(reason),
         );
+        self.schedule_next(None, true);
+    }
+
+    /// Schedules the next reconnect attempt after a failed one (`refused`:
+    /// its CONNACK code) or a lost connection, and logs the delay.
+    fn schedule_next(&mut self, refused: Option<u8>, lost: bool) {
         let now = self.client.now_ms();
-        if let Some(delay) = self.reconnect.schedule(now, None, true) {
-            self.record(
-                LogLevel::Info,
-                LogCode::ReconnectScheduled,
-                0,
-                0,
-                delay,
-                None,
-            );
+        if let Some(delay) = self.reconnect.schedule(now, refused, lost) {
+            let level = if lost {
+                LogLevel::Info
+            } else {
+                LogLevel::Warning
+            };
+            self.record(level, LogCode::ReconnectScheduled, 0, 0, delay, None);
         }
     }
 
