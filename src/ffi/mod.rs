@@ -522,7 +522,11 @@ const CALLBACKS_SIZE_V1: usize = core::mem::size_of::<emq_callbacks>();
 ///
 /// # Safety
 /// `ptr` must be NULL or point to a struct of the size it states.
-unsafe fn sized_arg<T: Copy>(ptr: *const T, min: usize, mut defaults: T) -> Result<T, emq_err> {
+unsafe fn sized_arg<T: Copy>(
+    ptr: *const T,
+    min: usize,
+    defaults: impl FnOnce() -> T,
+) -> Result<T, emq_err> {
     if ptr.is_null() {
         return Err(EMQ_ERR_NULL_POINTER);
     }
@@ -531,17 +535,19 @@ unsafe fn sized_arg<T: Copy>(ptr: *const T, min: usize, mut defaults: T) -> Resu
     if size < min || size > core::mem::size_of::<T>() {
         return Err(EMQ_ERR_STRUCT_SIZE);
     }
-    // SAFETY: readable for `size` bytes (contract); `defaults` is a whole
-    // T, and the bytes come from a T of the caller's (older) layout, whose
+    if size == core::mem::size_of::<T>() {
+        // SAFETY: a whole T of this layout (contract).
+        return Ok(unsafe { ptr.read() });
+    }
+    // Built only for an older layout (never while `min` is this size).
+    let mut full = defaults();
+    // SAFETY: readable for `size` bytes (contract); `full` is a whole T,
+    // and the bytes come from a T of the caller's (older) layout, whose
     // fields are a prefix of this one.
     unsafe {
-        core::ptr::copy_nonoverlapping(
-            ptr.cast::<u8>(),
-            (&mut defaults as *mut T).cast::<u8>(),
-            size,
-        )
+        core::ptr::copy_nonoverlapping(ptr.cast::<u8>(), (&mut full as *mut T).cast::<u8>(), size)
     };
-    Ok(defaults)
+    Ok(full)
 }
 
 /// The caller's options over the defaults (see `sized_arg`).
@@ -549,11 +555,16 @@ unsafe fn sized_arg<T: Copy>(ptr: *const T, min: usize, mut defaults: T) -> Resu
 /// # Safety
 /// As for `sized_arg`.
 pub(crate) unsafe fn options_arg(ptr: *const emq_options) -> Result<emq_options, emq_err> {
-    let mut defaults = core::mem::MaybeUninit::<emq_options>::uninit();
-    // SAFETY: writes a whole emq_options.
-    unsafe { emq_options_default(defaults.as_mut_ptr()) };
-    // SAFETY: initialized just above; the rest is forwarded.
-    unsafe { sized_arg(ptr, OPTIONS_SIZE_V1, defaults.assume_init()) }
+    // SAFETY: forwarded.
+    unsafe {
+        sized_arg(ptr, OPTIONS_SIZE_V1, || {
+            let mut defaults = core::mem::MaybeUninit::<emq_options>::uninit();
+            // SAFETY: writes a whole emq_options.
+            emq_options_default(defaults.as_mut_ptr());
+            // SAFETY: initialized just above.
+            defaults.assume_init()
+        })
+    }
 }
 
 /// The caller's callbacks over none (see `sized_arg`).
@@ -562,7 +573,7 @@ pub(crate) unsafe fn options_arg(ptr: *const emq_options) -> Result<emq_options,
 /// As for `sized_arg`.
 pub(crate) unsafe fn callbacks_arg(ptr: *const emq_callbacks) -> Result<emq_callbacks, emq_err> {
     // SAFETY: forwarded.
-    unsafe { sized_arg(ptr, CALLBACKS_SIZE_V1, emq_callbacks::default()) }
+    unsafe { sized_arg(ptr, CALLBACKS_SIZE_V1, emq_callbacks::default) }
 }
 
 /// A handler for messages matching one subscription's filter.
