@@ -782,7 +782,10 @@ unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
         }
         return Ok(None);
     }
-    if !cfg!(feature = "subscriptions") && (b.subscriptions != 0 || b.subscription_bytes != 0) {
+    if !cfg!(feature = "tables")
+        || (!cfg!(feature = "subscriptions") && (b.subscriptions != 0 || b.subscription_bytes != 0))
+    {
+        // Left out of this firmware build at link time.
         return Err(EMQ_ERR_UNSUPPORTED);
     }
     let base = b.tables as usize;
