@@ -131,11 +131,23 @@ impl<T> AsMut<[T]> for RawSlice<T> {
     }
 }
 
-/// Session memory: the tables in the client or the caller's table memory,
-/// the byte buffers the caller's.
+/// The packet-id table: in the client, or (with the `tables` feature)
+/// wherever the firmware's table memory puts it.
+#[cfg(feature = "tables")]
+type SlotTable = RawSlice<Slot>;
+#[cfg(not(feature = "tables"))]
+type SlotTable = [Slot; PACKET_ID_SLOTS];
+/// The inbound QoS 2 ids, likewise.
+#[cfg(feature = "tables")]
+type InboundTable = RawSlice<u16>;
+#[cfg(not(feature = "tables"))]
+type InboundTable = [u16; INBOUND_QOS2_IDS];
+
+/// Session memory: the small tables (see `SlotTable`), the byte buffers the
+/// caller's.
 pub(crate) struct FirmwareMemory {
-    slots: RawSlice<Slot>,
-    inbound_qos2: RawSlice<u16>,
+    slots: SlotTable,
+    inbound_qos2: InboundTable,
     store: RawBuffer,
     tx: RawBuffer,
 }
@@ -327,7 +339,9 @@ pub struct emq_client {
     #[cfg(feature = "lock-hooks")]
     reading: Cell<bool>,
     /// Tables used when the caller gives no table memory.
+    #[cfg(feature = "tables")]
     default_slots: [Slot; PACKET_ID_SLOTS],
+    #[cfg(feature = "tables")]
     default_inbound_qos2: [u16; INBOUND_QOS2_IDS],
 }
 
@@ -704,6 +718,7 @@ pub extern "C" fn emq_client_storage_align() -> usize {
 }
 
 /// The tables carved out of the caller's table memory.
+#[cfg_attr(not(feature = "tables"), allow(dead_code))]
 struct Tables {
     slots: RawSlice<Slot>,
     inbound_qos2: RawSlice<u16>,
@@ -980,8 +995,20 @@ unsafe fn init(
     // by field, so no whole client is built on the stack first (firmware
     // stacks are small; this was the deepest frame).
     unsafe {
+        #[cfg(not(feature = "tables"))]
+        let (slots, inbound_qos2, table) = {
+            let _ = tables;
+            (
+                [Slot::FREE; PACKET_ID_SLOTS],
+                [0u16; INBOUND_QOS2_IDS],
+                FirmwareTable::new(RawSlice::EMPTY, RawSlice::EMPTY),
+            )
+        };
+        #[cfg(feature = "tables")]
         addr_of_mut!((*handle).default_slots).write([Slot::FREE; PACKET_ID_SLOTS]);
+        #[cfg(feature = "tables")]
         addr_of_mut!((*handle).default_inbound_qos2).write([0; INBOUND_QOS2_IDS]);
+        #[cfg(feature = "tables")]
         let (slots, inbound_qos2, table) = match tables {
             Some(t) => (
                 t.slots,
@@ -1000,7 +1027,7 @@ unsafe fn init(
                 FirmwareTable::new(RawSlice::EMPTY, RawSlice::EMPTY),
             ),
         };
-        config.inflight_window = config.inflight_window.min(slots.len as u16);
+        config.inflight_window = config.inflight_window.min(slots.as_ref().len() as u16);
         let memory = FirmwareMemory {
             slots,
             inbound_qos2,
