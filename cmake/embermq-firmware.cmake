@@ -57,7 +57,9 @@ function(embermq_add_firmware_library name)
     set_target_properties(${name} PROPERTIES
         IMPORTED_LOCATION "${library}"
         INTERFACE_INCLUDE_DIRECTORIES "${ARG_SOURCE_DIR}/include"
-        INTERFACE_COMPILE_DEFINITIONS "EMBERMQ_FIRMWARE=1")
+        INTERFACE_COMPILE_DEFINITIONS "EMBERMQ_FIRMWARE=1"
+        # The --features list cargo gets (read by the ESP-IDF check).
+        EMBERMQ_CARGO_FEATURES "${features}")
     add_dependencies(${name} ${name}_cargo)
     set(${name}_LOCATION "${library}" PARENT_SCOPE)
 endfunction()
@@ -90,9 +92,12 @@ endfunction()
 # The Rust target for an ESP-IDF IDF_TARGET. RISC-V chips build with the
 # stock rustup targets; the Xtensa chips (ESP32, -S2, -S3) need Espressif's
 # Rust toolchain, so they stop with an explanation unless EMBERMQ_RUST_TARGET
-# names a target that toolchain provides.
+# names a target that toolchain provides. IDF_TARGET linux (ESP-IDF's host
+# target) gives an empty target: the host build.
 function(embermq_rust_target_for_idf idf_target out_var)
-    if(idf_target MATCHES "^esp32c(2|3)$")
+    if(idf_target STREQUAL "linux")
+        set(target "")
+    elseif(idf_target MATCHES "^esp32c(2|3)$")
         # RV32IMC cores.
         set(target riscv32imc-unknown-none-elf)
     elseif(idf_target MATCHES "^(esp32c5|esp32c6|esp32c61|esp32h2)$")
