@@ -354,3 +354,97 @@ fn a_connect_without_connack_fails_after_the_command_timeout() {
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(client.state(), State::Disconnected);
 }
+
+/// The supervised client as a Rust program gets it (the one the C API
+/// runs): a handler per filter, and the subscriptions made again after a
+/// reconnect that found no session.
+#[test]
+fn the_supervisor_routes_to_handlers_and_resubscribes_after_a_session_loss() {
+    use embermq::client::log::LogCode;
+    use embermq::client::subscriptions::{HeapTable, Subscriptions};
+    use embermq::client::supervisor::{Behaviour, Supervisor};
+
+    support::require_mosquitto();
+    let broker = Broker::start_default();
+    let table = HeapTable::<u32>::try_new(8, 256).unwrap();
+    let mut sup = Supervisor::new(
+        new_client(),
+        Subscriptions::new(table),
+        Behaviour::default(),
+        1,
+    );
+    let options = ConnectOptions {
+        client_id: "rust-supervised",
+        ..ConnectOptions::default()
+    };
+    sup.request_connect();
+    sup.connect(tcp(&broker), &options).unwrap();
+    let handled = SubscribeTopic {
+        filter: "sup/handled/#",
+        qos: QoS::AtLeastOnce,
+    };
+    let plain = SubscribeTopic {
+        filter: "sup/plain",
+        qos: QoS::AtMostOnce,
+    };
+    sup.subscribe(&[handled], Some(7)).unwrap();
+    sup.subscribe(&[plain], None).unwrap();
+
+    // Messages: the handler's filter routes to 7, the other to none.
+    let mut routed = Vec::new();
+    let mut subacks = 0;
+    let publish_and_route = |sup: &mut Supervisor<_, _, _, _, _, u32>,
+                             routed: &mut Vec<(String, Option<u32>)>,
+                             subacks: &mut usize| {
+        for topic in ["sup/handled/a", "sup/plain"] {
+            sup.publish(topic, b"x", QoS::AtLeastOnce, false).unwrap();
+        }
+        let start = Instant::now();
+        while routed.len() < 2 && start.elapsed() < Duration::from_secs(5) {
+            match sup.poll_event(50) {
+                Ok(Some(ClientEvent::Message { topic, .. })) => {
+                    let name = sup.client().bytes(topic).to_vec();
+                    let handler = sup.handler_for(&name);
+                    routed.push((String::from_utf8(name).unwrap(), handler));
+                }
+                Ok(Some(ClientEvent::Subscribed { .. })) => *subacks += 1,
+                Ok(_) => {}
+                Err(err) => panic!("poll: {err:?}"),
+            }
+        }
+    };
+    publish_and_route(&mut sup, &mut routed, &mut subacks);
+    routed.sort();
+    assert_eq!(
+        routed,
+        [
+            ("sup/handled/a".to_string(), Some(7)),
+            ("sup/plain".to_string(), None)
+        ]
+    );
+
+    // The link goes; the broker keeps no session (clean session): the
+    // reconnect subscribes again to both filters, handler kept.
+    assert_eq!(subacks, 2, "a SUBACK for each SUBSCRIBE");
+    while sup.take_log().is_some() {}
+    sup.client_mut().abort();
+    sup.request_connect();
+    sup.connect(tcp(&broker), &options).unwrap();
+    let mut resubscribed = false;
+    while let Some(record) = sup.take_log() {
+        resubscribed |= record.code == LogCode::Resubscribing && record.value == 2;
+    }
+    assert!(resubscribed, "one SUBSCRIBE for both filters");
+    routed.clear();
+    publish_and_route(&mut sup, &mut routed, &mut subacks);
+    routed.sort();
+    assert_eq!(
+        routed,
+        [
+            ("sup/handled/a".to_string(), Some(7)),
+            ("sup/plain".to_string(), None)
+        ]
+    );
+    assert_eq!(subacks, 3, "the resubscribe's SUBACK");
+    sup.disconnect().unwrap();
+}
