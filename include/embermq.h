@@ -444,65 +444,6 @@ typedef enum emq_state {
 } emq_state;
 
 /**
- * What remains to be sent for an entry made while offline.
- */
-enum Pending
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint8_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /**
-   * Nothing: the broker has it (or had it before a session loss).
-   */
-  None,
-  /**
-   * Subscribed while offline: SUBSCRIBE goes out after the next CONNACK.
-   */
-  Subscribe,
-  /**
-   * Unsubscribed while offline: UNSUBSCRIBE goes out after the next
-   * CONNACK if the broker kept the session; the entry then goes.
-   */
-  Unsubscribe,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum Pending Pending;
-#else
-typedef uint8_t Pending;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
- * Quality of service of a PUBLISH or a subscription.
- */
-enum QoS
-#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
-  : uint8_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
- {
-  /**
-   * Fire and forget.
-   */
-  AtMostOnce = 0,
-  /**
-   * Acknowledged by PUBACK; may arrive more than once.
-   */
-  AtLeastOnce = 1,
-  /**
-   * Four-step handshake; arrives exactly once.
-   */
-  ExactlyOnce = 2,
-};
-#ifndef __cplusplus
-#if __STDC_VERSION__ >= 202311L
-typedef enum QoS QoS;
-#else
-typedef uint8_t QoS;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
-
-/**
  * How a host client reaches the broker (`emq_options.transport`).
  */
 typedef enum emq_transport_choice {
