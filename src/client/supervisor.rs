@@ -532,6 +532,12 @@ where
         found
     }
 
+    /// True when a message goes to every matching handler, not only the
+    /// first ([`Behaviour::all_matching_handlers`]).
+    pub fn routes_to_every_handler(&self) -> bool {
+        self.flags.all_matching_handlers
+    }
+
     /// After a lost connection with [`Behaviour::drop_unacked_on_loss`]:
     /// drops one sent, unacknowledged QoS 1/2 message and returns its
     /// packet id; `None` when none is left (or the option is off).

@@ -423,7 +423,7 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
             // lock is held while each runs (they may subscribe and
             // unsubscribe).
             for n in 0..usize::from(u16::MAX) {
-                let (message, handler) = {
+                let (message, handler, more) = {
                     let core = c.core();
                     let client = core.sup.client();
                     let topic_bytes = client.bytes(topic);
@@ -435,12 +435,12 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
                         dup,
                         packet_id,
                     );
-                    let handler = match core.sup.nth_handler_for(topic_bytes, n) {
-                        Some(handler) => Some(handler),
-                        None if n == 0 => core.callback(|cb| cb.on_message),
-                        None => None,
+                    let (handler, more) = match core.sup.nth_handler_for(topic_bytes, n) {
+                        Some(handler) => (Some(handler), core.sup.routes_to_every_handler()),
+                        None if n == 0 => (core.callback(|cb| cb.on_message), false),
+                        None => (None, false),
                     };
-                    (message, handler)
+                    (message, handler, more)
                 };
                 let Some((handler, user_data)) = handler else {
                     break;
@@ -449,6 +449,11 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
                 // buffer, which only reads change, and the caller holds
                 // `link`, which every read needs.
                 sys::in_callback(c, || unsafe { handler(user_data, me, &message) });
+                // The common case (one handler, or on_message) takes the
+                // lock once per message.
+                if !more {
+                    break;
+                }
             }
         }
         ClientEvent::Published { packet_id } => {
