@@ -6,17 +6,18 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     // ---- encoding into caller buffers ----
-    /// The output buffer is too small; `needed` bytes are required.
-    #[error("buffer too small: {needed} bytes needed")]
-    BufferTooSmall { needed: usize },
+    /// The output buffer is too small for the packet (its size is
+    /// `encoded_len`).
+    #[error("buffer too small")]
+    BufferTooSmall,
 
     // ---- framing ----
     /// The remaining-length field runs past its maximum of 4 bytes.
     #[error("remaining length field longer than 4 bytes")]
     MalformedRemainingLength,
     /// The packet is larger than the receive buffer (or the protocol maximum).
-    #[error("packet of {size} bytes exceeds the limit of {max} bytes")]
-    PacketTooLarge { size: usize, max: usize },
+    #[error("packet exceeds the size limit")]
+    PacketTooLarge,
     /// Packet type 0 or 15, which MQTT 3.1.1 reserves.
     #[error("reserved packet type {0}")]
     InvalidPacketType(u8),

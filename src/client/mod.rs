@@ -555,10 +555,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         if self.rx_end == capacity {
             // A buffer full of the start of a packet too large for it was
             // handled before this read: refused, or read through (PUBLISH).
-            return Err(Error::PacketTooLarge {
-                size: capacity + 1,
-                max: capacity,
-            });
+            return Err(Error::PacketTooLarge);
         }
         Ok(InputWindow {
             start: self.rx_end,
@@ -622,7 +619,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Some(Ok(Decoded::Packet { packet, len })) => (packet, len, None),
                 Some(Ok(Decoded::Incomplete { .. })) => return Ok(None),
                 Some(Err(err))
-                    if !(matches!(err, Error::PacketTooLarge { .. }) && buffered[0] >> 4 == 3) =>
+                    if !(matches!(err, Error::PacketTooLarge) && buffered[0] >> 4 == 3) =>
                 {
                     return Err(err)
                 }

@@ -51,10 +51,7 @@ pub fn frame(buf: &[u8], max_packet_size: usize) -> Result<Option<Frame>, Error>
                 body_len,
             };
             if frame.total_len() > max_packet_size {
-                return Err(Error::PacketTooLarge {
-                    size: frame.total_len(),
-                    max: max_packet_size,
-                });
+                return Err(Error::PacketTooLarge);
             }
             return Ok(Some(frame));
         }

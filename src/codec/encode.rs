@@ -125,10 +125,7 @@ fn body_len(packet: &Packet<'_>) -> Result<usize, Error> {
         Packet::PingReq | Packet::PingResp | Packet::Disconnect => 0,
     };
     if len > MAX_REMAINING_LENGTH {
-        return Err(Error::PacketTooLarge {
-            size: len,
-            max: MAX_REMAINING_LENGTH,
-        });
+        return Err(Error::PacketTooLarge);
     }
     Ok(len)
 }
@@ -190,7 +187,7 @@ impl Writer<'_> {
 
 fn check_room(out: &[u8], needed: usize) -> Result<(), Error> {
     if out.len() < needed {
-        Err(Error::BufferTooSmall { needed })
+        Err(Error::BufferTooSmall)
     } else {
         Ok(())
     }
@@ -210,10 +207,7 @@ impl Publish<'_> {
         let head = publish_header_body_len(self)?;
         let body = head + self.payload.len();
         if body > MAX_REMAINING_LENGTH {
-            return Err(Error::PacketTooLarge {
-                size: body,
-                max: MAX_REMAINING_LENGTH,
-            });
+            return Err(Error::PacketTooLarge);
         }
         let needed = 1 + remaining_length_len(body) + head;
         check_room(out, needed)?;

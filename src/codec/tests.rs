@@ -468,10 +468,7 @@ fn publish_encode_header_then_payload() {
     let mut exact = vec![0u8; n];
     assert_eq!(p.encode_header(&mut exact), Ok(n));
     let mut short = vec![0u8; n - 1];
-    assert_eq!(
-        p.encode_header(&mut short),
-        Err(Error::BufferTooSmall { needed: n })
-    );
+    assert_eq!(p.encode_header(&mut short), Err(Error::BufferTooSmall));
 }
 
 #[test]
@@ -745,7 +742,7 @@ fn back_to_back_samples_decode_in_order() {
 // ---------------------------------------------------------------------------
 
 #[test]
-fn buffer_too_small_carries_the_exact_size() {
+fn buffer_too_small_is_one_byte_short_of_encoded_len() {
     let big = [1u8; 1000];
     let mut packets = sample_packets();
     packets.push(Packet::Publish(publish(QoS::AtLeastOnce, "big", 5, &big)));
@@ -754,7 +751,7 @@ fn buffer_too_small_carries_the_exact_size() {
         let mut short = vec![0u8; len - 1];
         assert_eq!(
             packet.encode(&mut short),
-            Err(Error::BufferTooSmall { needed: len }),
+            Err(Error::BufferTooSmall),
             "{packet:?}"
         );
         let mut exact = vec![0u8; len];
@@ -767,15 +764,15 @@ fn buffer_too_small_carries_the_exact_size() {
 }
 
 #[test]
-fn buffer_too_small_for_the_header_still_reports_the_whole_packet() {
+fn buffer_too_small_for_the_header_is_refused() {
     let payload = [1u8; 100];
     let packet = Packet::Publish(publish(QoS::AtLeastOnce, "a/b", 1, &payload));
-    let len = packet.encoded_len().unwrap(); // 109
-    for size in [0usize, 1, 4, 8] {
+    assert_eq!(packet.encoded_len(), Ok(109));
+    for size in [0usize, 1, 4, 8, 108] {
         let mut out = vec![0u8; size];
         assert_eq!(
             packet.encode(&mut out),
-            Err(Error::BufferTooSmall { needed: len }),
+            Err(Error::BufferTooSmall),
             "buffer of {size} bytes"
         );
     }
@@ -819,17 +816,11 @@ fn packet_larger_than_max_is_refused_from_the_header() {
     // Remaining length 8192 (0x80 0x40): only the header has arrived.
     assert_eq!(
         decode(&[0x30, 0x80, 0x40], 4096),
-        Err(Error::PacketTooLarge {
-            size: 3 + 8192,
-            max: 4096
-        })
+        Err(Error::PacketTooLarge)
     );
     assert_eq!(
         decode_from_server(&[0x30, 0x80, 0x40], 4096),
-        Err(Error::PacketTooLarge {
-            size: 8195,
-            max: 4096
-        })
+        Err(Error::PacketTooLarge)
     );
     // Exactly at the limit is fine; one over is not.
     let payload = [0u8; 10];
@@ -839,10 +830,7 @@ fn packet_larger_than_max_is_refused_from_the_header() {
         decode(&bytes, 15),
         Ok(Decoded::Packet { len: 15, .. })
     ));
-    assert_eq!(
-        decode(&bytes[..2], 14),
-        Err(Error::PacketTooLarge { size: 15, max: 14 })
-    );
+    assert_eq!(decode(&bytes[..2], 14), Err(Error::PacketTooLarge));
 }
 
 #[test]
@@ -1828,9 +1816,9 @@ proptest! {
                 decode(&out, MAX_PACKET_SIZE),
                 Ok(Decoded::Packet { packet, len })
             );
-            // One byte short of room is reported with the exact size.
+            // One byte short of room is refused.
             let mut short = vec![0u8; len - 1];
-            prop_assert_eq!(packet.encode(&mut short), Err(Error::BufferTooSmall { needed: len }));
+            prop_assert_eq!(packet.encode(&mut short), Err(Error::BufferTooSmall));
             check_decoded(&out, &packet, len)?;
             Ok(())
         })?;

@@ -161,9 +161,9 @@ impl From<Error> for emq_err {
     fn from(err: Error) -> emq_err {
         use emq_err::*;
         match err {
-            Error::BufferTooSmall { .. } => EMQ_ERR_BUFFER_TOO_SMALL,
+            Error::BufferTooSmall => EMQ_ERR_BUFFER_TOO_SMALL,
             Error::MalformedRemainingLength => EMQ_ERR_MALFORMED_REMAINING_LENGTH,
-            Error::PacketTooLarge { .. } => EMQ_ERR_PACKET_TOO_LARGE,
+            Error::PacketTooLarge => EMQ_ERR_PACKET_TOO_LARGE,
             Error::InvalidPacketType(_) => EMQ_ERR_INVALID_PACKET_TYPE,
             Error::InvalidFlags => EMQ_ERR_INVALID_FLAGS,
             Error::InvalidQos => EMQ_ERR_INVALID_QOS,

@@ -29,7 +29,7 @@ const DISCONNECT: u8 = 14;
 
 fn error_code(err: Error) -> c_int {
     match err {
-        Error::BufferTooSmall { .. } => MQTTPACKET_BUFFER_TOO_SHORT,
+        Error::BufferTooSmall => MQTTPACKET_BUFFER_TOO_SHORT,
         _ => MQTTPACKET_READ_ERROR,
     }
 }

@@ -314,10 +314,7 @@ impl<M: Memory> Session<M> {
             return Err(Error::InvalidArgument);
         }
         if packet.len() > parts.tx.len() {
-            return Err(Error::PacketTooLarge {
-                size: packet.len(),
-                max: parts.tx.len(),
-            });
+            return Err(Error::PacketTooLarge);
         }
         // Marked sent: it may have reached the broker before the restart.
         let offset = self
@@ -424,10 +421,7 @@ impl<M: Memory> Session<M> {
         let len = packet.encoded_len()?;
         let tx_capacity = self.memory.tx().len();
         if len > tx_capacity {
-            return Err(Error::PacketTooLarge {
-                size: len,
-                max: tx_capacity,
-            });
+            return Err(Error::PacketTooLarge);
         }
         let parts = self.memory.parts();
         let offset = self
@@ -863,10 +857,7 @@ impl<M: Memory> Session<M> {
     fn check_output_room(&self, len: usize) -> Result<(), Error> {
         let capacity = self.memory.tx().len();
         if len > capacity {
-            Err(Error::PacketTooLarge {
-                size: len,
-                max: capacity,
-            })
+            Err(Error::PacketTooLarge)
         } else if len > capacity - self.out_end {
             Err(Error::SendBufferFull)
         } else {

@@ -509,17 +509,11 @@ fn send_buffer_and_store_limits_are_named_errors() {
     let big = [7u8; 200];
     assert_eq!(
         s.publish("t", &big, QoS::AtMostOnce, false, 0),
-        Err(Error::PacketTooLarge {
-            size: 206,
-            max: 128
-        })
+        Err(Error::PacketTooLarge)
     );
     assert_eq!(
         s.publish("t", &big, QoS::AtLeastOnce, false, 0),
-        Err(Error::PacketTooLarge {
-            size: 208,
-            max: 128
-        })
+        Err(Error::PacketTooLarge)
     );
     let mid = [7u8; 100];
     let first = s.publish("t", &mid, QoS::AtLeastOnce, false, 0).unwrap();
