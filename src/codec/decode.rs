@@ -63,6 +63,19 @@ pub fn frame(buf: &[u8], max_packet_size: usize) -> Result<Option<Frame>, Error>
 /// Packets larger than `max_packet_size` bytes in total are refused before
 /// their body arrives.
 pub fn decode(buf: &[u8], max_packet_size: usize) -> Result<Decoded<'_>, Error> {
+    decode_with(buf, max_packet_size, decode_body)
+}
+
+/// How a packet body becomes a [`Packet`]: every type, or only those a
+/// server sends (so that a client links no decoder of the others).
+type BodyDecoder = for<'a> fn(PacketType, u8, &'a [u8]) -> Result<Packet<'a>, Error>;
+
+#[inline(always)]
+fn decode_with(
+    buf: &[u8],
+    max_packet_size: usize,
+    decode_body: BodyDecoder,
+) -> Result<Decoded<'_>, Error> {
     let Some(frame) = frame(buf, max_packet_size)? else {
         // Check the type nibble as early as the first byte allows.
         if let Some(&first) = buf.first() {
@@ -124,7 +137,7 @@ pub fn publish_head(buf: &[u8], frame: Frame, capacity: usize) -> Result<Publish
         return Ok(PublishHead::Incomplete);
     }
     // The body as far as it is here: its payload is the start of the whole.
-    match decode_body(PacketType::Publish, flags, &buf[frame.header_len..])? {
+    match decode_server_sent(PacketType::Publish, flags, &buf[frame.header_len..])? {
         Packet::Publish(publish) => Ok(PublishHead::Decoded {
             publish,
             payload_len: frame.body_len - 2 - topic_len - id_len,
@@ -150,7 +163,7 @@ pub fn decode_from_server(buf: &[u8], max_packet_size: usize) -> Result<Decoded<
             return Err(Error::UnexpectedPacket(kind));
         }
     }
-    decode(buf, max_packet_size)
+    decode_with(buf, max_packet_size, decode_server_sent)
 }
 
 /// The fixed-header flag rules of MQTT 3.1.1 section 2.2.2.
@@ -236,11 +249,65 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Every packet type's body; those a server sends go to [`decode_server_sent`].
 fn decode_body(packet_type: PacketType, flags: u8, body: &[u8]) -> Result<Packet<'_>, Error> {
     debug_assert!(body.len() <= MAX_REMAINING_LENGTH);
     let mut r = Reader { bytes: body };
     let packet = match packet_type {
         PacketType::Connect => Packet::Connect(decode_connect(&mut r)?),
+        PacketType::Subscribe => {
+            let packet_id = r.packet_id()?;
+            let wire = r.rest();
+            let mut check = Reader { bytes: wire };
+            if check.bytes.is_empty() {
+                return Err(Error::NoTopicFilters);
+            }
+            while !check.bytes.is_empty() {
+                topic::validate_topic_filter(check.string()?)?;
+                let options = check.u8()?;
+                if options & 0xfc != 0 {
+                    return Err(Error::InvalidFlags);
+                }
+                QoS::from_u8(options)?;
+            }
+            Packet::Subscribe(Subscribe {
+                packet_id,
+                topics: SubscribeTopics::Wire(wire),
+            })
+        }
+        PacketType::Unsubscribe => {
+            let packet_id = r.packet_id()?;
+            let wire = r.rest();
+            let mut check = Reader { bytes: wire };
+            if check.bytes.is_empty() {
+                return Err(Error::NoTopicFilters);
+            }
+            while !check.bytes.is_empty() {
+                topic::validate_topic_filter(check.string()?)?;
+            }
+            Packet::Unsubscribe(Unsubscribe {
+                packet_id,
+                topics: UnsubscribeTopics::Wire(wire),
+            })
+        }
+        PacketType::PingReq => Packet::PingReq,
+        PacketType::Disconnect => Packet::Disconnect,
+        _ => return decode_server_sent(packet_type, flags, body),
+    };
+    r.finish()?;
+    Ok(packet)
+}
+
+/// The bodies of the packets a server sends to a client: all a client
+/// decodes. Any other type is [`Error::UnexpectedPacket`].
+fn decode_server_sent(
+    packet_type: PacketType,
+    flags: u8,
+    body: &[u8],
+) -> Result<Packet<'_>, Error> {
+    debug_assert!(body.len() <= MAX_REMAINING_LENGTH);
+    let mut r = Reader { bytes: body };
+    let packet = match packet_type {
         PacketType::ConnAck => {
             let ack_flags = r.u8()?;
             let code = r.u8()?;
@@ -281,26 +348,6 @@ fn decode_body(packet_type: PacketType, flags: u8, body: &[u8]) -> Result<Packet
         PacketType::PubRel => Packet::PubRel(r.packet_id()?),
         PacketType::PubComp => Packet::PubComp(r.packet_id()?),
         PacketType::UnsubAck => Packet::UnsubAck(r.packet_id()?),
-        PacketType::Subscribe => {
-            let packet_id = r.packet_id()?;
-            let wire = r.rest();
-            let mut check = Reader { bytes: wire };
-            if check.bytes.is_empty() {
-                return Err(Error::NoTopicFilters);
-            }
-            while !check.bytes.is_empty() {
-                topic::validate_topic_filter(check.string()?)?;
-                let options = check.u8()?;
-                if options & 0xfc != 0 {
-                    return Err(Error::InvalidFlags);
-                }
-                QoS::from_u8(options)?;
-            }
-            Packet::Subscribe(Subscribe {
-                packet_id,
-                topics: SubscribeTopics::Wire(wire),
-            })
-        }
         PacketType::SubAck => {
             let packet_id = r.packet_id()?;
             let return_codes = r.rest();
@@ -318,24 +365,8 @@ fn decode_body(packet_type: PacketType, flags: u8, body: &[u8]) -> Result<Packet
                 return_codes,
             })
         }
-        PacketType::Unsubscribe => {
-            let packet_id = r.packet_id()?;
-            let wire = r.rest();
-            let mut check = Reader { bytes: wire };
-            if check.bytes.is_empty() {
-                return Err(Error::NoTopicFilters);
-            }
-            while !check.bytes.is_empty() {
-                topic::validate_topic_filter(check.string()?)?;
-            }
-            Packet::Unsubscribe(Unsubscribe {
-                packet_id,
-                topics: UnsubscribeTopics::Wire(wire),
-            })
-        }
-        PacketType::PingReq => Packet::PingReq,
         PacketType::PingResp => Packet::PingResp,
-        PacketType::Disconnect => Packet::Disconnect,
+        other => return Err(Error::UnexpectedPacket(other as u8)),
     };
     r.finish()?;
     Ok(packet)
