@@ -17,8 +17,48 @@ pub const fn remaining_length_len(len: usize) -> usize {
 
 /// Total encoded size of `packet`, after validating it.
 pub fn encoded_len(packet: &Packet<'_>) -> Result<usize, Error> {
-    let body = body_len(packet)?;
+    total_len(packet)
+}
+
+/// A packet that encodes itself. Implemented by [`Packet`] (any type) and
+/// by the packets a client sends, so that a client links only the
+/// encoders it calls.
+pub(crate) trait Encode {
+    /// Validates the packet and returns its body length (the remaining
+    /// length), not yet checked against the protocol maximum.
+    fn body_len(&self) -> Result<usize, Error>;
+    /// Writes the whole packet; `w` has room for exactly it.
+    fn write(&self, w: &mut Writer<'_>, body_len: usize);
+}
+
+/// Total encoded size of `packet`, after validating it.
+pub(crate) fn total_len<P: Encode + ?Sized>(packet: &P) -> Result<usize, Error> {
+    let body = checked_body_len(packet)?;
     Ok(1 + remaining_length_len(body) + body)
+}
+
+fn checked_body_len<P: Encode + ?Sized>(packet: &P) -> Result<usize, Error> {
+    let len = packet.body_len()?;
+    if len > MAX_REMAINING_LENGTH {
+        return Err(Error::PacketTooLarge);
+    }
+    Ok(len)
+}
+
+/// Writes `packet` into `out` and returns the number of bytes written.
+/// Nothing is written when the packet is invalid or does not fit.
+pub(crate) fn encode_into<P: Encode + ?Sized>(packet: &P, out: &mut [u8]) -> Result<usize, Error> {
+    // The whole size is checked first, so nothing is written on failure.
+    let body = checked_body_len(packet)?;
+    let needed = 1 + remaining_length_len(body) + body;
+    check_room(out, needed)?;
+    let mut w = Writer {
+        out: &mut out[..needed],
+        at: 0,
+    };
+    packet.write(&mut w, body);
+    debug_assert_eq!(w.at, needed);
+    Ok(needed)
 }
 
 fn string_len(text: &str) -> Result<usize, Error> {
@@ -46,88 +86,178 @@ fn require_id(packet_id: u16) -> Result<(), Error> {
     }
 }
 
-/// Validates the packet and returns the length of its body (the remaining length).
-fn body_len(packet: &Packet<'_>) -> Result<usize, Error> {
-    let len = match packet {
-        Packet::Connect(c) => {
-            let mut len = string_len(c.protocol.protocol_name())? + 1 + 1 + 2;
-            len += string_len(c.client_id)?;
-            if let Some(will) = &c.will {
-                topic::validate_topic_name(will.topic)?;
-                len += string_len(will.topic)? + binary_len(will.payload)?;
-            }
-            match (c.username, c.password) {
-                (None, Some(_)) => return Err(Error::InvalidConnectFlags),
-                (username, password) => {
-                    if let Some(username) = username {
-                        len += string_len(username)?;
-                    }
-                    if let Some(password) = password {
-                        len += binary_len(password)?;
-                    }
+impl Encode for Connect<'_> {
+    fn body_len(&self) -> Result<usize, Error> {
+        let mut len = string_len(self.protocol.protocol_name())? + 1 + 1 + 2;
+        len += string_len(self.client_id)?;
+        if let Some(will) = &self.will {
+            topic::validate_topic_name(will.topic)?;
+            len += string_len(will.topic)? + binary_len(will.payload)?;
+        }
+        match (self.username, self.password) {
+            (None, Some(_)) => return Err(Error::InvalidConnectFlags),
+            (username, password) => {
+                if let Some(username) = username {
+                    len += string_len(username)?;
+                }
+                if let Some(password) = password {
+                    len += binary_len(password)?;
                 }
             }
-            len
         }
-        Packet::ConnAck(ack) => {
-            if ack.session_present && ack.code != ConnectReturnCode::Accepted {
-                return Err(Error::InvalidConnackFlags);
-            }
-            2
-        }
-        Packet::Publish(p) => publish_header_body_len(p)? + p.payload.len(),
-        Packet::PubAck(id)
-        | Packet::PubRec(id)
-        | Packet::PubRel(id)
-        | Packet::PubComp(id)
-        | Packet::UnsubAck(id) => {
-            require_id(*id)?;
-            2
-        }
-        Packet::Subscribe(s) => {
-            require_id(s.packet_id)?;
-            let mut len = 2;
-            for entry in s.topics.iter() {
-                topic::validate_topic_filter(entry.filter)?;
-                len += string_len(entry.filter)? + 1;
-            }
-            if len == 2 {
-                return Err(Error::NoTopicFilters);
-            }
-            len
-        }
-        Packet::SubAck(s) => {
-            require_id(s.packet_id)?;
-            if s.return_codes.is_empty() {
-                return Err(Error::MalformedPacket);
-            }
-            if let Some(&bad) = s
-                .return_codes
-                .iter()
-                .find(|&&code| code > 2 && code != SUBACK_FAILURE)
-            {
-                return Err(Error::InvalidSubackCode(bad));
-            }
-            2 + s.return_codes.len()
-        }
-        Packet::Unsubscribe(u) => {
-            require_id(u.packet_id)?;
-            let mut len = 2;
-            for filter in u.topics.iter() {
-                topic::validate_topic_filter(filter)?;
-                len += string_len(filter)?;
-            }
-            if len == 2 {
-                return Err(Error::NoTopicFilters);
-            }
-            len
-        }
-        Packet::PingReq | Packet::PingResp | Packet::Disconnect => 0,
-    };
-    if len > MAX_REMAINING_LENGTH {
-        return Err(Error::PacketTooLarge);
+        Ok(len)
     }
-    Ok(len)
+
+    fn write(&self, w: &mut Writer<'_>, body_len: usize) {
+        w.fixed_header(0x10, body_len);
+        w.binary(self.protocol.protocol_name().as_bytes());
+        w.u8(self.protocol as u8);
+        let mut flags = (self.clean_session as u8) << 1;
+        if let Some(will) = &self.will {
+            flags |= 0x04 | ((will.qos as u8) << 3) | ((will.retain as u8) << 5);
+        }
+        flags |= (self.password.is_some() as u8) << 6;
+        flags |= (self.username.is_some() as u8) << 7;
+        w.u8(flags);
+        w.u16(self.keep_alive);
+        w.binary(self.client_id.as_bytes());
+        if let Some(will) = &self.will {
+            w.binary(will.topic.as_bytes());
+            w.binary(will.payload);
+        }
+        if let Some(username) = self.username {
+            w.binary(username.as_bytes());
+        }
+        if let Some(password) = self.password {
+            w.binary(password);
+        }
+    }
+}
+
+impl Encode for Publish<'_> {
+    fn body_len(&self) -> Result<usize, Error> {
+        Ok(publish_header_body_len(self)? + self.payload.len())
+    }
+
+    fn write(&self, w: &mut Writer<'_>, body_len: usize) {
+        self.write_header(w, body_len);
+        w.bytes(self.payload);
+    }
+}
+
+impl Encode for Subscribe<'_> {
+    fn body_len(&self) -> Result<usize, Error> {
+        require_id(self.packet_id)?;
+        let mut len = 2;
+        for entry in self.topics.iter() {
+            topic::validate_topic_filter(entry.filter)?;
+            len += string_len(entry.filter)? + 1;
+        }
+        if len == 2 {
+            return Err(Error::NoTopicFilters);
+        }
+        Ok(len)
+    }
+
+    fn write(&self, w: &mut Writer<'_>, body_len: usize) {
+        w.fixed_header(0x82, body_len);
+        w.u16(self.packet_id);
+        for entry in self.topics.iter() {
+            w.binary(entry.filter.as_bytes());
+            w.u8(entry.qos as u8);
+        }
+    }
+}
+
+impl Encode for Unsubscribe<'_> {
+    fn body_len(&self) -> Result<usize, Error> {
+        require_id(self.packet_id)?;
+        let mut len = 2;
+        for filter in self.topics.iter() {
+            topic::validate_topic_filter(filter)?;
+            len += string_len(filter)?;
+        }
+        if len == 2 {
+            return Err(Error::NoTopicFilters);
+        }
+        Ok(len)
+    }
+
+    fn write(&self, w: &mut Writer<'_>, body_len: usize) {
+        w.fixed_header(0xa2, body_len);
+        w.u16(self.packet_id);
+        for filter in self.topics.iter() {
+            w.binary(filter.as_bytes());
+        }
+    }
+}
+
+/// Every packet type, as a server or a test encodes them.
+impl Encode for Packet<'_> {
+    fn body_len(&self) -> Result<usize, Error> {
+        match self {
+            Packet::Connect(c) => c.body_len(),
+            Packet::ConnAck(ack) => {
+                if ack.session_present && ack.code != ConnectReturnCode::Accepted {
+                    return Err(Error::InvalidConnackFlags);
+                }
+                Ok(2)
+            }
+            Packet::Publish(p) => p.body_len(),
+            Packet::PubAck(id)
+            | Packet::PubRec(id)
+            | Packet::PubRel(id)
+            | Packet::PubComp(id)
+            | Packet::UnsubAck(id) => {
+                require_id(*id)?;
+                Ok(2)
+            }
+            Packet::Subscribe(s) => s.body_len(),
+            Packet::SubAck(s) => {
+                require_id(s.packet_id)?;
+                if s.return_codes.is_empty() {
+                    return Err(Error::MalformedPacket);
+                }
+                if let Some(&bad) = s
+                    .return_codes
+                    .iter()
+                    .find(|&&code| code > 2 && code != SUBACK_FAILURE)
+                {
+                    return Err(Error::InvalidSubackCode(bad));
+                }
+                Ok(2 + s.return_codes.len())
+            }
+            Packet::Unsubscribe(u) => u.body_len(),
+            Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(0),
+        }
+    }
+
+    fn write(&self, w: &mut Writer<'_>, body_len: usize) {
+        match self {
+            Packet::Connect(c) => c.write(w, body_len),
+            Packet::ConnAck(ack) => {
+                w.fixed_header(0x20, body_len);
+                w.u8(ack.session_present as u8);
+                w.u8(ack.code as u8);
+            }
+            Packet::Publish(p) => p.write(w, body_len),
+            Packet::PubAck(id) => ack(w, 0x40, *id),
+            Packet::PubRec(id) => ack(w, 0x50, *id),
+            Packet::PubRel(id) => ack(w, 0x62, *id),
+            Packet::PubComp(id) => ack(w, 0x70, *id),
+            Packet::UnsubAck(id) => ack(w, 0xb0, *id),
+            Packet::Subscribe(s) => s.write(w, body_len),
+            Packet::SubAck(s) => {
+                w.fixed_header(0x90, body_len);
+                w.u16(s.packet_id);
+                w.bytes(s.return_codes);
+            }
+            Packet::Unsubscribe(u) => u.write(w, body_len),
+            Packet::PingReq => w.fixed_header(0xc0, 0),
+            Packet::PingResp => w.fixed_header(0xd0, 0),
+            Packet::Disconnect => w.fixed_header(0xe0, 0),
+        }
+    }
 }
 
 /// Body bytes of a PUBLISH before its payload: topic and packet id.
@@ -143,7 +273,7 @@ fn publish_header_body_len(p: &Publish<'_>) -> Result<usize, Error> {
 }
 
 /// Sequential writer into a buffer whose size was checked up front.
-struct Writer<'b> {
+pub(crate) struct Writer<'b> {
     out: &'b mut [u8],
     at: usize,
 }
@@ -212,98 +342,31 @@ impl Publish<'_> {
         let needed = 1 + remaining_length_len(body) + head;
         check_room(out, needed)?;
         let mut w = Writer { out, at: 0 };
-        w.fixed_header(publish_first_byte(self), body);
+        self.write_header(&mut w, body);
+        Ok(w.at)
+    }
+
+    fn write_header(&self, w: &mut Writer<'_>, body_len: usize) {
+        w.fixed_header(publish_first_byte(self), body_len);
         w.binary(self.topic.as_bytes());
         if self.qos != QoS::AtMostOnce {
             w.u16(self.packet_id);
         }
-        Ok(w.at)
     }
 }
 
 impl Packet<'_> {
     /// Total encoded size of this packet, after validating it.
     pub fn encoded_len(&self) -> Result<usize, Error> {
-        encoded_len(self)
+        total_len(self)
     }
 
     /// Writes the packet into `out` and returns the number of bytes written,
-    /// or [`Error::BufferTooSmall`] with the size needed. Nothing is written
-    /// when the packet is invalid or does not fit.
+    /// or [`Error::BufferTooSmall`] when it does not fit (its size is
+    /// [`encoded_len`](Self::encoded_len)). Nothing is written when the
+    /// packet is invalid or does not fit.
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, Error> {
-        // The whole size is checked first, so nothing is written on failure.
-        let body = body_len(self)?;
-        let needed = 1 + remaining_length_len(body) + body;
-        check_room(out, needed)?;
-        if let Packet::Publish(p) = self {
-            let head = p.encode_header(out)?;
-            out[head..needed].copy_from_slice(p.payload);
-            return Ok(needed);
-        }
-        let mut w = Writer { out, at: 0 };
-        match self {
-            Packet::Connect(c) => {
-                w.fixed_header(0x10, body);
-                w.binary(c.protocol.protocol_name().as_bytes());
-                w.u8(c.protocol as u8);
-                let mut flags = (c.clean_session as u8) << 1;
-                if let Some(will) = &c.will {
-                    flags |= 0x04 | ((will.qos as u8) << 3) | ((will.retain as u8) << 5);
-                }
-                flags |= (c.password.is_some() as u8) << 6;
-                flags |= (c.username.is_some() as u8) << 7;
-                w.u8(flags);
-                w.u16(c.keep_alive);
-                w.binary(c.client_id.as_bytes());
-                if let Some(will) = &c.will {
-                    w.binary(will.topic.as_bytes());
-                    w.binary(will.payload);
-                }
-                if let Some(username) = c.username {
-                    w.binary(username.as_bytes());
-                }
-                if let Some(password) = c.password {
-                    w.binary(password);
-                }
-            }
-            Packet::ConnAck(ack) => {
-                w.fixed_header(0x20, body);
-                w.u8(ack.session_present as u8);
-                w.u8(ack.code as u8);
-            }
-            // Written by the early return above.
-            Packet::Publish(_) => {}
-            Packet::PubAck(id) => ack(&mut w, 0x40, *id),
-            Packet::PubRec(id) => ack(&mut w, 0x50, *id),
-            Packet::PubRel(id) => ack(&mut w, 0x62, *id),
-            Packet::PubComp(id) => ack(&mut w, 0x70, *id),
-            Packet::UnsubAck(id) => ack(&mut w, 0xb0, *id),
-            Packet::Subscribe(s) => {
-                w.fixed_header(0x82, body);
-                w.u16(s.packet_id);
-                for entry in s.topics.iter() {
-                    w.binary(entry.filter.as_bytes());
-                    w.u8(entry.qos as u8);
-                }
-            }
-            Packet::SubAck(s) => {
-                w.fixed_header(0x90, body);
-                w.u16(s.packet_id);
-                w.bytes(s.return_codes);
-            }
-            Packet::Unsubscribe(u) => {
-                w.fixed_header(0xa2, body);
-                w.u16(u.packet_id);
-                for filter in u.topics.iter() {
-                    w.binary(filter.as_bytes());
-                }
-            }
-            Packet::PingReq => w.fixed_header(0xc0, 0),
-            Packet::PingResp => w.fixed_header(0xd0, 0),
-            Packet::Disconnect => w.fixed_header(0xe0, 0),
-        }
-        debug_assert_eq!(w.at, needed);
-        Ok(w.at)
+        encode_into(self, out)
     }
 }
 

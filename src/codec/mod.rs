@@ -7,13 +7,14 @@
 //! that arrives one byte per read still decodes.
 //!
 //! Encoding writes into a caller's `&mut [u8]` and returns the length
-//! written, or [`Error::BufferTooSmall`] with the size needed.
+//! written, or [`Error::BufferTooSmall`].
 
 mod decode;
 mod encode;
 mod packet;
 
 pub use decode::{decode, decode_from_server, frame, publish_head, Decoded, Frame, PublishHead};
+pub(crate) use encode::{encode_into, total_len, Encode};
 pub use encode::{encoded_len, remaining_length_len};
 pub use packet::*;
 

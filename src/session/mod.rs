@@ -22,6 +22,7 @@ mod inbound;
 pub use inbound::BITMAP_WORDS as INBOUND_QOS2_BITMAP_WORDS;
 pub use memory::{ArrayMemory, Memory, Parts, SliceMemory, Slot, SlotKind};
 
+use crate::codec::{self, Encode};
 use crate::codec::{
     ConnAck, Connect, ConnectReturnCode, LastWill, Packet, ProtocolLevel, Publish, QoS, Subscribe,
     SubscribeTopic, SubscribeTopics, Unsubscribe, UnsubscribeTopics,
@@ -345,7 +346,7 @@ impl<M: Memory> Session<M> {
         }
         self.out_start = 0;
         self.out_end = 0;
-        let connect = Packet::Connect(Connect {
+        let connect = Connect {
             protocol: options.protocol,
             clean_session: options.clean_session,
             keep_alive: options.keep_alive_secs,
@@ -353,7 +354,7 @@ impl<M: Memory> Session<M> {
             will: options.will,
             username: options.username,
             password: options.password,
-        });
+        };
         self.queue(&connect, now_ms)?;
         self.keep_alive_ms = u64::from(options.keep_alive_secs) * 1000;
         self.ping_sent_ms = None;
@@ -402,7 +403,7 @@ impl<M: Memory> Session<M> {
             payload,
         };
         if qos == QoS::AtMostOnce && connected {
-            self.queue(&Packet::Publish(publish), now_ms)?;
+            self.queue(&publish, now_ms)?;
             return Ok(0);
         }
         if self.queued >= self.config.outbox_limit {
@@ -417,16 +418,15 @@ impl<M: Memory> Session<M> {
         };
         let packet_id = slot.map_or(0, |(_, id)| id);
         publish.packet_id = packet_id;
-        let packet = Packet::Publish(publish);
-        let len = packet.encoded_len()?;
+        let len = codec::total_len(&publish as &dyn Encode)?;
         let tx_capacity = self.memory.tx().len();
         if len > tx_capacity {
             return Err(Error::PacketTooLarge);
         }
         let parts = self.memory.parts();
-        let offset = self
-            .ring
-            .push(parts.store, packet_id, LIVE, len, |out| packet.encode(out))?;
+        let offset = self.ring.push(parts.store, packet_id, LIVE, len, |out| {
+            codec::encode_into(&publish, out)
+        })?;
         if let Some((slot_index, _)) = slot {
             parts.slots[slot_index] = Slot {
                 packet_id,
@@ -455,10 +455,10 @@ impl<M: Memory> Session<M> {
             return Err(Error::NoTopicFilters);
         }
         let (slot_index, packet_id) = self.free_slot()?;
-        let packet = Packet::Subscribe(Subscribe {
+        let packet = Subscribe {
             packet_id,
             topics: SubscribeTopics::List(topics),
-        });
+        };
         self.queue(&packet, now_ms)?;
         self.memory.parts().slots[slot_index] = Slot {
             packet_id,
@@ -476,10 +476,10 @@ impl<M: Memory> Session<M> {
             return Err(Error::NoTopicFilters);
         }
         let (slot_index, packet_id) = self.free_slot()?;
-        let packet = Packet::Unsubscribe(Unsubscribe {
+        let packet = Unsubscribe {
             packet_id,
             topics: UnsubscribeTopics::List(filters),
-        });
+        };
         self.queue(&packet, now_ms)?;
         self.memory.parts().slots[slot_index] = Slot {
             packet_id,
@@ -875,12 +875,13 @@ impl<M: Memory> Session<M> {
         Ok(())
     }
 
-    /// Encodes `packet` at the end of the pending output.
-    fn queue(&mut self, packet: &Packet<'_>, now_ms: u64) -> Result<(), Error> {
-        let len = packet.encoded_len()?;
+    /// Encodes `packet` at the end of the pending output. `dyn`: one copy
+    /// of the sizing and writing serves every packet type a client sends.
+    fn queue(&mut self, packet: &dyn Encode, now_ms: u64) -> Result<(), Error> {
+        let len = codec::total_len(packet)?;
         self.check_output_room(len)?;
         let tx = self.memory.parts().tx;
-        let written = packet.encode(&mut tx[self.out_end..])?;
+        let written = codec::encode_into(packet, &mut tx[self.out_end..])?;
         self.out_end += written;
         self.last_sent_ms = now_ms;
         Ok(())
