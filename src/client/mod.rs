@@ -756,7 +756,7 @@ fn oversized(
                 dup: first_byte & 0x08 != 0,
                 qos,
                 retain: first_byte & 0x01 != 0,
-                topic: core::str::from_utf8(nothing).unwrap_or_default(),
+                topic: crate::codec::from_utf8(nothing).unwrap_or_default(),
                 packet_id,
                 payload: nothing,
             },

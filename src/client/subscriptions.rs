@@ -437,7 +437,7 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
             // filter ends, so this only fails if the memory is changed
             // behind the table's back; an empty filter then matches nothing.
             (
-                core::str::from_utf8(filter).unwrap_or_default(),
+                crate::codec::from_utf8(filter).unwrap_or_default(),
                 entry.qos,
                 entry.handler,
                 entry.pending,

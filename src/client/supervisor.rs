@@ -506,7 +506,7 @@ where
         if !self.subscriptions.has_handlers() {
             return None;
         }
-        let topic = core::str::from_utf8(topic).ok()?;
+        let topic = crate::codec::from_utf8(topic)?;
         self.subscriptions.handler_for(topic)
     }
 
@@ -520,7 +520,7 @@ where
         if !self.flags.all_matching_handlers || !self.subscriptions.has_handlers() {
             return None;
         }
-        let topic = core::str::from_utf8(topic).ok()?;
+        let topic = crate::codec::from_utf8(topic)?;
         let mut seen = 0;
         let mut found = None;
         self.subscriptions.each_handler_for(topic, |handler| {

@@ -229,7 +229,7 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self) -> Result<&'a str, Error> {
-        let text = core::str::from_utf8(self.binary()?).map_err(|_| Error::InvalidUtf8)?;
+        let text = super::from_utf8(self.binary()?).ok_or(Error::InvalidUtf8)?;
         if text.as_bytes().contains(&0) {
             return Err(Error::NullCharacter);
         }

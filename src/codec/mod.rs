@@ -12,11 +12,13 @@
 mod decode;
 mod encode;
 mod packet;
+mod utf8;
 
 pub use decode::{decode, decode_from_server, frame, publish_head, Decoded, Frame, PublishHead};
 pub(crate) use encode::{encode_into, total_len, Encode};
 pub use encode::{encoded_len, remaining_length_len};
 pub use packet::*;
+pub use utf8::from_utf8;
 
 /// The largest remaining length MQTT can express (four length bytes).
 pub const MAX_REMAINING_LENGTH: usize = 268_435_455;

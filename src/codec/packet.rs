@@ -273,7 +273,7 @@ fn next_wire_string<'a>(wire: &mut &'a [u8]) -> Option<&'a str> {
     }
     let len = be16(wire, 0) as usize;
     let bytes = wire.get(2..2 + len)?;
-    let text = core::str::from_utf8(bytes).ok()?;
+    let text = super::from_utf8(bytes)?;
     *wire = &wire[2 + len..];
     Some(text)
 }

@@ -1565,13 +1565,13 @@ pub unsafe extern "C" fn emq_topic_matches(
     }) else {
         return false;
     };
-    match core::str::from_utf8(name) {
-        Ok(name) => {
+    match crate::codec::from_utf8(name) {
+        Some(name) => {
             crate::topic::validate_topic_filter(filter).is_ok()
                 && crate::topic::validate_topic_name(name).is_ok()
                 && crate::topic::matches(filter, name)
         }
-        Err(_) => false,
+        None => false,
     }
 }
 

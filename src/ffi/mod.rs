@@ -796,7 +796,7 @@ unsafe fn str_arg<'a>(ptr: *const c_char) -> Result<&'a str, emq_err> {
     }
     // SAFETY: non-NULL and NUL-terminated per this function's contract.
     let text = unsafe { CStr::from_ptr(ptr) };
-    text.to_str().map_err(|_| EMQ_ERR_INVALID_UTF8)
+    crate::codec::from_utf8(text.to_bytes()).ok_or(EMQ_ERR_INVALID_UTF8)
 }
 
 /// Like `str_arg`, but NULL means "none".

@@ -1,0 +1,104 @@
+//! UTF-8 validation in a few hundred bytes less than `core::str::from_utf8`
+//! (whose word-at-a-time fast path is its size): firmware validates every
+//! received topic with it. Accepts exactly what `core` accepts (the tests
+//! compare the two on every input of up to three bytes and on random ones).
+
+/// `bytes` as a `&str` when they are well-formed UTF-8: no overlong forms,
+/// no surrogates (U+D800..U+DFFF), nothing above U+10FFFF.
+pub fn from_utf8(bytes: &[u8]) -> Option<&str> {
+    let mut at = 0;
+    while let Some(&lead) = bytes.get(at) {
+        // Sequence length, and the smallest code point that needs it.
+        let (len, min) = match lead {
+            0x00..=0x7f => {
+                at += 1;
+                continue;
+            }
+            0xc2..=0xdf => (2, 0x80),
+            0xe0..=0xef => (3, 0x800),
+            0xf0..=0xf4 => (4, 0x1_0000),
+            _ => return None,
+        };
+        let sequence = bytes.get(at..at + len)?;
+        let mut code_point = u32::from(lead) & (0x7f >> len);
+        for &byte in &sequence[1..] {
+            if byte & 0xc0 != 0x80 {
+                return None;
+            }
+            code_point = (code_point << 6) | u32::from(byte & 0x3f);
+        }
+        if code_point < min || code_point > 0x10_ffff || (0xd800..=0xdfff).contains(&code_point) {
+            return None;
+        }
+        at += len;
+    }
+    // SAFETY: the loop above checked every sequence of `bytes` to be
+    // well-formed UTF-8, which is all `from_utf8_unchecked` requires.
+    Some(unsafe { core::str::from_utf8_unchecked(bytes) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_utf8;
+    use proptest::prelude::*;
+
+    fn same_as_core(bytes: &[u8]) {
+        assert_eq!(
+            from_utf8(bytes),
+            core::str::from_utf8(bytes).ok(),
+            "{bytes:02x?}"
+        );
+    }
+
+    #[test]
+    fn every_input_of_up_to_three_bytes_as_core() {
+        same_as_core(&[]);
+        for a in 0..=255u8 {
+            same_as_core(&[a]);
+            for b in 0..=255u8 {
+                same_as_core(&[a, b]);
+                for c in 0..=255u8 {
+                    same_as_core(&[a, b, c]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_four_byte_lead_with_continuations_as_core() {
+        // Leads F0..F7 with every continuation byte (and one non-continuation)
+        // in each position: the four-byte range edges, and beyond U+10FFFF.
+        let tails = (0x80..=0xc0u8).step_by(1);
+        for lead in 0xf0..=0xf7u8 {
+            for b in tails.clone() {
+                for c in [0x80, 0xbf, 0x7f, 0xc0] {
+                    for d in [0x80, 0xbf, 0x7f] {
+                        same_as_core(&[lead, b, c, d]);
+                        same_as_core(&[b'a', lead, b, c, d, b'z']);
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn random_bytes_as_core(bytes in proptest::collection::vec(any::<u8>(), 0..24)) {
+            same_as_core(&bytes);
+        }
+
+        #[test]
+        fn random_text_is_accepted(text in "\\PC{0,16}") {
+            prop_assert_eq!(from_utf8(text.as_bytes()), Some(text.as_str()));
+        }
+
+        #[test]
+        fn text_with_mutations_as_core(text in "\\PC{1,8}", at in any::<usize>(), byte in any::<u8>()) {
+            let mut bytes = text.into_bytes();
+            let at = at % bytes.len();
+            bytes[at] = byte;
+            same_as_core(&bytes);
+        }
+    }
+}
