@@ -30,9 +30,9 @@
  * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 864
+#define EMQ_CLIENT_STORAGE_SIZE 808
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 576
+#define EMQ_CLIENT_STORAGE_SIZE 512
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8

@@ -14,6 +14,7 @@ pub mod ffi;
 #[cfg(feature = "paho")]
 pub mod paho;
 pub mod session;
+pub mod time;
 pub mod topic;
 pub mod transport;
 

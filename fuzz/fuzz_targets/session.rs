@@ -21,7 +21,7 @@ fn drain(session: &mut FuzzSession) {
     session.consume_output(out.len());
 }
 
-fn connect(session: &mut FuzzSession, now: u64) {
+fn connect(session: &mut FuzzSession, now: u32) {
     let options = ConnectOptions {
         client_id: "fuzz",
         clean_session: false,
@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         queue_qos0_offline: true,
     };
     let mut session: FuzzSession = Session::new(ArrayMemory::new(), config);
-    let mut now = 0u64;
+    let mut now = 0u32;
     let mut rx: Vec<u8> = Vec::new();
     connect(&mut session, now);
     let mut input = data;
@@ -85,7 +85,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = session.unsubscribe(&["f/#"], now);
             }
             4 => {
-                now += u64::from(op) * 100;
+                now = now.wrapping_add(u32::from(op) * 100);
                 let _ = session.handle_timers(now);
             }
             _ => {

@@ -19,6 +19,7 @@ use crate::codec::{
     PublishHead, QoS, SubscribeTopic,
 };
 use crate::session::{ConnectOptions, Event, Memory, Session, State};
+use crate::time::{self, Millis};
 use crate::transport::{Clock, Transport};
 use crate::Error;
 
@@ -98,7 +99,7 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     /// through to its packet id.
     long_topic: Option<LongTopic>,
     /// While a connection waits for CONNACK: when it gives up.
-    connack_deadline: Option<u64>,
+    connack_deadline: Option<Millis>,
     /// Counts closed connections, so input read for one that is gone is
     /// dropped (see [`Client::input_arrived`]).
     connection: u32,
@@ -131,13 +132,12 @@ fn flush<M: Memory, T: Transport, C: Clock>(
     clock: &mut C,
     timeout_ms: u32,
 ) -> Result<(), Error> {
-    let deadline = clock.now_ms() + u64::from(timeout_ms);
+    let deadline = time::after(clock.now_ms(), timeout_ms);
     while !session.pending_output().is_empty() {
-        let now = clock.now_ms();
-        if now >= deadline {
+        let wait = time::until(clock.now_ms(), deadline);
+        if wait == 0 {
             return Err(Error::Timeout);
         }
-        let wait = (deadline - now).min(u64::from(u32::MAX)) as u32;
         let written = transport.write(session.pending_output(), wait)?;
         session.consume_output(written);
     }
@@ -212,15 +212,15 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
 
     /// When the session next needs a turn (a ping to send, a PINGRESP
     /// overdue), on the client's clock.
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub fn next_deadline(&self) -> Option<Millis> {
         match (self.session.next_deadline(), self.connack_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
+            (Some(a), Some(b)) => Some(time::earlier(a, b)),
             (a, b) => a.or(b),
         }
     }
 
     /// The current time of the client's clock.
-    pub fn now_ms(&mut self) -> u64 {
+    pub fn now_ms(&mut self) -> Millis {
         self.clock.now_ms()
     }
 
@@ -302,7 +302,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             self.drop_connection();
             return Err(err);
         }
-        self.connack_deadline = Some(now + u64::from(self.command_timeout_ms));
+        self.connack_deadline = Some(time::after(now, self.command_timeout_ms));
         Ok(())
     }
 
@@ -404,7 +404,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         if self.transport.is_none() {
             return Err(Error::NotConnected);
         }
-        let deadline = self.clock.now_ms() + u64::from(timeout_ms);
+        let deadline = time::after(self.clock.now_ms(), timeout_ms);
         let mut read_once = false;
         loop {
             // Buffered packets first: their answers collect in the send
@@ -419,12 +419,15 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Err(err) => return Ok(Some(self.lose_connection(err))),
             }
             let now = self.clock.now_ms();
-            if self.connack_deadline.is_some_and(|at| now >= at) {
+            if self
+                .connack_deadline
+                .is_some_and(|at| time::reached(now, at))
+            {
                 return Ok(Some(self.lose_connection(Error::Timeout)));
             }
             // Past the deadline nothing more is read, so a stream of
             // packets that make no event cannot hold poll beyond it.
-            if read_once && now >= deadline {
+            if read_once && time::reached(now, deadline) {
                 if let Err(err) = self.flush_output() {
                     return Ok(Some(self.lose_connection(err)));
                 }
@@ -437,11 +440,11 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             if let Err(err) = self.flush_output() {
                 return Ok(Some(self.lose_connection(err)));
             }
-            let until = match self.session.next_deadline().or(self.connack_deadline) {
-                Some(timer) => timer.min(deadline),
+            let until = match self.next_deadline() {
+                Some(timer) => time::earlier(timer, deadline),
                 None => deadline,
             };
-            let wait = until.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
+            let wait = time::until(now, until);
             if let Err(err) = self.fill_rx(wait) {
                 return Ok(Some(self.lose_connection(err)));
             }

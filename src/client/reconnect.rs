@@ -4,6 +4,8 @@
 
 #[cfg(feature = "reconnect")]
 use super::backoff::Backoff;
+#[allow(unused_imports)]
+use crate::time::{self, Millis};
 
 /// How a client reconnects after a lost connection or a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +56,7 @@ pub struct Reconnect {
     /// Reconnecting until the application disconnects.
     active: bool,
     /// When to try next, on the client's clock.
-    next_attempt_ms: Option<u64>,
+    next_attempt_ms: Option<Millis>,
     backoff: Backoff,
     /// Attempts failed since the last successful connection.
     failures: u32,
@@ -122,7 +124,12 @@ impl Reconnect {
     /// An attempt failed (`refused_code`: the CONNACK code of a refusal) or
     /// the connection was lost (`lost`) at `now_ms`. Returns the delay
     /// before the next attempt, or `None` when not reconnecting.
-    pub fn schedule(&mut self, now_ms: u64, refused_code: Option<u8>, lost: bool) -> Option<u32> {
+    pub fn schedule(
+        &mut self,
+        now_ms: Millis,
+        refused_code: Option<u8>,
+        lost: bool,
+    ) -> Option<u32> {
         if !lost {
             self.failures = self.failures.saturating_add(1);
         }
@@ -142,7 +149,7 @@ impl Reconnect {
                 _ => self.backoff.next_delay(),
             }
         };
-        self.next_attempt_ms = Some(now_ms + u64::from(delay));
+        self.next_attempt_ms = Some(time::after(now_ms, delay));
         Some(delay)
     }
 
@@ -153,12 +160,12 @@ impl Reconnect {
     }
 
     /// Whether a disconnected client should make an attempt at `now_ms`.
-    pub fn due(&self, now_ms: u64) -> Due {
+    pub fn due(&self, now_ms: Millis) -> Due {
         if !self.active {
             return Due::Idle;
         }
         match self.next_attempt_ms {
-            Some(at) if at > now_ms => Due::Wait((at - now_ms).min(u64::from(u32::MAX)) as u32),
+            Some(at) if !time::reached(now_ms, at) => Due::Wait(time::until(now_ms, at)),
             _ => Due::Now,
         }
     }
@@ -188,11 +195,11 @@ impl Reconnect {
     }
     pub fn requested(&mut self) {}
     pub fn connected(&mut self) {}
-    pub fn schedule(&mut self, _: u64, _: Option<u8>, _: bool) -> Option<u32> {
+    pub fn schedule(&mut self, _: Millis, _: Option<u8>, _: bool) -> Option<u32> {
         None
     }
     pub fn stop(&mut self) {}
-    pub fn due(&self, _: u64) -> Due {
+    pub fn due(&self, _: Millis) -> Due {
         Due::Idle
     }
 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 #[derive(Default)]
 struct Script {
-    now: Cell<u64>,
+    now: Cell<u32>,
     reads: RefCell<VecDeque<Vec<u8>>>,
     written: RefCell<Vec<u8>>,
     stalled: Cell<bool>,
@@ -33,9 +33,7 @@ impl Transport for FakeTransport {
                 Ok(bytes.len())
             }
             None => {
-                script
-                    .now
-                    .set(script.now.get() + u64::from(timeout_ms.max(1)));
+                script.now.set(script.now.get() + timeout_ms.max(1));
                 Ok(0)
             }
         }
@@ -43,9 +41,7 @@ impl Transport for FakeTransport {
 
     fn write(&mut self, buf: &[u8], timeout_ms: u32) -> Result<usize, Error> {
         if self.0.stalled.get() {
-            self.0
-                .now
-                .set(self.0.now.get() + u64::from(timeout_ms.max(1)));
+            self.0.now.set(self.0.now.get() + timeout_ms.max(1));
             return Ok(0);
         }
         self.0.written.borrow_mut().extend_from_slice(buf);
@@ -56,7 +52,7 @@ impl Transport for FakeTransport {
 }
 
 impl Clock for FakeClock {
-    fn now_ms(&mut self) -> u64 {
+    fn now_ms(&mut self) -> u32 {
         self.0.now.get()
     }
 }

@@ -27,6 +27,8 @@ use crate::Error;
 /// A poll turn for a transport whose `connect` is in progress (`open_turn`).
 pub(crate) type OpenTurn = fn(&emq_client, &mut Link) -> Option<emq_err>;
 
+use crate::time::{self, Millis};
+
 /// The persistence hooks a client keeps: none (and no room for them)
 /// without the `persistence` feature.
 #[derive(Clone, Copy)]
@@ -68,7 +70,7 @@ pub(crate) struct Core {
     /// attempt gives up, and the turn that polls it (set only by
     /// `emq_client_connect_start`, so a firmware that never calls it links
     /// none of this).
-    pub(crate) opening: Option<(u64, OpenTurn)>,
+    pub(crate) opening: Option<(Millis, OpenTurn)>,
     pub(crate) persistence: Persistence,
     pub(crate) callbacks: emq_callbacks,
     pub(crate) user_data: *mut c_void,
@@ -303,12 +305,12 @@ fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_e
                 Err(EMQ_ERR_STORE_FULL | EMQ_ERR_INFLIGHT_FULL) if may_wait => {
                     let limit = core.sup.client().command_timeout_ms();
                     let now = core.sup.client_mut().now_ms();
-                    let waited = now.saturating_sub(*started.get_or_insert(now));
-                    let Some(left) = u64::from(limit).checked_sub(waited).filter(|&l| l > 0) else {
+                    let waited = time::elapsed(now, *started.get_or_insert(now));
+                    let Some(left) = limit.checked_sub(waited).filter(|&l| l > 0) else {
                         logged = core.sup.has_logs();
                         return result;
                     };
-                    core = sys::wait_for_progress(c, core, left as u32);
+                    core = sys::wait_for_progress(c, core, left);
                 }
                 other => {
                     logged = core.sup.has_logs();
@@ -722,7 +724,7 @@ fn start_attempt(
     let core = &mut *guard;
     if let (Ok(None), Some(turn)) = (&transport, start_only) {
         let now = core.sup.client_mut().now_ms();
-        core.opening = Some((now + u64::from(timeout), turn));
+        core.opening = Some((time::after(now, timeout), turn));
         return Ok(());
     }
     send_connect(core, transport.and_then(|t| t.ok_or(Error::ConnectFailed))).map_err(Some)
@@ -760,7 +762,7 @@ fn open_turn(c: &emq_client, link: &mut Link) -> Option<emq_err> {
         let mut guard = c.core();
         let core = &mut *guard;
         match opened {
-            Ok(None) if now < deadline => return Some(EMQ_OK),
+            Ok(None) if !time::reached(now, deadline) => return Some(EMQ_OK),
             Ok(None) => {
                 sys::abandon_open(link);
                 core.opening = None;
@@ -793,7 +795,10 @@ fn await_connack(c: &emq_client) -> emq_err {
         let mut core = c.core();
         let timeout = core.sup.client().command_timeout_ms();
         let now = core.sup.client_mut().now_ms();
-        (now + u64::from(timeout) + 1_000, Err(Error::Timeout))
+        (
+            time::after(now, timeout.saturating_add(1_000)),
+            Err(Error::Timeout),
+        )
     };
     for _ in 0..1_000 {
         match sys::next_event(c, deadline) {
@@ -983,7 +988,7 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
 /// Dispatches every event that arrives, waiting up to `timeout_ms` for
 /// the first; returns as `emq_client_poll` does. The caller holds `link`.
 pub(crate) fn run_events(c: &emq_client, timeout_ms: u32) -> emq_err {
-    let mut deadline = c.core().sup.client_mut().now_ms() + u64::from(timeout_ms);
+    let mut deadline = time::after(c.core().sup.client_mut().now_ms(), timeout_ms);
     // An oversized message no callback took, reported once all is handled.
     let mut unreported = EMQ_OK;
     // Bounded: each turn either handles an event or ends the loop; the
@@ -1060,12 +1065,12 @@ pub unsafe extern "C" fn emq_client_wait(
         if !core.sup.client_mut().is_pending(packet_id) {
             return EMQ_OK;
         }
-        core.sup.client_mut().now_ms() + u64::from(timeout_ms)
+        time::after(core.sup.client_mut().now_ms(), timeout_ms)
     };
     // Bounded by the deadline.
     loop {
         let now = c.core().sup.client_mut().now_ms();
-        if now >= deadline {
+        if time::reached(now, deadline) {
             return EMQ_ERR_TIMEOUT;
         }
         match sys::next_event(c, deadline) {
@@ -1089,8 +1094,7 @@ pub unsafe extern "C" fn emq_client_wait(
             Ok(None) => {}
             Err(EMQ_ERR_NOT_CONNECTED) if reconnecting(c) => match reconnect_turn(c, &mut link) {
                 Turn::Wait(ms) => {
-                    let left = deadline.saturating_sub(now).min(u64::from(ms));
-                    sys::sleep_ms(left as u32);
+                    sys::sleep_ms(time::until(now, deadline).min(ms));
                     if !sys::can_sleep() {
                         return EMQ_ERR_NOT_CONNECTED;
                     }

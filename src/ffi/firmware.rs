@@ -26,6 +26,7 @@ use crate::client::log::LogRecord;
 use crate::client::subscriptions::{Entry, Subscriptions, TableMemory};
 use crate::client::{supervisor, Client, ClientEvent};
 use crate::session::{ConnectOptions, Memory, Parts, Session, Slot};
+use crate::time::{self, Millis};
 pub use crate::transport::callbacks::{
     emq_clock_ms, emq_transport, emq_transport_close, emq_transport_connect, emq_transport_recv,
     emq_transport_send,
@@ -52,9 +53,9 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 576;
+pub const STORAGE_SIZE_32: usize = 512;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 864;
+pub const STORAGE_SIZE_64: usize = 808;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -75,7 +76,7 @@ const _: () = assert!(core::mem::size_of::<emq_client>() <= STORAGE_SIZE);
     feature = "lock-hooks"
 ))]
 const _: () = assert!(core::mem::size_of::<emq_client>() == STORAGE_SIZE);
-const _: () = assert!(core::mem::align_of::<emq_client>() == STORAGE_ALIGN);
+const _: () = assert!(core::mem::align_of::<emq_client>() <= STORAGE_ALIGN);
 
 /// Caller memory holding `len` values of `T`. Valid for the client's life
 /// by `emq_client_init`'s contract.
@@ -560,7 +561,7 @@ pub(crate) fn open_transport(
     timeout_ms: u32,
     wait: bool,
 ) -> Result<Option<CallbackTransport>, Error> {
-    let deadline = c.core().sup.client_mut().now_ms() + u64::from(timeout_ms);
+    let deadline = time::after(c.core().sup.client_mut().now_ms(), timeout_ms);
     let mut left = timeout_ms;
     // Bounded by the deadline (and the count, should the clock stand still).
     for _ in 0..10_000 {
@@ -571,11 +572,10 @@ pub(crate) fn open_transport(
         if !wait {
             return Ok(None);
         }
-        let now = c.core().sup.client_mut().now_ms();
-        if now >= deadline {
+        left = time::until(c.core().sup.client_mut().now_ms(), deadline);
+        if left == 0 {
             break;
         }
-        left = (deadline - now).min(u64::from(u32::MAX)) as u32;
     }
     crate::transport::Transport::close(link);
     Err(Error::Timeout)
@@ -594,13 +594,15 @@ pub(crate) fn abandon_open(link: &mut Link) {
 /// The next event, waiting in the transport's `recv` until `deadline` at
 /// most. `Ok(None)`: nothing by the deadline.
 #[cfg(not(feature = "lock-hooks"))]
-pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientEvent>, emq_err> {
+pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, emq_err> {
     let mut event = None;
     let result = with_core(c, |core| {
         let client = core.sup.client_mut();
         let now = client.now_ms();
-        let wait = deadline.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
-        event = core.sup.poll_event(wait).map_err(emq_err::from)?;
+        event = core
+            .sup
+            .poll_event(time::until(now, deadline))
+            .map_err(emq_err::from)?;
         Ok(())
     });
     match result {
@@ -613,7 +615,7 @@ pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientE
 /// most, without the lock: other tasks may publish meanwhile.
 /// `Ok(None)`: nothing by the deadline. The caller holds the link.
 #[cfg(feature = "lock-hooks")]
-pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientEvent>, emq_err> {
+pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, emq_err> {
     // Bounded by the deadline: each turn returns or waits in `recv`.
     loop {
         let mut event = None;
@@ -623,8 +625,10 @@ pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientE
             if event.is_none() {
                 let client = core.sup.client_mut();
                 let now = client.now_ms();
-                let until = client.next_deadline().map_or(deadline, |t| t.min(deadline));
-                let ms = until.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
+                let until = client
+                    .next_deadline()
+                    .map_or(deadline, |t| time::earlier(t, deadline));
+                let ms = time::until(now, until);
                 if ms > 0 {
                     let transport = client.transport().copied();
                     wait = client.input_window().zip(transport).map(|w| (w, ms));

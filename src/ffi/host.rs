@@ -17,6 +17,7 @@ use crate::client::supervisor;
 use crate::client::{Client, ClientEvent};
 use crate::codec::{LastWill, ProtocolLevel};
 use crate::session::{ConnectOptions, HeapMemory, Session};
+use crate::time::{self, Millis};
 use crate::transport::tcp::TcpOptions;
 use crate::transport::{uri, HostTransport, StdClock};
 use crate::Error;
@@ -374,7 +375,7 @@ pub(crate) fn log_line(core: &Core, record: &LogRecord) -> Option<Vec<u8>> {
 /// client's clock) without holding the state lock, so other threads'
 /// calls go on meanwhile. `Ok(None)`: nothing by the deadline. The caller
 /// holds `link`.
-pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientEvent>, emq_err> {
+pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, emq_err> {
     // Bounded by the deadline: each turn either returns or waits.
     loop {
         let mut event = None;
@@ -384,12 +385,11 @@ pub(crate) fn next_event(c: &emq_client, deadline: u64) -> Result<Option<ClientE
             if event.is_none() {
                 let client = core.sup.client_mut();
                 let now = client.now_ms();
-                let until = client.next_deadline().map_or(deadline, |t| t.min(deadline));
+                let until = client
+                    .next_deadline()
+                    .map_or(deadline, |t| time::earlier(t, deadline));
                 let fd = client.transport().and_then(HostTransport::raw_fd);
-                wait = Some((
-                    fd,
-                    until.saturating_sub(now).min(u64::from(u32::MAX)) as u32,
-                ));
+                wait = Some((fd, time::until(now, until)));
             }
             Ok(())
         });

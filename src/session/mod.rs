@@ -27,6 +27,7 @@ use crate::codec::{
     ConnAck, Connect, ConnectReturnCode, LastWill, Packet, ProtocolLevel, Publish, QoS, Subscribe,
     SubscribeTopic, SubscribeTopics, Unsubscribe, UnsubscribeTopics,
 };
+use crate::time::{self, Millis};
 use crate::{topic, Error};
 use store::{Ring, LIVE, RELEASED, SENT, WIRE};
 
@@ -136,17 +137,17 @@ pub struct Session<M: Memory> {
     memory: M,
     config: SessionConfig,
     state: State,
-    keep_alive_ms: u64,
+    keep_alive_ms: u32,
     /// Output waiting in the send buffer: `tx[out_start..out_end]`.
     out_start: usize,
     out_end: usize,
     /// Time the last byte was queued for sending, for keepalive.
-    last_sent_ms: u64,
+    last_sent_ms: Millis,
     /// Time the last packet arrived: a client that keeps sending still
     /// pings when the broker has gone quiet, so a half-open link is found.
-    last_received_ms: u64,
+    last_received_ms: Millis,
     /// When the outstanding PINGREQ went out.
-    ping_sent_ms: Option<u64>,
+    ping_sent_ms: Option<Millis>,
     /// Next packet id to try; never 0.
     next_packet_id: u16,
     /// Messages in the outbox (QoS 1/2 unacknowledged, queued QoS 0).
@@ -336,7 +337,7 @@ impl<M: Memory> Session<M> {
     }
 
     /// Starts a connection: queues CONNECT. The transport must already be open.
-    pub fn connect(&mut self, options: &ConnectOptions<'_>, now_ms: u64) -> Result<(), Error> {
+    pub fn connect(&mut self, options: &ConnectOptions<'_>, now_ms: Millis) -> Result<(), Error> {
         if self.state != State::Disconnected {
             return Err(Error::AlreadyConnected);
         }
@@ -356,7 +357,7 @@ impl<M: Memory> Session<M> {
             password: options.password,
         };
         self.queue(&connect, now_ms)?;
-        self.keep_alive_ms = u64::from(options.keep_alive_secs) * 1000;
+        self.keep_alive_ms = u32::from(options.keep_alive_secs) * 1000;
         self.ping_sent_ms = None;
         self.last_received_ms = now_ms;
         self.state = State::AwaitingConnAck;
@@ -380,7 +381,7 @@ impl<M: Memory> Session<M> {
         payload: &[u8],
         qos: QoS,
         retain: bool,
-        now_ms: u64,
+        now_ms: Millis,
     ) -> Result<u16, Error> {
         let connected = self.state == State::Connected;
         let offline_ok = match qos {
@@ -449,7 +450,11 @@ impl<M: Memory> Session<M> {
     }
 
     /// Queues a SUBSCRIBE for one or more filters and returns its packet id.
-    pub fn subscribe(&mut self, topics: &[SubscribeTopic<'_>], now_ms: u64) -> Result<u16, Error> {
+    pub fn subscribe(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
         self.require_connected()?;
         if topics.is_empty() || topics.len() > u16::MAX as usize {
             return Err(Error::NoTopicFilters);
@@ -470,7 +475,7 @@ impl<M: Memory> Session<M> {
     }
 
     /// Queues an UNSUBSCRIBE for one or more filters and returns its packet id.
-    pub fn unsubscribe(&mut self, filters: &[&str], now_ms: u64) -> Result<u16, Error> {
+    pub fn unsubscribe(&mut self, filters: &[&str], now_ms: Millis) -> Result<u16, Error> {
         self.require_connected()?;
         if filters.is_empty() {
             return Err(Error::NoTopicFilters);
@@ -493,7 +498,7 @@ impl<M: Memory> Session<M> {
     /// Queues DISCONNECT. The driver writes it, closes the transport and
     /// calls [`connection_closed`](Self::connection_closed). Unacknowledged
     /// QoS 1/2 messages stay in the store for the next connection.
-    pub fn disconnect(&mut self, now_ms: u64) -> Result<(), Error> {
+    pub fn disconnect(&mut self, now_ms: Millis) -> Result<(), Error> {
         match self.state {
             State::Disconnected => return Err(Error::NotConnected),
             State::Disconnecting => return Ok(()),
@@ -565,7 +570,7 @@ impl<M: Memory> Session<M> {
     pub fn handle_packet<'p>(
         &mut self,
         packet: &Packet<'p>,
-        now_ms: u64,
+        now_ms: Millis,
     ) -> Result<Option<Event<'p>>, Error> {
         // Any packet shows the link is alive.
         self.ping_sent_ms = None;
@@ -656,18 +661,18 @@ impl<M: Memory> Session<M> {
     /// Keepalive: queues PINGREQ when nothing was sent, or nothing was
     /// received, for the keepalive interval, and reports the link lost when
     /// PINGRESP (or any packet) is overdue.
-    pub fn handle_timers(&mut self, now_ms: u64) -> Result<Option<Event<'static>>, Error> {
+    pub fn handle_timers(&mut self, now_ms: Millis) -> Result<Option<Event<'static>>, Error> {
         if self.state != State::Connected || self.keep_alive_ms == 0 {
             return Ok(None);
         }
         if let Some(sent) = self.ping_sent_ms {
-            if now_ms.saturating_sub(sent) >= self.ping_timeout_ms() {
+            if time::elapsed(now_ms, sent) >= self.ping_timeout_ms() {
                 self.connection_closed();
                 return Ok(Some(Event::ConnectionLost(Error::KeepaliveTimeout)));
             }
             return Ok(None);
         }
-        if now_ms.saturating_sub(self.last_activity_ms()) >= self.keep_alive_ms {
+        if time::elapsed(now_ms, self.last_activity_ms()) >= self.keep_alive_ms {
             self.queue_raw(&header_only(PINGREQ), now_ms)?;
             self.ping_sent_ms = Some(now_ms);
         }
@@ -676,25 +681,25 @@ impl<M: Memory> Session<M> {
 
     /// The next time [`handle_timers`](Self::handle_timers) has work to do,
     /// so a driver knows how long it may sleep. `None`: no timer is running.
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub fn next_deadline(&self) -> Option<Millis> {
         if self.state != State::Connected || self.keep_alive_ms == 0 {
             return None;
         }
         Some(match self.ping_sent_ms {
-            Some(sent) => sent + self.ping_timeout_ms(),
-            None => self.last_activity_ms() + self.keep_alive_ms,
+            Some(sent) => time::after(sent, self.ping_timeout_ms()),
+            None => time::after(self.last_activity_ms(), self.keep_alive_ms),
         })
     }
 
     /// The older of the last send and the last receive: a PINGREQ is due a
     /// keepalive after it.
-    fn last_activity_ms(&self) -> u64 {
-        self.last_sent_ms.min(self.last_received_ms)
+    fn last_activity_ms(&self) -> Millis {
+        time::earlier(self.last_sent_ms, self.last_received_ms)
     }
 
-    fn ping_timeout_ms(&self) -> u64 {
+    fn ping_timeout_ms(&self) -> u32 {
         match self.config.ping_timeout_ms {
-            Some(ms) => u64::from(ms),
+            Some(ms) => ms,
             None => (self.keep_alive_ms / 2).max(1000),
         }
     }
@@ -787,7 +792,7 @@ impl<M: Memory> Session<M> {
     fn handle_publish<'p>(
         &mut self,
         publish: Publish<'p>,
-        now_ms: u64,
+        now_ms: Millis,
     ) -> Result<Option<Event<'p>>, Error> {
         match publish.qos {
             QoS::AtMostOnce => {}
@@ -866,7 +871,7 @@ impl<M: Memory> Session<M> {
     }
 
     /// Appends an already encoded packet to the pending output.
-    fn queue_raw(&mut self, bytes: &[u8], now_ms: u64) -> Result<(), Error> {
+    fn queue_raw(&mut self, bytes: &[u8], now_ms: Millis) -> Result<(), Error> {
         self.check_output_room(bytes.len())?;
         let tx = self.memory.parts().tx;
         tx[self.out_end..self.out_end + bytes.len()].copy_from_slice(bytes);
@@ -877,7 +882,7 @@ impl<M: Memory> Session<M> {
 
     /// Encodes `packet` at the end of the pending output. `dyn`: one copy
     /// of the sizing and writing serves every packet type a client sends.
-    fn queue(&mut self, packet: &dyn Encode, now_ms: u64) -> Result<(), Error> {
+    fn queue(&mut self, packet: &dyn Encode, now_ms: Millis) -> Result<(), Error> {
         let len = codec::total_len(packet)?;
         self.check_output_room(len)?;
         let tx = self.memory.parts().tx;

@@ -872,7 +872,7 @@ fn array_memory_runs_without_a_heap() {
 fn a_sender_still_pings_when_the_broker_goes_quiet() {
     let mut s = connected(true); // keepalive 10 s, CONNACK at t=0
                                  // Publishing every second keeps "last sent" fresh...
-    for t in 1..=12u64 {
+    for t in 1..=12u32 {
         s.publish("k", b"", QoS::AtMostOnce, false, t * 1_000)
             .unwrap();
         s.handle_timers(t * 1_000).unwrap();

@@ -4,6 +4,7 @@
 #![allow(non_camel_case_types)]
 
 use super::{Clock, Transport};
+use crate::time::Millis;
 use crate::Error;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr::NonNull;
@@ -188,33 +189,22 @@ impl Transport for CallbackTransport {
     }
 }
 
-/// A [`Clock`] over a 32-bit millisecond tick, extended to 64 bits.
+/// A [`Clock`] over the firmware's 32-bit millisecond tick.
 #[derive(Debug, Clone, Copy)]
 pub struct CallbackClock {
     tick: unsafe extern "C" fn() -> u32,
-    last: u32,
-    wraps: u32,
 }
 
 impl CallbackClock {
     /// Wraps the firmware's tick function.
     pub fn new(tick: unsafe extern "C" fn() -> u32) -> Self {
-        CallbackClock {
-            tick,
-            last: 0,
-            wraps: 0,
-        }
+        CallbackClock { tick }
     }
 }
 
 impl Clock for CallbackClock {
-    fn now_ms(&mut self) -> u64 {
+    fn now_ms(&mut self) -> Millis {
         // SAFETY: firmware callback without arguments.
-        let now = unsafe { (self.tick)() };
-        if now < self.last {
-            self.wraps = self.wraps.wrapping_add(1);
-        }
-        self.last = now;
-        (u64::from(self.wraps) << 32) | u64::from(now)
+        unsafe { (self.tick)() }
     }
 }

@@ -1,6 +1,7 @@
 //! Moving bytes. The client drives any [`Transport`]: TCP on hosts
 //! (`tcp::TcpTransport`), C callbacks on firmware (`callbacks`).
 
+use crate::time::Millis;
 use crate::Error;
 
 #[cfg(not(feature = "std"))]
@@ -27,10 +28,10 @@ pub trait Transport {
     fn close(&mut self);
 }
 
-/// A monotonic millisecond clock.
+/// A monotonic millisecond clock (wrapping at 32 bits: see [`crate::time`]).
 pub trait Clock {
-    /// Milliseconds since an arbitrary fixed start; never goes backwards.
-    fn now_ms(&mut self) -> u64;
+    /// Milliseconds since an arbitrary fixed start, modulo 2^32.
+    fn now_ms(&mut self) -> Millis;
 }
 
 /// The host's monotonic clock.
@@ -51,8 +52,9 @@ impl Default for StdClock {
 
 #[cfg(feature = "std")]
 impl Clock for StdClock {
-    fn now_ms(&mut self) -> u64 {
-        self.start.elapsed().as_millis() as u64
+    fn now_ms(&mut self) -> Millis {
+        // Truncated: the clock wraps, as a firmware tick does.
+        self.start.elapsed().as_millis() as Millis
     }
 }
 

@@ -420,9 +420,9 @@ fn network_turn(c: &emq_client) -> (Option<RawFd>, u32) {
         return (None, 0);
     }
     let now = client.now_ms();
-    let wait = client.next_deadline().map_or(IDLE_MS, |at| {
-        at.saturating_sub(now).min(u64::from(IDLE_MS)) as u32
-    });
+    let wait = client
+        .next_deadline()
+        .map_or(IDLE_MS, |at| crate::time::until(now, at).min(IDLE_MS));
     let fd = client.transport().and_then(HostTransport::raw_fd);
     (fd, wait)
 }
