@@ -30,9 +30,9 @@
  * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 808
+#define EMQ_CLIENT_STORAGE_SIZE 776
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 512
+#define EMQ_CLIENT_STORAGE_SIZE 488
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8

@@ -77,16 +77,14 @@ pub struct LogRecord {
 }
 
 /// Most events the queue holds between two calls that hand them out (none
-/// without the `log-events` feature: recording then costs nothing).
+/// without the `log-events` feature).
 pub const LOG_QUEUE_LEN: usize = if cfg!(feature = "log-events") { 4 } else { 0 };
 
-/// The ring's length: never 0, so the index arithmetic is defined either way.
-const RING: usize = if LOG_QUEUE_LEN == 0 { 1 } else { LOG_QUEUE_LEN };
-
 /// An index one past the ring's end wraps to its start.
+#[cfg(feature = "log-events")]
 fn wrap(index: usize) -> usize {
-    if index >= RING {
-        index - RING
+    if index >= LOG_QUEUE_LEN {
+        index - LOG_QUEUE_LEN
     } else {
         index
     }
@@ -95,6 +93,7 @@ fn wrap(index: usize) -> usize {
 /// A small ring of log events waiting to be handed to the application.
 /// When full, new events are counted, not kept, and reported as
 /// [`LogCode::LogOverflow`] once there is room.
+#[cfg(feature = "log-events")]
 #[derive(Debug, Clone, Copy)]
 pub struct LogQueue {
     records: [Option<LogRecord>; LOG_QUEUE_LEN],
@@ -103,8 +102,11 @@ pub struct LogQueue {
     /// Most verbose level recorded; `None`: nothing is.
     level: Option<LogLevel>,
     dropped: u16,
+    /// The session's unknown-acknowledgement count when last logged.
+    unknown_acks_logged: u16,
 }
 
+#[cfg(feature = "log-events")]
 impl LogQueue {
     /// An empty queue recording events at `level` or more severe.
     pub const fn new(level: Option<LogLevel>) -> Self {
@@ -114,7 +116,16 @@ impl LogQueue {
             len: 0,
             level,
             dropped: 0,
+            unknown_acks_logged: 0,
         }
+    }
+
+    /// How many of the session's `count` unknown acknowledgements are new
+    /// since the last call: those are logged.
+    pub fn new_unknown_acks(&mut self, count: u16) -> u16 {
+        let new = count.wrapping_sub(self.unknown_acks_logged);
+        self.unknown_acks_logged = count;
+        new
     }
 
     /// The most verbose level recorded.
@@ -129,18 +140,18 @@ impl LogQueue {
 
     /// True when an event at `level` would be recorded.
     pub fn enabled(&self, level: LogLevel) -> bool {
-        cfg!(feature = "log-events") && self.level.is_some_and(|max| level <= max)
+        self.level.is_some_and(|max| level <= max)
     }
 
     /// True when events wait.
     pub fn is_empty(&self) -> bool {
-        LOG_QUEUE_LEN == 0 || self.len == 0 && self.dropped == 0
+        self.len == 0 && self.dropped == 0
     }
 
     /// Records `record` if its level is enabled.
     #[inline]
     pub fn push(&mut self, record: LogRecord) {
-        if LOG_QUEUE_LEN == 0 || !self.enabled(record.level) {
+        if !self.enabled(record.level) {
             return;
         }
         if usize::from(self.len) == LOG_QUEUE_LEN {
@@ -156,9 +167,6 @@ impl LogQueue {
 
     /// The oldest event, or the count of dropped ones once the queue ran empty.
     pub fn pop(&mut self) -> Option<LogRecord> {
-        if LOG_QUEUE_LEN == 0 {
-            return None;
-        }
         if self.len == 0 {
             if self.dropped == 0 {
                 return None;
@@ -177,6 +185,38 @@ impl LogQueue {
         self.head = wrap(at + 1) as u8;
         self.len -= 1;
         self.records.get_mut(at).and_then(Option::take)
+    }
+}
+
+/// Without the `log-events` feature: records nothing, and has no room or
+/// code for it.
+#[cfg(not(feature = "log-events"))]
+#[derive(Debug, Clone, Copy)]
+pub struct LogQueue;
+
+#[cfg(not(feature = "log-events"))]
+#[allow(missing_docs)]
+impl LogQueue {
+    pub const fn new(_: Option<LogLevel>) -> Self {
+        LogQueue
+    }
+    pub fn level(&self) -> Option<LogLevel> {
+        None
+    }
+    pub fn set_level(&mut self, _: Option<LogLevel>) {}
+    pub fn enabled(&self, _: LogLevel) -> bool {
+        false
+    }
+    pub fn is_empty(&self) -> bool {
+        true
+    }
+    #[inline]
+    pub fn push(&mut self, _: LogRecord) {}
+    pub fn pop(&mut self) -> Option<LogRecord> {
+        None
+    }
+    pub fn new_unknown_acks(&mut self, _: u16) -> u16 {
+        0
     }
 }
 

@@ -102,7 +102,7 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     connack_deadline: Option<Millis>,
     /// Counts closed connections, so input read for one that is gone is
     /// dropped (see [`Client::input_arrived`]).
-    connection: u32,
+    connection: u16,
 }
 
 /// Where a driver may read received bytes while not holding the client.
@@ -113,7 +113,7 @@ pub struct InputWindow {
     /// Bytes free from there.
     pub len: usize,
     /// The connection it belongs to.
-    connection: u32,
+    connection: u16,
 }
 
 /// A PUBLISH larger than the receive buffer whose topic does not fit in it.

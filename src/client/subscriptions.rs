@@ -161,9 +161,11 @@ impl<H> TableMemory<H> for HeapTable<H> {
 pub struct Subscriptions<M, H> {
     memory: M,
     /// Entries in use: the first `count` of the memory's entries.
-    count: usize,
-    /// Pool bytes in use: the first `used`, the sum of those entries' lengths.
-    used: usize,
+    count: u16,
+    /// Pool bytes in use: the first `used`, the sum of those entries'
+    /// lengths. 16 bits (as `count`): a table holds at most 65,535 filters
+    /// and 65,535 filter bytes, and costs firmware 4 bytes of client.
+    used: u16,
     _handler: PhantomData<H>,
 }
 
@@ -181,7 +183,12 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
 
     /// How many subscriptions are remembered.
     pub fn len(&self) -> usize {
-        self.count
+        usize::from(self.count)
+    }
+
+    /// Pool bytes in use.
+    fn used(&self) -> usize {
+        usize::from(self.used)
     }
 
     /// True when no subscription is remembered.
@@ -192,7 +199,8 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
     /// Most entries and filter bytes it can hold.
     pub fn capacity(&self) -> (usize, usize) {
         let (entries, bytes) = self.memory.view();
-        (entries.len(), bytes.len())
+        let most = usize::from(u16::MAX);
+        (entries.len().min(most), bytes.len().min(most))
     }
 
     /// Adds `filter` with `qos`, or updates the QoS of an existing equal
@@ -250,6 +258,7 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
     ) -> Result<(), Error> {
         let len = u16::try_from(filter.len()).map_err(|_| Error::StringTooLong)?;
         let found = self.find(filter);
+        let (count, used) = (self.len(), self.used());
         let (entries, bytes) = self.memory.parts();
         if let Some((index, _, _)) = found {
             if let Some(entry) = entries.get_mut(index) {
@@ -269,8 +278,11 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
             }
             return Ok(());
         }
-        let end = self.used + filter.len();
-        match (entries.get_mut(self.count), bytes.get_mut(self.used..end)) {
+        let end = used + filter.len();
+        let (Ok(new_used), Ok(new_count)) = (u16::try_from(end), u16::try_from(count + 1)) else {
+            return Err(Error::SubscriptionsFull);
+        };
+        match (entries.get_mut(count), bytes.get_mut(used..end)) {
             (Some(entry), Some(pool)) => {
                 pool.copy_from_slice(filter.as_bytes());
                 *entry = Entry {
@@ -282,8 +294,8 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
             }
             _ => return Err(Error::SubscriptionsFull),
         }
-        self.count += 1;
-        self.used = end;
+        self.count = new_count;
+        self.used = new_used;
         Ok(())
     }
 
@@ -300,21 +312,23 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
 
     /// Removes entry `index`, whose filter lies at `offset` in the pool.
     fn remove_at(&mut self, index: usize, offset: usize, len: usize) {
+        let (count, used) = (self.len(), self.used());
         let (entries, bytes) = self.memory.parts();
         // `find` saw the filter inside the used pool and entries, so both
         // checks hold; they only let the compiler drop the panic paths.
-        if let Some(tail) = bytes.get_mut(offset..self.used) {
+        if let Some(tail) = bytes.get_mut(offset..used) {
             if len <= tail.len() {
                 tail.copy_within(len.., 0);
             }
         }
-        if let Some(rest) = entries.get_mut(index..self.count) {
+        if let Some(rest) = entries.get_mut(index..count) {
             if !rest.is_empty() {
                 rest.copy_within(1.., 0);
             }
         }
         self.count -= 1;
-        self.used -= len;
+        // `len` came from an entry, so it is at most `used` (a u16).
+        self.used -= len as u16;
     }
 
     /// Forgets every subscription.
@@ -364,7 +378,8 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
             };
             self.remove_at(index, offset, len);
         }
-        for entry in self.memory.parts().0.iter_mut().take(self.count) {
+        let count = self.len();
+        for entry in self.memory.parts().0.iter_mut().take(count) {
             entry.pending = Pending::None;
         }
     }
@@ -427,7 +442,7 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
     #[allow(clippy::type_complexity)]
     fn entries_with_pending(&self) -> impl Iterator<Item = (&str, QoS, Option<H>, Pending)> + '_ {
         let (_, bytes) = self.memory.view();
-        let mut pool = bytes.get(..self.used).unwrap_or_default();
+        let mut pool = bytes.get(..self.used()).unwrap_or_default();
         self.live_entries().iter().map(move |entry| {
             let (filter, rest) = pool
                 .split_at_checked(usize::from(entry.len))
@@ -459,14 +474,14 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
     /// The entries in use.
     fn live_entries(&self) -> &[Entry<H>] {
         let (entries, _) = self.memory.view();
-        entries.get(..self.count).unwrap_or_default()
+        entries.get(..self.len()).unwrap_or_default()
     }
 
     /// Index, pool offset and length of the entry whose filter is exactly
     /// `filter`.
     fn find(&self, filter: &str) -> Option<(usize, usize, usize)> {
         let (_, bytes) = self.memory.view();
-        let pool = bytes.get(..self.used)?;
+        let pool = bytes.get(..self.used())?;
         let mut offset = 0;
         for (index, entry) in self.live_entries().iter().enumerate() {
             let len = usize::from(entry.len);
@@ -507,7 +522,7 @@ mod tests {
 
     /// The used part of the pool: the filters back to back.
     fn pool<M: TableMemory<u32>>(subs: &Subscriptions<M, u32>) -> &[u8] {
-        &subs.memory.view().1[..subs.used]
+        &subs.memory.view().1[..subs.used()]
     }
 
     fn filters<M: TableMemory<u32>>(subs: &Subscriptions<M, u32>) -> Vec<String> {
@@ -519,6 +534,25 @@ mod tests {
     const Q0: QoS = QoS::AtMostOnce;
     const Q1: QoS = QoS::AtLeastOnce;
     const Q2: QoS = QoS::ExactlyOnce;
+
+    #[test]
+    fn a_table_holds_at_most_65535_filter_bytes_whatever_its_memory() {
+        let mut subs: Subscriptions<HeapTable<u32>, u32> =
+            Subscriptions::new(HeapTable::try_new(4, 100_000).unwrap());
+        assert_eq!(subs.capacity(), (4, 65_535));
+        let long = "a".repeat(40_000);
+        subs.remember(&long, Q1, Some(1)).unwrap();
+        let longer = "b".repeat(25_535);
+        subs.remember(&longer, Q1, Some(2)).unwrap();
+        assert_eq!(
+            subs.remember("c", Q1, Some(3)),
+            Err(Error::SubscriptionsFull)
+        );
+        assert_eq!(filters(&subs), [long.clone(), longer]);
+        assert!(subs.forget(&long));
+        subs.remember("c", Q1, Some(3)).unwrap();
+        assert_eq!(subs.len(), 2);
+    }
 
     #[test]
     fn remember_update_forget_keep_order_and_bytes() {

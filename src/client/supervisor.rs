@@ -56,23 +56,40 @@ impl Default for Behaviour {
     }
 }
 
-/// The switches of a [`Behaviour`].
+/// The switches of a [`Behaviour`], one bit each (the client struct is
+/// firmware memory).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Flags {
-    resubscribe: bool,
-    drop_unacked_on_loss: bool,
-    all_matching_handlers: bool,
-    subscribe_offline: bool,
-}
+struct Flags(u8);
 
 impl Flags {
+    const RESUBSCRIBE: u8 = 1;
+    const DROP_UNACKED_ON_LOSS: u8 = 2;
+    const ALL_MATCHING_HANDLERS: u8 = 4;
+    const SUBSCRIBE_OFFLINE: u8 = 8;
+
     fn of(b: &Behaviour) -> Self {
-        Flags {
-            resubscribe: b.resubscribe,
-            drop_unacked_on_loss: b.drop_unacked_on_loss,
-            all_matching_handlers: b.all_matching_handlers,
-            subscribe_offline: b.subscribe_offline,
-        }
+        Flags(
+            (u8::from(b.resubscribe) * Self::RESUBSCRIBE)
+                | (u8::from(b.drop_unacked_on_loss) * Self::DROP_UNACKED_ON_LOSS)
+                | (u8::from(b.all_matching_handlers) * Self::ALL_MATCHING_HANDLERS)
+                | (u8::from(b.subscribe_offline) * Self::SUBSCRIBE_OFFLINE),
+        )
+    }
+
+    fn resubscribe(self) -> bool {
+        self.0 & Self::RESUBSCRIBE != 0
+    }
+
+    fn drop_unacked_on_loss(self) -> bool {
+        self.0 & Self::DROP_UNACKED_ON_LOSS != 0
+    }
+
+    fn all_matching_handlers(self) -> bool {
+        self.0 & Self::ALL_MATCHING_HANDLERS != 0
+    }
+
+    fn subscribe_offline(self) -> bool {
+        self.0 & Self::SUBSCRIBE_OFFLINE != 0
     }
 }
 
@@ -93,8 +110,6 @@ where
     /// The behaviour's switches (the policy and log level live in
     /// `reconnect` and `log`).
     flags: Flags,
-    /// The session's count of unknown acknowledgements, as far as logged.
-    unknown_acks_logged: u16,
     last_return_code: u8,
     last_error: Option<Error>,
 }
@@ -124,7 +139,6 @@ where
             reconnect: Reconnect::new(behaviour.reconnect, seed),
             log: LogQueue::new(behaviour.log_level),
             flags: Flags::of(&behaviour),
-            unknown_acks_logged: 0,
             last_return_code: 0,
             last_error: None,
         }
@@ -154,11 +168,11 @@ where
     pub fn behaviour(&self) -> Behaviour {
         Behaviour {
             reconnect: self.reconnect.policy(),
-            resubscribe: self.flags.resubscribe,
+            resubscribe: self.flags.resubscribe(),
             log_level: self.log.level(),
-            drop_unacked_on_loss: self.flags.drop_unacked_on_loss,
-            all_matching_handlers: self.flags.all_matching_handlers,
-            subscribe_offline: self.flags.subscribe_offline,
+            drop_unacked_on_loss: self.flags.drop_unacked_on_loss(),
+            all_matching_handlers: self.flags.all_matching_handlers(),
+            subscribe_offline: self.flags.subscribe_offline(),
         }
     }
 
@@ -320,7 +334,7 @@ where
         self.reconnect.connected();
         let present = u32::from(session_present);
         self.record(LogLevel::Info, LogCode::Connected, 0, 0, present, None);
-        if !session_present && self.flags.resubscribe {
+        if !session_present && self.flags.resubscribe() {
             self.subscribe_again();
         } else if self.subscriptions.has_pending() {
             self.send_pending(Pending::Subscribe);
@@ -449,7 +463,7 @@ where
     /// True when a subscribe or unsubscribe now is remembered for the next
     /// CONNACK rather than sent.
     fn offline_changes(&self) -> bool {
-        self.flags.subscribe_offline
+        self.flags.subscribe_offline()
             && self.client.state() != State::Connected
             && self.subscriptions.capacity().0 > 0
     }
@@ -517,7 +531,7 @@ where
         if n == 0 {
             return self.handler_for(topic);
         }
-        if !self.flags.all_matching_handlers || !self.subscriptions.has_handlers() {
+        if !self.flags.all_matching_handlers() || !self.subscriptions.has_handlers() {
             return None;
         }
         let topic = crate::codec::from_utf8(topic)?;
@@ -535,14 +549,14 @@ where
     /// True when a message goes to every matching handler, not only the
     /// first ([`Behaviour::all_matching_handlers`]).
     pub fn routes_to_every_handler(&self) -> bool {
-        self.flags.all_matching_handlers
+        self.flags.all_matching_handlers()
     }
 
     /// After a lost connection with [`Behaviour::drop_unacked_on_loss`]:
     /// drops one sent, unacknowledged QoS 1/2 message and returns its
     /// packet id; `None` when none is left (or the option is off).
     pub fn drop_next_unacked(&mut self) -> Option<u16> {
-        if !self.flags.drop_unacked_on_loss {
+        if !self.flags.drop_unacked_on_loss() {
             return None;
         }
         self.client.drop_next_sent()
@@ -648,10 +662,10 @@ where
         if !self.log.enabled(LogLevel::Warning) {
             return;
         }
-        let count = self.client.session().unknown_acks();
-        let new = count.wrapping_sub(self.unknown_acks_logged);
+        let new = self
+            .log
+            .new_unknown_acks(self.client.session().unknown_acks());
         if new > 0 {
-            self.unknown_acks_logged = count;
             let new = u32::from(new);
             self.record(LogLevel::Warning, LogCode::UnknownAcks, 0, 0, new, None);
         }

@@ -53,9 +53,9 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 512;
+pub const STORAGE_SIZE_32: usize = 488;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 808;
+pub const STORAGE_SIZE_64: usize = 776;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 

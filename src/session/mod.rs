@@ -81,7 +81,7 @@ pub struct SessionConfig {
     /// How long to wait for PINGRESP before declaring the link dead. `None`
     /// means half the keepalive (at least one second), so a dead link is
     /// noticed within 1.5 keepalive intervals.
-    pub ping_timeout_ms: Option<u32>,
+    pub ping_timeout_ms: Option<core::num::NonZeroU32>,
     /// Most messages the outbox holds (sent and unacknowledged, or waiting
     /// for the window or a connection). Also bounded by the store's bytes
     /// and by the packet-id slots.
@@ -146,8 +146,11 @@ pub struct Session<M: Memory> {
     /// Time the last packet arrived: a client that keeps sending still
     /// pings when the broker has gone quiet, so a half-open link is found.
     last_received_ms: Millis,
-    /// When the outstanding PINGREQ went out.
-    ping_sent_ms: Option<Millis>,
+    /// When the last PINGREQ went out.
+    ping_sent_ms: Millis,
+    /// A PINGREQ went out at `ping_sent_ms` and awaits its PINGRESP (a
+    /// flag beside the time, not an `Option`: it fits the struct's padding).
+    ping_outstanding: bool,
     /// Next packet id to try; never 0.
     next_packet_id: u16,
     /// Messages in the outbox (QoS 1/2 unacknowledged, queued QoS 0).
@@ -181,7 +184,8 @@ impl<M: Memory> Session<M> {
             out_end: 0,
             last_sent_ms: 0,
             last_received_ms: 0,
-            ping_sent_ms: None,
+            ping_sent_ms: 0,
+            ping_outstanding: false,
             next_packet_id: 1,
             queued: 0,
             on_wire: 0,
@@ -358,7 +362,7 @@ impl<M: Memory> Session<M> {
         };
         self.queue(&connect, now_ms)?;
         self.keep_alive_ms = u32::from(options.keep_alive_secs) * 1000;
-        self.ping_sent_ms = None;
+        self.ping_outstanding = false;
         self.last_received_ms = now_ms;
         self.state = State::AwaitingConnAck;
         Ok(())
@@ -517,7 +521,7 @@ impl<M: Memory> Session<M> {
         self.state = State::Disconnected;
         self.out_start = 0;
         self.out_end = 0;
-        self.ping_sent_ms = None;
+        self.ping_outstanding = false;
         self.send_cursor = None;
         self.on_wire = 0;
         let parts = self.memory.parts();
@@ -573,7 +577,7 @@ impl<M: Memory> Session<M> {
         now_ms: Millis,
     ) -> Result<Option<Event<'p>>, Error> {
         // Any packet shows the link is alive.
-        self.ping_sent_ms = None;
+        self.ping_outstanding = false;
         self.last_received_ms = now_ms;
         if self.state == State::AwaitingConnAck {
             let Packet::ConnAck(ack) = packet else {
@@ -665,7 +669,7 @@ impl<M: Memory> Session<M> {
         if self.state != State::Connected || self.keep_alive_ms == 0 {
             return Ok(None);
         }
-        if let Some(sent) = self.ping_sent_ms {
+        if let Some(sent) = self.ping_sent() {
             if time::elapsed(now_ms, sent) >= self.ping_timeout_ms() {
                 self.connection_closed();
                 return Ok(Some(Event::ConnectionLost(Error::KeepaliveTimeout)));
@@ -674,7 +678,8 @@ impl<M: Memory> Session<M> {
         }
         if time::elapsed(now_ms, self.last_activity_ms()) >= self.keep_alive_ms {
             self.queue_raw(&header_only(PINGREQ), now_ms)?;
-            self.ping_sent_ms = Some(now_ms);
+            self.ping_sent_ms = now_ms;
+            self.ping_outstanding = true;
         }
         Ok(None)
     }
@@ -685,10 +690,15 @@ impl<M: Memory> Session<M> {
         if self.state != State::Connected || self.keep_alive_ms == 0 {
             return None;
         }
-        Some(match self.ping_sent_ms {
+        Some(match self.ping_sent() {
             Some(sent) => time::after(sent, self.ping_timeout_ms()),
             None => time::after(self.last_activity_ms(), self.keep_alive_ms),
         })
+    }
+
+    /// When the outstanding PINGREQ went out, if one is outstanding.
+    fn ping_sent(&self) -> Option<Millis> {
+        self.ping_outstanding.then_some(self.ping_sent_ms)
     }
 
     /// The older of the last send and the last receive: a PINGREQ is due a
@@ -699,7 +709,7 @@ impl<M: Memory> Session<M> {
 
     fn ping_timeout_ms(&self) -> u32 {
         match self.config.ping_timeout_ms {
-            Some(ms) => ms,
+            Some(ms) => ms.get(),
             None => (self.keep_alive_ms / 2).max(1000),
         }
     }
