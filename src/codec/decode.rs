@@ -229,11 +229,7 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self) -> Result<&'a str, Error> {
-        let text = super::from_utf8(self.binary()?).ok_or(Error::InvalidUtf8)?;
-        if text.as_bytes().contains(&0) {
-            return Err(Error::NullCharacter);
-        }
-        Ok(text)
+        super::mqtt_str(self.binary()?)
     }
 
     fn rest(&mut self) -> &'a [u8] {

@@ -18,7 +18,7 @@ pub use decode::{decode, decode_from_server, frame, publish_head, Decoded, Frame
 pub(crate) use encode::{encode_into, total_len, Encode};
 pub use encode::{encoded_len, remaining_length_len};
 pub use packet::*;
-pub use utf8::from_utf8;
+pub use utf8::{from_utf8, mqtt_str};
 
 /// The largest remaining length MQTT can express (four length bytes).
 pub const MAX_REMAINING_LENGTH: usize = 268_435_455;

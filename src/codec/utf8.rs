@@ -3,13 +3,26 @@
 //! received topic with it. Accepts exactly what `core` accepts (the tests
 //! compare the two on every input of up to three bytes and on random ones).
 
+use crate::Error;
+
 /// `bytes` as a `&str` when they are well-formed UTF-8: no overlong forms,
 /// no surrogates (U+D800..U+DFFF), nothing above U+10FFFF.
 pub fn from_utf8(bytes: &[u8]) -> Option<&str> {
+    check(bytes, false).ok()
+}
+
+/// `bytes` as an MQTT string: well-formed UTF-8 ([`Error::InvalidUtf8`])
+/// without U+0000 ([`Error::NullCharacter`], MQTT-1.5.3-2), in one pass.
+pub fn mqtt_str(bytes: &[u8]) -> Result<&str, Error> {
+    check(bytes, true)
+}
+
+fn check(bytes: &[u8], refuse_nul: bool) -> Result<&str, Error> {
     let mut at = 0;
     while let Some(&lead) = bytes.get(at) {
         // Sequence length, and the smallest code point that needs it.
         let (len, min) = match lead {
+            0 if refuse_nul => return Err(Error::NullCharacter),
             0x00..=0x7f => {
                 at += 1;
                 continue;
@@ -17,29 +30,30 @@ pub fn from_utf8(bytes: &[u8]) -> Option<&str> {
             0xc2..=0xdf => (2, 0x80),
             0xe0..=0xef => (3, 0x800),
             0xf0..=0xf4 => (4, 0x1_0000),
-            _ => return None,
+            _ => return Err(Error::InvalidUtf8),
         };
-        let sequence = bytes.get(at..at + len)?;
+        let sequence = bytes.get(at..at + len).ok_or(Error::InvalidUtf8)?;
         let mut code_point = u32::from(lead) & (0x7f >> len);
         for &byte in &sequence[1..] {
             if byte & 0xc0 != 0x80 {
-                return None;
+                return Err(Error::InvalidUtf8);
             }
             code_point = (code_point << 6) | u32::from(byte & 0x3f);
         }
         if code_point < min || code_point > 0x10_ffff || (0xd800..=0xdfff).contains(&code_point) {
-            return None;
+            return Err(Error::InvalidUtf8);
         }
         at += len;
     }
     // SAFETY: the loop above checked every sequence of `bytes` to be
     // well-formed UTF-8, which is all `from_utf8_unchecked` requires.
-    Some(unsafe { core::str::from_utf8_unchecked(bytes) })
+    Ok(unsafe { core::str::from_utf8_unchecked(bytes) })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::from_utf8;
+    use super::{from_utf8, mqtt_str};
+    use crate::Error;
     use proptest::prelude::*;
 
     fn same_as_core(bytes: &[u8]) {
@@ -79,6 +93,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn mqtt_strings_refuse_nul_and_tell_it_from_bad_utf8() {
+        assert_eq!(mqtt_str(b"a/b"), Ok("a/b"));
+        assert_eq!(mqtt_str(b"a\0b"), Err(Error::NullCharacter));
+        assert_eq!(mqtt_str(b"\0"), Err(Error::NullCharacter));
+        assert_eq!(mqtt_str(b"\xc3"), Err(Error::InvalidUtf8));
+        assert_eq!(mqtt_str(b"\xed\xa0\x80"), Err(Error::InvalidUtf8));
+        assert_eq!(from_utf8(b"a\0b"), Some("a\0b"));
     }
 
     proptest! {
