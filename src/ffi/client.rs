@@ -1014,8 +1014,9 @@ pub(crate) fn run_events(c: &emq_client, timeout_ms: u32) -> emq_err {
                 if sys::stop_requested(c) {
                     break;
                 }
-                // After the first event, take only what is already there.
-                deadline = 0;
+                // After the first event, take only what is already there
+                // (a deadline of now: the clock wraps, so not 0).
+                deadline = c.core().sup.client_mut().now_ms();
             }
             Ok(None) => break,
             Err(err) => return err,
