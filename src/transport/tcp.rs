@@ -45,10 +45,39 @@ fn io_error(err: &std::io::Error) -> Error {
     }
 }
 
+/// Sends the ACK for what was read now instead of delaying it. Called
+/// before waiting for the peer: no reply of ours is coming to carry it, and
+/// a broker whose Nagle algorithm holds its next small packet until that
+/// ACK (mosquitto's default, `set_tcp_nodelay false`) would otherwise wait
+/// out Linux's delayed ACK, up to 40 ms per exchange: QoS 2 at 4 KiB ran at
+/// a tenth of its speed.
+pub(crate) fn ack_now(fd: std::os::fd::RawFd) {
+    #[cfg(target_os = "linux")]
+    {
+        let on: libc::c_int = 1;
+        // SAFETY: a valid option value of the size given; a bad or closed
+        // descriptor only makes the call fail, which changes nothing.
+        let _ = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_QUICKACK,
+                (&on as *const libc::c_int).cast(),
+                core::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = fd;
+}
+
 /// Waits until `stream` is readable (or writable), at most `timeout_ms`.
 /// `Ok(false)`: the time ran out (or a signal came).
 fn wait_for(stream: &TcpStream, writable: bool, timeout_ms: u32) -> Result<bool, Error> {
     use std::os::fd::AsRawFd;
+    if !writable {
+        ack_now(stream.as_raw_fd());
+    }
     let mut fd = libc::pollfd {
         fd: stream.as_raw_fd(),
         events: if writable {

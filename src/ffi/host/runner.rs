@@ -135,6 +135,9 @@ pub(super) fn wake(c: &emq_client) {
 
 /// Waits until `fd` is readable, `wake` is written to, or `ms` pass.
 pub(super) fn wait_readable(fd: Option<RawFd>, wake: Option<RawFd>, ms: u32) {
+    if let Some(fd) = fd.filter(|_| ms > 0) {
+        crate::transport::tcp::ack_now(fd);
+    }
     let mut fds = [fd, wake].map(|fd| libc::pollfd {
         fd: fd.unwrap_or(-1),
         events: libc::POLLIN,
