@@ -17,7 +17,7 @@ pub const fn remaining_length_len(len: usize) -> usize {
 
 /// Total encoded size of `packet`, after validating it.
 pub fn encoded_len(packet: &Packet<'_>) -> Result<usize, Error> {
-    total_len(packet)
+    Ok(sized(packet)?.1)
 }
 
 /// A packet that encodes itself. Implemented by [`Packet`] (any type) and
@@ -31,12 +31,6 @@ pub(crate) trait Encode {
     fn write(&self, w: &mut Writer<'_>, body_len: usize);
 }
 
-/// Total encoded size of `packet`, after validating it.
-pub(crate) fn total_len<P: Encode + ?Sized>(packet: &P) -> Result<usize, Error> {
-    let body = checked_body_len(packet)?;
-    Ok(1 + remaining_length_len(body) + body)
-}
-
 fn checked_body_len<P: Encode + ?Sized>(packet: &P) -> Result<usize, Error> {
     let len = packet.body_len()?;
     if len > MAX_REMAINING_LENGTH {
@@ -47,9 +41,24 @@ fn checked_body_len<P: Encode + ?Sized>(packet: &P) -> Result<usize, Error> {
 
 /// Writes `packet` into `out` and returns the number of bytes written.
 /// Nothing is written when the packet is invalid or does not fit.
-pub(crate) fn encode_into<P: Encode + ?Sized>(packet: &P, out: &mut [u8]) -> Result<usize, Error> {
+fn encode_into<P: Encode + ?Sized>(packet: &P, out: &mut [u8]) -> Result<usize, Error> {
     // The whole size is checked first, so nothing is written on failure.
+    encode_sized(packet, checked_body_len(packet)?, out)
+}
+
+/// A packet validated (and sized) once: its body length and total size.
+pub(crate) fn sized<P: Encode + ?Sized>(packet: &P) -> Result<(usize, usize), Error> {
     let body = checked_body_len(packet)?;
+    Ok((body, 1 + remaining_length_len(body) + body))
+}
+
+/// Writes `packet`, whose body length `body` came from [`sized`] (so it is
+/// not validated again), into `out`.
+pub(crate) fn encode_sized<P: Encode + ?Sized>(
+    packet: &P,
+    body: usize,
+    out: &mut [u8],
+) -> Result<usize, Error> {
     let needed = 1 + remaining_length_len(body) + body;
     check_room(out, needed)?;
     let mut w = Writer {
@@ -152,8 +161,9 @@ impl Encode for Subscribe<'_> {
         require_id(self.packet_id)?;
         let mut len = 2;
         for entry in self.topics.iter() {
+            // A valid filter is also a valid MQTT string (length, no U+0000).
             topic::validate_topic_filter(entry.filter)?;
-            len += string_len(entry.filter)? + 1;
+            len += 2 + entry.filter.len() + 1;
         }
         if len == 2 {
             return Err(Error::NoTopicFilters);
@@ -177,7 +187,7 @@ impl Encode for Unsubscribe<'_> {
         let mut len = 2;
         for filter in self.topics.iter() {
             topic::validate_topic_filter(filter)?;
-            len += string_len(filter)?;
+            len += 2 + filter.len();
         }
         if len == 2 {
             return Err(Error::NoTopicFilters);
@@ -264,6 +274,7 @@ impl Encode for Packet<'_> {
 
 /// Body bytes of a PUBLISH before its payload: topic and packet id.
 fn publish_header_body_len(p: &Publish<'_>) -> Result<usize, Error> {
+    // A valid topic name is also a valid MQTT string (length, no U+0000).
     topic::validate_topic_name(p.topic)?;
     let id_len = if p.qos == QoS::AtMostOnce {
         0
@@ -271,7 +282,7 @@ fn publish_header_body_len(p: &Publish<'_>) -> Result<usize, Error> {
         require_id(p.packet_id)?;
         2
     };
-    Ok(string_len(p.topic)? + id_len)
+    Ok(2 + p.topic.len() + id_len)
 }
 
 /// Sequential writer into a buffer whose size was checked up front.
@@ -360,7 +371,7 @@ impl Publish<'_> {
 impl Packet<'_> {
     /// Total encoded size of this packet, after validating it.
     pub fn encoded_len(&self) -> Result<usize, Error> {
-        total_len(self)
+        encoded_len(self)
     }
 
     /// Writes the packet into `out` and returns the number of bytes written,

@@ -15,7 +15,7 @@ mod packet;
 mod utf8;
 
 pub use decode::{decode, decode_from_server, frame, publish_head, Decoded, Frame, PublishHead};
-pub(crate) use encode::{encode_into, total_len, Encode};
+pub(crate) use encode::{encode_sized, sized, Encode};
 pub use encode::{encoded_len, remaining_length_len};
 pub use packet::*;
 pub use utf8::{from_utf8, mqtt_str};

@@ -398,7 +398,6 @@ impl<M: Memory> Session<M> {
         if !accepted {
             return Err(Error::NotConnected);
         }
-        topic::validate_topic_name(topic)?;
         let mut publish = Publish {
             dup: false,
             qos,
@@ -408,9 +407,12 @@ impl<M: Memory> Session<M> {
             payload,
         };
         if qos == QoS::AtMostOnce && connected {
+            // Sizing validates the topic: once per message.
             self.queue(&publish, now_ms)?;
             return Ok(0);
         }
+        // Before anything is taken for it, so a bad topic leaves no trace.
+        topic::validate_topic_name(topic)?;
         if self.queued >= self.config.outbox_limit {
             return Err(Error::StoreFull);
         }
@@ -423,14 +425,14 @@ impl<M: Memory> Session<M> {
         };
         let packet_id = slot.map_or(0, |(_, id)| id);
         publish.packet_id = packet_id;
-        let len = codec::total_len(&publish as &dyn Encode)?;
+        let (body, len) = codec::sized(&publish as &dyn Encode)?;
         let tx_capacity = self.memory.tx().len();
         if len > tx_capacity {
             return Err(Error::PacketTooLarge);
         }
         let parts = self.memory.parts();
         let offset = self.ring.push(parts.store, packet_id, LIVE, len, |out| {
-            codec::encode_into(&publish, out)
+            codec::encode_sized(&publish as &dyn Encode, body, out)
         })?;
         if let Some((slot_index, _)) = slot {
             parts.slots[slot_index] = Slot {
@@ -755,16 +757,16 @@ impl<M: Memory> Session<M> {
         let parts = self.memory.parts();
         while let Some(at) = self.send_cursor {
             let entry = self.ring.entry(parts.store, at);
-            // Live entries only: dead ones may be reclaimed under the cursor.
-            let next = self.ring.next_live(parts.store, at);
             if entry.flags & LIVE == 0 || entry.flags & WIRE != 0 {
-                self.send_cursor = next;
+                // Live entries only: dead ones may be reclaimed under the cursor.
+                self.send_cursor = self.ring.next_live(parts.store, at);
                 continue;
             }
             let qos0 = entry.packet_id == 0;
             if !qos0 && self.on_wire >= self.config.inflight_window {
                 return;
             }
+            let next = self.ring.next_live(parts.store, at);
             let room = parts.tx.len() - self.out_end;
             if entry.flags & RELEASED != 0 {
                 let pubrel = ack(PUBREL, entry.packet_id);
@@ -893,10 +895,10 @@ impl<M: Memory> Session<M> {
     /// Encodes `packet` at the end of the pending output. `dyn`: one copy
     /// of the sizing and writing serves every packet type a client sends.
     fn queue(&mut self, packet: &dyn Encode, now_ms: Millis) -> Result<(), Error> {
-        let len = codec::total_len(packet)?;
+        let (body, len) = codec::sized(packet)?;
         self.check_output_room(len)?;
         let tx = self.memory.parts().tx;
-        let written = codec::encode_into(packet, &mut tx[self.out_end..])?;
+        let written = codec::encode_sized(packet, body, &mut tx[self.out_end..])?;
         self.out_end += written;
         self.last_sent_ms = now_ms;
         Ok(())

@@ -105,12 +105,15 @@ impl Ring {
 
     /// Reads the entry at `at`.
     pub fn entry(&self, buf: &[u8], at: usize) -> Entry {
-        let len = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
+        // One bounds check for the whole header (this runs several times
+        // per message).
+        let header: [u8; HEADER] = buf[at..at + HEADER].try_into().unwrap_or([0; HEADER]);
+        let [l0, l1, l2, l3, i0, i1, flags, _] = header;
         Entry {
-            packet_id: u16::from_le_bytes([buf[at + 4], buf[at + 5]]),
-            flags: buf[at + 6],
+            packet_id: u16::from_le_bytes([i0, i1]),
+            flags,
             data: at + HEADER,
-            len,
+            len: u32::from_le_bytes([l0, l1, l2, l3]) as usize,
         }
     }
 
@@ -126,7 +129,8 @@ impl Ring {
 
     /// The entry after the one at `at`, if any.
     pub fn next(&self, buf: &[u8], at: usize) -> Option<usize> {
-        let mut next = self.entry(buf, at).data + self.entry(buf, at).len;
+        let entry = self.entry(buf, at);
+        let mut next = entry.data + entry.len;
         if self.wrapped && next == self.wrap_end {
             next = 0;
         }

@@ -52,6 +52,24 @@ impl Default for StdClock {
 
 #[cfg(feature = "std")]
 impl Clock for StdClock {
+    #[cfg(unix)]
+    fn now_ms(&mut self) -> Millis {
+        // CLOCK_MONOTONIC read directly (through the vDSO, no syscall):
+        // `Instant::elapsed` cost every publish about 100 instructions
+        // more. Truncated: the clock wraps, as a firmware tick does.
+        let _ = self.start;
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid timespec to write; CLOCK_MONOTONIC always exists.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+        (now.tv_sec as Millis)
+            .wrapping_mul(1000)
+            .wrapping_add((now.tv_nsec / 1_000_000) as Millis)
+    }
+
+    #[cfg(not(unix))]
     fn now_ms(&mut self) -> Millis {
         // Truncated: the clock wraps, as a firmware tick does.
         self.start.elapsed().as_millis() as Millis
