@@ -7,10 +7,12 @@ and bss per group. Used by scripts/footprint.sh.
 
 Groups: embermq (the crate's own code in libembermq.a), compiler_builtins
 (memcpy/memmove/memset and friends that the Rust staticlib carries),
-firmware (the example's C objects), libc/libgcc (newlib, libgcc). Output
-sections: .text (the linker script also places .rodata there) and
-.ARM.exidx count as text, .data as data (it also occupies flash), .bss as
-bss. Padding (*fill*) is not counted.
+firmware (the example's C objects), libc/libgcc (newlib or picolibc,
+libgcc). Output sections: .text (the linker scripts also place .rodata
+there, and on RISC-V .srodata) and .ARM.exidx count as text, .data as data
+(it also occupies flash; on RISC-V with .sdata), .bss as bss (with .sbss).
+The same for Arm (arm-none-eabi ld) and RISC-V (riscv64-unknown-elf ld)
+maps. Padding (*fill*) is not counted.
 """
 import re
 import sys

@@ -34,6 +34,10 @@
 #     firmware with the optional `paho` feature on is measured too: none of
 #     its functions is linked, but LTO inlines differently when the crate
 #     has more callers of shared helpers.
+# The same method on RISC-V: the minimal firmware built for QEMU virt as an
+# RV32IMC core (riscv32imc-unknown-none-elf, the ESP32-C2/C3 cores; GCC
+# with picolibc; scripts/run-baremetal.sh's <build dir>-rv32imc), its figures
+# in a column of their own from its linker map and its QEMU report.
 # The QEMU runs (scripts/run-baremetal.sh) must pass for the stack figures.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -47,9 +51,10 @@ bash scripts/run-baremetal.sh "$BUILD" >"$BUILD.run.log" 2>&1 || {
     echo "footprint: the QEMU run failed" >&2
     exit 1
 }
-# figures <firmware name>: reads its linker map and QEMU report into fig_*.
+# figures <firmware name> <QEMU output> [build dir]: reads its linker map
+# and QEMU report into fig_*.
 figures() {
-    local map="$BUILD/$1.map" out="$2"
+    local map="${3:-$BUILD}/$1.map" out="$2"
     read -r _ fig_text fig_data fig_bss < <(python3 scripts/footprint-map.py "$map" | grep '^embermq ')
     read -r _ fig_cb _ _ < <(python3 scripts/footprint-map.py "$map" | grep '^compiler_builtins ')
     # The firmware checked emq_client_storage_size() against its storage.
@@ -66,11 +71,20 @@ figures embermq-qemu-resilient "$BUILD/qemu-resilient.out"
 rs_text=$fig_text rs_data=$fig_data rs_bss=$fig_bss rs_cb=$fig_cb
 rs_struct=$fig_struct rs_tables=$fig_tables rs_stack=$fig_stack
 reconnects="$(sed -n 's/^embermq-qemu-resilient: reconnected (CONNACKs after the first): //p' "$BUILD/qemu-resilient.out")"
+RV_BUILD="$BUILD-rv32imc"
+figures embermq-qemu "$RV_BUILD/qemu.out" "$RV_BUILD"
+rv_text=$fig_text rv_data=$fig_data rv_bss=$fig_bss rv_cb=$fig_cb
+rv_struct=$fig_struct rv_stack=$fig_stack
 
 # Host-only features (TLS, TCP, the network thread) must leave no trace in
 # either firmware.
-for elf in "$BUILD/embermq-qemu.elf" "$BUILD/embermq-qemu-resilient.elf"; do
-    syms="$(arm-none-eabi-nm -C "$elf")"
+for elf in "$BUILD/embermq-qemu.elf" "$BUILD/embermq-qemu-resilient.elf" \
+           "$RV_BUILD/embermq-qemu.elf" "$RV_BUILD/embermq-qemu-resilient.elf"; do
+    case "$elf" in
+        "$RV_BUILD"/*) nm=riscv64-unknown-elf-nm ;;
+        *) nm=arm-none-eabi-nm ;;
+    esac
+    syms="$("$nm" -C "$elf")"
     if grep -Eiq 'rustls|tls|tcp|ffi::host' <<<"$syms"; then
         echo "footprint: host-only code linked into $elf:" >&2
         grep -Ei 'rustls|tls|tcp|ffi::host' <<<"$syms" >&2
@@ -90,15 +104,20 @@ read -r _ paho_text _ _ < <(python3 scripts/footprint-map.py "$PAHO_BUILD/emberm
 echo "embermq footprint, Cortex-M4 (thumbv7em-none-eabihf, opt-level z, LTO, panic=abort)"
 echo "minimal:   c_examples/baremetal embermq-qemu (connect, subscribe, publish QoS 0/1/2, poll, wait, unsubscribe, disconnect)"
 echo "resilient: embermq-qemu-resilient (also auto_reconnect, resubscribe, 3 handlers, log events; reconnected $reconnects time(s) across the cut)"
-printf '| %-46s | %8s | %9s | %s\n' "what" "minimal" "resilient" "Paho embedded-C target"
-printf '| %-46s | %8s | %9s | %s\n' "text (code + rodata), bytes" "$em_text" "$rs_text" "~4400"
-printf '| %-46s | %8s | %9s | %s\n' "data, bytes" "$em_data" "$rs_data" ""
-printf '| %-46s | %8s | %9s | %s\n' "bss, bytes" "$em_bss" "$rs_bss" ""
-printf '| %-46s | %8s | %9s | %s\n' "compiler_builtins (memcpy, memmove...), bytes" "$cb_text" "$rs_cb" ""
-printf '| %-46s | %8s | %9s | %s\n' "client struct (emq_client_storage_size), bytes" "$struct_size" "$rs_struct" "96"
-printf '| %-46s | %8s | %9s | %s\n' "table memory (emq_tables_size), bytes" "-" "$rs_tables" ""
-printf '| %-46s | %8s | %9s | %s\n' "deepest stack (measured in QEMU), bytes" "$stack" "$rs_stack" "~290"
-printf '| %-46s | %8s | %9s | %s\n' "text with the paho feature on (unused)" "$paho_text" "" ""
+echo "RISC-V:    the minimal firmware for riscv32imc-unknown-none-elf (RV32IMC as on ESP32-C3; QEMU riscv32 virt), same method"
+row() {
+    printf '| %-46s | %8s | %9s | %14s | %s\n' "$@"
+}
+row "what" "minimal" "resilient" "RISC-V minimal" "Paho embedded-C target"
+row "text (code + rodata), bytes" "$em_text" "$rs_text" "$rv_text" "~4400"
+row "data, bytes" "$em_data" "$rs_data" "$rv_data" ""
+row "bss, bytes" "$em_bss" "$rs_bss" "$rv_bss" ""
+row "compiler_builtins (memcpy, memmove...), bytes" "$cb_text" "$rs_cb" "$rv_cb" ""
+row "client struct (emq_client_storage_size), bytes" "$struct_size" "$rs_struct" "$rv_struct" "96"
+row "table memory (emq_tables_size), bytes" "-" "$rs_tables" "-" ""
+row "deepest stack (measured in QEMU), bytes" "$stack" "$rs_stack" "$rv_stack" "~290"
+row "text with the paho feature on (unused)" "$paho_text" "" "" ""
+echo "RISC-V rv32imc text of the minimal firmware: $rv_text bytes (Cortex-M4: $em_text bytes)"
 if grep -q ' T MQTT' < <(arm-none-eabi-nm "$PAHO_BUILD/embermq-qemu.elf"); then
     echo "footprint: unused paho functions were linked" >&2
     exit 1

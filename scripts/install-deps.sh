@@ -8,13 +8,18 @@ set -euo pipefail
 
 # gcc-arm-none-eabi, libnewlib-arm-none-eabi: the Paho layer's Cortex-M
 # checks and the bare-metal example; qemu-system-arm runs that example
-# (mps2-an386) in scripts/run-baremetal.sh and scripts/footprint.sh.
+# (mps2-an386 Cortex-M4, mps2-an385 Cortex-M3, microbit Cortex-M0) in
+# scripts/run-baremetal.sh and scripts/footprint.sh.
+# gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf: the same example
+# for RV32IMC; qemu-system-misc (qemu-system-riscv32) runs it (virt).
 # libmosquitto-dev, libpaho-mqtt-dev, time and linux-perf: the
 # benchmark suite (scripts/bench.sh) compares embermq with those clients.
 APT_PACKAGES=(mosquitto mosquitto-clients cmake valgrind pkg-config
               gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+              gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
               libmosquitto-dev libpaho-mqtt-dev time linux-perf)
-RUST_TARGETS=(thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf)
+RUST_TARGETS=(thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi
+              riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf)
 RUST_COMPONENTS=(rustfmt clippy)
 CBINDGEN_VERSION=0.29.4
 

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Builds the bare-metal example (c_examples/baremetal: Cortex-M4 firmware for
-# QEMU mps2-an386, linked with the thumbv7em-none-eabihf staticlib) and runs
-# it under qemu-system-arm with UART0 connected to a private mosquitto on
+# Builds the bare-metal example (c_examples/baremetal) for four QEMU boards
+# and runs it with the board's UART connected to a private mosquitto on
 # 127.0.0.1: the emulated MCU's UART stream is its MQTT connection.
 #
-#  1. embermq-qemu, the minimal firmware, straight to the broker: it
-#     connects, subscribes, publishes at QoS 0/1/2, receives its own
-#     messages and reports over semihosting.
-#  2. embermq-qemu-resilient through scripts/link-cut-proxy.py, which cuts
-#     the link once mid-run (after EMQ_CUT_AFTER_BYTES bytes, default 700);
-#     QEMU's socket chardev connects again (reconnect=1), and the firmware
-#     must notice the dead link (keepalive), reconnect, resubscribe and
-#     complete its exchange.
+#  1. Cortex-M4, mps2-an386 (thumbv7em-none-eabihf), qemu-system-arm:
+#     a. embermq-qemu, the minimal firmware, straight to the broker: it
+#        connects, subscribes, publishes at QoS 0/1/2, receives its own
+#        messages and reports over semihosting.
+#     b. embermq-qemu-resilient through scripts/link-cut-proxy.py, which
+#        cuts the link once mid-run (after EMQ_CUT_AFTER_BYTES bytes,
+#        default 700); QEMU's socket chardev connects again (reconnect=1),
+#        and the firmware must notice the dead link (keepalive), reconnect,
+#        resubscribe and complete its exchange.
+#  2. RISC-V, virt as an RV32IMC core like the ESP32-C3's
+#     (riscv32imc-unknown-none-elf, riscv64-unknown-elf-gcc with picolibc),
+#     qemu-system-riscv32 with its NS16550A UART: the same two firmwares,
+#     the same two runs (build dir <build dir>-rv32imc).
+#  3. Cortex-M3, mps2-an385 (thumbv7m-none-eabi): the minimal firmware
+#     (<build dir>-cortex-m3).
+#  4. Cortex-M0, microbit (nRF51822; thumbv6m-none-eabi, the Cortex-M0/M0+
+#     target): the minimal firmware (<build dir>-cortex-m0).
 #
-# Both must pass (QEMU's exit code, a PASS line, the broker's log); this
-# script's exit code says so.
+# Every run must pass (QEMU's exit code, a PASS line, the broker's log);
+# this script's exit code says so.
 #
 #   scripts/run-baremetal.sh [build dir]     (default: build/baremetal)
 #
@@ -28,13 +36,33 @@ QEMU_TIMEOUT=60
 
 # Second stage, run by scripts/with-broker.sh with its private mosquitto
 # (127.0.0.1, own config): QEMU against EMQ_TEST_PORT, directly (mode
-# "direct") or through the link-cutting proxy (mode "cut").
-#   run-baremetal.sh --qemu <elf> <output file> <client id> <direct|cut>
+# "direct") or through the link-cutting proxy (mode "cut"), on the board
+# given (default mps2-an386).
+#   run-baremetal.sh --qemu <elf> <output file> <client id> <direct|cut> [board]
 if [ "${1:-}" = "--qemu" ]; then
     ELF="$2"
     OUT="$3"
     CLIENT_ID="$4"
     MODE="$5"
+    BOARD="${6:-mps2-an386}"
+    case "$BOARD" in
+        mps2-an386 | mps2-an385 | microbit)
+            QEMU=(qemu-system-arm -M "$BOARD")
+            UART=UART0
+            ;;
+        virt)
+            # An RV32IMC hart with M and U modes, as on ESP32-C3: no A, F,
+            # D, no hypervisor or supervisor mode (startup-riscv.c checks
+            # misa). -bios none: QEMU jumps to the ELF's entry in M-mode.
+            QEMU=(qemu-system-riscv32 -M virt -smp 1 -bios none
+                  -cpu rv32,g=false,i=true,m=true,a=false,f=false,d=false,c=true,s=false,h=false)
+            UART="the NS16550A UART"
+            ;;
+        *)
+            echo "run-baremetal: unknown board $BOARD" >&2
+            exit 2
+            ;;
+    esac
     QEMU_PID=""
     PROXY_PID=""
     stop_started() {
@@ -61,20 +89,20 @@ if [ "${1:-}" = "--qemu" ]; then
         done
         [ -s "$PORT_FILE" ] || { cat "$OUT.proxy.log" >&2; echo "run-baremetal: the proxy did not start" >&2; exit 1; }
         PROXY_PORT="$(cat "$PORT_FILE")"
-        echo "==> qemu-system-arm -M mps2-an386, UART0 -> link-cut proxy 127.0.0.1:$PROXY_PORT -> mosquitto on $EMQ_TEST_HOST:$EMQ_TEST_PORT"
+        echo "==> ${QEMU[0]} -M $BOARD, $UART -> link-cut proxy 127.0.0.1:$PROXY_PORT -> mosquitto on $EMQ_TEST_HOST:$EMQ_TEST_PORT"
         # A client socket chardev with reconnect=1 connects again a second
         # after the proxy dropped it (the guest's UART output meanwhile goes
         # nowhere, as on a real cable).
         SERIAL=(-chardev "socket,id=uart0,host=127.0.0.1,port=$PROXY_PORT,reconnect=1" -serial chardev:uart0)
     else
-        echo "==> qemu-system-arm -M mps2-an386, UART0 -> mosquitto on $EMQ_TEST_HOST:$EMQ_TEST_PORT"
+        echo "==> ${QEMU[0]} -M $BOARD, $UART -> mosquitto on $EMQ_TEST_HOST:$EMQ_TEST_PORT"
         # -serial tcp:HOST:PORT (no ,server) makes QEMU connect to the
         # broker as a TCP client.
         SERIAL=(-serial "tcp:$EMQ_TEST_HOST:$EMQ_TEST_PORT")
     fi
     # Semihosting carries the report and the exit code.
     set +e
-    timeout --kill-after=5 "$QEMU_TIMEOUT" qemu-system-arm -M mps2-an386 -nographic -monitor none \
+    timeout --kill-after=5 "$QEMU_TIMEOUT" "${QEMU[@]}" -nographic -monitor none \
         -semihosting-config enable=on,target=native \
         "${SERIAL[@]}" \
         -kernel "$ELF" >"$OUT" 2>&1 &
@@ -130,24 +158,51 @@ if [ "${1:-}" = "--qemu" ]; then
     exit 0
 fi
 
-for tool in arm-none-eabi-gcc qemu-system-arm cmake; do
+for tool in arm-none-eabi-gcc qemu-system-arm riscv64-unknown-elf-gcc qemu-system-riscv32 cmake; do
     command -v "$tool" >/dev/null 2>&1 || {
         echo "run-baremetal: $tool not found; run scripts/install-deps.sh" >&2
         exit 1
     }
 done
 
-echo "==> build c_examples/baremetal ($BUILD)"
-cmake -S c_examples/baremetal -B "$BUILD" \
-    -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-arm-none-eabi.cmake" \
-    -DCMAKE_BUILD_TYPE=MinSizeRel -DEMBERMQ_BAREMETAL_RESILIENT=ON \
-    -DEMBERMQ_CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}" >/dev/null
-cmake --build "$BUILD"
+# build <dir> <toolchain file> <resilient ON|OFF> [cmake -D...]: configures
+# and builds c_examples/baremetal there. All builds share one cargo target
+# dir (each Rust target has its own subdirectory in it).
+build() {
+    local dir="$1" toolchain="$2" resilient="$3"
+    shift 3
+    echo "==> build c_examples/baremetal ($dir)"
+    cmake -S c_examples/baremetal -B "$dir" \
+        -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/$toolchain" \
+        -DCMAKE_BUILD_TYPE=MinSizeRel -DEMBERMQ_BAREMETAL_RESILIENT="$resilient" \
+        -DEMBERMQ_CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}" "$@" >/dev/null
+    cmake --build "$dir"
+}
 
-bash scripts/with-broker.sh bash "$0" --qemu "$BUILD/embermq-qemu.elf" "$BUILD/qemu.out" \
-    embermq-qemu-mps2-an386 direct
+# qemu_run <build dir> <firmware> <output file> <direct|cut> <board>
+qemu_run() {
+    bash scripts/with-broker.sh bash "$0" --qemu "$1/$2.elf" "$1/$3" "$2-$5" "$4" "$5"
+}
+
+# 1. Cortex-M4 (mps2-an386).
+build "$BUILD" toolchain-arm-none-eabi.cmake ON
+qemu_run "$BUILD" embermq-qemu qemu.out direct mps2-an386
 echo "run-baremetal: embermq-qemu PASS"
-bash scripts/with-broker.sh bash "$0" --qemu "$BUILD/embermq-qemu-resilient.elf" "$BUILD/qemu-resilient.out" \
-    embermq-qemu-resilient-mps2-an386 cut
+qemu_run "$BUILD" embermq-qemu-resilient qemu-resilient.out cut mps2-an386
 echo "run-baremetal: embermq-qemu-resilient PASS (across a cut link)"
+
+# 2. RISC-V RV32IMC (virt).
+build "$BUILD-rv32imc" toolchain-riscv32-picolibc.cmake ON -DEMBERMQ_RISCV_ARCH=rv32imc
+qemu_run "$BUILD-rv32imc" embermq-qemu qemu.out direct virt
+echo "run-baremetal: RISC-V rv32imc (virt) embermq-qemu PASS"
+qemu_run "$BUILD-rv32imc" embermq-qemu-resilient qemu-resilient.out cut virt
+echo "run-baremetal: RISC-V rv32imc (virt) embermq-qemu-resilient PASS (across a cut link)"
+
+# 3. Cortex-M3 (mps2-an385) and 4. Cortex-M0 (microbit): the minimal firmware.
+build "$BUILD-cortex-m3" toolchain-arm-none-eabi.cmake OFF -DEMBERMQ_ARM_CPU=cortex-m3
+qemu_run "$BUILD-cortex-m3" embermq-qemu qemu.out direct mps2-an385
+echo "run-baremetal: Cortex-M3 (mps2-an385) embermq-qemu PASS"
+build "$BUILD-cortex-m0" toolchain-arm-none-eabi.cmake OFF -DEMBERMQ_ARM_CPU=cortex-m0
+qemu_run "$BUILD-cortex-m0" embermq-qemu qemu.out direct microbit
+echo "run-baremetal: Cortex-M0 (microbit) embermq-qemu PASS"
 echo "run-baremetal: PASS"

@@ -1,6 +1,8 @@
-/* embermq on bare metal: QEMU mps2-an386 (Cortex-M4), no RTOS, no heap.
+/* embermq on bare metal: QEMU boards (mps2-an386 Cortex-M4, mps2-an385
+ * Cortex-M3, microbit Cortex-M0, riscv32 virt as RV32IMC; see board.h),
+ * no RTOS, no heap.
  *
- * The MQTT transport is UART0's byte stream; scripts/run-baremetal.sh
+ * The MQTT transport is the board's UART byte stream; scripts/run-baremetal.sh
  * starts QEMU with `-serial tcp:127.0.0.1:PORT`, so the stream goes
  * straight to a mosquitto listening there. The firmware connects,
  * subscribes at QoS 2, publishes at QoS 0, 1 and 2, checks that it
@@ -40,8 +42,6 @@
 /* The client and its buffers: static, sized at compile time. */
 static alignas(EMQ_CLIENT_STORAGE_ALIGN) uint8_t client_storage[EMQ_CLIENT_STORAGE_SIZE];
 static uint8_t rx_buffer[256], tx_buffer[256], store_buffer[256];
-
-extern uint32_t _thread_stack_bottom[];
 
 /* The stack pointer inside run(), whose frame calls every embermq function:
  * the stack below it is embermq's (and the callbacks it calls). */
@@ -187,13 +187,6 @@ static int fail(const char *what, emq_err err)
         }                                    \
     } while (0)
 
-static inline __attribute__((always_inline)) uintptr_t current_sp(void)
-{
-    uintptr_t sp;
-    __asm volatile("mov %0, sp" : "=r"(sp));
-    return sp;
-}
-
 /* Everything below the caller's frame down to `floor`, filled with the paint. */
 static void paint_stack(uintptr_t below)
 {
@@ -229,9 +222,9 @@ __attribute__((noinline)) static int run(emq_client **out)
     uint32_t deadline = board_now_ms() + RUN_TIMEOUT_MS;
     int qos;
 
-    run_sp = current_sp();
+    run_sp = board_current_sp();
     TRY("options", emq_options_default(&options));
-    options.client_id = "embermq-qemu-mps2-an386";
+    options.client_id = EXAMPLE "-" BOARD_NAME;
     options.keepalive_secs = 30;
     options.command_timeout_ms = 5000;
     TRY("init", emq_client_init(client_storage, sizeof client_storage, &options, &transport,
@@ -567,7 +560,7 @@ __attribute__((noinline)) static int run(emq_client **out)
     uint32_t deadline = board_now_ms() + RUN_TIMEOUT_MS;
     unsigned qos;
 
-    run_sp = current_sp();
+    run_sp = board_current_sp();
     link.table_bytes = emq_tables_size(&buffers);
     if (link.table_bytes > sizeof table_memory) {
         return fail("table memory smaller than emq_tables_size()", EMQ_ERR_BUFFER_TOO_SMALL);
@@ -575,7 +568,7 @@ __attribute__((noinline)) static int run(emq_client **out)
     buffers.tables = table_memory;
     buffers.tables_size = link.table_bytes;
     TRY("options", emq_options_default(&options));
-    options.client_id = EXAMPLE "-mps2-an386";
+    options.client_id = EXAMPLE "-" BOARD_NAME;
     options.keepalive_secs = 2;
     options.command_timeout_ms = 2000;
     options.auto_reconnect = true;
@@ -679,7 +672,7 @@ int main(void)
         return fail("EMQ_CLIENT_STORAGE_SIZE differs from the library", EMQ_ERR_INVALID_ARGUMENT);
     }
     /* Paint the free thread stack, leaving a margin for this frame. */
-    top = current_sp();
+    top = board_current_sp();
     paint_stack(top - 64);
     result = run(&client);
 #if EMBERMQ_EXAMPLE_RESILIENT

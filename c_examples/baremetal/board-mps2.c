@@ -1,3 +1,6 @@
+/* QEMU mps2-an386 (Cortex-M4) and mps2-an385 (Cortex-M3): the CMSDK APB
+ * UART0 and a SysTick millisecond clock; both boards run the core at
+ * 25 MHz and share this memory map (mps2.ld). */
 #include "board.h"
 
 /* CMSDK APB UART registers. */
@@ -16,10 +19,11 @@ typedef struct {
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
 #define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-/* mps2-an386 runs the core at 25 MHz. */
+/* mps2-an385 and mps2-an386 run the core at 25 MHz. */
 #define CORE_CLOCK_HZ 25000000u
 
-volatile uint32_t board_ticks_ms;
+/* The SysTick interrupt counts milliseconds here. */
+static volatile uint32_t board_ticks_ms;
 
 void SysTick_Handler(void)
 {
@@ -54,40 +58,4 @@ bool uart_read_byte(uint8_t *byte)
     }
     *byte = (uint8_t)UART0->data;
     return true;
-}
-
-static uint32_t semihost_call(uint32_t op, const void *arg)
-{
-    register uint32_t r0 __asm("r0") = op;
-    register const void *r1 __asm("r1") = arg;
-    __asm volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
-
-void semihost_write(const char *text)
-{
-    semihost_call(0x04, text); /* SYS_WRITE0 */
-}
-
-void semihost_exit(bool pass)
-{
-    /* SYS_EXIT: ApplicationExit makes QEMU exit 0, RunTimeErrorUnknown 1. */
-    semihost_call(0x18, (const void *)(uintptr_t)(pass ? 0x20026u : 0x20023u));
-    for (;;) {
-    }
-}
-
-char *board_utoa(uint32_t value, char *buf)
-{
-    char tmp[11];
-    int n = 0, i = 0;
-    do {
-        tmp[n++] = (char)('0' + value % 10u);
-        value /= 10u;
-    } while (value != 0);
-    while (n > 0) {
-        buf[i++] = tmp[--n];
-    }
-    buf[i] = '\0';
-    return buf;
 }
