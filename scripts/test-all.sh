@@ -50,7 +50,7 @@ cargo test --lib --features paho paho::
 step "scripts/check-paho-firmware.sh (Cortex-M4 layout, compile and link)"
 bash scripts/check-paho-firmware.sh
 
-step "scripts/run-baremetal.sh (Cortex-M4 firmware in QEMU mps2-an386, UART to mosquitto)"
+step "scripts/run-baremetal.sh (firmware in QEMU: Cortex-M4, M3, M0 and RISC-V RV32IMC, UART to mosquitto)"
 bash scripts/run-baremetal.sh
 
 step "scripts/footprint.sh (embermq's text/data/bss, client struct, stack in that firmware)"
