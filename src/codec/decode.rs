@@ -252,35 +252,14 @@ fn decode_body(packet_type: PacketType, flags: u8, body: &[u8]) -> Result<Packet
     let packet = match packet_type {
         PacketType::Connect => Packet::Connect(decode_connect(&mut r)?),
         PacketType::Subscribe => {
-            let packet_id = r.packet_id()?;
-            let wire = r.rest();
-            let mut check = Reader { bytes: wire };
-            if check.bytes.is_empty() {
-                return Err(Error::NoTopicFilters);
-            }
-            while !check.bytes.is_empty() {
-                topic::validate_topic_filter(check.string()?)?;
-                let options = check.u8()?;
-                if options & 0xfc != 0 {
-                    return Err(Error::InvalidFlags);
-                }
-                QoS::from_u8(options)?;
-            }
+            let (packet_id, wire) = filter_list(&mut r, true)?;
             Packet::Subscribe(Subscribe {
                 packet_id,
                 topics: SubscribeTopics::Wire(wire),
             })
         }
         PacketType::Unsubscribe => {
-            let packet_id = r.packet_id()?;
-            let wire = r.rest();
-            let mut check = Reader { bytes: wire };
-            if check.bytes.is_empty() {
-                return Err(Error::NoTopicFilters);
-            }
-            while !check.bytes.is_empty() {
-                topic::validate_topic_filter(check.string()?)?;
-            }
+            let (packet_id, wire) = filter_list(&mut r, false)?;
             Packet::Unsubscribe(Unsubscribe {
                 packet_id,
                 topics: UnsubscribeTopics::Wire(wire),
@@ -292,6 +271,28 @@ fn decode_body(packet_type: PacketType, flags: u8, body: &[u8]) -> Result<Packet
     };
     r.finish()?;
     Ok(packet)
+}
+
+/// A SUBSCRIBE (`with_options`) or UNSUBSCRIBE body: its packet id and
+/// its filter list, every filter (and SUBSCRIBE's options byte) checked.
+fn filter_list<'a>(r: &mut Reader<'a>, with_options: bool) -> Result<(u16, &'a [u8]), Error> {
+    let packet_id = r.packet_id()?;
+    let wire = r.rest();
+    let mut check = Reader { bytes: wire };
+    if check.bytes.is_empty() {
+        return Err(Error::NoTopicFilters);
+    }
+    while !check.bytes.is_empty() {
+        topic::validate_topic_filter(check.string()?)?;
+        if with_options {
+            let options = check.u8()?;
+            if options & 0xfc != 0 {
+                return Err(Error::InvalidFlags);
+            }
+            QoS::from_u8(options)?;
+        }
+    }
+    Ok((packet_id, wire))
 }
 
 /// The bodies of the packets a server sends to a client: all a client
