@@ -8,15 +8,30 @@
 #       CARGO <path to cargo>
 #       [RUST_TARGET <triple>]   # empty: the host (for host-run tests)
 #       [TOOLCHAIN <rustup toolchain>] # e.g. esp (espup) for Xtensa
-#       [FEATURES <cargo feature>...])
+#       [FEATURES <cargo feature>...]
+#       [LIBC_SYMBOLS <symbol>...]  # e.g. memcpy memmove memset memcmp
+#       [OBJCOPY <objcopy>])        # first tool tried for LIBC_SYMBOLS
 #
 # Defines the imported static library <name>, which brings include/ and
 # EMBERMQ_FIRMWARE=1 (the header's firmware declarations) to its users,
 # and sets <name>_LOCATION in the caller's scope to the .a path.
+#
+# LIBC_SYMBOLS (cross builds only): the staticlib carries compiler_builtins'
+# memcpy/memmove/memset/memcmp/bcmp/strlen (weak); linked before the C
+# library, they would become the whole firmware's. With LIBC_SYMBOLS their
+# definitions are made local in a copy of the archive (objcopy
+# --localize-symbol; cargo's own output is left as it is), so the Rust code
+# and everything else call the C library's. The objcopy is the first that
+# works of: OBJCOPY, the Rust toolchain's LLVM objcopy (llvm-tools'
+# llvm-objcopy, or rust-objcopy, shipped with rustc), llvm-objcopy on the
+# PATH, CMAKE_OBJCOPY (GNU objcopy too old for the relocations of LLVM's
+# RISC-V objects fails, so it comes last); with none the archive is used as
+# cargo made it, with a warning.
 include_guard(GLOBAL)
+set_property(GLOBAL PROPERTY EMBERMQ_FIRMWARE_CMAKE "${CMAKE_CURRENT_LIST_FILE}")
 
 function(embermq_add_firmware_library name)
-    cmake_parse_arguments(ARG "" "SOURCE_DIR;TARGET_DIR;CARGO;RUST_TARGET;TOOLCHAIN" "FEATURES" ${ARGN})
+    cmake_parse_arguments(ARG "" "SOURCE_DIR;TARGET_DIR;CARGO;RUST_TARGET;TOOLCHAIN;OBJCOPY" "FEATURES;LIBC_SYMBOLS" ${ARGN})
     set(features panic-handler ${ARG_FEATURES})
     list(JOIN features "," features)
     if(ARG_RUST_TARGET)
@@ -35,10 +50,24 @@ function(embermq_add_firmware_library name)
     endif()
     set(library "${out_dir}/libembermq.a")
     set(stamp "${CMAKE_CURRENT_BINARY_DIR}/${name}-cargo.stamp")
+    set(localize_command "")
+    set(linked "${library}")
+    if(ARG_LIBC_SYMBOLS AND ARG_RUST_TARGET)
+        # The copy keeps cargo's layout (<target>/firmware/libembermq.a).
+        set(linked "${CMAKE_CURRENT_BINARY_DIR}/${name}-libc/${ARG_RUST_TARGET}/firmware/libembermq.a")
+        get_property(script GLOBAL PROPERTY EMBERMQ_FIRMWARE_CMAKE)
+        list(JOIN ARG_LIBC_SYMBOLS "," symbols)
+        set(localize_command COMMAND "${CMAKE_COMMAND}"
+            "-DEMBERMQ_LOCALIZE_INPUT=${library}" "-DEMBERMQ_LOCALIZE_OUTPUT=${linked}"
+            "-DEMBERMQ_LOCALIZE_SYMBOLS=${symbols}" "-DEMBERMQ_LOCALIZE_OBJCOPY=${ARG_OBJCOPY}"
+            "-DEMBERMQ_LOCALIZE_FALLBACK=${CMAKE_OBJCOPY}" "-DEMBERMQ_LOCALIZE_CARGO=${ARG_CARGO}"
+            "-DEMBERMQ_LOCALIZE_TOOLCHAIN=${ARG_TOOLCHAIN}"
+            -P "${script}")
+    endif()
     file(GLOB_RECURSE sources CONFIGURE_DEPENDS "${ARG_SOURCE_DIR}/src/*.rs")
     add_custom_command(
         OUTPUT "${stamp}"
-        BYPRODUCTS "${library}"
+        BYPRODUCTS "${library}" "${linked}"
         # `cargo rustc --crate-type staticlib`: only the staticlib (a cdylib
         # cannot be built for bare-metal targets).
         COMMAND "${ARG_CARGO}" ${toolchain_args} rustc --lib --crate-type staticlib --profile firmware
@@ -46,6 +75,7 @@ function(embermq_add_firmware_library name)
                 ${target_args}
                 --manifest-path "${ARG_SOURCE_DIR}/Cargo.toml"
                 --target-dir "${ARG_TARGET_DIR}"
+        ${localize_command}
         COMMAND "${CMAKE_COMMAND}" -E touch "${stamp}"
         DEPENDS ${sources} "${ARG_SOURCE_DIR}/Cargo.toml" "${ARG_SOURCE_DIR}/Cargo.lock"
         WORKING_DIRECTORY "${ARG_SOURCE_DIR}"
@@ -55,13 +85,13 @@ function(embermq_add_firmware_library name)
     add_custom_target(${name}_cargo ALL DEPENDS "${stamp}")
     add_library(${name} STATIC IMPORTED GLOBAL)
     set_target_properties(${name} PROPERTIES
-        IMPORTED_LOCATION "${library}"
+        IMPORTED_LOCATION "${linked}"
         INTERFACE_INCLUDE_DIRECTORIES "${ARG_SOURCE_DIR}/include"
         INTERFACE_COMPILE_DEFINITIONS "EMBERMQ_FIRMWARE=1"
         # The --features list cargo gets (read by the ESP-IDF check).
         EMBERMQ_CARGO_FEATURES "${features}")
     add_dependencies(${name} ${name}_cargo)
-    set(${name}_LOCATION "${library}" PARENT_SCOPE)
+    set(${name}_LOCATION "${linked}" PARENT_SCOPE)
 endfunction()
 
 # The Rust target for a CMAKE_SYSTEM_PROCESSOR value (as a toolchain file
@@ -89,35 +119,98 @@ function(embermq_rust_target_for_processor processor out_var)
     set(${out_var} "${target}" PARENT_SCOPE)
 endfunction()
 
-# The Rust target for an ESP-IDF IDF_TARGET. RISC-V chips build with the
-# stock rustup targets; the Xtensa chips (ESP32, -S2, -S3) need Espressif's
-# Rust toolchain, so they stop with an explanation unless EMBERMQ_RUST_TARGET
-# names a target that toolchain provides. IDF_TARGET linux (ESP-IDF's host
-# target) gives an empty target: the host build.
-function(embermq_rust_target_for_idf idf_target out_var)
-    if(idf_target STREQUAL "linux")
-        set(target "")
-    elseif(idf_target MATCHES "^esp32c(2|3)$")
-        # RV32IMC cores.
-        set(target riscv32imc-unknown-none-elf)
-    elseif(idf_target MATCHES "^(esp32c5|esp32c6|esp32c61|esp32h2)$")
-        # RV32IMAC cores (atomics).
-        set(target riscv32imac-unknown-none-elf)
-    elseif(idf_target STREQUAL "esp32p4")
-        # RV32IMAFC cores (single-precision FPU, hard-float ABI).
-        set(target riscv32imafc-unknown-none-elf)
-    elseif(idf_target MATCHES "^esp32(s2|s3)?$")
-        message(FATAL_ERROR
-            "embermq: IDF_TARGET '${idf_target}' is an Xtensa chip. Stock Rust has no "
-            "Xtensa backend: install Espressif's Rust toolchain with espup "
-            "(`cargo install espup && espup install`, then `. ~/export-esp.sh`), and "
-            "configure with -DEMBERMQ_RUST_TARGET=xtensa-${idf_target}-none-elf "
-            "and -DEMBERMQ_CARGO_TOOLCHAIN=esp (which builds core with -Zbuild-std). "
-            "RISC-V chips (esp32c2/c3/c5/c6/h2/p4) need no extra toolchain.")
-    else()
-        message(FATAL_ERROR
-            "embermq: no Rust target known for IDF_TARGET '${idf_target}'; "
-            "set EMBERMQ_RUST_TARGET to the rustc target triple")
+# Script mode (the LIBC_SYMBOLS step, at build time): writes
+# EMBERMQ_LOCALIZE_OUTPUT, a copy of EMBERMQ_LOCALIZE_INPUT with the
+# comma-separated EMBERMQ_LOCALIZE_SYMBOLS made local, with the first objcopy
+# that works (see embermq_add_firmware_library).
+function(_embermq_localize_symbols)
+    set(input "${EMBERMQ_LOCALIZE_INPUT}")
+    set(output "${EMBERMQ_LOCALIZE_OUTPUT}")
+    string(REPLACE "," ";" symbols "${EMBERMQ_LOCALIZE_SYMBOLS}")
+    set(args "")
+    foreach(symbol IN LISTS symbols)
+        list(APPEND args "--localize-symbol=${symbol}")
+    endforeach()
+    set(tools "")
+    if(EMBERMQ_LOCALIZE_OBJCOPY)
+        list(APPEND tools "${EMBERMQ_LOCALIZE_OBJCOPY}")
     endif()
-    set(${out_var} "${target}" PARENT_SCOPE)
+    # The Rust toolchain's objcopy: the LLVM that wrote the objects. Its
+    # rust-objcopy loads the toolchain's libLLVM from <sysroot>/lib.
+    get_filename_component(cargo_dir "${EMBERMQ_LOCALIZE_CARGO}" DIRECTORY)
+    find_program(rustc NAMES rustc HINTS "${cargo_dir}" NO_DEFAULT_PATH)
+    if(NOT rustc)
+        find_program(rustc NAMES rustc)
+    endif()
+    if(rustc)
+        set(plus "")
+        if(EMBERMQ_LOCALIZE_TOOLCHAIN)
+            set(plus "+${EMBERMQ_LOCALIZE_TOOLCHAIN}")
+        endif()
+        execute_process(COMMAND "${rustc}" ${plus} --print sysroot
+                        OUTPUT_VARIABLE sysroot OUTPUT_STRIP_TRAILING_WHITESPACE
+                        RESULT_VARIABLE sysroot_result ERROR_QUIET)
+        execute_process(COMMAND "${rustc}" ${plus} -vV
+                        OUTPUT_VARIABLE version RESULT_VARIABLE version_result ERROR_QUIET)
+        if(sysroot_result EQUAL 0 AND version_result EQUAL 0 AND version MATCHES "host: ([^\r\n]+)")
+            set(bin "${sysroot}/lib/rustlib/${CMAKE_MATCH_1}/bin")
+            foreach(tool llvm-objcopy rust-objcopy)
+                foreach(suffix "" ".exe")
+                    if(EXISTS "${bin}/${tool}${suffix}")
+                        list(APPEND tools "${bin}/${tool}${suffix}")
+                    endif()
+                endforeach()
+            endforeach()
+            if(CMAKE_HOST_WIN32)
+                set(ENV{PATH} "${sysroot}/bin;$ENV{PATH}")
+            else()
+                foreach(var LD_LIBRARY_PATH DYLD_LIBRARY_PATH)
+                    if("$ENV{${var}}" STREQUAL "")
+                        set(ENV{${var}} "${sysroot}/lib")
+                    else()
+                        set(ENV{${var}} "${sysroot}/lib:$ENV{${var}}")
+                    endif()
+                endforeach()
+            endif()
+        endif()
+    endif()
+    find_program(llvm_objcopy NAMES llvm-objcopy)
+    if(llvm_objcopy)
+        list(APPEND tools "${llvm_objcopy}")
+    endif()
+    if(EMBERMQ_LOCALIZE_FALLBACK)
+        list(APPEND tools "${EMBERMQ_LOCALIZE_FALLBACK}")
+    endif()
+    # Each attempt writes in a scratch directory (a failing GNU objcopy
+    # leaves temporary files behind).
+    set(scratch "${output}.localize")
+    set(partial "${scratch}/libembermq.a")
+    set(failures "")
+    foreach(tool IN LISTS tools)
+        file(REMOVE_RECURSE "${scratch}")
+        file(MAKE_DIRECTORY "${scratch}")
+        execute_process(COMMAND "${tool}" ${args} "${input}" "${partial}"
+                        RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+        if(result EQUAL 0 AND EXISTS "${partial}")
+            file(RENAME "${partial}" "${output}")
+            file(REMOVE_RECURSE "${scratch}")
+            list(JOIN symbols ", " shown)
+            message(STATUS "embermq: ${shown} made local in the Rust archive (${tool})")
+            return()
+        endif()
+        string(STRIP "${err}" err)
+        string(REGEX REPLACE "\n.*" "" err "${err}")
+        string(APPEND failures "\n  ${tool}: ${err}")
+    endforeach()
+    file(REMOVE_RECURSE "${scratch}")
+    configure_file("${input}" "${output}" COPYONLY)
+    list(JOIN symbols ", " shown)
+    message(WARNING "embermq: no objcopy could make ${shown} local in ${input}; "
+                    "the Rust archive's copies may replace the C library's in the firmware. "
+                    "Set EMBERMQ_OBJCOPY to an llvm-objcopy (`rustup component add llvm-tools`)."
+                    "${failures}")
 endfunction()
+
+if(CMAKE_SCRIPT_MODE_FILE AND DEFINED EMBERMQ_LOCALIZE_INPUT)
+    _embermq_localize_symbols()
+endif()
