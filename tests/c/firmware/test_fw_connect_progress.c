@@ -81,7 +81,7 @@ int main(void)
 
     memset(&r, 0, sizeof r);
     memset(&s, 0, sizeof s);
-    s.net.fd = -1;
+    s.net.sock.fd = -1;
     s.per_attempt = s.pending = 3;
     snprintf(id, sizeof id, "emq-fw-progress-%ld", (long)getpid());
     CHECK_OK(emq_options_default(&o));

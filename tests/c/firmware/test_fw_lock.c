@@ -11,9 +11,10 @@
  *      messages to a topic the client subscribes to: every QoS 1 message
  *      is acknowledged (on_published with the ids publish gave) and
  *      received, every QoS 0 publish completes.
- * Throughout: the hooks are never taken twice by one thread (the mutex
- * would report EDEADLK), always released by the thread that took them, and
- * never held while a callback or a waiting recv runs. test-c.sh runs this
+ * Throughout: the hooks (checking wrappers over the mutex hooks of the
+ * BSD-socket port, port/sockets) are never taken twice by one thread,
+ * always released by the thread that took them, and never held while a
+ * callback or a waiting recv runs. test-c.sh runs this
  * under valgrind too. */
 #include "fw_posix.h"
 
@@ -25,7 +26,8 @@
 
 /* --- the lock hooks --------------------------------------------------------- */
 
-static pthread_mutex_t client_mu;
+static emq_port_mutex client_mu; /* the port's mutex, under port_hooks */
+static emq_lock port_hooks;
 static _Thread_local int held_here; /* this thread holds client_mu */
 static unsigned long lock_calls;    /* guarded by client_mu */
 
@@ -33,7 +35,7 @@ static void hook_lock(void *ud)
 {
     CHECK(ud == &client_mu);
     CHECK(held_here == 0); /* never twice from one thread */
-    CHECK(pthread_mutex_lock(&client_mu) == 0);
+    port_hooks.lock(port_hooks.user_data);
     held_here = 1;
     lock_calls++;
 }
@@ -43,15 +45,15 @@ static void hook_unlock(void *ud)
     CHECK(ud == &client_mu);
     CHECK(held_here == 1);
     held_here = 0;
-    CHECK(pthread_mutex_unlock(&client_mu) == 0);
+    port_hooks.unlock(port_hooks.user_data);
 }
 
 static unsigned long lock_count(void)
 {
     unsigned long n;
-    CHECK(pthread_mutex_lock(&client_mu) == 0);
+    port_hooks.lock(port_hooks.user_data);
     n = lock_calls;
-    CHECK(pthread_mutex_unlock(&client_mu) == 0);
+    port_hooks.unlock(port_hooks.user_data);
     return n;
 }
 
@@ -416,13 +418,13 @@ int main(void)
     emq_buffers buffers;
     emq_options o;
     emq_callbacks cb;
-    pthread_mutexattr_t attr;
     char id[64];
     uint16_t pid = 0;
 
-    CHECK(pthread_mutexattr_init(&attr) == 0);
-    CHECK(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK) == 0);
-    CHECK(pthread_mutex_init(&client_mu, &attr) == 0);
+    CHECK_ERR(emq_port_mutex_init(NULL, &port_hooks), EMQ_ERR_NULL_POINTER);
+    CHECK_ERR(emq_port_mutex_init(&client_mu, NULL), EMQ_ERR_NULL_POINTER);
+    CHECK_OK(emq_port_mutex_init(&client_mu, &port_hooks));
+    CHECK(port_hooks.user_data == &client_mu);
     transport.recv = t_recv;
     snprintf(id, sizeof id, "emq-fw-lock-%ld", (long)getpid());
     snprintf(topic, sizeof topic, "embermq/test/fw-lock/%ld", (long)getpid());
@@ -472,7 +474,7 @@ int main(void)
     CHECK(recv_waits_locked == 0);    /* no recv waited with it held */
     CHECK(held_here == 0);
     CHECK_OK(emq_client_deinit(client));
-    pthread_mutex_destroy(&client_mu);
+    emq_port_mutex_deinit(&client_mu);
     printf("test_fw_lock: ok (%lu lock calls)\n", lock_calls);
     return 0;
 }
