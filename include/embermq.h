@@ -30,9 +30,9 @@
  * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 776
+#define EMQ_CLIENT_STORAGE_SIZE 800
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 488
+#define EMQ_CLIENT_STORAGE_SIZE 500
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
@@ -316,6 +316,47 @@ typedef enum emq_err {
    * header than the library).
    */
   EMQ_ERR_STRUCT_SIZE = 84,
+  /**
+   * WebSocket: the server answered the upgrade with an HTTP status other
+   * than 101 (a wrong path, missing authorization...).
+   */
+  EMQ_ERR_WS_UPGRADE_REFUSED = 90,
+  /**
+   * WebSocket: the upgrade answer's `Sec-WebSocket-Accept` is missing or
+   * wrong (not a WebSocket server, or a proxy in the way).
+   */
+  EMQ_ERR_WS_BAD_ACCEPT = 91,
+  /**
+   * WebSocket: the server did not accept the `mqtt` subprotocol.
+   */
+  EMQ_ERR_WS_NO_SUBPROTOCOL = 92,
+  /**
+   * WebSocket: the upgrade answer is malformed (not HTTP, no
+   * `Upgrade: websocket`, an extension not offered) or too long.
+   */
+  EMQ_ERR_WS_BAD_HANDSHAKE = 93,
+  /**
+   * WebSocket: the server sent a text frame; MQTT needs binary frames.
+   */
+  EMQ_ERR_WS_TEXT_FRAME = 94,
+  /**
+   * WebSocket: a frame longer than the receive buffer (`rx_buffer_size`).
+   */
+  EMQ_ERR_WS_FRAME_TOO_LARGE = 95,
+  /**
+   * WebSocket: the server sent a masked frame.
+   */
+  EMQ_ERR_WS_MASKED_FRAME = 96,
+  /**
+   * WebSocket: the server closed the WebSocket in the middle of an MQTT
+   * packet.
+   */
+  EMQ_ERR_WS_CLOSED_MID_PACKET = 97,
+  /**
+   * WebSocket: another framing error (reserved bits, unknown opcode,
+   * bad control frame, stray continuation).
+   */
+  EMQ_ERR_WS_PROTOCOL = 98,
 } emq_err;
 
 /**
@@ -517,6 +558,55 @@ typedef struct emq_client emq_client;
  */
 typedef struct emq_client emq_client;
 #endif
+
+/**
+ * Fills `len` bytes at `buf` with unpredictable random bytes (a hardware
+ * RNG, a seeded CSPRNG) and returns 0, or a negative value on failure (the
+ * connection attempt then fails with EMQ_ERR_IO). WebSocket masking keys
+ * and the upgrade's key come from it.
+ */
+typedef int (*emq_random)(void *user_data, uint8_t *buf, size_t len);
+
+/**
+ * MQTT over WebSocket settings: `emq_options.ws` on hosts,
+ * `emq_client_set_websocket` on firmware. Start from
+ * `emq_ws_options_default()`. The upgrade request always asks for the
+ * `mqtt` subprotocol; the server must agree.
+ */
+typedef struct emq_ws_options {
+  /**
+   * Request path of connections not made from a `ws://` or `wss://` URI
+   * (whose path wins), e.g. "/mqtt" (the default, also for NULL).
+   */
+  const char *path;
+  /**
+   * Extra header lines of the upgrade request, e.g.
+   * "Authorization: Bearer abc\r\nX-Tenant: 7", separated by CRLF or LF,
+   * or NULL. Host, Upgrade, Connection and Sec-WebSocket-Key, -Version,
+   * -Protocol are set by embermq and refused here.
+   */
+  const char *headers;
+  /**
+   * Firmware (required there): the source of random bytes for masking
+   * keys. Hosts use the operating system's and ignore it.
+   */
+  emq_random random;
+  /**
+   * Passed to `random`.
+   */
+  void *random_user_data;
+  /**
+   * Firmware: work memory for the upgrade (the request, then the
+   * server's answer) and for masking outgoing frames, owned by the
+   * caller until `emq_client_deinit`. At least 256 bytes; 1 KiB is
+   * plenty for a request without large extra headers. Hosts ignore it.
+   */
+  uint8_t *buffer;
+  /**
+   * Length of `buffer`.
+   */
+  size_t buffer_size;
+} emq_ws_options;
 
 /**
  * Called for every CONNACK: return_code 0 accepted, 1..5 refused.
@@ -985,6 +1075,17 @@ typedef struct emq_options {
    * order, not only the first. Default false.
    */
   bool all_matching_handlers;
+  /**
+   * Host build: MQTT over WebSocket settings (see `emq_ws_options`), or
+   * NULL: extra upgrade headers for `ws://` and `wss://` URIs, and when
+   * set, `emq_client_connect` uses WebSocket too (TLS under it as for
+   * plain MQTT, `path` as the request path). Copied by `emq_client_new`.
+   * Firmware: must be NULL (EMQ_ERR_UNSUPPORTED otherwise); WebSocket
+   * there is `emq_client_set_websocket`, which also takes the random
+   * source and work memory. The field is in both builds so that
+   * `emq_options` has one layout.
+   */
+  const struct emq_ws_options *ws;
 } emq_options;
 
 /**
@@ -1191,6 +1292,15 @@ typedef uint32_t (*emq_clock_ms)(void);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Fills `out` with the defaults: path "/mqtt", no extra headers, no
+ * random source or buffer (firmware must set both).
+ *
+ * # Safety
+ * `out` must be NULL or point to writable memory for an `emq_ws_options`.
+ */
+enum emq_err emq_ws_options_default(struct emq_ws_options *out);
 
 /**
  * Fills `out` with no callbacks and this header's `struct_size`.
@@ -1638,6 +1748,31 @@ enum emq_err emq_client_init(void *storage,
 
 #if !defined(EMBERMQ_HOST)
 /**
+ * Makes every connection of `client` speak MQTT over WebSocket (RFC 6455)
+ * over its transport callbacks: after `connect` succeeds, the HTTP/1.1
+ * upgrade to `path` (default "/mqtt") with `Host:` the host given to
+ * `emq_client_connect` ("localhost" for NULL; its port unless 80 or 443),
+ * `Sec-WebSocket-Protocol: mqtt` and the extra `headers`, then MQTT in
+ * masked binary frames, within `command_timeout_ms`. `ws->random` and
+ * `ws->buffer` are required; the buffer, the strings and the random
+ * source must stay valid until `emq_client_deinit` (they are borrowed)
+ * and the buffer must not overlap the client's other memory. NULL turns
+ * WebSocket off again. Call it while disconnected
+ * (EMQ_ERR_ALREADY_CONNECTED otherwise). Needs the `websocket` cargo
+ * feature (else EMQ_ERR_UNSUPPORTED: a firmware without it links none of
+ * it). Errors: EMQ_ERR_NULL_POINTER (client, random or buffer missing),
+ * EMQ_ERR_BUFFER_TOO_SMALL (buffer), EMQ_ERR_INVALID_ARGUMENT (path,
+ * headers, overlapping memory), EMQ_ERR_INVALID_UTF8.
+ *
+ * # Safety
+ * `client` must be NULL or a live client; `ws` NULL or valid, with its
+ * strings and buffer valid and unused by others until `emq_client_deinit`.
+ */
+enum emq_err emq_client_set_websocket(struct emq_client *client, const struct emq_ws_options *ws);
+#endif
+
+#if !defined(EMBERMQ_HOST)
+/**
  * Closes the connection, if any (without DISCONNECT, so the broker
  * publishes the will), and ends the client: its storage and buffers are
  * the caller's again. NULL is ignored. Inside one of this client's
@@ -1683,8 +1818,11 @@ enum emq_err emq_client_free(struct emq_client *client);
  * Connects to the broker named by `uri`, `[scheme://]host[:port]`:
  * `mqtt://` or `tcp://` (port 1883) for plain MQTT, `mqtts://`, `ssl://`
  * or `tls://` (port 8883) for TLS; without a scheme, port 8883 selects TLS.
- * IPv6 hosts go in brackets: `mqtt://[::1]:1883`. Otherwise as
- * `emq_client_connect`; an unparsable URI gives EMQ_ERR_INVALID_URI.
+ * MQTT over WebSocket: `ws://host[:port][/path]` (port 80) and `wss://`
+ * (port 443, TLS with `emq_options.tls`), path "/mqtt" when none is given,
+ * extra upgrade headers from `emq_options.ws`. IPv6 hosts go in brackets:
+ * `mqtt://[::1]:1883`. Otherwise as `emq_client_connect`; an unparsable
+ * URI gives EMQ_ERR_INVALID_URI.
  *
  * # Safety
  * `client` must be a live handle; `uri` a NUL-terminated string.

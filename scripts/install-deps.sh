@@ -96,3 +96,18 @@ if ! { command -v cbindgen >/dev/null 2>&1 && cbindgen --version 2>/dev/null | g
     echo "install-deps: installing cbindgen $CBINDGEN_VERSION"
     cargo install cbindgen --version "$CBINDGEN_VERSION" --locked
 fi
+
+# --- websockify (PyPI, pinned) ----------------------------------------------
+# The WebSocket tests bridge ws:// and wss:// to the test mosquitto (whose
+# Debian build has no working WebSocket listener) with scripts/ws-bridge.py.
+# Without its optional dependencies (numpy, jwcrypto, redis, requests: token
+# and auth plugins, fast unmasking) it runs on the standard library alone.
+WEBSOCKIFY_VERSION=0.13.0
+websockify_installed="$(python3 -m pip show websockify 2>/dev/null || true)"
+if ! grep -qx "Version: $WEBSOCKIFY_VERSION" <<<"$websockify_installed"; then
+    echo "install-deps: installing websockify $WEBSOCKIFY_VERSION (pip)"
+    pip_install=(python3 -m pip install --disable-pip-version-check --no-input --quiet --no-deps
+                 "websockify==$WEBSOCKIFY_VERSION")
+    # A Debian-managed python3 refuses plain installs (PEP 668).
+    "${pip_install[@]}" </dev/null || "${pip_install[@]}" --break-system-packages </dev/null
+fi

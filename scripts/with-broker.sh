@@ -22,6 +22,11 @@
 #   EMQ_TEST_EXPIRED_PORT  an expired server certificate (expired.pem)
 # and EMQ_TEST_CERT_DIR=<dir>.
 #
+# Optional: EMQ_BROKER_WS=1 puts a WebSocket bridge (scripts/ws-bridge.py,
+# websockify from scripts/install-deps.sh) in front of the broker and
+# exports EMQ_TEST_WS_PORT (ws://127.0.0.1:<port>/mqtt); with
+# EMQ_BROKER_TLS_DIR also EMQ_TEST_WSS_PORT (wss://, server.pem).
+#
 # Optional: EMQ_BROKER_LOG_TYPES="error warning" replaces the default
 # "all" (the debug lines, one per packet, would slow a benchmark's broker).
 set -euo pipefail
@@ -44,6 +49,9 @@ fi
 
 BROKER_DIR="$(mktemp -d "${TMPDIR:-/tmp}/embermq-with-broker.XXXXXX")"
 BROKER_PID=""
+# WebSocket bridges: each leads a process group of its own (its children
+# serve the connections), stopped as a group by that id.
+BRIDGE_PIDS=()
 
 PASSWD_USER=""
 PASSWD_PASS=""
@@ -69,6 +77,10 @@ if [ -n "${EMQ_BROKER_PASSWD:-}" ]; then
 fi
 
 cleanup() {
+    for pid in "${BRIDGE_PIDS[@]}"; do
+        kill -9 -- "-$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if [ -n "$BROKER_PID" ]; then
         kill "$BROKER_PID" 2>/dev/null || true
         # Bounded wait for a graceful exit, then SIGKILL.
@@ -188,6 +200,38 @@ if [ -z "$PORT" ]; then
     echo "with-broker: could not start mosquitto; log:" >&2
     cat "$BROKER_DIR/mosquitto.log" "$BROKER_DIR/stderr.log" >&2 2>/dev/null || true
     exit 1
+fi
+
+# start_bridge <var> [websockify options]: a bridge on a free port to the
+# plain listener; exports <var>=<port>.
+start_bridge() {
+    local var="$1" port attempt
+    shift
+    for attempt in 1 2 3 4 5; do
+        port="$(free_port)"
+        setsid python3 "$(dirname "${BASH_SOURCE[0]}")/ws-bridge.py" "$@" \
+            "127.0.0.1:$port" "127.0.0.1:$PORT" \
+            </dev/null >>"$BROKER_DIR/ws-bridge.log" 2>&1 &
+        BRIDGE_PIDS+=("$!")
+        for _ in $(seq 1 100); do
+            kill -0 "$!" 2>/dev/null || break
+            if port_open "$port"; then
+                export "$var=$port"
+                return 0
+            fi
+            sleep 0.05
+        done
+        echo "with-broker: the WebSocket bridge failed on port $port (attempt $attempt/5)" >&2
+        kill -9 -- "-$!" 2>/dev/null || true
+    done
+    cat "$BROKER_DIR/ws-bridge.log" >&2 2>/dev/null || true
+    exit 1
+}
+if [ -n "${EMQ_BROKER_WS:-}" ]; then
+    start_bridge EMQ_TEST_WS_PORT
+    if [ -n "$TLS_DIR" ]; then
+        start_bridge EMQ_TEST_WSS_PORT "--cert=$TLS_DIR/server.pem" "--key=$TLS_DIR/server.key" --ssl-only
+    fi
 fi
 
 export EMQ_TEST_HOST=127.0.0.1

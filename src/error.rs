@@ -174,4 +174,47 @@ pub enum Error {
     /// TLS was asked for, but this build has no TLS (feature `tls` off).
     #[error("TLS not available in this build")]
     TlsUnavailable,
+
+    // ---- WebSocket (feature `websocket`: left out, the enum and its
+    // mapping to C codes stay as small as before) ----
+    /// The server answered the WebSocket upgrade with an HTTP status other
+    /// than 101 (e.g. 404 for a wrong path, 401 without credentials).
+    #[cfg(feature = "websocket")]
+    #[error("WebSocket: the server answered the upgrade with a status other than 101")]
+    WsUpgradeRefused,
+    /// The upgrade answer lacks the `Sec-WebSocket-Accept` that proves the
+    /// server read our key, or has a wrong one.
+    #[cfg(feature = "websocket")]
+    #[error("WebSocket: missing or wrong Sec-WebSocket-Accept")]
+    WsBadAccept,
+    /// The server did not agree to the `mqtt` subprotocol.
+    #[cfg(feature = "websocket")]
+    #[error("WebSocket: the server did not accept the mqtt subprotocol")]
+    WsNoSubprotocol,
+    /// The upgrade answer is not valid HTTP, lacks `Upgrade: websocket`,
+    /// names an extension we did not offer, or does not fit the buffer.
+    #[cfg(feature = "websocket")]
+    #[error("WebSocket: malformed upgrade answer")]
+    WsBadHandshake,
+    /// A text frame: MQTT travels in binary frames only.
+    #[cfg(feature = "websocket")]
+    #[error("WebSocket: text frame (MQTT needs binary frames)")]
+    WsTextFrame,
+    /// A data frame longer than the receive buffer.
+    #[cfg(feature = "websocket")]
+    #[error("WebSocket: frame larger than the receive buffer")]
+    WsFrameTooLarge,
+    /// A masked frame: a server must not mask what it sends.
+    #[cfg(feature = "websocket")]
+    #[error("WebSocket: masked frame from the server")]
+    WsMaskedFrame,
+    /// The server closed the WebSocket in the middle of an MQTT packet.
+    #[cfg(feature = "websocket")]
+    #[error("WebSocket: closed by the server in the middle of a packet")]
+    WsClosedMidPacket,
+    /// Another framing error: reserved bits, an unknown opcode, a
+    /// fragmented or long control frame, a stray continuation frame.
+    #[cfg(feature = "websocket")]
+    #[error("WebSocket: framing error")]
+    WsProtocol,
 }

@@ -155,6 +155,29 @@ pub enum emq_err {
     /// its defaults function) or larger than this library knows (a newer
     /// header than the library).
     EMQ_ERR_STRUCT_SIZE = 84,
+    /// WebSocket: the server answered the upgrade with an HTTP status other
+    /// than 101 (a wrong path, missing authorization...).
+    EMQ_ERR_WS_UPGRADE_REFUSED = 90,
+    /// WebSocket: the upgrade answer's `Sec-WebSocket-Accept` is missing or
+    /// wrong (not a WebSocket server, or a proxy in the way).
+    EMQ_ERR_WS_BAD_ACCEPT = 91,
+    /// WebSocket: the server did not accept the `mqtt` subprotocol.
+    EMQ_ERR_WS_NO_SUBPROTOCOL = 92,
+    /// WebSocket: the upgrade answer is malformed (not HTTP, no
+    /// `Upgrade: websocket`, an extension not offered) or too long.
+    EMQ_ERR_WS_BAD_HANDSHAKE = 93,
+    /// WebSocket: the server sent a text frame; MQTT needs binary frames.
+    EMQ_ERR_WS_TEXT_FRAME = 94,
+    /// WebSocket: a frame longer than the receive buffer (`rx_buffer_size`).
+    EMQ_ERR_WS_FRAME_TOO_LARGE = 95,
+    /// WebSocket: the server sent a masked frame.
+    EMQ_ERR_WS_MASKED_FRAME = 96,
+    /// WebSocket: the server closed the WebSocket in the middle of an MQTT
+    /// packet.
+    EMQ_ERR_WS_CLOSED_MID_PACKET = 97,
+    /// WebSocket: another framing error (reserved bits, unknown opcode,
+    /// bad control frame, stray continuation).
+    EMQ_ERR_WS_PROTOCOL = 98,
 }
 
 impl From<Error> for emq_err {
@@ -212,6 +235,24 @@ impl From<Error> for emq_err {
             Error::TlsNotVerified => EMQ_ERR_TLS_NOT_VERIFIED,
             Error::TlsFile => EMQ_ERR_TLS_FILE,
             Error::TlsUnavailable => EMQ_ERR_TLS_UNAVAILABLE,
+            #[cfg(feature = "websocket")]
+            Error::WsUpgradeRefused => EMQ_ERR_WS_UPGRADE_REFUSED,
+            #[cfg(feature = "websocket")]
+            Error::WsBadAccept => EMQ_ERR_WS_BAD_ACCEPT,
+            #[cfg(feature = "websocket")]
+            Error::WsNoSubprotocol => EMQ_ERR_WS_NO_SUBPROTOCOL,
+            #[cfg(feature = "websocket")]
+            Error::WsBadHandshake => EMQ_ERR_WS_BAD_HANDSHAKE,
+            #[cfg(feature = "websocket")]
+            Error::WsTextFrame => EMQ_ERR_WS_TEXT_FRAME,
+            #[cfg(feature = "websocket")]
+            Error::WsFrameTooLarge => EMQ_ERR_WS_FRAME_TOO_LARGE,
+            #[cfg(feature = "websocket")]
+            Error::WsMaskedFrame => EMQ_ERR_WS_MASKED_FRAME,
+            #[cfg(feature = "websocket")]
+            Error::WsClosedMidPacket => EMQ_ERR_WS_CLOSED_MID_PACKET,
+            #[cfg(feature = "websocket")]
+            Error::WsProtocol => EMQ_ERR_WS_PROTOCOL,
         }
     }
 }
@@ -278,6 +319,25 @@ impl emq_err {
             EMQ_ERR_TLS_NOT_VERIFIED => c"TLS: server certificate not verified (verify mode none)",
             EMQ_ERR_TLS_FILE => c"TLS: certificate or key file could not be read",
             EMQ_ERR_TLS_UNAVAILABLE => c"TLS not available in this build",
+            EMQ_ERR_WS_UPGRADE_REFUSED => {
+                c"WebSocket: upgrade answered with a status other than 101"
+            }
+            #[cfg(feature = "websocket")]
+            EMQ_ERR_WS_BAD_ACCEPT => c"WebSocket: missing or wrong Sec-WebSocket-Accept",
+            #[cfg(feature = "websocket")]
+            EMQ_ERR_WS_NO_SUBPROTOCOL => c"WebSocket: mqtt subprotocol not accepted",
+            #[cfg(feature = "websocket")]
+            EMQ_ERR_WS_BAD_HANDSHAKE => c"WebSocket: malformed upgrade answer",
+            #[cfg(feature = "websocket")]
+            EMQ_ERR_WS_TEXT_FRAME => c"WebSocket: text frame",
+            #[cfg(feature = "websocket")]
+            EMQ_ERR_WS_FRAME_TOO_LARGE => c"WebSocket: frame larger than the receive buffer",
+            #[cfg(feature = "websocket")]
+            EMQ_ERR_WS_MASKED_FRAME => c"WebSocket: masked frame from the server",
+            #[cfg(feature = "websocket")]
+            EMQ_ERR_WS_CLOSED_MID_PACKET => c"WebSocket: closed in the middle of a packet",
+            #[cfg(feature = "websocket")]
+            EMQ_ERR_WS_PROTOCOL => c"WebSocket: framing error",
             EMQ_ERR_MISALIGNED => c"client storage misaligned",
             EMQ_ERR_MESSAGE_OVERFLOW => c"message larger than the receive buffer skipped",
             EMQ_ERR_UNSUPPORTED => c"not supported by this build",
@@ -286,6 +346,10 @@ impl emq_err {
                 c"struct_size not set by its defaults function, or from a newer header"
             }
             EMQ_ERR_SUBSCRIPTIONS_FULL => c"subscription table full",
+            // Codes of a feature left out: never produced, so never here
+            // (not in `all_errors`), and their texts are not linked.
+            #[cfg(not(feature = "websocket"))]
+            _ => c"unknown error",
         }
     }
 }
@@ -363,6 +427,24 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_TLS_NOT_VERIFIED,
         EMQ_ERR_TLS_FILE,
         EMQ_ERR_TLS_UNAVAILABLE,
+        #[cfg(feature = "websocket")]
+        EMQ_ERR_WS_UPGRADE_REFUSED,
+        #[cfg(feature = "websocket")]
+        EMQ_ERR_WS_BAD_ACCEPT,
+        #[cfg(feature = "websocket")]
+        EMQ_ERR_WS_NO_SUBPROTOCOL,
+        #[cfg(feature = "websocket")]
+        EMQ_ERR_WS_BAD_HANDSHAKE,
+        #[cfg(feature = "websocket")]
+        EMQ_ERR_WS_TEXT_FRAME,
+        #[cfg(feature = "websocket")]
+        EMQ_ERR_WS_FRAME_TOO_LARGE,
+        #[cfg(feature = "websocket")]
+        EMQ_ERR_WS_MASKED_FRAME,
+        #[cfg(feature = "websocket")]
+        EMQ_ERR_WS_CLOSED_MID_PACKET,
+        #[cfg(feature = "websocket")]
+        EMQ_ERR_WS_PROTOCOL,
         EMQ_ERR_MISALIGNED,
         EMQ_ERR_UNSUPPORTED,
         EMQ_ERR_SUBSCRIPTIONS_FULL,

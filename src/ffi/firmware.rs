@@ -32,6 +32,8 @@ pub use crate::transport::callbacks::{
     emq_transport_send,
 };
 use crate::transport::callbacks::{CallbackClock, CallbackTransport};
+#[cfg(feature = "websocket")]
+use crate::transport::ws_callbacks::{CallbackRandom, MaybeWs, WsLink};
 #[cfg(feature = "lock-hooks")]
 use crate::transport::Transport as _;
 use crate::Error;
@@ -53,9 +55,9 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 488;
+pub const STORAGE_SIZE_32: usize = 500;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 776;
+pub const STORAGE_SIZE_64: usize = 800;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -73,7 +75,8 @@ const _: () = assert!(core::mem::size_of::<emq_client>() <= STORAGE_SIZE);
     feature = "subscriptions",
     feature = "log-events",
     feature = "persistence",
-    feature = "lock-hooks"
+    feature = "lock-hooks",
+    feature = "websocket"
 ))]
 const _: () = assert!(core::mem::size_of::<emq_client>() == STORAGE_SIZE);
 const _: () = assert!(core::mem::align_of::<emq_client>() <= STORAGE_ALIGN);
@@ -213,10 +216,18 @@ impl FirmwareTable {
     }
 }
 
+/// The transport of a connection: the callbacks, under WebSocket framing
+/// when `emq_options.ws` was given (feature `websocket`).
+#[cfg(feature = "websocket")]
+pub(crate) type Transport = MaybeWs;
+/// The transport of a connection: the callbacks.
+#[cfg(not(feature = "websocket"))]
+pub(crate) type Transport = CallbackTransport;
+
 /// The client a firmware handle runs.
 pub(crate) type Supervisor = supervisor::Supervisor<
     FirmwareMemory,
-    CallbackTransport,
+    Transport,
     CallbackClock,
     RawBuffer,
     FirmwareTable,
@@ -344,6 +355,12 @@ pub struct emq_client {
     default_slots: [Slot; PACKET_ID_SLOTS],
     #[cfg(feature = "tables")]
     default_inbound_qos2: [u16; INBOUND_QOS2_IDS],
+    /// The WebSocket layer, in `emq_ws_options.buffer`, when set.
+    #[cfg(feature = "websocket")]
+    ws: Cell<Option<NonNull<WsLink>>>,
+    /// The receive buffer's size: the longest WebSocket frame accepted.
+    #[cfg(feature = "websocket")]
+    rx_size: usize,
 }
 
 /// The client's state, borrowed for one step of an API call, under the
@@ -553,8 +570,63 @@ pub(crate) unsafe fn target_arg(host: *const c_char, port: u16) -> Result<Target
     Ok((host, port))
 }
 
-/// Opens the transport with its `connect` callback.
+/// Opens the transport with its `connect` callback (then the WebSocket
+/// upgrade, if the client has one).
 pub(crate) fn open_transport(
+    c: &emq_client,
+    link: &mut Link,
+    target: &Target,
+    timeout_ms: u32,
+    wait: bool,
+) -> Result<Option<Transport>, Error> {
+    let opened = open_callbacks(c, link, target, timeout_ms, wait)?;
+    #[cfg(feature = "websocket")]
+    let opened = match (opened, c.ws.get()) {
+        (Some(cb), Some(ws)) => Some(upgrade(c, cb, ws, target).inspect_err(|_| {
+            crate::transport::Transport::close(link);
+        })?),
+        (opened, _) => opened.map(|cb| MaybeWs { cb, ws: None }),
+    };
+    Ok(opened)
+}
+
+/// Runs the WebSocket upgrade over the just opened callbacks, within the
+/// command timeout (also when the open was polled: the upgrade is short).
+#[cfg(feature = "websocket")]
+fn upgrade(
+    c: &emq_client,
+    mut cb: CallbackTransport,
+    mut ws: NonNull<WsLink>,
+    target: &Target,
+) -> Result<MaybeWs, Error> {
+    /// The client's clock, for the upgrade's deadline.
+    struct Now<'a>(&'a emq_client);
+    impl crate::transport::Clock for Now<'_> {
+        fn now_ms(&mut self) -> Millis {
+            self.0.core().sup.client_mut().now_ms()
+        }
+    }
+    let timeout = c.core().sup.client().command_timeout_ms();
+    // SAFETY: NULL or NUL-terminated (contract of connect); UTF-8 checked.
+    let host = unsafe { opt_str_arg(target.0) }
+        .map_err(|_| Error::InvalidArgument)?
+        .unwrap_or("localhost");
+    // SAFETY: the WsLink lives in the client's buffer; this task holds
+    // the link, so nothing else uses it.
+    let layer = unsafe { ws.as_mut() };
+    let up = crate::transport::ws::Upgrade {
+        host,
+        port: target.1,
+        tls: target.1 == crate::transport::ws::WSS_PORT,
+        path: layer.path,
+        headers: layer.headers,
+    };
+    layer.handshake(&mut cb, &mut Now(c), &up, timeout)?;
+    Ok(MaybeWs { cb, ws: Some(ws) })
+}
+
+/// Opens the transport with its `connect` callback.
+fn open_callbacks(
     c: &emq_client,
     link: &mut Link,
     target: &Target,
@@ -582,9 +654,6 @@ pub(crate) fn open_transport(
 }
 
 pub use crate::transport::callbacks::emq_transport_status;
-
-/// The transport of a connection (`open_transport`).
-pub(crate) type Transport = CallbackTransport;
 
 /// Gives up a transport whose `connect` is still in progress.
 pub(crate) fn abandon_open(link: &mut Link) {
@@ -620,6 +689,9 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
     loop {
         let mut event = None;
         let mut wait = None;
+        // Waited under the lock (a WebSocket) with nothing to show: again.
+        #[cfg_attr(not(feature = "websocket"), allow(unused_mut))]
+        let mut waited_locked = false;
         let result = with_core(c, |core| {
             event = core.sup.poll_event(0).map_err(emq_err::from)?;
             if event.is_none() {
@@ -629,6 +701,14 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
                     .next_deadline()
                     .map_or(deadline, |t| time::earlier(t, deadline));
                 let ms = time::until(now, until);
+                // A WebSocket's state changes as it reads (and it may
+                // answer a ping): its reads stay under the lock.
+                #[cfg(feature = "websocket")]
+                if ms > 0 && client.transport().is_some_and(|t| t.ws.is_some()) {
+                    event = core.sup.poll_event(ms).map_err(emq_err::from)?;
+                    waited_locked = event.is_none();
+                    return Ok(());
+                }
                 if ms > 0 {
                     let transport = client.transport().copied();
                     wait = client.input_window().zip(transport).map(|w| (w, ms));
@@ -638,6 +718,9 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
         });
         if result != EMQ_OK {
             return Err(result);
+        }
+        if waited_locked {
+            continue;
         }
         let Some(((window, mut transport), ms)) = wait else {
             return Ok(event);
@@ -990,6 +1073,11 @@ unsafe fn init(
     if !o.tls.is_null() || checked.transport == emq_transport_choice::EMQ_TRANSPORT_TLS {
         return Err(EMQ_ERR_TLS_UNAVAILABLE);
     }
+    if !o.ws.is_null() {
+        // Firmware WebSocket is emq_client_set_websocket (random source and
+        // work memory come with it).
+        return Err(EMQ_ERR_UNSUPPORTED);
+    }
     let mut config = checked.config;
     // SAFETY: the table memory is writable and the client's (contract).
     let tables = unsafe { carve_tables(b) }?;
@@ -1065,10 +1153,107 @@ unsafe fn init(
             addr_of_mut!((*handle).lock).write(Cell::new(None));
             addr_of_mut!((*handle).reading).write(Cell::new(false));
         }
+        #[cfg(feature = "websocket")]
+        {
+            addr_of_mut!((*handle).ws).write(Cell::new(None));
+            addr_of_mut!((*handle).rx_size).write(rx.len);
+        }
         addr_of_mut!((*handle).in_callback).write(Cell::new(0));
         addr_of_mut!((*handle).deinit_requested).write(Cell::new(false));
     }
     Ok(handle)
+}
+
+/// Makes every connection of `client` speak MQTT over WebSocket (RFC 6455)
+/// over its transport callbacks: after `connect` succeeds, the HTTP/1.1
+/// upgrade to `path` (default "/mqtt") with `Host:` the host given to
+/// `emq_client_connect` ("localhost" for NULL; its port unless 80 or 443),
+/// `Sec-WebSocket-Protocol: mqtt` and the extra `headers`, then MQTT in
+/// masked binary frames, within `command_timeout_ms`. `ws->random` and
+/// `ws->buffer` are required; the buffer, the strings and the random
+/// source must stay valid until `emq_client_deinit` (they are borrowed)
+/// and the buffer must not overlap the client's other memory. NULL turns
+/// WebSocket off again. Call it while disconnected
+/// (EMQ_ERR_ALREADY_CONNECTED otherwise). Needs the `websocket` cargo
+/// feature (else EMQ_ERR_UNSUPPORTED: a firmware without it links none of
+/// it). Errors: EMQ_ERR_NULL_POINTER (client, random or buffer missing),
+/// EMQ_ERR_BUFFER_TOO_SMALL (buffer), EMQ_ERR_INVALID_ARGUMENT (path,
+/// headers, overlapping memory), EMQ_ERR_INVALID_UTF8.
+///
+/// # Safety
+/// `client` must be NULL or a live client; `ws` NULL or valid, with its
+/// strings and buffer valid and unused by others until `emq_client_deinit`.
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_set_websocket(
+    client: *mut emq_client,
+    ws: *const emq_ws_options,
+) -> emq_err {
+    // SAFETY: NULL or live per the contract.
+    let Some(c) = (unsafe { client.as_ref() }) else {
+        return EMQ_ERR_NULL_POINTER;
+    };
+    if c.core().sup.client().state() != crate::session::State::Disconnected {
+        return EMQ_ERR_ALREADY_CONNECTED;
+    }
+    #[cfg(feature = "websocket")]
+    {
+        // SAFETY: forwarded contract.
+        match unsafe { ws_arg(c, ws) } {
+            Ok(link) => {
+                c.ws.set(link);
+                EMQ_OK
+            }
+            Err(err) => err,
+        }
+    }
+    #[cfg(not(feature = "websocket"))]
+    {
+        let _ = c;
+        if ws.is_null() {
+            EMQ_OK
+        } else {
+            EMQ_ERR_UNSUPPORTED
+        }
+    }
+}
+
+/// Checks `ws` and places the WebSocket layer in its buffer.
+///
+/// # Safety
+/// As for `emq_client_set_websocket`.
+#[cfg(feature = "websocket")]
+unsafe fn ws_arg(
+    c: &emq_client,
+    ws: *const emq_ws_options,
+) -> Result<Option<NonNull<WsLink>>, emq_err> {
+    // SAFETY: NULL or valid per the contract.
+    let Some(w) = (unsafe { ws.as_ref() }) else {
+        return Ok(None);
+    };
+    let fill = w.random.ok_or(EMQ_ERR_NULL_POINTER)?;
+    if w.buffer.is_null() {
+        return Err(EMQ_ERR_NULL_POINTER);
+    }
+    let start = w.buffer as usize;
+    let end = start
+        .checked_add(w.buffer_size)
+        .ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
+    let me = c as *const emq_client as usize;
+    if overlap((me, me + core::mem::size_of::<emq_client>()), (start, end)) {
+        return Err(EMQ_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: NULL or NUL-terminated, valid for the client's life (contract).
+    let path = unsafe { opt_str_arg(w.path) }?.unwrap_or(crate::transport::ws::DEFAULT_PATH);
+    // SAFETY: as above.
+    let headers = unsafe { opt_str_arg(w.headers) }?.unwrap_or("");
+    let random = CallbackRandom {
+        fill,
+        user_data: w.random_user_data,
+    };
+    // SAFETY: the caller's buffer, writable and the client's (contract).
+    let link = unsafe { WsLink::place(w.buffer, w.buffer_size, random, path, headers, c.rx_size) }
+        .map_err(emq_err::from)?;
+    Ok(Some(link))
 }
 
 /// Closes the connection, if any (without DISCONNECT, so the broker

@@ -40,8 +40,9 @@ pub(crate) type Supervisor = supervisor::Supervisor<
 /// Most filters in one SUBSCRIBE or UNSUBSCRIBE call.
 pub(crate) const MAX_FILTERS_PER_CALL: usize = 64;
 
-/// Where a connect goes: host, port, TLS if a URI scheme said so.
-pub(crate) type Target = (String, u16, Option<bool>);
+/// Where a connect goes: host, port, TLS if a URI scheme said so, and the
+/// WebSocket path of a `ws://` or `wss://` URI.
+pub(crate) type Target = (String, u16, Option<bool>, Option<String>);
 
 /// Owned copies of the connect options.
 pub(crate) struct ConnectSettings {
@@ -131,6 +132,45 @@ unsafe impl Send for Core {}
 pub(crate) struct Link {
     tcp: TcpOptions,
     tls: tls::HostTls,
+    ws: HostWs,
+    /// The receive buffer's size: the longest WebSocket frame accepted.
+    rx_size: usize,
+}
+
+/// WebSocket settings copied from `emq_options.ws`.
+#[derive(Default)]
+pub(crate) struct HostWs {
+    /// `emq_options.ws` was set: connections without a URI use WebSocket.
+    forced: bool,
+    /// Their request path.
+    path: String,
+    /// Extra header lines of every upgrade.
+    headers: String,
+}
+
+impl HostWs {
+    /// Copies and checks `emq_options.ws`.
+    ///
+    /// # Safety
+    /// `options` must be NULL or valid, its strings NULL or NUL-terminated.
+    unsafe fn from_options(options: *const emq_ws_options) -> Result<Self, emq_err> {
+        use crate::transport::ws;
+        // SAFETY: NULL or valid per the contract.
+        let Some(o) = (unsafe { options.as_ref() }) else {
+            return Ok(HostWs::default());
+        };
+        // SAFETY: NULL or NUL-terminated per the contract.
+        let path = unsafe { opt_str_arg(o.path) }?.unwrap_or(ws::DEFAULT_PATH);
+        // SAFETY: as above.
+        let headers = unsafe { opt_str_arg(o.headers) }?.unwrap_or("");
+        ws::check_path(path).map_err(emq_err::from)?;
+        ws::check_headers(headers).map_err(emq_err::from)?;
+        Ok(HostWs {
+            forced: true,
+            path: path.to_owned(),
+            headers: headers.to_owned(),
+        })
+    }
 }
 
 /// Runs `body`, turning a panic into EMQ_ERR_PANIC.
@@ -282,7 +322,7 @@ pub(crate) unsafe fn target_arg(host: *const c_char, port: u16) -> Result<Target
     if port == 0 {
         return Err(EMQ_ERR_INVALID_ARGUMENT);
     }
-    Ok((host.to_owned(), port, None))
+    Ok((host.to_owned(), port, None, None))
 }
 
 /// Opens TCP (and TLS) to `target`, without the state lock.
@@ -293,10 +333,31 @@ pub(crate) fn open_transport(
     _timeout_ms: u32,
     _wait: bool,
 ) -> Result<Option<HostTransport>, Error> {
-    let (host, port, scheme_tls) = target;
+    let (host, port, scheme_tls, ws_path) = target;
     let tls = link.tls.wanted(*port, *scheme_tls);
+    let ws_path = match (ws_path, scheme_tls) {
+        (Some(path), _) => Some(path.as_str()),
+        // A URI's scheme (mqtt://, mqtts://) wins over emq_options.ws.
+        (None, None) if link.ws.forced => Some(link.ws.path.as_str()),
+        (None, _) => None,
+    };
     c.connecting.store(true, Ordering::SeqCst);
     let transport = link.tls.open(host, *port, tls, &link.tcp);
+    let transport = match (ws_path, transport) {
+        (Some(path), Ok(inner)) => {
+            let upgrade = crate::transport::ws::Upgrade {
+                host: host.trim_start_matches('[').trim_end_matches(']'),
+                port: *port,
+                tls,
+                path,
+                headers: &link.ws.headers,
+            };
+            let timeout = link.tcp.connect_timeout_ms;
+            crate::transport::ws::WsStream::connect(inner, &upgrade, link.rx_size, timeout)
+                .map(|ws| HostTransport::Ws(Box::new(ws)))
+        }
+        (_, transport) => transport,
+    };
     c.connecting.store(false, Ordering::SeqCst);
     let verify = link.tls.verify_result();
     let mut core = c.core();
@@ -330,7 +391,8 @@ pub(crate) fn log_line(core: &Core, record: &LogRecord) -> Option<Vec<u8>> {
     let (id, value) = (record.packet_id, record.value);
     let text = match record.code {
         LogCode::Connecting => match &core.target {
-            Some((host, port, _)) => format!("connecting to {host}:{port}"),
+            Some((host, port, _, Some(path))) => format!("connecting to {host}:{port}{path} (WebSocket)"),
+            Some((host, port, _, None)) => format!("connecting to {host}:{port}"),
             None => "connecting".to_owned(),
         },
         LogCode::Connected => "connected".to_owned(),
@@ -454,6 +516,8 @@ pub unsafe extern "C" fn emq_client_new(
         let (connect, checked) = unsafe { read_options(o) }?;
         // SAFETY: `o.tls` is NULL or valid per the contract.
         let host_tls = unsafe { tls::HostTls::from_options(o.tls, checked.transport) }?;
+        // SAFETY: `o.ws` is NULL or valid per the contract.
+        let host_ws = unsafe { HostWs::from_options(o.ws) }?;
         // Extra packet-id slots so pending SUBSCRIBEs never starve publishes.
         let slots = usize::from(o.inflight_window.max(o.outbox_max_messages)) + 16;
         // A bitmap over all packet ids (8 KiB): a broker may send any number
@@ -494,6 +558,8 @@ pub unsafe extern "C" fn emq_client_new(
                 nodelay: o.tcp_nodelay,
             },
             tls: host_tls,
+            ws: host_ws,
+            rx_size: o.rx_buffer_size,
         };
         let handle = Box::new(emq_client {
             state: Mutex::new(core),
@@ -573,8 +639,11 @@ pub(crate) unsafe fn free_now(client: *mut emq_client) -> emq_err {
 /// Connects to the broker named by `uri`, `[scheme://]host[:port]`:
 /// `mqtt://` or `tcp://` (port 1883) for plain MQTT, `mqtts://`, `ssl://`
 /// or `tls://` (port 8883) for TLS; without a scheme, port 8883 selects TLS.
-/// IPv6 hosts go in brackets: `mqtt://[::1]:1883`. Otherwise as
-/// `emq_client_connect`; an unparsable URI gives EMQ_ERR_INVALID_URI.
+/// MQTT over WebSocket: `ws://host[:port][/path]` (port 80) and `wss://`
+/// (port 443, TLS with `emq_options.tls`), path "/mqtt" when none is given,
+/// extra upgrade headers from `emq_options.ws`. IPv6 hosts go in brackets:
+/// `mqtt://[::1]:1883`. Otherwise as `emq_client_connect`; an unparsable
+/// URI gives EMQ_ERR_INVALID_URI.
 ///
 /// # Safety
 /// `client` must be a live handle; `uri` a NUL-terminated string.
@@ -601,7 +670,12 @@ pub unsafe extern "C" fn emq_client_connect_uri(
 /// Host, port and scheme of a broker URI.
 fn parse_target(text: &str) -> Result<Target, emq_err> {
     let parsed = uri::parse(text)?;
-    Ok((parsed.host.to_owned(), parsed.port, Some(parsed.tls)))
+    Ok((
+        parsed.host.to_owned(),
+        parsed.port,
+        Some(parsed.tls),
+        parsed.ws_path.map(str::to_owned),
+    ))
 }
 
 /// Sets the server without connecting (for `emq_client_set_server`).

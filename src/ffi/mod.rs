@@ -172,6 +172,76 @@ pub struct emq_options {
     /// Call every handler whose filter matches a message, in subscription
     /// order, not only the first. Default false.
     pub all_matching_handlers: bool,
+    /// Host build: MQTT over WebSocket settings (see `emq_ws_options`), or
+    /// NULL: extra upgrade headers for `ws://` and `wss://` URIs, and when
+    /// set, `emq_client_connect` uses WebSocket too (TLS under it as for
+    /// plain MQTT, `path` as the request path). Copied by `emq_client_new`.
+    /// Firmware: must be NULL (EMQ_ERR_UNSUPPORTED otherwise); WebSocket
+    /// there is `emq_client_set_websocket`, which also takes the random
+    /// source and work memory. The field is in both builds so that
+    /// `emq_options` has one layout.
+    pub ws: *const emq_ws_options,
+}
+
+/// Fills `len` bytes at `buf` with unpredictable random bytes (a hardware
+/// RNG, a seeded CSPRNG) and returns 0, or a negative value on failure (the
+/// connection attempt then fails with EMQ_ERR_IO). WebSocket masking keys
+/// and the upgrade's key come from it.
+pub type emq_random = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, buf: *mut u8, len: usize) -> core::ffi::c_int,
+>;
+
+/// MQTT over WebSocket settings: `emq_options.ws` on hosts,
+/// `emq_client_set_websocket` on firmware. Start from
+/// `emq_ws_options_default()`. The upgrade request always asks for the
+/// `mqtt` subprotocol; the server must agree.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct emq_ws_options {
+    /// Request path of connections not made from a `ws://` or `wss://` URI
+    /// (whose path wins), e.g. "/mqtt" (the default, also for NULL).
+    pub path: *const c_char,
+    /// Extra header lines of the upgrade request, e.g.
+    /// "Authorization: Bearer abc\r\nX-Tenant: 7", separated by CRLF or LF,
+    /// or NULL. Host, Upgrade, Connection and Sec-WebSocket-Key, -Version,
+    /// -Protocol are set by embermq and refused here.
+    pub headers: *const c_char,
+    /// Firmware (required there): the source of random bytes for masking
+    /// keys. Hosts use the operating system's and ignore it.
+    pub random: emq_random,
+    /// Passed to `random`.
+    pub random_user_data: *mut c_void,
+    /// Firmware: work memory for the upgrade (the request, then the
+    /// server's answer) and for masking outgoing frames, owned by the
+    /// caller until `emq_client_deinit`. At least 256 bytes; 1 KiB is
+    /// plenty for a request without large extra headers. Hosts ignore it.
+    pub buffer: *mut u8,
+    /// Length of `buffer`.
+    pub buffer_size: usize,
+}
+
+/// Fills `out` with the defaults: path "/mqtt", no extra headers, no
+/// random source or buffer (firmware must set both).
+///
+/// # Safety
+/// `out` must be NULL or point to writable memory for an `emq_ws_options`.
+#[no_mangle]
+pub unsafe extern "C" fn emq_ws_options_default(out: *mut emq_ws_options) -> emq_err {
+    if out.is_null() {
+        return EMQ_ERR_NULL_POINTER;
+    }
+    let defaults = emq_ws_options {
+        path: core::ptr::null(),
+        headers: core::ptr::null(),
+        random: None,
+        random_user_data: core::ptr::null_mut(),
+        buffer: core::ptr::null_mut(),
+        buffer_size: 0,
+    };
+    // SAFETY: non-NULL and writable per the contract.
+    unsafe { out.write(defaults) };
+    EMQ_OK
 }
 
 /// How a host client reaches the broker (`emq_options.transport`).
@@ -512,6 +582,9 @@ pub unsafe extern "C" fn emq_callbacks_default(out: *mut emq_callbacks) -> emq_e
 /// `emq_callbacks`: their sizes in the first library that had the field.
 /// When fields are added, these stay at the old sizes (freeze them with
 /// `offset_of!` of the first new field).
+#[cfg(feature = "std")]
+const OPTIONS_SIZE_V1: usize = core::mem::offset_of!(emq_options, ws);
+#[cfg(not(feature = "std"))]
 const OPTIONS_SIZE_V1: usize = core::mem::size_of::<emq_options>();
 const CALLBACKS_SIZE_V1: usize = core::mem::size_of::<emq_callbacks>();
 
@@ -762,6 +835,7 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
         reconnect_after_connack_only: false,
         drop_unacked_on_loss: false,
         all_matching_handlers: false,
+        ws: core::ptr::null(),
     };
     // SAFETY: checked non-NULL above; writable per the contract.
     unsafe { out.write(defaults) };

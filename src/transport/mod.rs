@@ -1,5 +1,6 @@
 //! Moving bytes. The client drives any [`Transport`]: TCP on hosts
-//! (`tcp::TcpTransport`), C callbacks on firmware (`callbacks`).
+//! (`tcp::TcpTransport`), C callbacks on firmware (`callbacks`), either
+//! one under WebSocket framing (`ws`).
 
 use crate::time::Millis;
 use crate::Error;
@@ -12,6 +13,10 @@ pub mod tcp;
 pub mod tls;
 #[cfg(feature = "std")]
 pub mod uri;
+#[cfg(feature = "websocket")]
+pub mod ws;
+#[cfg(all(feature = "websocket", not(feature = "std")))]
+pub mod ws_callbacks;
 
 /// A connected byte stream.
 pub trait Transport {
@@ -85,6 +90,8 @@ pub enum HostTransport {
     /// MQTT over TLS (boxed: rustls' connection state is large).
     #[cfg(feature = "tls")]
     Tls(Box<tls::TlsTransport>),
+    /// MQTT over WebSocket, over TCP (`ws://`) or TLS (`wss://`).
+    Ws(Box<ws::WsStream<HostTransport>>),
 }
 
 #[cfg(feature = "std")]
@@ -95,6 +102,7 @@ impl HostTransport {
             HostTransport::Tcp(tcp) => tcp.raw_fd(),
             #[cfg(feature = "tls")]
             HostTransport::Tls(tls) => tls.raw_fd(),
+            HostTransport::Ws(ws) => ws.inner().raw_fd(),
         }
     }
 }
@@ -106,6 +114,7 @@ impl Transport for HostTransport {
             HostTransport::Tcp(tcp) => tcp.read(buf, timeout_ms),
             #[cfg(feature = "tls")]
             HostTransport::Tls(tls) => tls.read(buf, timeout_ms),
+            HostTransport::Ws(ws) => ws.read(buf, timeout_ms),
         }
     }
 
@@ -114,6 +123,7 @@ impl Transport for HostTransport {
             HostTransport::Tcp(tcp) => tcp.write(buf, timeout_ms),
             #[cfg(feature = "tls")]
             HostTransport::Tls(tls) => tls.write(buf, timeout_ms),
+            HostTransport::Ws(ws) => ws.write(buf, timeout_ms),
         }
     }
 
@@ -122,6 +132,7 @@ impl Transport for HostTransport {
             HostTransport::Tcp(tcp) => tcp.close(),
             #[cfg(feature = "tls")]
             HostTransport::Tls(tls) => tls.close(),
+            HostTransport::Ws(ws) => ws.close(),
         }
     }
 }

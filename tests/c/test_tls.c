@@ -187,7 +187,7 @@ static void scheme_selects_tls(uint16_t tls_port)
     CHECK_OK(emq_client_connect_uri(client, uri));
     CHECK_ERR(emq_client_tls_verify_result(client), EMQ_ERR_TLS_NOT_VERIFIED);
     CHECK_OK(emq_client_disconnect(client));
-    CHECK_ERR(emq_client_connect_uri(client, "ws://localhost"), EMQ_ERR_INVALID_URI);
+    CHECK_ERR(emq_client_connect_uri(client, "http://localhost"), EMQ_ERR_INVALID_URI);
     CHECK_ERR(emq_client_connect_uri(client, "mqtt://host:99999"), EMQ_ERR_INVALID_URI);
     CHECK_ERR(emq_client_connect_uri(client, NULL), EMQ_ERR_NULL_POINTER);
     CHECK_OK(emq_client_free(client));

@@ -513,7 +513,7 @@ fn pump(shared: Arc<Shared>, id: u64, dir: Direction, mut src: TcpStream, mut ds
                 Ok(0) => {
                     // Orderly EOF: pass the half-close on, unless it is our
                     // own cut waking the reader (no FIN in RST mode).
-                    let closing = shared.lock().conns.get(&id).map_or(true, |c| c.closing);
+                    let closing = shared.lock().conns.get(&id).is_none_or(|c| c.closing);
                     if !closing {
                         let _ = dst.shutdown(Shutdown::Write);
                     }
@@ -603,7 +603,7 @@ fn write_all_bounded(
                     return false;
                 }
                 let st = shared.lock();
-                if !cutting && st.conns.get(&id).map_or(true, |c| c.closing) {
+                if !cutting && st.conns.get(&id).is_none_or(|c| c.closing) {
                     return false;
                 }
             }

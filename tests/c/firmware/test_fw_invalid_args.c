@@ -22,6 +22,7 @@ int main(void)
     emq_buffers buffers = {.rx = rx, .rx_size = sizeof rx, .tx = tx, .tx_size = sizeof tx, .store = store, .store_size = sizeof store}, b;
     emq_options o;
     emq_tls_options tls;
+    emq_ws_options ws;
     emq_client *client = (emq_client *)&net; /* must be reset to NULL on failure */
     emq_subscription subs[9];
     const char *filters[9];
@@ -102,6 +103,12 @@ int main(void)
     o.tls = &tls;
     CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &buffers, &client),
               EMQ_ERR_TLS_UNAVAILABLE);
+    CHECK_OK(emq_options_default(&o));
+    CHECK(o.ws == NULL);
+    CHECK_OK(emq_ws_options_default(&ws));
+    o.ws = &ws; /* firmware WebSocket is emq_client_set_websocket */
+    CHECK_ERR(init_with(&storage, sizeof storage, &o, &transport, fw_clock_ms, &buffers, &client),
+              EMQ_ERR_UNSUPPORTED);
     CHECK_OK(emq_options_default(&o));
     o.auto_reconnect = true;
     o.reconnect_max_ms = o.reconnect_min_ms - 1;
