@@ -12,11 +12,15 @@ set -euo pipefail
 # scripts/run-baremetal.sh and scripts/footprint.sh.
 # gcc-riscv64-unknown-elf, picolibc-riscv64-unknown-elf: the same example
 # for RV32IMC; qemu-system-misc (qemu-system-riscv32) runs it (virt).
+# lua5.x and liblua5.x-dev: the NodeMCU, LuatOS and Lua RTOS mqtt modules
+# of bindings/lua, built and tested for Lua 5.1, 5.3 and 5.4
+# (scripts/test-lua.sh); openssl makes their test certificates.
 # libmosquitto-dev, libpaho-mqtt-dev, time and linux-perf: the
 # benchmark suite (scripts/bench.sh) compares embermq with those clients.
 APT_PACKAGES=(mosquitto mosquitto-clients cmake valgrind pkg-config
               gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
               gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf qemu-system-misc
+              lua5.1 lua5.3 lua5.4 liblua5.1-0-dev liblua5.3-dev liblua5.4-dev openssl
               libmosquitto-dev libpaho-mqtt-dev time linux-perf)
 RUST_TARGETS=(thumbv7em-none-eabihf thumbv7m-none-eabi thumbv6m-none-eabi
               riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf)

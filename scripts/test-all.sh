@@ -69,6 +69,9 @@ if [ -x scripts/test-c.sh ]; then
     scripts/test-c.sh
 fi
 
+step "scripts/test-lua.sh (NodeMCU, LuatOS, Lua RTOS mqtt modules on Lua 5.1/5.3/5.4)"
+bash scripts/test-lua.sh
+
 # Seconds: checks that the benchmark suite builds, runs and prints its table.
 step "scripts/tsan.sh (ThreadSanitizer over tests/threads.rs)"
 bash scripts/tsan.sh

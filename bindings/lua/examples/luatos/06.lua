@@ -1,0 +1,2 @@
+mqttc:keepalive(30)
+

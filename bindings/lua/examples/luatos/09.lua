@@ -1,0 +1,3 @@
+-- Disconnect
+mqttc:disconnect()
+

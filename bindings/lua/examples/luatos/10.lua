@@ -1,0 +1,2 @@
+mqttc:autoreconn(true)
+

@@ -1,0 +1,2 @@
+mqttc:publish("/luatos/123456", "123")
+

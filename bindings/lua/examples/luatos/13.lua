@@ -1,0 +1,2 @@
+local error = mqttc:ready()
+

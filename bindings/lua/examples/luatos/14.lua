@@ -1,0 +1,8 @@
+local state = mqttc:state()
+-- Known Status:
+-- 0: MQTT_STATE_DISCONNECT
+-- 1: MQTT_STATE_CONNECTING
+-- 2: MQTT_STATE_CONNECTED
+-- 3: MQTT_STATE_READY
+-- 4: MQTT_STATE_ERROR
+

@@ -1,0 +1,3 @@
+-- To call before connect
+mqttc:will("/xxx/xxx", "xxxxxx")
+

@@ -1,0 +1,2 @@
+-- unsubscribe topic
+m:unsubscribe("/topic", function(conn) print("unsubscribe success") end)
