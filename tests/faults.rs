@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::ffi::{c_void, CStr, CString};
 use std::time::{Duration, Instant};
 use support::proxy::{Direction, FaultProxy};
+use support::recorder::*;
 use support::{Broker, BrokerConfig};
 
 const PUBLISH: u8 = 3;
@@ -24,52 +25,6 @@ const PUBACK: u8 = 4;
 const PUBREC: u8 = 5;
 const PUBREL: u8 = 6;
 const PUBCOMP: u8 = 7;
-
-/// Everything the callbacks saw.
-#[derive(Default)]
-struct Seen {
-    connects: Vec<(bool, u8)>,
-    disconnects: Vec<emq_err>,
-    /// (topic, payload) in delivery order.
-    messages: Vec<(String, Vec<u8>)>,
-    published: Vec<u16>,
-    subscribed: usize,
-}
-
-unsafe extern "C" fn on_connect(ud: *mut c_void, _: *mut emq_client, present: bool, code: u8) {
-    unsafe { &mut *(ud as *mut Seen) }
-        .connects
-        .push((present, code));
-}
-
-unsafe extern "C" fn on_disconnect(ud: *mut c_void, _: *mut emq_client, reason: emq_err) {
-    unsafe { &mut *(ud as *mut Seen) }.disconnects.push(reason);
-}
-
-unsafe extern "C" fn on_message(ud: *mut c_void, _: *mut emq_client, m: *const emq_message) {
-    let seen = unsafe { &mut *(ud as *mut Seen) };
-    let m = unsafe { &*m };
-    let topic = unsafe { std::slice::from_raw_parts(m.topic.cast::<u8>(), m.topic_len) };
-    let payload = unsafe { std::slice::from_raw_parts(m.payload, m.payload_len) };
-    seen.messages.push((
-        String::from_utf8_lossy(topic).into_owned(),
-        payload.to_vec(),
-    ));
-}
-
-unsafe extern "C" fn on_published(ud: *mut c_void, _: *mut emq_client, id: u16) {
-    unsafe { &mut *(ud as *mut Seen) }.published.push(id);
-}
-
-unsafe extern "C" fn on_subscribed(
-    ud: *mut c_void,
-    _: *mut emq_client,
-    _: u16,
-    _: *const u8,
-    _: usize,
-) {
-    unsafe { &mut *(ud as *mut Seen) }.subscribed += 1;
-}
 
 /// A client through the C API, with its recorder (boxed: callbacks hold a
 /// pointer to it).

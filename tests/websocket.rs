@@ -11,7 +11,7 @@ mod support;
 
 use embermq::ffi::*;
 use embermq::transport::ws::accept_for;
-use std::ffi::{c_void, CString};
+use std::ffi::CString;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 use support::proxy::{Direction, FaultProxy};
+use support::recorder::*;
 use support::{Broker, BrokerConfig};
 
 // ---- the WebSocket bridge in front of the test broker ----------------------
@@ -99,33 +100,6 @@ impl Drop for WsBridge {
 }
 
 // ---- a client through the C API -----------------------------------------------
-
-#[derive(Default)]
-struct Seen {
-    disconnects: Vec<emq_err>,
-    /// (topic, payload) in delivery order.
-    messages: Vec<(String, Vec<u8>)>,
-    published: Vec<u16>,
-}
-
-unsafe extern "C" fn on_disconnect(ud: *mut c_void, _: *mut emq_client, reason: emq_err) {
-    unsafe { &mut *(ud as *mut Seen) }.disconnects.push(reason);
-}
-
-unsafe extern "C" fn on_message(ud: *mut c_void, _: *mut emq_client, m: *const emq_message) {
-    let seen = unsafe { &mut *(ud as *mut Seen) };
-    let m = unsafe { &*m };
-    let topic = unsafe { std::slice::from_raw_parts(m.topic.cast::<u8>(), m.topic_len) };
-    let payload = unsafe { std::slice::from_raw_parts(m.payload, m.payload_len) };
-    seen.messages.push((
-        String::from_utf8_lossy(topic).into_owned(),
-        payload.to_vec(),
-    ));
-}
-
-unsafe extern "C" fn on_published(ud: *mut c_void, _: *mut emq_client, id: u16) {
-    unsafe { &mut *(ud as *mut Seen) }.published.push(id);
-}
 
 struct CClient {
     ptr: *mut emq_client,

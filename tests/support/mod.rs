@@ -17,6 +17,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod recorder;
 
 use std::fs;
 use std::io::Write;
