@@ -27,7 +27,8 @@ local here = (arg[0]:match("^(.*)/[^/]*$") or ".")
 local build = os.getenv("EMQ_LUA_BUILD") or (here .. "/../../build/lua")
 local ver = _VERSION:match("%d+%.%d+")
 package.cpath = build .. "/lua" .. ver .. "/" .. module .. "/?.so;" .. package.cpath
-package.path = here .. "/" .. module .. "/?.lua;" .. here .. "/tests/lib/?.lua;" .. package.path
+package.path = here .. "/" .. module .. "/?.lua;" .. here .. "/common/?.lua;" .. here
+  .. "/tests/lib/?.lua;" .. package.path
 
 -- The script's own arguments, as `arg` and `...` of a main chunk.
 local script_args = {}

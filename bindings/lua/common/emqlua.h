@@ -549,6 +549,74 @@ static void emqlua_host_table(lua_State *L, int methods)
     lua_setfield(L, -2, "_host");
 }
 
+/* Registers the class `name`: its metatable (luaL_newmetatable) with
+ * __index a table of `methods`, __gc and __tostring. Leaves the metatable on
+ * the stack; returns 1 if it was created now, 0 if it was there already. */
+static inline int emqlua_register_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                                        lua_CFunction gc, lua_CFunction tostring)
+{
+    if (!luaL_newmetatable(L, name))
+        return 0;
+    lua_newtable(L);
+    emqlua_setfuncs(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, -2, "__tostring");
+    return 1;
+}
+
+/* Calls callback `name` of the object at (absolute) index `ud` with the
+ * object, then the string `event` unless NULL, then the `nargs` values on
+ * top of the stack (popped). Only pops them if the callback is not set. */
+static inline void emqlua_callcb(lua_State *L, int ud, const char *name, const char *event,
+                                 int nargs)
+{
+    int base = lua_gettop(L) - nargs;
+    emqlua_getcb(L, ud, name);
+    if (!lua_isfunction(L, -1)) {
+        lua_settop(L, base);
+        return;
+    }
+    lua_insert(L, base + 1);
+    lua_pushvalue(L, ud);
+    lua_insert(L, base + 2);
+    if (event != NULL) {
+        lua_pushstring(L, event);
+        lua_insert(L, base + 3);
+    }
+    lua_call(L, nargs + (event != NULL ? 2 : 1), 0);
+}
+
+/* Integer constants of a module table. */
+typedef struct {
+    const char *name;
+    int value;
+} emqlua_intconst;
+
+/* Sets each of the `n` constants as a field of the table on top. */
+static inline void emqlua_setints(lua_State *L, const emqlua_intconst *c, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        lua_pushinteger(L, c[i].value);
+        lua_setfield(L, -2, c[i].name);
+    }
+}
+
+/* Pushes a message id (returns 1), or nil and why (returns 2) if err. */
+static inline int emqlua_push_id(lua_State *L, emq_err err, uint16_t id)
+{
+    if (err != EMQ_OK) {
+        lua_pushnil(L);
+        lua_pushstring(L, emq_err_str(err));
+        return 2;
+    }
+    lua_pushinteger(L, id);
+    return 1;
+}
+
 /* --- small embermq helpers --------------------------------------------- */
 
 /* "mqtt://host:port" or "mqtts://...", brackets around IPv6 literals. */

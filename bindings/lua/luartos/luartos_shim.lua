@@ -16,6 +16,7 @@
 -- mqtt, thread, tmr and net in _G as the firmware does.
 
 local mqtt = require("mqtt")
+local redirect = require("emqlua_redirect")
 local host = mqtt._host
 local unpack = table.unpack or unpack
 
@@ -144,32 +145,8 @@ function net.stat() end
 -- shim.redirect(host, port[, tls_host, tls_port]) (or EMQ_LUA_REDIRECT /
 -- EMQ_LUA_REDIRECT_TLS) maps the broker of every mqtt.client() ("xxxx.xx",
 -- 1883) to the private broker, as the device's network would reach it.
-local redirect = {}
-local real_client = mqtt.client
-local function redirected_client(id, h, port, secure, ...)
-  if redirect.host and type(h) == "string" then
-    if secure == true and redirect.tls_host then
-      h, port = redirect.tls_host, redirect.tls_port
-    else
-      h, port = redirect.host, redirect.port
-    end
-  end
-  return real_client(id, h, port, secure, ...)
-end
-function shim.redirect(h, p, th, tp)
-  redirect.host, redirect.port, redirect.tls_host, redirect.tls_port = h, p, th, tp
-  mqtt.client = h and redirected_client or real_client
-end
-do
-  local function split(s)
-    if not s or s == "" then return nil end
-    local h, p = s:match("^(.*):(%d+)$")
-    return h, tonumber(p)
-  end
-  local h, p = split(os.getenv("EMQ_LUA_REDIRECT"))
-  local th, tp = split(os.getenv("EMQ_LUA_REDIRECT_TLS"))
-  if h then shim.redirect(h, p, th, tp) end
-end
+-- mqtt.client(id, host, port, secure, ...): only secure == true is TLS.
+redirect.install(shim, mqtt, "client", redirect.constructor(function(secure) return secure == true end))
 
 -- Runs the scheduler until pred() or ms pass (tests).
 function shim.run(ms, pred)

@@ -485,17 +485,19 @@ static const luaL_Reg rt_methods[] = {
 
 EMQLUA_EXPORT int luaopen_mqtt(lua_State *L)
 {
+    static const emqlua_intconst consts[] = {
+        {"QOS0", 0},
+        {"QOS1", 1},
+        {"QOS2", 2},
+        /* Paho's MQTTCLIENT_PERSISTENCE_DEFAULT / NONE / USER */
+        {"PERSISTENCE_FILE", 0},
+        {"PERSISTENCE_NONE", 1},
+        {"PERSISTENCE_USER", 2},
+    };
     size_t i;
     emqlua_dispatch_one = rt_dispatch;
     emqlua_init_tables(L);
-    if (luaL_newmetatable(L, RT_CLIENT)) {
-        lua_newtable(L);
-        emqlua_setfuncs(L, rt_methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, rt_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, rt_tostring);
-        lua_setfield(L, -2, "__tostring");
+    if (emqlua_register_class(L, RT_CLIENT, rt_methods, rt_gc, rt_tostring)) {
         lua_pushboolean(L, 0);
         lua_setfield(L, -2, "__metatable");
     }
@@ -503,19 +505,7 @@ EMQLUA_EXPORT int luaopen_mqtt(lua_State *L)
     lua_newtable(L);
     lua_pushcfunction(L, rt_client_new);
     lua_setfield(L, -2, "client");
-    lua_pushinteger(L, 0);
-    lua_setfield(L, -2, "QOS0");
-    lua_pushinteger(L, 1);
-    lua_setfield(L, -2, "QOS1");
-    lua_pushinteger(L, 2);
-    lua_setfield(L, -2, "QOS2");
-    /* Paho's MQTTCLIENT_PERSISTENCE_DEFAULT / NONE / USER */
-    lua_pushinteger(L, 0);
-    lua_setfield(L, -2, "PERSISTENCE_FILE");
-    lua_pushinteger(L, 1);
-    lua_setfield(L, -2, "PERSISTENCE_NONE");
-    lua_pushinteger(L, 2);
-    lua_setfield(L, -2, "PERSISTENCE_USER");
+    emqlua_setints(L, consts, sizeof consts / sizeof consts[0]);
     lua_newtable(L);
     for (i = 0; i < sizeof rt_errors / sizeof rt_errors[0]; i++) {
         lua_pushinteger(L, rt_errors[i].code);

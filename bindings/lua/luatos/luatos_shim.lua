@@ -15,6 +15,7 @@
 -- mqtt, sys, log, socket and rtos in _G as the firmware does.
 
 local mqtt = require("mqtt")
+local redirect = require("emqlua_redirect")
 local host = mqtt._host
 local unpack = table.unpack or unpack
 
@@ -115,21 +116,23 @@ function sys.wait(ms)
   end
 end
 
--- sys.waitUntil(id[, ms]) -> true, data... | false
-function sys.waitUntil(id, ms)
-  local co = sys.check_task()
+-- Task co waits for message id (or ms): {id, data...}, or {} if the time is up.
+local function wait_message(co, id, ms)
   sys.subscribe(id, co)
   local message = ms and { sys.wait(ms) } or { coroutine.yield() }
   sys.unsubscribe(id, co)
+  return message
+end
+
+-- sys.waitUntil(id[, ms]) -> true, data... | false
+function sys.waitUntil(id, ms)
+  local message = wait_message(sys.check_task(), id, ms)
   return message[1] ~= nil, unpack(message, 2, #message)
 end
 
 -- sys.waitUntilExt(id[, ms]) -> id, data... | false
 function sys.waitUntilExt(id, ms)
-  local co = sys.check_task()
-  sys.subscribe(id, co)
-  local message = ms and { sys.wait(ms) } or { coroutine.yield() }
-  sys.unsubscribe(id, co)
+  local message = wait_message(sys.check_task(), id, ms)
   if message[1] ~= nil then return unpack(message) end
   return false
 end
@@ -284,32 +287,8 @@ end
 -- EMQ_LUA_REDIRECT_TLS = host:port) maps the broker of every mqtt.create()
 -- ("120.55.137.106", 1884 or 8883) to the private broker, as the device's
 -- network would reach the real one.
-local redirect = {}
-local real_create = mqtt.create
-local function redirected_create(adapter, h, port, ssl, ...)
-  if redirect.host and type(h) == "string" then
-    if ssl and redirect.tls_host then
-      h, port = redirect.tls_host, redirect.tls_port
-    else
-      h, port = redirect.host, redirect.port
-    end
-  end
-  return real_create(adapter, h, port, ssl, ...)
-end
-function shim.redirect(h, p, th, tp)
-  redirect.host, redirect.port, redirect.tls_host, redirect.tls_port = h, p, th, tp
-  mqtt.create = h and redirected_create or real_create
-end
-do
-  local function split(s)
-    if not s or s == "" then return nil end
-    local h, p = s:match("^(.*):(%d+)$")
-    return h, tonumber(p)
-  end
-  local h, p = split(os.getenv("EMQ_LUA_REDIRECT"))
-  local th, tp = split(os.getenv("EMQ_LUA_REDIRECT_TLS"))
-  if h then shim.redirect(h, p, th, tp) end
-end
+-- mqtt.create(adapter, host, port, ssl, ...): any true ssl is TLS.
+redirect.install(shim, mqtt, "create", redirect.constructor(function(ssl) return ssl end))
 
 -- What the firmware posts at boot: the network is up.
 sys.timerStart(function() sys.publish("IP_READY", "127.0.0.1", socket.LWIP_ETH) end, 1)

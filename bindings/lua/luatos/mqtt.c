@@ -185,18 +185,7 @@ static void lt_on_log(void *ud, emq_log_level level, const char *message)
 /* Calls the on() callback: (client, event, <nargs values on top>). */
 static void lt_call(lua_State *L, int ud, const char *event, int nargs)
 {
-    int base = lua_gettop(L) - nargs;
-    emqlua_getcb(L, ud, "cb");
-    if (!lua_isfunction(L, -1)) {
-        lua_settop(L, base);
-        return;
-    }
-    lua_insert(L, base + 1);
-    lua_pushvalue(L, ud);
-    lua_insert(L, base + 2);
-    lua_pushstring(L, event);
-    lua_insert(L, base + 3);
-    lua_call(L, nargs + 2, 0);
+    emqlua_callcb(L, ud, "cb", event, nargs);
 }
 
 static void lt_dispatch(lua_State *L, emqlua_ev *e)
@@ -601,13 +590,7 @@ static int lt_publish(lua_State *L)
     uint16_t id = 0;
     emq_err err = emq_client_publish(m->c, topic, (const uint8_t *)data, plen, (uint8_t)qos,
                                      retain != 0, &id);
-    if (err != EMQ_OK) {
-        lua_pushnil(L);
-        lua_pushstring(L, emq_err_str(err));
-        return 2;
-    }
-    lua_pushinteger(L, id);
-    return 1;
+    return emqlua_push_id(L, err, id);
 }
 
 #define LT_MAX_FILTERS 64
@@ -644,13 +627,7 @@ static int lt_subscribe(lua_State *L)
         int qos = (int)emqlua_optrange(L, 3, 0, 0, 2, "qos");
         err = emq_client_subscribe(m->c, topic, (uint8_t)qos, &id);
     }
-    if (err != EMQ_OK) {
-        lua_pushnil(L);
-        lua_pushstring(L, emq_err_str(err));
-        return 2;
-    }
-    lua_pushinteger(L, id);
-    return 1;
+    return emqlua_push_id(L, err, id);
 }
 
 /* mqttc:unsubscribe(topic) or mqttc:unsubscribe({topic, ...}) */
@@ -770,17 +747,15 @@ static const luaL_Reg lt_methods[] = {
 
 EMQLUA_EXPORT int luaopen_mqtt(lua_State *L)
 {
+    static const emqlua_intconst states[] = {
+        {"STATE_DISCONNECT", STATE_DISCONNECT},
+        {"STATE_SCONNECT", STATE_SCONNECT},
+        {"STATE_MQTT", STATE_MQTT},
+        {"STATE_READY", STATE_READY},
+    };
     emqlua_dispatch_one = lt_dispatch;
     emqlua_init_tables(L);
-    if (luaL_newmetatable(L, LT_CLIENT)) {
-        lua_newtable(L);
-        emqlua_setfuncs(L, lt_methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, lt_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, lt_tostring);
-        lua_setfield(L, -2, "__tostring");
-    }
+    emqlua_register_class(L, LT_CLIENT, lt_methods, lt_gc, lt_tostring);
     lua_getfield(L, -1, "__index");
     /* The module table holds create and, as in LuatOS, the methods too
      * (mqtt.publish(mqttc, ...) works as mqttc:publish(...)). */
@@ -788,14 +763,7 @@ EMQLUA_EXPORT int luaopen_mqtt(lua_State *L)
     emqlua_setfuncs(L, lt_methods);
     lua_pushcfunction(L, lt_create);
     lua_setfield(L, -2, "create");
-    lua_pushinteger(L, STATE_DISCONNECT);
-    lua_setfield(L, -2, "STATE_DISCONNECT");
-    lua_pushinteger(L, STATE_SCONNECT);
-    lua_setfield(L, -2, "STATE_SCONNECT");
-    lua_pushinteger(L, STATE_MQTT);
-    lua_setfield(L, -2, "STATE_MQTT");
-    lua_pushinteger(L, STATE_READY);
-    lua_setfield(L, -2, "STATE_READY");
+    emqlua_setints(L, states, sizeof states / sizeof states[0]);
     emqlua_host_table(L, -2);
     return 1;
 }

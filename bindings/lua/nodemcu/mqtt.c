@@ -185,16 +185,7 @@ static void nm_on_unsubscribed(void *ud, emq_client *c, uint16_t packet_id)
  * `nargs` values on top of the stack (popped). Nothing if it is not set. */
 static void nm_call(lua_State *L, int ud, const char *name, int nargs)
 {
-    int base = lua_gettop(L) - nargs;
-    emqlua_getcb(L, ud, name);
-    if (!lua_isfunction(L, -1)) {
-        lua_settop(L, base);
-        return;
-    }
-    lua_insert(L, base + 1);
-    lua_pushvalue(L, ud);
-    lua_insert(L, base + 2);
-    lua_call(L, nargs + 1, 0);
+    emqlua_callcb(L, ud, name, NULL, nargs);
 }
 
 static void nm_dispatch(lua_State *L, emqlua_ev *e)
@@ -697,10 +688,7 @@ static const luaL_Reg nm_methods[] = {
 EMQLUA_EXPORT int luaopen_mqtt(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"Client", nm_new}, {NULL, NULL}};
-    static const struct {
-        const char *name;
-        int value;
-    } consts[] = {
+    static const emqlua_intconst consts[] = {
         {"CONN_FAIL_SERVER_NOT_FOUND", CONN_FAIL_SERVER_NOT_FOUND},
         {"CONN_FAIL_NOT_A_CONNACK_MSG", CONN_FAIL_NOT_A_CONNACK_MSG},
         {"CONN_FAIL_DNS", CONN_FAIL_DNS},
@@ -713,26 +701,14 @@ EMQLUA_EXPORT int luaopen_mqtt(lua_State *L)
         {"CONNACK_REFUSED_BAD_USER_OR_PASS", 4},
         {"CONNACK_REFUSED_NOT_AUTHORIZED", 5},
     };
-    size_t i;
 
     emqlua_dispatch_one = nm_dispatch;
     emqlua_init_tables(L);
-    if (luaL_newmetatable(L, NM_CLIENT)) {
-        lua_newtable(L);
-        emqlua_setfuncs(L, nm_methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, nm_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, nm_tostring);
-        lua_setfield(L, -2, "__tostring");
-    }
+    emqlua_register_class(L, NM_CLIENT, nm_methods, nm_gc, nm_tostring);
     lua_getfield(L, -1, "__index");
     lua_newtable(L);
     emqlua_setfuncs(L, fns);
-    for (i = 0; i < sizeof consts / sizeof consts[0]; i++) {
-        lua_pushinteger(L, consts[i].value);
-        lua_setfield(L, -2, consts[i].name);
-    }
+    emqlua_setints(L, consts, sizeof consts / sizeof consts[0]);
     emqlua_host_table(L, -2);
     return 1;
 }

@@ -14,6 +14,7 @@
 -- mqtt, node, tmr, wifi and gpio in _G as the firmware does.
 
 local mqtt = require("mqtt")
+local redirect = require("emqlua_redirect")
 local host = mqtt._host
 
 local shim = {}
@@ -150,40 +151,24 @@ function gpio.read(pin) return gpio.levels[pin] or 0 end
 -- [, tls_host, tls_port]) maps every connect() there, as the device's
 -- network would reach the real broker; EMQ_LUA_REDIRECT=host:port (and
 -- EMQ_LUA_REDIRECT_TLS) do the same from the environment. Unset: no mapping.
-local redirect = {}
-local function split_hostport(s)
-  if not s or s == "" then return nil end
-  local h, p = s:match("^(.*):(%d+)$")
-  return h, tonumber(p)
-end
-
-local real_connect = host.methods.connect
-local function redirected_connect(self, h, ...)
-  if not redirect.host or type(h) ~= "string" then return real_connect(self, h, ...) end
-  local args = { n = select("#", ...), ... }
-  local first = args[1]
-  local sec = args[type(first) == "number" and 2 or 1]
-  local secure = type(sec) == "table" or sec == true or (type(sec) == "number" and sec ~= 0)
-  local rh, rp = redirect.host, redirect.port
-  if secure and redirect.tls_host then rh, rp = redirect.tls_host, redirect.tls_port end
-  if type(first) == "number" then
-    args[1] = rp
-    return real_connect(self, rh, unpack(args, 1, args.n))
+-- client:connect(host[, port][, secure], ...): the port may be left out;
+-- secure is true, a non-zero number or a TLS table.
+redirect.install(shim, host.methods, "connect", function(real_connect, target)
+  return function(self, h, ...)
+    if not target.host or type(h) ~= "string" then return real_connect(self, h, ...) end
+    local args = { n = select("#", ...), ... }
+    local first = args[1]
+    local sec = args[type(first) == "number" and 2 or 1]
+    local secure = type(sec) == "table" or sec == true or (type(sec) == "number" and sec ~= 0)
+    local rh, rp = target.host, target.port
+    if secure and target.tls_host then rh, rp = target.tls_host, target.tls_port end
+    if type(first) == "number" then
+      args[1] = rp
+      return real_connect(self, rh, unpack(args, 1, args.n))
+    end
+    return real_connect(self, rh, rp, unpack(args, 1, args.n))
   end
-  return real_connect(self, rh, rp, unpack(args, 1, args.n))
-end
-
-function shim.redirect(h, p, tls_h, tls_p)
-  redirect.host, redirect.port = h, p
-  redirect.tls_host, redirect.tls_port = tls_h, tls_p
-  host.methods.connect = h and redirected_connect or real_connect
-end
-
-do
-  local h, p = split_hostport(os.getenv("EMQ_LUA_REDIRECT"))
-  local th, tp = split_hostport(os.getenv("EMQ_LUA_REDIRECT_TLS"))
-  if h then shim.redirect(h, p, th, tp) end
-end
+end)
 
 -- --- the loop --------------------------------------------------------------
 local stop_reason
