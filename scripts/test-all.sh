@@ -76,6 +76,12 @@ bash scripts/test-lua.sh
 step "scripts/tsan.sh (ThreadSanitizer over tests/threads.rs)"
 bash scripts/tsan.sh
 
+step "scripts/miri.sh (the C entry points under Miri: tests/ffi_miri.rs)"
+bash scripts/miri.sh
+
+step "scripts/fuzz-smoke.sh (every fuzz target for 10 s)"
+bash scripts/fuzz-smoke.sh
+
 step "scripts/bench.sh --smoke"
 bash scripts/bench.sh --smoke
 

@@ -882,6 +882,7 @@ pub(crate) fn disconnect(c: &emq_client) -> emq_err {
         cb = core.callback(|cb| cb.on_disconnect);
         if core.opening.take().is_some() {
             // A transport still opening: closed, nothing to send.
+            sys::close_opening(c);
             core.sup.stop_reconnecting();
             return Ok(());
         }
@@ -1093,15 +1094,28 @@ pub unsafe extern "C" fn emq_client_wait(
                 }
             }
             Ok(None) => {}
-            Err(EMQ_ERR_NOT_CONNECTED) if reconnecting(c) => match reconnect_turn(c, &mut link) {
-                Turn::Wait(ms) => {
-                    sys::sleep_ms(time::until(now, deadline).min(ms));
-                    if !sys::can_sleep() {
-                        return EMQ_ERR_NOT_CONNECTED;
+            Err(EMQ_ERR_NOT_CONNECTED) if reconnecting(c) => {
+                // A transport still opening is driven as poll drives it;
+                // a reconnect attempt would only find it under way, so the
+                // loop would spin until the deadline (forever on a clock
+                // that stands still meanwhile).
+                let opening = c.core().opening.map(|(_, turn)| turn);
+                if let Some(result) = opening.and_then(|turn| turn(c, &mut link)) {
+                    if result != EMQ_OK {
+                        return result;
                     }
+                    continue;
                 }
-                Turn::Attempted(_) | Turn::Idle => {}
-            },
+                match reconnect_turn(c, &mut link) {
+                    Turn::Wait(ms) => {
+                        sys::sleep_ms(time::until(now, deadline).min(ms));
+                        if !sys::can_sleep() {
+                            return EMQ_ERR_NOT_CONNECTED;
+                        }
+                    }
+                    Turn::Attempted(_) | Turn::Idle => {}
+                }
+            }
             Err(err) => return err,
         }
     }

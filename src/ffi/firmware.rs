@@ -20,7 +20,7 @@
 //! the callback is over. With lock hooks (`lock-hooks` feature) several
 //! tasks may use one client; otherwise one task at a time.
 
-use super::client::{check_options, with_core, Core, Handler};
+use super::client::{check_options, Core, Handler};
 use super::*;
 use crate::client::log::LogRecord;
 use crate::client::subscriptions::{Entry, Subscriptions, TableMemory};
@@ -334,7 +334,9 @@ struct LockHooks {
 #[allow(non_camel_case_types)]
 pub struct emq_client {
     core: UnsafeCell<Core>,
-    link: UnsafeCell<Link>,
+    /// The transport's callbacks (never changed after init: each reader
+    /// works on its own copy, see `LinkGuard`).
+    link: Link,
     /// The receive buffer, which `next_event` reads into without the lock.
     #[cfg(feature = "lock-hooks")]
     rx: RawBuffer,
@@ -352,9 +354,9 @@ pub struct emq_client {
     reading: Cell<bool>,
     /// Tables used when the caller gives no table memory.
     #[cfg(feature = "tables")]
-    default_slots: [Slot; PACKET_ID_SLOTS],
+    default_slots: UnsafeCell<[Slot; PACKET_ID_SLOTS]>,
     #[cfg(feature = "tables")]
-    default_inbound_qos2: [u16; INBOUND_QOS2_IDS],
+    default_inbound_qos2: UnsafeCell<[u16; INBOUND_QOS2_IDS]>,
     /// The WebSocket layer, in `emq_ws_options.buffer`, when set.
     #[cfg(feature = "websocket")]
     ws: Cell<Option<NonNull<WsLink>>>,
@@ -409,7 +411,9 @@ impl DerefMut for CoreGuard<'_> {
 }
 
 /// The transport, borrowed by the one task reading from the network.
-pub(crate) struct LinkGuard<'a>(&'a emq_client);
+/// (The client is needed only to release the `reading` flag.)
+#[cfg_attr(not(feature = "lock-hooks"), allow(dead_code))]
+pub(crate) struct LinkGuard<'a>(&'a emq_client, Link);
 
 #[cfg(feature = "lock-hooks")]
 impl Drop for LinkGuard<'_> {
@@ -422,16 +426,13 @@ impl Drop for LinkGuard<'_> {
 impl Deref for LinkGuard<'_> {
     type Target = Link;
     fn deref(&self) -> &Link {
-        // SAFETY: one guard at a time (the `reading` flag), and poll, wait
-        // and connect, which take it, are refused inside callbacks.
-        unsafe { &*self.0.link.get() }
+        &self.1
     }
 }
 
 impl DerefMut for LinkGuard<'_> {
     fn deref_mut(&mut self) -> &mut Link {
-        // SAFETY: as for `deref`.
-        unsafe { &mut *self.0.link.get() }
+        &mut self.1
     }
 }
 
@@ -451,7 +452,7 @@ impl emq_client {
                 return Err(EMQ_ERR_BUSY);
             }
         }
-        Ok(LinkGuard(self))
+        Ok(LinkGuard(self, self.link))
     }
 
     /// The handle as C sees it, for callback arguments.
@@ -490,9 +491,14 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), emq_err>) -> emq_err {
 }
 
 /// Calls a C callback with the client marked as inside a callback.
+/// Once a callback asked for `emq_client_deinit`, no further callback runs
+/// (the application may already have freed what its `user_data` points to).
 pub(crate) fn in_callback(c: &emq_client, call: impl FnOnce()) {
     {
         let _core = c.core();
+        if c.deinit_requested.get() {
+            return;
+        }
         c.in_callback.set(c.in_callback.get().saturating_add(1));
     }
     call();
@@ -660,12 +666,20 @@ pub(crate) fn abandon_open(link: &mut Link) {
     crate::transport::Transport::close(link);
 }
 
+/// Closes a transport whose `connect` is still in progress (disconnect,
+/// deinit), through a copy of the callbacks: the call that runs a
+/// callback may hold the link.
+pub(crate) fn close_opening(c: &emq_client) {
+    let mut transport = c.link;
+    crate::transport::Transport::close(&mut transport);
+}
+
 /// The next event, waiting in the transport's `recv` until `deadline` at
 /// most. `Ok(None)`: nothing by the deadline.
 #[cfg(not(feature = "lock-hooks"))]
 pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, emq_err> {
     let mut event = None;
-    let result = with_core(c, |core| {
+    let result = super::client::with_core(c, |core| {
         let client = core.sup.client_mut();
         let now = client.now_ms();
         event = core
@@ -685,6 +699,10 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
 /// `Ok(None)`: nothing by the deadline. The caller holds the link.
 #[cfg(feature = "lock-hooks")]
 pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, emq_err> {
+    // Log events go out only after the read: a log callback may disconnect
+    // and close the transport this turn is about to read from.
+    let quietly =
+        |body: &mut dyn FnMut(&mut Core) -> Result<(), emq_err>| guard(|| body(&mut c.core()));
     // Bounded by the deadline: each turn returns or waits in `recv`.
     loop {
         let mut event = None;
@@ -692,7 +710,7 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
         // Waited under the lock (a WebSocket) with nothing to show: again.
         #[cfg_attr(not(feature = "websocket"), allow(unused_mut))]
         let mut waited_locked = false;
-        let result = with_core(c, |core| {
+        let result = quietly(&mut |core| {
             event = core.sup.poll_event(0).map_err(emq_err::from)?;
             if event.is_none() {
                 let client = core.sup.client_mut();
@@ -717,12 +735,15 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
             Ok(())
         });
         if result != EMQ_OK {
+            super::client::emit_logs(c);
             return Err(result);
         }
         if waited_locked {
+            super::client::emit_logs(c);
             continue;
         }
         let Some(((window, mut transport), ms)) = wait else {
+            super::client::emit_logs(c);
             return Ok(event);
         };
         // SAFETY: `rx` is the caller's receive buffer; nothing else touches
@@ -733,10 +754,11 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
         };
         let read = transport.read(room, ms);
         let mut lost = None;
-        let result = with_core(c, |core| {
+        let result = quietly(&mut |core| {
             lost = core.sup.input_arrived(window, read);
             Ok(())
         });
+        super::client::emit_logs(c);
         if result != EMQ_OK {
             return Err(result);
         }
@@ -856,12 +878,16 @@ pub unsafe extern "C" fn emq_tables_size(buffers: *const emq_buffers) -> usize {
     table_layout(b, 0).map_or(usize::MAX, |layout| layout[4])
 }
 
-/// Fills `count` values at `at` with `value`, returning them as a slice.
+/// Fills `count` values at byte `offset` of `base` with `value`, returning
+/// them as a slice. Pointer arithmetic from `base`, not an address cast
+/// back to a pointer, so the slice keeps the caller's pointer provenance.
 ///
 /// # Safety
-/// `at` must be aligned and writable for `count` values, unused by others.
-unsafe fn fill<T: Copy>(at: usize, count: usize, value: T) -> RawSlice<T> {
-    let ptr = at as *mut T;
+/// `base + offset` must be aligned and writable for `count` values, unused
+/// by others.
+unsafe fn fill<T: Copy>(base: *mut u8, offset: usize, count: usize, value: T) -> RawSlice<T> {
+    // SAFETY: within the caller's memory per the contract.
+    let ptr = unsafe { base.add(offset) }.cast::<T>();
     for i in 0..count {
         // SAFETY: within the memory per the contract.
         unsafe { ptr.add(i).write(value) };
@@ -904,12 +930,13 @@ unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
     let entries = (bytes_at - entries_at) / core::mem::size_of::<Entry<Handler>>();
     // SAFETY (all): aligned (by the layout), within the caller's memory
     // (checked above), which is the client's alone (contract).
+    let mem = b.tables.cast::<u8>();
     unsafe {
         Ok(Some(Tables {
-            slots: fill(slots_at, slots, Slot::FREE),
-            inbound_qos2: fill(inbound_at, inbound, 0u16),
-            entries: fill(entries_at, entries, Entry::EMPTY),
-            filter_bytes: fill(bytes_at, end - bytes_at, 0u8),
+            slots: fill(mem, slots_at - base, slots, Slot::FREE),
+            inbound_qos2: fill(mem, inbound_at - base, inbound, 0u16),
+            entries: fill(mem, entries_at - base, entries, Entry::EMPTY),
+            filter_bytes: fill(mem, bytes_at - base, end - bytes_at, 0u8),
         }))
     }
 }
@@ -1097,9 +1124,9 @@ unsafe fn init(
             )
         };
         #[cfg(feature = "tables")]
-        addr_of_mut!((*handle).default_slots).write([Slot::FREE; PACKET_ID_SLOTS]);
+        addr_of_mut!((*handle).default_slots).write(UnsafeCell::new([Slot::FREE; PACKET_ID_SLOTS]));
         #[cfg(feature = "tables")]
-        addr_of_mut!((*handle).default_inbound_qos2).write([0; INBOUND_QOS2_IDS]);
+        addr_of_mut!((*handle).default_inbound_qos2).write(UnsafeCell::new([0; INBOUND_QOS2_IDS]));
         #[cfg(feature = "tables")]
         let (slots, inbound_qos2, table) = match tables {
             Some(t) => (
@@ -1109,11 +1136,11 @@ unsafe fn init(
             ),
             None => (
                 RawSlice::new(
-                    addr_of_mut!((*handle).default_slots).cast::<Slot>(),
+                    UnsafeCell::raw_get(addr_of_mut!((*handle).default_slots)).cast::<Slot>(),
                     PACKET_ID_SLOTS,
                 ),
                 RawSlice::new(
-                    addr_of_mut!((*handle).default_inbound_qos2).cast::<u16>(),
+                    UnsafeCell::raw_get(addr_of_mut!((*handle).default_inbound_qos2)).cast::<u16>(),
                     INBOUND_QOS2_IDS,
                 ),
                 FirmwareTable::new(RawSlice::EMPTY, RawSlice::EMPTY),
@@ -1146,7 +1173,7 @@ unsafe fn init(
         addr_of_mut!((*core).callbacks).write(emq_callbacks::default());
         addr_of_mut!((*core).user_data).write(core::ptr::null_mut());
         addr_of_mut!((*core).extra).write(CoreExtra);
-        addr_of_mut!((*handle).link).write(UnsafeCell::new(transport));
+        addr_of_mut!((*handle).link).write(transport);
         #[cfg(feature = "lock-hooks")]
         {
             addr_of_mut!((*handle).rx).write(rx);
@@ -1285,8 +1312,13 @@ pub unsafe extern "C" fn emq_client_deinit(client: *mut emq_client) -> emq_err {
 /// `client` must be a live client nothing else uses, not inside one of its
 /// callbacks.
 pub(crate) unsafe fn free_now(client: *mut emq_client) -> emq_err {
-    // SAFETY: live per the contract; the borrow ends here.
-    unsafe { &*client }.core().sup.client_mut().abort();
+    // SAFETY: live per the contract; the borrows end here.
+    let c = unsafe { &*client };
+    if c.core().opening.take().is_some() {
+        // A transport `connect` still in progress: closed as on a timeout.
+        close_opening(c);
+    }
+    c.core().sup.client_mut().abort();
     // SAFETY: live and initialized; not used again (contract). Nothing in
     // it owns memory, so this only ends its life.
     unsafe { core::ptr::drop_in_place(client) };

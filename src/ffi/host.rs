@@ -256,7 +256,12 @@ pub(crate) fn room_may_come(c: &emq_client) -> bool {
 
 /// Calls a C callback with the client marked as inside a callback on this
 /// thread. No lock is held.
+/// Once a callback asked for `emq_client_free`, no further callback runs
+/// (the application may already have freed what its `user_data` points to).
 pub(crate) fn in_callback(c: &emq_client, call: impl FnOnce()) {
+    if c.free_requested() {
+        return;
+    }
     let me = c as *const emq_client as usize;
     IN_CALLBACK.with(|running| running.borrow_mut().push(me));
     call();
@@ -384,6 +389,9 @@ pub(crate) type Transport = HostTransport;
 
 /// Hosts open within the connect call: nothing is left in progress.
 pub(crate) fn abandon_open(_: &mut Link) {}
+
+/// Hosts open their transport within the connect call: nothing to close.
+pub(crate) fn close_opening(_: &emq_client) {}
 
 /// The text line for a log event, NUL-terminated, for `on_log`.
 pub(crate) fn log_line(core: &Core, record: &LogRecord) -> Option<Vec<u8>> {
