@@ -30,9 +30,9 @@
  * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 800
+#define EMQ_CLIENT_STORAGE_SIZE 816
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 500
+#define EMQ_CLIENT_STORAGE_SIZE 508
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
@@ -769,6 +769,16 @@ typedef void (*emq_on_dropped)(void *user_data,
                                enum emq_err reason);
 
 /**
+ * Called at the first PUBREC of an outbound QoS 2 message, with its packet id.
+ */
+typedef void (*emq_on_pubrec)(void *user_data, struct emq_client *client, uint16_t packet_id);
+
+/**
+ * Called for each PINGRESP the broker sends.
+ */
+typedef void (*emq_on_pingresp)(void *user_data, struct emq_client *client);
+
+/**
  * Callbacks; any may be NULL. Arguments are borrowed for the call only.
  * Start from `emq_callbacks_default`, which sets `struct_size`.
  */
@@ -796,6 +806,16 @@ typedef struct emq_callbacks {
   emq_on_log_event on_log_event;
   emq_on_connect_failed on_connect_failed;
   emq_on_dropped on_dropped;
+  /**
+   * Called at the first PUBREC of an outbound QoS 2 message: the broker
+   * has it (exactly once from here on); `on_published` follows at
+   * PUBCOMP. For APIs that count QoS 2 as sent at PUBREC.
+   */
+  emq_on_pubrec on_pubrec;
+  /**
+   * Called for each PINGRESP: the broker answered a keepalive ping.
+   */
+  emq_on_pingresp on_pingresp;
 } emq_callbacks;
 
 /**

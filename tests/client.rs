@@ -53,6 +53,9 @@ struct Seen {
     overflows: Vec<(String, Vec<u8>, usize)>,
     /// Outcomes of connections started without waiting.
     connected: Vec<Result<bool, Error>>,
+    /// Packet ids of first PUBRECs, in order.
+    received: Vec<u16>,
+    pongs: usize,
 }
 
 /// Polls until `done` holds or `limit` passes; returns what was seen.
@@ -91,6 +94,12 @@ fn poll_until(
                 .subscribed
                 .push((packet_id, client.bytes(return_codes).to_vec())),
             ClientEvent::Unsubscribed { packet_id } => seen.unsubscribed.push(packet_id),
+            ClientEvent::Received { packet_id } => {
+                // PUBREC comes before PUBCOMP.
+                assert!(!seen.published.contains(&packet_id));
+                seen.received.push(packet_id);
+            }
+            ClientEvent::Pong => seen.pongs += 1,
             ClientEvent::ConnectionLost(reason) => seen.lost.push(reason),
             ClientEvent::Connected { session_present } => seen.connected.push(Ok(session_present)),
             ClientEvent::ConnectFailed(reason) => seen.connected.push(Err(reason)),
@@ -160,6 +169,8 @@ fn publish_and_receive_own_messages_at_every_qos() {
     );
     seen.published.sort();
     assert_eq!(seen.published, ids);
+    // Only the QoS 2 message has a PUBREC.
+    assert_eq!(seen.received, vec![ids[1]]);
     assert_eq!(client.session().inflight(), 0);
     client.disconnect().unwrap();
     assert_eq!(client.state(), State::Disconnected);
@@ -244,6 +255,8 @@ fn keepalive_keeps_an_idle_connection_alive() {
     });
     assert!(seen.lost.is_empty(), "{:?}", seen.lost);
     assert!(client.is_connected());
+    // A ping every second, each answered (the last answer may be on its way).
+    assert!(seen.pongs >= 1, "no PINGRESP reported");
     assert!(
         broker.wait_for_log("PINGREQ from rust-idle", Duration::from_secs(1)),
         "the broker saw no PINGREQ"

@@ -69,6 +69,11 @@ pub enum ClientEvent {
     Subscribed { packet_id: u16, return_codes: Span },
     /// UNSUBACK.
     Unsubscribed { packet_id: u16 },
+    /// The broker has a QoS 2 message (its first PUBREC); `Published`
+    /// follows at PUBCOMP.
+    Received { packet_id: u16 },
+    /// PINGRESP: the broker answered a keepalive ping.
+    Pong,
     /// The connection is gone (keepalive timeout, I/O error, protocol
     /// violation, peer closed); the transport has been closed.
     ConnectionLost(Error),
@@ -703,6 +708,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Event::Unsubscribed { packet_id } => {
                     Packet::Event(ClientEvent::Unsubscribed { packet_id })
                 }
+                Event::Received { packet_id } => Packet::Event(ClientEvent::Received { packet_id }),
+                Event::Pong => Packet::Event(ClientEvent::Pong),
                 Event::ConnectionLost(err) => Packet::Event(ClientEvent::ConnectionLost(err)),
             });
             self.rx_start += len;

@@ -498,11 +498,13 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
         }
         ClientEvent::Connected { session_present } => report_connect(c, Ok(session_present)),
         ClientEvent::ConnectFailed(err) => report_connect(c, Err(err)),
-        ClientEvent::Unsubscribed { packet_id } => {
-            let cb = c.core().callback(|cb| cb.on_unsubscribed);
+        ClientEvent::Unsubscribed { packet_id } => report_id(c, |cb| cb.on_unsubscribed, packet_id),
+        ClientEvent::Received { packet_id } => report_id(c, |cb| cb.on_pubrec, packet_id),
+        ClientEvent::Pong => {
+            let cb = c.core().callback(|cb| cb.on_pingresp);
             if let Some((cb, user_data)) = cb {
                 // SAFETY: user callback with valid arguments.
-                sys::in_callback(c, || unsafe { cb(user_data, me, packet_id) });
+                sys::in_callback(c, || unsafe { cb(user_data, me) });
             }
         }
         ClientEvent::ConnectionLost(reason) => {
@@ -704,6 +706,7 @@ fn start_attempt(
     let (target, timeout) = {
         let mut core = c.core();
         if core.sup.client().state() != State::Disconnected || core.opening.is_some() {
+            sys::end_opening(c);
             return Err(None);
         }
         match requested {
@@ -714,6 +717,7 @@ fn start_attempt(
             None => core.sup.reconnecting(),
         }
         let Some(target) = core.target.as_ref().cloned() else {
+            sys::end_opening(c);
             return Err(Some(Error::NotConnected));
         };
         (target, core.sup.client().command_timeout_ms())
@@ -727,7 +731,9 @@ fn start_attempt(
         core.opening = Some((time::after(now, timeout), turn));
         return Ok(());
     }
-    send_connect(core, transport.and_then(|t| t.ok_or(Error::ConnectFailed))).map_err(Some)
+    let sent = send_connect(core, transport.and_then(|t| t.ok_or(Error::ConnectFailed)));
+    sys::end_opening(c);
+    sent.map_err(Some)
 }
 
 /// Writes CONNECT over a transport just opened, or records why there is
@@ -814,7 +820,13 @@ fn await_connack(c: &emq_client) -> emq_err {
             Ok(Some(other)) => {
                 let _ = dispatch(c, other);
             }
-            Ok(None) if c.core().sup.client_mut().now_ms() < deadline => {}
+            // emq_client_stop while the thread waits: give the attempt up.
+            Ok(None) if sys::attempt_cancelled(c) => {
+                c.core().sup.client_mut().abort();
+                outcome = Err(Error::ConnectionClosed);
+                break;
+            }
+            Ok(None) if !time::reached(c.core().sup.client_mut().now_ms(), deadline) => {}
             Ok(None) => {
                 c.core().sup.client_mut().abort();
                 break;
@@ -825,6 +837,15 @@ fn await_connack(c: &emq_client) -> emq_err {
     let result = outcome.map_or_else(emq_err::from, |_| EMQ_OK);
     report_connect(c, outcome);
     result
+}
+
+/// Calls the callback `pick` chooses, if set, with a packet id.
+fn report_id(c: &emq_client, pick: impl FnOnce(&emq_callbacks) -> emq_on_pubrec, packet_id: u16) {
+    let cb = c.core().callback(pick);
+    if let Some((cb, user_data)) = cb {
+        // SAFETY: user callback with valid arguments.
+        sys::in_callback(c, || unsafe { cb(user_data, c.as_ptr(), packet_id) });
+    }
 }
 
 /// Tells the application how a connection attempt ended: `on_connect` for
@@ -1426,22 +1447,20 @@ unsafe fn query<V>(
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_state(client: *const emq_client) -> emq_state {
     // SAFETY: NULL or live per the contract.
-    if unsafe { handle(client) }.is_ok_and(sys::is_opening) {
+    let Ok(c) = (unsafe { handle(client) }) else {
+        return emq_state::EMQ_STATE_DISCONNECTED;
+    };
+    // The opening flags are read under the state lock, which is held when
+    // they are cleared and the state moves on.
+    let core = c.core();
+    if core.opening.is_some() || sys::is_opening(c) {
         return emq_state::EMQ_STATE_CONNECTING;
     }
-    // SAFETY: contract forwarded.
-    unsafe {
-        query(client, emq_state::EMQ_STATE_DISCONNECTED, |c| {
-            if c.opening.is_some() {
-                return emq_state::EMQ_STATE_CONNECTING;
-            }
-            match c.sup.client().state() {
-                State::Disconnected => emq_state::EMQ_STATE_DISCONNECTED,
-                State::AwaitingConnAck => emq_state::EMQ_STATE_WAITING_CONNACK,
-                State::Connected => emq_state::EMQ_STATE_CONNECTED,
-                State::Disconnecting => emq_state::EMQ_STATE_DISCONNECTING,
-            }
-        })
+    match core.sup.client().state() {
+        State::Disconnected => emq_state::EMQ_STATE_DISCONNECTED,
+        State::AwaitingConnAck => emq_state::EMQ_STATE_WAITING_CONNACK,
+        State::Connected => emq_state::EMQ_STATE_CONNECTED,
+        State::Disconnecting => emq_state::EMQ_STATE_DISCONNECTING,
     }
 }
 

@@ -55,9 +55,9 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 500;
+pub const STORAGE_SIZE_32: usize = 508;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 800;
+pub const STORAGE_SIZE_64: usize = 816;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -529,9 +529,17 @@ pub(crate) fn is_opening(_: &emq_client) -> bool {
     false
 }
 
+/// Firmware opening is tracked in `Core::opening`.
+pub(crate) fn end_opening(_: &emq_client) {}
+
 /// Poll always drives firmware clients.
 pub(crate) fn claim_poll(_: &emq_client) -> Result<(), emq_err> {
     Ok(())
+}
+
+/// There is no network thread to stop.
+pub(crate) fn attempt_cancelled(_: &emq_client) -> bool {
+    false
 }
 
 /// There is no network thread to stop.

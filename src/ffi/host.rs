@@ -273,14 +273,27 @@ pub(crate) fn in_callback(c: &emq_client, call: impl FnOnce()) {
     });
 }
 
-/// True while TCP and TLS are being opened.
+/// The attempt has its transport (or failed to get one); called with the
+/// state lock held, so `emq_client_state` never sees neither flag nor state.
+pub(crate) fn end_opening(c: &emq_client) {
+    c.connecting.store(false, Ordering::SeqCst);
+}
+
+/// True while TCP and TLS are being opened, or from `emq_client_start`
+/// until its network thread begins the attempt it asked for.
 pub(crate) fn is_opening(c: &emq_client) -> bool {
-    c.connecting.load(Ordering::SeqCst)
+    c.connecting.load(Ordering::SeqCst) || runner::connect_pending(c)
 }
 
 /// Claims the client for `emq_client_poll` (not the network thread).
 pub(crate) fn claim_poll(c: &emq_client) -> Result<(), emq_err> {
     runner::claim_poll(c)
+}
+
+/// True on the network thread once `emq_client_stop` asked it to end: a
+/// connection attempt it is making gives up.
+pub(crate) fn attempt_cancelled(c: &emq_client) -> bool {
+    c.on_network_thread() && runner::stop_requested(c)
 }
 
 /// True once the network thread has been asked to stop.
@@ -363,7 +376,6 @@ pub(crate) fn open_transport(
         }
         (_, transport) => transport,
     };
-    c.connecting.store(false, Ordering::SeqCst);
     let verify = link.tls.verify_result();
     let mut core = c.core();
     core.extra.tls_verify = match verify {
@@ -469,11 +481,14 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
         match wait {
             None => return Ok(event),
             Some((_, 0)) => {
-                if c.core().sup.client_mut().now_ms() >= deadline {
+                if time::reached(c.core().sup.client_mut().now_ms(), deadline) {
                     return Ok(None);
                 }
             }
-            Some((fd, ms)) => runner::wait_readable(fd, None, ms),
+            // On the network thread, emq_client_stop ends the wait (the
+            // caller sees no event and asks why).
+            Some(_) if attempt_cancelled(c) => return Ok(None),
+            Some((fd, ms)) => runner::wait_readable_or_woken(c, fd, ms),
         }
     }
 }

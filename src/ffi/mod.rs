@@ -515,7 +515,23 @@ pub struct emq_callbacks {
     pub on_log_event: emq_on_log_event,
     pub on_connect_failed: emq_on_connect_failed,
     pub on_dropped: emq_on_dropped,
+    /// Called at the first PUBREC of an outbound QoS 2 message: the broker
+    /// has it (exactly once from here on); `on_published` follows at
+    /// PUBCOMP. For APIs that count QoS 2 as sent at PUBREC.
+    pub on_pubrec: emq_on_pubrec,
+    /// Called for each PINGRESP: the broker answered a keepalive ping.
+    pub on_pingresp: emq_on_pingresp,
 }
+
+/// Called at the first PUBREC of an outbound QoS 2 message, with its packet id.
+#[allow(non_camel_case_types)]
+pub type emq_on_pubrec =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, client: *mut emq_client, packet_id: u16)>;
+
+/// Called for each PINGRESP the broker sends.
+#[allow(non_camel_case_types)]
+pub type emq_on_pingresp =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, client: *mut emq_client)>;
 
 /// Called for every connection attempt that fails, in every mode
 /// (`emq_client_connect`, the network thread, automatic reconnects):
@@ -560,6 +576,8 @@ impl Default for emq_callbacks {
             on_log_event: None,
             on_connect_failed: None,
             on_dropped: None,
+            on_pubrec: None,
+            on_pingresp: None,
         }
     }
 }
@@ -586,7 +604,7 @@ pub unsafe extern "C" fn emq_callbacks_default(out: *mut emq_callbacks) -> emq_e
 const OPTIONS_SIZE_V1: usize = core::mem::offset_of!(emq_options, ws);
 #[cfg(not(feature = "std"))]
 const OPTIONS_SIZE_V1: usize = core::mem::size_of::<emq_options>();
-const CALLBACKS_SIZE_V1: usize = core::mem::size_of::<emq_callbacks>();
+const CALLBACKS_SIZE_V1: usize = core::mem::offset_of!(emq_callbacks, on_pubrec);
 
 /// Reads a C struct that starts with its `struct_size` (as the caller's
 /// header had it): the bytes it has over `defaults`, the rest left as

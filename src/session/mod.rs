@@ -127,6 +127,11 @@ pub enum Event<'a> {
     },
     /// UNSUBACK.
     Unsubscribed { packet_id: u16 },
+    /// The first PUBREC of an outbound QoS 2 message: the broker has it
+    /// (PUBREL is queued; [`Event::Published`] follows at PUBCOMP).
+    Received { packet_id: u16 },
+    /// PINGRESP.
+    Pong,
     /// The link is dead; the driver must close it and call
     /// [`Session::connection_closed`].
     ConnectionLost(Error),
@@ -622,7 +627,9 @@ impl<M: Memory> Session<M> {
                 self.ring
                     .set_flags(parts.store, offset, flags | RELEASED | SENT | WIRE);
                 parts.slots[index].kind = SlotKind::AwaitPubComp;
-                Ok(None)
+                // A repeated PUBREC (or one after a resent PUBREL) is not news.
+                Ok((slot.kind == SlotKind::AwaitPubRec)
+                    .then_some(Event::Received { packet_id: id }))
             }
             Packet::PubComp(id) => Ok(self
                 .complete(id, SlotKind::AwaitPubComp)?
@@ -654,7 +661,7 @@ impl<M: Memory> Session<M> {
                 parts.slots[index] = Slot::FREE;
                 Ok(Some(Event::Unsubscribed { packet_id: id }))
             }
-            Packet::PingResp => Ok(None),
+            Packet::PingResp => Ok(Some(Event::Pong)),
             Packet::ConnAck(_) => Err(Error::ProtocolViolation),
             Packet::Connect(_)
             | Packet::Subscribe(_)

@@ -60,6 +60,9 @@ typedef struct rec {
     int subscribed_count;
     uint16_t unsubscribed_id;
     int unsubscribed_count;
+    uint16_t pubrecs[REC_MAX]; /* on_pubrec ids, in order */
+    int pubrec_count;
+    int pingresps;
 } rec;
 
 static inline void rec_store_message(rec *r, const emq_message *m, int handler, void *user_data)
@@ -172,6 +175,24 @@ static inline void rec_on_unsubscribed(void *ud, emq_client *c, uint16_t packet_
     r->unsubscribed_id = packet_id;
 }
 
+/* PUBREC comes before PUBCOMP, so before on_published for the same id. */
+static inline void rec_on_pubrec(void *ud, emq_client *c, uint16_t packet_id)
+{
+    rec *r = ud;
+    (void)c;
+    CHECK(packet_id != 0);
+    CHECK(!rec_was_published(r, packet_id));
+    CHECK(r->pubrec_count < REC_MAX);
+    r->pubrecs[r->pubrec_count++] = packet_id;
+}
+
+static inline void rec_on_pingresp(void *ud, emq_client *c)
+{
+    rec *r = ud;
+    (void)c;
+    r->pingresps++;
+}
+
 /* No callbacks, with this header's struct_size. */
 static inline emq_callbacks no_callbacks(void)
 {
@@ -190,6 +211,8 @@ static inline emq_callbacks rec_callbacks(void)
     cb.on_published = rec_on_published;
     cb.on_subscribed = rec_on_subscribed;
     cb.on_unsubscribed = rec_on_unsubscribed;
+    cb.on_pubrec = rec_on_pubrec;
+    cb.on_pingresp = rec_on_pingresp;
     return cb;
 }
 

@@ -1,6 +1,6 @@
 /* With keepalive_secs = 1, an idle client polled for 2.5 s stays connected
- * (the broker drops clients silent for 1.5x the keepalive), and the broker
- * log shows its PINGREQs. */
+ * (the broker drops clients silent for 1.5x the keepalive), the broker
+ * log shows its PINGREQs, and on_pingresp hears each answer. */
 #include "harness.h"
 
 int main(void)
@@ -26,6 +26,7 @@ int main(void)
     }
     CHECK(emq_client_is_connected(client));
     CHECK(r.disconnects == 0);
+    CHECK(r.pingresps >= 2);
     /* Still usable. */
     test_subscribe(client, &r, "embermq/test/keepalive/check", 0);
 
@@ -41,11 +42,14 @@ int main(void)
         }
         fclose(log);
         CHECK(pings >= 2);
+        /* Each PINGREQ is answered; the last answer may still be on its way. */
+        CHECK(r.pingresps >= pings - 1);
     }
 
     CHECK_OK(emq_client_disconnect(client));
     CHECK(r.disconnects == 1 && r.disconnect_reason == EMQ_OK);
     CHECK_OK(test_client_free(client));
-    printf("keepalive: still connected after 2.5 s idle, %d PINGREQs in the broker log\n", pings);
+    printf("keepalive: still connected after 2.5 s idle, %d PINGREQs in the broker log, %d PINGRESPs\n",
+           pings, r.pingresps);
     return 0;
 }

@@ -67,7 +67,10 @@ int main(void)
     CHECK(m != NULL && m->handler == 0); /* on_message */
 
     /* Offline unsubscribe with the session kept: UNSUBSCRIBE after the
-     * CONNACK (session present), then nothing more arrives on it. */
+     * CONNACK (session present), then nothing more arrives on it. Our
+     * publishes must be acknowledged first: one still in flight would be
+     * resent after the CONNACK, before the UNSUBSCRIBE, and come back. */
+    POLL_UNTIL(c, emq_client_inflight(c) == 0, 5000);
     CHECK_OK(emq_client_disconnect(c));
     pid = 99;
     CHECK_OK(emq_client_unsubscribe(c, fb, &pid));

@@ -1,6 +1,6 @@
 /* QoS 0/1/2 round trips with payloads of 0 bytes, 1 byte and 256 KiB on the
  * client's own subscription: byte-identical, on_published for each with the
- * right packet ids. */
+ * right packet ids, and on_pubrec once for each QoS 2 one, before it. */
 #include "harness.h"
 
 #define BIG (256u * 1024u)
@@ -37,6 +37,7 @@ int main(void)
         for (s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             uint16_t packet_id = 0xFFFF;
             int published_before = r.published_count;
+            int pubrecs_before = r.pubrec_count;
             const rec_message *m;
             snprintf(topic, sizeof topic, "%s/q%u/len%zu", base, q, sizes[s]);
             CHECK_OK(emq_client_publish(client, topic, sizes[s] ? payload : NULL, sizes[s],
@@ -53,6 +54,9 @@ int main(void)
                 POLL_UNTIL(client, rec_was_published(&r, packet_id), 10000);
                 CHECK(r.published_count == published_before + 1);
             }
+            /* rec_on_pubrec checked it came before on_published. */
+            CHECK(r.pubrec_count == pubrecs_before + (q == 2));
+            CHECK(q != 2 || r.pubrecs[pubrecs_before] == packet_id);
             POLL_UNTIL(client, rec_find(&r, topic) != NULL, 10000);
             m = rec_find(&r, topic);
             CHECK(m->payload_len == sizes[s]);

@@ -7,10 +7,13 @@
  *               ends after the callback; free there is refused; publish,
  *               subscribe, unsubscribe and disconnect there work.
  *   modes       poll and the thread exclude each other by name.
+ *   starting    right after start the state is no longer DISCONNECTED;
+ *               stop during a CONNACK wait gives the attempt up at once.
  *   cycles      create/start/stop/free cycles (1,000 by default; run under
  *               valgrind by scripts/test-c.sh for leaks).
  * Usage: test_threads <case> (under scripts/with-broker.sh). */
 #include "harness.h"
+#include "net_util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -465,6 +468,65 @@ static void test_modes(void)
     printf("modes: poll and thread exclude each other; wait works with the thread\n");
 }
 
+/* --- starting --------------------------------------------------------------- */
+
+typedef struct attempt_log {
+    atomic_int failures;
+    atomic_int reason;
+} attempt_log;
+
+static void log_connect_failed(void *ud, emq_client *c, emq_err reason, uint8_t code)
+{
+    attempt_log *log = ud;
+    (void)c;
+    (void)code;
+    atomic_store(&log->reason, (int)reason);
+    atomic_fetch_add(&log->failures, 1);
+}
+
+static void test_starting(void)
+{
+    emq_client *c = new_client("thr-start", 16);
+    emq_callbacks cb = no_callbacks();
+    attempt_log log = {0};
+    uint16_t silent_port;
+    int silent = test_silent_listener(&silent_port);
+    char silent_uri[64];
+    uint64_t stop_began, stop_took;
+    emq_state seen;
+
+    /* No gap between start and the thread's first step. */
+    CHECK(emq_client_state(c) == EMQ_STATE_DISCONNECTED);
+    CHECK_OK(emq_client_start(c));
+    seen = emq_client_state(c);
+    CHECK(seen != EMQ_STATE_DISCONNECTED);
+    WAIT_UNTIL(emq_client_is_connected(c), 20000);
+    CHECK_OK(emq_client_stop(c));
+    CHECK(emq_client_state(c) == EMQ_STATE_DISCONNECTED);
+    CHECK_OK(emq_client_free(c));
+
+    /* A broker that takes the connection and never answers: the thread
+     * waits for CONNACK (command_timeout_ms is 10 s) until stop ends it. */
+    c = new_client("thr-silent", 16);
+    cb.on_connect_failed = log_connect_failed;
+    CHECK_OK(emq_client_set_callbacks(c, &cb, &log));
+    snprintf(silent_uri, sizeof silent_uri, "mqtt://127.0.0.1:%u", (unsigned)silent_port);
+    CHECK_OK(emq_client_set_server(c, silent_uri));
+    CHECK_OK(emq_client_start(c));
+    WAIT_UNTIL(emq_client_state(c) == EMQ_STATE_WAITING_CONNACK, 5000);
+    stop_began = test_now_ms();
+    CHECK_OK(emq_client_stop(c));
+    stop_took = test_now_ms() - stop_began;
+    CHECK(stop_took < 5000);
+    CHECK(atomic_load(&log.failures) == 1);
+    CHECK(atomic_load(&log.reason) == EMQ_ERR_CONNECTION_CLOSED);
+    CHECK(emq_client_state(c) == EMQ_STATE_DISCONNECTED);
+    CHECK_OK(emq_client_free(c));
+    close(silent);
+    printf("starting: state %d right after start; stop ended a CONNACK wait in %llu ms\n",
+           (int)seen, (unsigned long long)stop_took);
+}
+
 /* --- cycles ---------------------------------------------------------------- */
 
 static void test_cycles(void)
@@ -501,10 +563,12 @@ int main(int argc, char **argv)
         test_stop_in_callback();
     } else if (strcmp(which, "modes") == 0) {
         test_modes();
+    } else if (strcmp(which, "starting") == 0) {
+        test_starting();
     } else if (strcmp(which, "cycles") == 0) {
         test_cycles();
     } else {
-        fprintf(stderr, "usage: %s publishers|echo|stop|modes|cycles\n", argv[0]);
+        fprintf(stderr, "usage: %s publishers|echo|stop|modes|starting|cycles\n", argv[0]);
         return 2;
     }
     return 0;

@@ -21,7 +21,11 @@
 
 #define LT_CLIENT "MQTTCTRL*"
 
-enum { LT_CONACK = 1, LT_RECV, LT_SENT, LT_DISCONNECT, LT_SUBACK, LT_UNSUBACK, LT_ERROR, LT_LOG };
+enum { LT_CONACK = 1, LT_RECV, LT_SENT, LT_DISCONNECT, LT_SUBACK, LT_UNSUBACK, LT_ERROR, LT_LOG, LT_PONG };
+
+/* QoS 2 messages whose "sent" went out at PUBREC (their PUBCOMP must not
+ * report again); more at once than this report at PUBCOMP instead. */
+#define LT_PUBRECS 32
 
 /* mqttc:state() values (luat_mqtt.h LUAT_MQTT_STATE_E). */
 enum { STATE_DISCONNECT = 0, STATE_SCONNECT = 1, STATE_MQTT = 2, STATE_READY = 3 };
@@ -53,6 +57,8 @@ typedef struct {
     /* network-thread side */
     int was_connected;
     int pending; /* connect() asked, its first attempt not over: state 1 */
+    uint16_t pubrecs[LT_PUBRECS]; /* network thread only */
+    int pubrec_count;
 } lt_client;
 
 static lt_client *lt_check(lua_State *L)
@@ -85,6 +91,9 @@ static void lt_on_connect(void *ud, emq_client *c, bool sp, uint8_t rc)
     if (rc == 0) {
         EMQLUA_STORE(m->was_connected, 1);
         EMQLUA_STORE(m->pending, 0);
+        /* Unacknowledged messages were dropped with the last connection
+         * (no retransmission): no PUBCOMP comes for those. */
+        m->pubrec_count = 0;
         lt_post(m, LT_CONACK, 0, 0);
     }
 }
@@ -148,10 +157,37 @@ static void lt_on_overflow(void *ud, emq_client *c, const emq_message *msg, size
     emqlua_push(emqlua_ev_new(LT_LOG, m->id, EMQLUA_LOAD(m->session), NULL, 0, line, strlen(line), NULL, 0));
 }
 
+/* LuatOS counts a QoS 2 publish as sent at PUBREC (libemqtt queues PUBREL
+ * and forgets it): "sent" then, and not again at PUBCOMP. */
+static void lt_on_pubrec(void *ud, emq_client *c, uint16_t packet_id)
+{
+    lt_client *m = (lt_client *)ud;
+    (void)c;
+    if (m->pubrec_count == LT_PUBRECS)
+        return; /* on_published reports it */
+    m->pubrecs[m->pubrec_count++] = packet_id;
+    lt_post(m, LT_SENT, packet_id, 0);
+}
+
 static void lt_on_published(void *ud, emq_client *c, uint16_t packet_id)
 {
+    lt_client *m = (lt_client *)ud;
+    int i;
     (void)c;
-    lt_post((lt_client *)ud, LT_SENT, packet_id, 0);
+    for (i = 0; packet_id != 0 && i < m->pubrec_count; i++) {
+        if (m->pubrecs[i] == packet_id) {
+            m->pubrecs[i] = m->pubrecs[--m->pubrec_count];
+            return; /* reported at PUBREC */
+        }
+    }
+    lt_post(m, LT_SENT, packet_id, 0);
+}
+
+/* Later LuatOS versions: a "pong" event for each PINGRESP. */
+static void lt_on_pingresp(void *ud, emq_client *c)
+{
+    (void)c;
+    lt_post((lt_client *)ud, LT_PONG, 0, 0);
 }
 
 static void lt_on_subscribed(void *ud, emq_client *c, uint16_t packet_id, const uint8_t *granted,
@@ -251,6 +287,10 @@ static void lt_dispatch(lua_State *L, emqlua_ev *e)
     case LT_UNSUBACK:
         free(e);
         lt_call(L, ud, "unsuback", 0);
+        break;
+    case LT_PONG:
+        free(e);
+        lt_call(L, ud, "pong", 0);
         break;
     case LT_ERROR: {
         static const char *const kinds[] = {"other", "connect", "conack", "tx", "other"};
@@ -430,6 +470,8 @@ static int lt_create(lua_State *L)
     cb.on_message = lt_on_message;
     cb.on_overflow = lt_on_overflow;
     cb.on_published = lt_on_published;
+    cb.on_pubrec = lt_on_pubrec;
+    cb.on_pingresp = lt_on_pingresp;
     cb.on_subscribed = lt_on_subscribed;
     cb.on_unsubscribed = lt_on_unsubscribed;
     cb.on_log = lt_on_log;

@@ -97,7 +97,7 @@ impl emq_client {
     }
 
     /// True on this client's network thread.
-    fn on_network_thread(&self) -> bool {
+    pub(super) fn on_network_thread(&self) -> bool {
         let me = self as *const emq_client as usize;
         NETWORK_THREAD_OF.with(|of| of.get() == me)
     }
@@ -119,6 +119,12 @@ pub(super) fn claim_poll(c: &emq_client) -> Result<(), emq_err> {
 /// True while the network thread runs and has not been asked to stop.
 pub(super) fn running(c: &emq_client) -> bool {
     c.runner.alive.load(Ordering::SeqCst) && !c.runner.stop.load(Ordering::SeqCst)
+}
+
+/// True when the running network thread has been asked for a connection
+/// attempt it has not begun yet.
+pub(super) fn connect_pending(c: &emq_client) -> bool {
+    running(c) && c.runner.connect_now.load(Ordering::SeqCst)
 }
 
 /// True once the network thread has been asked to stop.
@@ -148,6 +154,21 @@ pub(super) fn wait_readable(fd: Option<RawFd>, wake: Option<RawFd>, ms: u32) {
     // end the wait early, and the caller's next turn finds out what happened.
     // SAFETY: two valid pollfd entries for the duration of the call.
     let _ = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+}
+
+/// Waits as `wait_readable`, also waking for the client's wake pipe (once
+/// the network thread has made it), which it then drains.
+pub(super) fn wait_readable_or_woken(c: &emq_client, fd: Option<RawFd>, ms: u32) {
+    if !c.on_network_thread() {
+        return wait_readable(fd, None, ms);
+    }
+    let pipe = emq_client::runner_lock(&c.runner.wake);
+    let wake_fd = pipe.as_ref().map(|pipe| pipe.read);
+    drop(pipe);
+    wait_readable(fd, wake_fd, ms);
+    if let Some(pipe) = emq_client::runner_lock(&c.runner.wake).as_ref() {
+        pipe.drain();
+    }
 }
 
 /// Waits for the network thread to acknowledge `packet_id`.
@@ -394,10 +415,15 @@ fn network_thread(c: &emq_client) -> bool {
 /// Returns what to wait on next and for how long.
 fn network_turn(c: &emq_client) -> (Option<RawFd>, u32) {
     let mut link = c.link();
-    if c.runner.connect_now.swap(false, Ordering::SeqCst) {
+    if c.runner.connect_now.load(Ordering::SeqCst) {
         let target = {
             let core = c.core();
-            core.sup.client().state() == State::Disconnected && core.target.is_some()
+            let wanted = core.sup.client().state() == State::Disconnected && core.target.is_some();
+            // Hand "connecting" over from the request to the attempt
+            // without a gap `emq_client_state` could see.
+            c.connecting.store(wanted, Ordering::SeqCst);
+            c.runner.connect_now.store(false, Ordering::SeqCst);
+            wanted
         };
         if target {
             let result = connect_to(c, &mut link, None, None);

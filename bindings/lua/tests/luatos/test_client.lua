@@ -61,6 +61,14 @@ sys.taskInit(function()
   T.eq(mqttc:will("/" .. id .. "/will", "gone"), true, "will(topic, payload) returns true")
   T.eq(mqttc:on(handler), nil, "on(cb) returns nothing")
 
+  -- Idle from here to the pong section.
+  local pinger = mqtt.create(nil, host, port)
+  pinger:auth(T.uid("lt-ping"))
+  pinger:keepalive(1)
+  pinger:on(handler)
+  pinger:connect()
+  T.ok(wait_event("conack", 3000, pinger), "a second client, keepalive(1) (clamped to 15 s), connected")
+
   T.section("connect, conack, ready, state")
   T.eq(mqttc:connect(), true, "connect() returns true")
   local st = mqttc:state()
@@ -113,6 +121,19 @@ sys.taskInit(function()
   rok, _, rtopic, rpayload, metas = wait_event("recv", 3000)
   T.eq(rpayload, "two\0bytes", "binary QoS 2 message received")
   T.eq(metas and metas.qos, 2, "metas.qos 2")
+
+  -- QoS 2 is "sent" at PUBREC, as in LuatOS, and only then: not again at PUBCOMP.
+  local sent_before = count("sent")
+  local q2ids = {}
+  for i = 1, 5 do q2ids[mqttc:publish(topic .. "/b", "q2-" .. i, 2, 0)] = true end
+  for _ = 1, 5 do
+    local okn, _, sid = wait_event("sent", 3000)
+    T.ok(okn and q2ids[sid], "QoS 2 burst: sent event for one of its ids (" .. tostring(sid) .. ")")
+    q2ids[sid or -1] = nil
+  end
+  for _ = 1, 5 do wait_event("recv", 3000) end
+  T.eq(wait_event("sent", 300), false, "no second sent event (PUBCOMP) for a QoS 2 message")
+  T.eq(count("sent"), sent_before + 5, "five QoS 2 publishes, five sent events")
 
   -- retained, and the module-function form
   local rt = topic .. "/retained"
@@ -239,6 +260,12 @@ sys.taskInit(function()
   T.eq(#lines, n, "debug(false): no more")
   log.debug = real_debug
   p1:close()
+
+  T.section("pong (later LuatOS versions): each PINGRESP")
+  -- keepalive() takes at least 15 s (the document's clamp); the pinger has
+  -- been idle since the first section.
+  T.ok(wait_event("pong", 20000, pinger), "pong event within 20 s of a 15 s keepalive")
+  pinger:close()
 
   T.section("rxSize, close")
   local small = mqtt.create(nil, host, port, nil, { rxSize = 256 })
