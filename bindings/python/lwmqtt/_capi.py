@@ -2,9 +2,11 @@
 binding uses, and the loading of libembermq.so.
 
 The structs mirror the header field by field; tests/test_layout.py compiles
-a C program against the header and compares every size and offset, so a
-change to the header that this file misses fails a test instead of
-corrupting memory.
+a C program against the header and compares every offset, so a change to
+the header that this file misses fails a test instead of corrupting
+memory. Fields a newer header adds at the end of a struct are safe without
+a change here: `struct_size` (options, callbacks) says what this file
+knows, and the *_default() functions fill a padded copy.
 """
 import ctypes
 import os
@@ -128,6 +130,8 @@ on_message_t = CFUNCTYPE(None, c_void_p, c_void_p, POINTER(emq_message))
 on_published_t = CFUNCTYPE(None, c_void_p, c_void_p, c_uint16)
 on_subscribed_t = CFUNCTYPE(None, c_void_p, c_void_p, c_uint16, POINTER(c_uint8), c_size_t)
 on_unsubscribed_t = CFUNCTYPE(None, c_void_p, c_void_p, c_uint16)
+on_pubrec_t = CFUNCTYPE(None, c_void_p, c_void_p, c_uint16)
+on_pingresp_t = CFUNCTYPE(None, c_void_p, c_void_p)
 
 
 class emq_callbacks(Structure):
@@ -144,6 +148,8 @@ class emq_callbacks(Structure):
         ("on_log_event", c_void_p),
         ("on_connect_failed", c_void_p),
         ("on_dropped", c_void_p),
+        ("on_pubrec", on_pubrec_t),
+        ("on_pingresp", on_pingresp_t),
     ]
 
 

@@ -58,9 +58,10 @@ PINGREQ = 0xC0
 PINGRESP = 0xD0
 DISCONNECT = 0xE0
 
-# Commands on() takes. PUBREC, PUBREL, PINGREQ and PINGRESP are accepted,
-# as the document lists them, but never reported: embermq's C API has no
-# event for them (see the README).
+# Commands on() takes. PUBREL and PINGREQ are accepted, as the document
+# lists them, but never reported: a client is never sent PINGREQ, and
+# embermq reports an inbound QoS 2 message once, as PUBLISH, not at its
+# PUBREL (see the README).
 ON_COMMANDS = (PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGREQ, PINGRESP)
 
 SUBACK_FAILURE = 0x80
@@ -257,12 +258,20 @@ def _make_c_callbacks(events, granted, granted_cond):
     def on_unsubscribed(_user, _client, packet_id):
         events.put(("unsubscribed", packet_id))
 
+    def on_pubrec(_user, _client, packet_id):
+        events.put(("pubrec", packet_id))
+
+    def on_pingresp(_user, _client):
+        events.put(("pingresp",))
+
     functions = {
         "on_disconnect": _capi.on_disconnect_t(on_disconnect),
         "on_message": _capi.on_message_t(on_message),
         "on_published": _capi.on_published_t(on_published),
         "on_subscribed": _capi.on_subscribed_t(on_subscribed),
         "on_unsubscribed": _capi.on_unsubscribed_t(on_unsubscribed),
+        "on_pubrec": _capi.on_pubrec_t(on_pubrec),
+        "on_pingresp": _capi.on_pingresp_t(on_pingresp),
     }
     table = _capi.default_callbacks()
     for name, function in functions.items():
@@ -634,8 +643,8 @@ class Client:
 
     def on(self, command, function, condition=None, priority=0):
         """Zerynth's full mqtt library: calls ``function(client, data)`` for
-        each ``command`` (PUBLISH, PUBACK, PUBCOMP, SUBACK, UNSUBACK; PUBREC,
-        PUBREL, PINGREQ, PINGRESP are accepted and never come). With a
+        each ``command`` (PUBLISH, PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK,
+        PINGRESP; PUBREL and PINGREQ are accepted and never come). With a
         ``condition(data)``, the callback is a specific one: of the specific
         callbacks whose condition holds, the first with the highest priority
         runs; the generic one (no condition) only when none does."""
@@ -725,6 +734,10 @@ class Client:
             self._run_handlers(SUBACK, {"mid": event[1], "granted_qos": granted, "return_code": 0})
         elif kind == "unsubscribed":
             self._run_handlers(UNSUBACK, {"mid": event[1], "return_code": 0})
+        elif kind == "pubrec":
+            self._run_handlers(PUBREC, {"mid": event[1], "return_code": 0})
+        elif kind == "pingresp":
+            self._run_handlers(PINGRESP, {"return_code": 0})
 
     def _deliver(self, raw_topic, message):
         with self._lock:

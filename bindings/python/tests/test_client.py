@@ -145,8 +145,10 @@ def test_unsubscribe_stops_delivery(make_client, broker):
 
 def test_on_events_with_conditions_and_priorities(make_client, broker):
     client = make_client()
-    events = {name: Inbox() for name in ("puback", "pubcomp", "suback", "unsuback", "generic", "cool", "cooler")}
+    names = ("puback", "pubrec", "pubcomp", "suback", "unsuback", "generic", "cool", "cooler")
+    events = {name: Inbox() for name in names}
     client.on(mqtt.PUBACK, events["puback"])
+    client.on(mqtt.PUBREC, events["pubrec"])
     client.on(mqtt.PUBCOMP, events["pubcomp"])
     client.on(mqtt.SUBACK, events["suback"])
     client.on(mqtt.UNSUBACK, events["unsuback"])
@@ -171,6 +173,7 @@ def test_on_events_with_conditions_and_priorities(make_client, broker):
     assert events["puback"].wait(1) and events["pubcomp"].wait(1)
     assert events["puback"].items[0][1]["mid"] == mid1
     assert events["pubcomp"].items[0][1]["mid"] == mid2
+    assert [d["mid"] for _, d in events["pubrec"].items] == [mid2]  # QoS 2 only
     assert events["generic"].wait(1) and events["cool"].wait(1) and events["cooler"].wait(1)
     time.sleep(0.2)
     # Each message went to exactly one PUBLISH callback: the specific one
@@ -376,3 +379,12 @@ def test_two_clients_talk(make_client, broker):
         a.publish(topic, str(i), qos=1)
     assert inbox.wait(20)
     assert [p for _, p in inbox.items] == [str(i) for i in range(20)]
+
+
+def test_pingresp_event(make_client, broker):
+    client = make_client()
+    pongs = Inbox()
+    client.on(mqtt.PINGRESP, pongs)
+    assert client.connect("127.0.0.1", 1, port=broker.port) == 0  # keepalive 1 s: pings
+    assert pongs.wait(1, 4)
+    assert pongs.items[0] == (client, {"return_code": 0})

@@ -1,0 +1,3 @@
+def my_callback(mqtt_client, payload):
+    # do something with client and payload
+    ...
