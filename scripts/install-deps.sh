@@ -115,3 +115,12 @@ if ! grep -qx "Version: $WEBSOCKIFY_VERSION" <<<"$websockify_installed"; then
     # A Debian-managed python3 refuses plain installs (PEP 668).
     "${pip_install[@]}" </dev/null || "${pip_install[@]}" --break-system-packages </dev/null
 fi
+
+# --- pytest (PyPI) ----------------------------------------------------------
+# The Python binding of Zerynth's MQTT library (bindings/python) is tested
+# with pytest (scripts/test-python.sh); any recent version does.
+if ! python3 -c 'import pytest' >/dev/null 2>&1; then
+    echo "install-deps: installing pytest (pip)"
+    pip_install=(python3 -m pip install --disable-pip-version-check --no-input --quiet pytest)
+    "${pip_install[@]}" </dev/null || "${pip_install[@]}" --break-system-packages </dev/null
+fi

@@ -72,6 +72,9 @@ fi
 step "scripts/test-lua.sh (NodeMCU, LuatOS, Lua RTOS mqtt modules on Lua 5.1/5.3/5.4)"
 bash scripts/test-lua.sh
 
+step "scripts/test-python.sh (Zerynth's lightweight MQTT library over ctypes, and its Paho embedded-C calls)"
+bash scripts/test-python.sh
+
 # Seconds: checks that the benchmark suite builds, runs and prints its table.
 step "scripts/tsan.sh (ThreadSanitizer over tests/threads.rs)"
 bash scripts/tsan.sh
