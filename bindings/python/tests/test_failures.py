@@ -338,3 +338,21 @@ def test_garbage_collected_client_is_freed(broker):
     )
     assert result.returncode == 0, result.stderr
     assert "threads 1" in result.stdout
+
+
+def test_oversized_messages(make_client, broker):
+    """A message larger than embermq's 16 KiB buffers: publish raises, one
+    received is dropped by embermq, and the connection stays up."""
+    client = connected_client(make_client, broker)
+    inbox = Inbox()
+    topic = unique("lw/big")
+    client.subscribe(topic, inbox)
+    with pytest.raises(mqtt.MQTTError) as raised:
+        client.publish(topic, "x" * 20000)
+    assert raised.value.code == 23  # EMQ_ERR_PACKET_TOO_LARGE
+    subprocess.run(["mosquitto_pub", "-p", str(broker.port), "-t", topic, "-m", "y" * 20000], check=True, timeout=10)
+    client.publish(topic, "small", qos=1)
+    assert inbox.wait(1)
+    time.sleep(0.2)
+    assert [p for _, p in inbox.items] == ["small"]
+    assert client.connected()
