@@ -26,7 +26,7 @@ import threading
 import traceback
 import weakref
 
-from . import _capi
+from . import _args, _capi
 from . import ssl as _zssl
 from ._capi import lib
 
@@ -112,49 +112,8 @@ class MQTTMessage:
 # --- argument checks ---------------------------------------------------------
 
 
-def _text(name, value, allow_empty=True):
-    if not isinstance(value, str):
-        raise TypeError("%s must be a str, not %s" % (name, type(value).__name__))
-    if "\0" in value:
-        raise ValueError("%s must not contain a NUL character" % name)
-    if not allow_empty and not value:
-        raise ValueError("%s must not be empty" % name)
-    return value.encode("utf-8")
-
-
-def _bytes(name, value):
-    """A payload or password: str (sent as UTF-8), bytes-like, or None (empty)."""
-    if value is None:
-        return b""
-    if isinstance(value, str):
-        return value.encode("utf-8")
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
-    raise TypeError("%s must be str or bytes, not %s" % (name, type(value).__name__))
-
-
-def _int(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("%s must be an int, not %s" % (name, type(value).__name__))
-    if not low <= value <= high:
-        raise ValueError("%s must be in %d..%d, not %d" % (name, low, high, value))
-    return value
-
-
-def _flag(name, value):
-    if not isinstance(value, int):  # bool is an int; Zerynth takes 0/1 too
-        raise TypeError("%s must be a bool, not %s" % (name, type(value).__name__))
-    return bool(value)
-
-
-def _callable_or_none(name, value):
-    if value is not None and not callable(value):
-        raise TypeError("%s must be callable or None, not %s" % (name, type(value).__name__))
-    return value
-
-
 def _checked_topic(name, topic, check):
-    encoded = _text(name, topic)
+    encoded = _args.text(name, topic)
     err = check(encoded)
     if err != _capi.EMQ_OK:
         raise ValueError("%s %r: %s" % (name, topic, _capi.err_str(err)))
@@ -294,10 +253,10 @@ class Client:
     """
 
     def __init__(self, client_id, clean_session=False, cycle_timeout=500, command_timeout=60000):
-        self._client_id = _text("client_id", client_id)
-        self._clean_session = _flag("clean_session", clean_session)
-        self._cycle_timeout_s = _int("cycle_timeout", cycle_timeout, 1, 2**31 - 1) / 1000.0
-        self._command_timeout = _int("command_timeout", command_timeout, 1, 2**32 - 1)
+        self._client_id = _args.text("client_id", client_id)
+        self._clean_session = _args.flag("clean_session", clean_session)
+        self._cycle_timeout_s = _args.integer("cycle_timeout", cycle_timeout, 1, 2**31 - 1) / 1000.0
+        self._command_timeout = _args.integer("command_timeout", command_timeout, 1, 2**32 - 1)
 
         self._username = None
         self._password = None
@@ -378,7 +337,9 @@ class Client:
             handle = ctypes.c_void_p()
             err = lib.emq_client_new(ctypes.byref(options), ctypes.byref(handle))
             if err != _capi.EMQ_OK:
-                if err in (_capi.EMQ_ERR_INVALID_ARGUMENT,) or 60 <= err < 70:
+                # Bad option values, or certificates and keys embermq could
+                # not use (its TLS errors are 60..69): the caller's arguments.
+                if err == _capi.EMQ_ERR_INVALID_ARGUMENT or 60 <= err < 70:
                     raise ValueError("embermq refused the settings: %s" % _capi.err_str(err))
                 raise MQTTError(err, "creating the client")
             table, functions = _make_c_callbacks(self._events, self._granted, self._granted_cond)
@@ -429,19 +390,19 @@ class Client:
         ([count, idle, interval]) is checked and ignored (see the README).
         """
         args = {
-            "host": _text("host", host, allow_empty=False),
-            "keepalive": _int("keepalive", keepalive, 0, 65535),
-            "port": _int("port", port, 1, 65535),
+            "host": _args.text("host", host, allow_empty=False),
+            "keepalive": _args.integer("keepalive", keepalive, 0, 65535),
+            "port": _args.integer("port", port, 1, 65535),
             "tls": None if ssl_ctx is None else _zssl.tls_options_from(ssl_ctx),
-            "breconnect_cb": _callable_or_none("breconnect_cb", breconnect_cb),
-            "aconnect_cb": _callable_or_none("aconnect_cb", aconnect_cb),
-            "loop_failure": _callable_or_none("loop_failure", loop_failure),
+            "breconnect_cb": _args.callable_or_none("breconnect_cb", breconnect_cb),
+            "aconnect_cb": _args.callable_or_none("aconnect_cb", aconnect_cb),
+            "loop_failure": _args.callable_or_none("loop_failure", loop_failure),
         }
         if sock_keepalive is not None:
             if not isinstance(sock_keepalive, (list, tuple)) or len(sock_keepalive) != 3:
                 raise TypeError("sock_keepalive must be a list [count, idle, interval] or None")
             for name, value in zip(("count", "idle", "interval"), sock_keepalive):
-                _int("sock_keepalive " + name, value, 0, 2**31 - 1)
+                _args.integer("sock_keepalive " + name, value, 0, 2**31 - 1)
         with self._lock:
             self._connect_args = args
         rc = self._ll_connect()
@@ -509,7 +470,7 @@ class Client:
         thread. Raises MQTTError if DISCONNECT could not be sent (not
         connected), after that clean-up."""
         if timeout is not None:
-            timeout = _int("timeout", timeout, 0, 2**31 - 1)
+            timeout = _args.integer("timeout", timeout, 0, 2**31 - 1)
         self._disconnected = True
         error = None
         with self._lock:
@@ -546,8 +507,8 @@ class Client:
     def set_username_pw(self, username, password=""):
         """Sets the username and password of the next connections
         (``password`` None: none)."""
-        username = _text("username", username)
-        password = None if password is None else _bytes("password", password)
+        username = _args.text("username", username)
+        password = None if password is None else _args.binary("password", password)
         with self._lock:
             self._username = username
             self._password = password
@@ -555,9 +516,9 @@ class Client:
     def set_will(self, topic, payload, qos=0, retain=True):
         """Sets the last will of the next connections."""
         topic = _checked_topic("will topic", topic, lib.emq_topic_name_check)
-        payload = _bytes("will payload", payload)
-        qos = _int("will qos", qos, 0, 2)
-        retain = _flag("will retain", retain)
+        payload = _args.binary("will payload", payload)
+        qos = _args.integer("will qos", qos, 0, 2)
+        retain = _args.flag("will retain", retain)
         with self._lock:
             self._will = (topic, payload, qos, retain)
 
@@ -568,8 +529,8 @@ class Client:
         and 2 wait for PUBACK / PUBCOMP, as Paho's MQTTPublish. Returns the
         packet id (0 for QoS 0); raises MQTTError on failure."""
         encoded_topic = _checked_topic("topic", topic, lib.emq_topic_name_check)
-        data = _bytes("payload", payload)
-        qos = _int("qos", qos, 0, 2)
+        data = _args.binary("payload", payload)
+        qos = _args.integer("qos", qos, 0, 2)
         retain = bool(retain)  # Zerynth: any value, as its truth
         packet_id = ctypes.c_uint16(0)
         with self._in_use("publish") as handle:
@@ -595,7 +556,7 @@ class Client:
         encoded = _checked_topic("topic", topic, lib.emq_topic_filter_check)
         if not callable(function):
             raise TypeError("function must be callable, not %s" % type(function).__name__)
-        qos = _int("qos", qos, 0, 2)
+        qos = _args.integer("qos", qos, 0, 2)
         with self._lock:
             previous = self._subscriptions.get(topic)
             # Registered first: a retained message may come before SUBACK.
@@ -654,8 +615,8 @@ class Client:
             raise ValueError("command 0x%x is not one of mqtt.PUBLISH, PUBACK, ..., PINGRESP" % command)
         if not callable(function):
             raise TypeError("function must be callable, not %s" % type(function).__name__)
-        _callable_or_none("condition", condition)
-        _int("priority", priority, -(2**31), 2**31 - 1)
+        _args.callable_or_none("condition", condition)
+        _args.integer("priority", priority, -(2**31), 2**31 - 1)
         with self._lock:
             if condition:
                 self._specific_handlers.append([command, condition, function, priority])
@@ -666,7 +627,7 @@ class Client:
         """Starts the MQTT reception thread (connect() does, unless
         ``start_loop`` is False). ``on_message(client, data)``: also a
         generic PUBLISH callback, as in Zerynth's full mqtt library."""
-        _callable_or_none("on_message", on_message)
+        _args.callable_or_none("on_message", on_message)
         if on_message is not None:
             self.on(PUBLISH, on_message)
         with self._lock:

@@ -27,7 +27,7 @@ Zerynth documents; Zerynth's trailing NUL byte is accepted and dropped.
 import ctypes
 from collections import namedtuple
 
-from . import _capi
+from . import _args, _capi
 
 CERT_NONE = 1
 CERT_OPTIONAL = 2
@@ -78,13 +78,7 @@ def _pem(name, value):
     value = _read_stream(value)
     if value is None:
         return None
-    if isinstance(value, str):
-        value = value.encode("utf-8")
-    elif isinstance(value, (bytes, bytearray, memoryview)):
-        value = bytes(value)
-    else:
-        raise TypeError("ssl_ctx %s must be str, bytes or a stream, not %s" % (name, type(value).__name__))
-    value = value.rstrip(b"\0")  # Zerynth wants PEM data NUL-terminated
+    value = _args.binary("ssl_ctx " + name, value).rstrip(b"\0")  # Zerynth wants PEM data NUL-terminated
     if b"\0" in value:
         raise ValueError("ssl_ctx %s holds a NUL byte before its end" % name)
     return value or None
@@ -129,10 +123,5 @@ def tls_options_from(ssl_ctx):
     cacert, clicert, pkey = _pem("cacert", cacert), _pem("clicert", clicert), _pem("pkey", pkey)
     if (clicert is None) != (pkey is None):
         raise ValueError("ssl_ctx needs both clicert and pkey for a client certificate, or neither")
-    if hostname is None:
-        hostname = ""
-    if not isinstance(hostname, str):
-        raise TypeError("ssl_ctx hostname must be a str, not %s" % type(hostname).__name__)
-    if "\0" in hostname:
-        raise ValueError("ssl_ctx hostname holds a NUL character")
-    return TLSSettings(cacert, clicert, pkey, hostname.encode("utf-8") or None, verify_mode)
+    server_name = _args.text("ssl_ctx hostname", "" if hostname is None else hostname)
+    return TLSSettings(cacert, clicert, pkey, server_name or None, verify_mode)
