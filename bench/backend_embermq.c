@@ -1,6 +1,10 @@
 /* embermq through its C API, used as a firmware engineer would: publish
  * until the client reports the window full, then poll.
  *
+ * Built as bench_embermq_thread (EMBERMQ_BENCH_THREAD): the same with the
+ * client's network thread (emq_client_start), as a host program would use
+ * it; the caller only publishes and waits.
+ *
  * With BENCH_EMBERMQ_ACK_WAIT=1 a full window is waited out with
  * emq_client_wait on the oldest unacknowledged id instead of
  * emq_client_poll: wait returns as soon as that ack is handled, while poll
@@ -92,6 +96,13 @@ static void *embermq_connect(const struct bench_config *config, const char *clie
         free(conn);
         return NULL;
     }
+#ifdef EMBERMQ_BENCH_THREAD
+    if (emq_client_start(conn->client) != EMQ_OK) {
+        emq_client_free(conn->client);
+        free(conn);
+        return NULL;
+    }
+#endif
     return conn;
 }
 
@@ -127,6 +138,14 @@ static int embermq_publish(void *opaque, const char *topic, const void *payload,
 static int embermq_loop(void *opaque, int timeout_ms)
 {
     struct embermq_conn *conn = opaque;
+#ifdef EMBERMQ_BENCH_THREAD
+    /* The network thread reads; callbacks wake the driver. */
+    if (!emq_client_is_connected(conn->client)) {
+        return BENCH_ERROR;
+    }
+    bench_wait_for_event(timeout_ms);
+    return BENCH_OK;
+#endif
     if (conn->wait_for_oldest_ack && conn->pending_count > 0) {
         /* Acks come in order, so the oldest id frees the window first. */
         switch (emq_client_wait(conn->client, conn->pending_ids[conn->pending_head & 0xffff],
@@ -156,14 +175,22 @@ static int embermq_flush(void *conn, int timeout_ms)
 static void embermq_disconnect(void *opaque)
 {
     struct embermq_conn *conn = opaque;
+#ifdef EMBERMQ_BENCH_THREAD
+    emq_client_stop(conn->client); /* writes what is left, then DISCONNECT */
+#endif
     emq_client_disconnect(conn->client);
     emq_client_free(conn->client);
     free(conn);
 }
 
 const struct bench_backend bench_backend = {
+#ifdef EMBERMQ_BENCH_THREAD
+    .name = "embermq_thread",
+    .threaded = true,
+#else
     .name = "embermq",
     .threaded = false,
+#endif
     .driver_keeps_window = false,
     .connect = embermq_connect,
     .subscribe = embermq_subscribe,

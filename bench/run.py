@@ -42,6 +42,9 @@ CLIENTS = [
     # The same library, a full window waited out with emq_client_wait on the
     # oldest id instead of emq_client_poll (see bench/backend_embermq.c).
     (ACK_WAIT, "bench_embermq", {"BENCH_EMBERMQ_ACK_WAIT": "1"}),
+    # The same library driven by its network thread (emq_client_start): the
+    # caller publishes, a burst goes out in few writes.
+    ("embermq, thread", "bench_embermq_thread", {}),
     ("libmosquitto", "bench_mosquitto", {}),
     # Paho has no TCP_NODELAY option; bench/preload.c sets it.
     ("Paho C sync", "bench_paho", {"BENCH_FORCE_NODELAY": "1"}),

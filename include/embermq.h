@@ -668,8 +668,9 @@ typedef void (*emq_on_message)(void *user_data,
                                const struct emq_message *message);
 
 /**
- * Called when a publish completes: QoS 0 once written (packet_id 0), QoS 1
- * on PUBACK, QoS 2 on PUBCOMP.
+ * Called when a publish completes: QoS 0 once handed to the connection
+ * (packet_id 0; written at once, or with its burst or callback batch on
+ * hosts), QoS 1 on PUBACK, QoS 2 on PUBCOMP.
  */
 typedef void (*emq_on_published)(void *user_data, struct emq_client *client, uint16_t packet_id);
 

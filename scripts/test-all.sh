@@ -44,6 +44,10 @@ cargo clippy --lib --no-default-features --features "panic-handler,$FIRMWARE_FEA
 step "cargo clippy --all-targets --features paho -- -D warnings"
 cargo clippy --all-targets --features paho -- -D warnings
 
+# Hosts without TLS (CMake EMBERMQ_TLS=OFF).
+step "cargo clippy --all-targets --no-default-features --features std -- -D warnings"
+cargo clippy --all-targets --no-default-features --features std -- -D warnings
+
 step "cargo test --lib --features paho paho::"
 cargo test --lib --features paho paho::
 

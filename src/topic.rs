@@ -50,7 +50,17 @@ fn check_length(topic: &str) -> Result<(), Error> {
 pub fn validate_topic_name(name: &str) -> Result<(), Error> {
     check_length(name)?;
     let mut wildcard = false;
-    for &b in name.as_bytes() {
+    let bytes = name.as_bytes();
+    #[cfg(not(feature = "std"))]
+    let plain = 0;
+    // Hosts: past the words with no NUL, `+` or `#` first.
+    #[cfg(feature = "std")]
+    let plain = crate::codec::skip_words(bytes, 0, |word| {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        let found = |byte: u8| crate::codec::zero_bytes(word ^ (ONES * u64::from(byte)));
+        found(0) | found(PLUS) | found(HASH) != 0
+    });
+    for &b in &bytes[plain..] {
         match b {
             0 => return Err(Error::NullCharacter),
             PLUS | HASH => wildcard = true,
@@ -225,6 +235,37 @@ mod tests {
                 Err(Error::WildcardInTopicName),
                 "{name:?}"
             );
+        }
+    }
+
+    #[test]
+    fn long_names_with_one_special_byte_anywhere() {
+        // Across the eight-byte words hosts skip: each special byte found
+        // at every position, NUL still before a wildcard.
+        for len in 0..40 {
+            let plain = "a/b".repeat(len).chars().take(len).collect::<String>();
+            if !plain.is_empty() {
+                assert_eq!(validate_topic_name(&plain), Ok(()));
+            }
+            for at in 0..=len {
+                for (special, expected) in [
+                    ('\0', Error::NullCharacter),
+                    ('+', Error::WildcardInTopicName),
+                    ('#', Error::WildcardInTopicName),
+                ] {
+                    let mut name = plain.clone();
+                    name.insert(at, special);
+                    assert_eq!(validate_topic_name(&name), Err(expected), "{name:?}");
+                }
+                let mut both = plain.clone();
+                both.insert(at, '\0');
+                both.insert(0, '#');
+                assert_eq!(
+                    validate_topic_name(&both),
+                    Err(Error::NullCharacter),
+                    "{both:?}"
+                );
+            }
         }
     }
 

@@ -332,19 +332,40 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         qos: QoS,
         retain: bool,
     ) -> Result<u16, Error> {
+        self.publish_with(topic, payload, qos, retain, Write::Now)
+            .map(|(id, _)| id)
+    }
+
+    /// Queues a PUBLISH and writes it as `write` says; returns its packet
+    /// id and whether it was left in the send buffer, for a driver that
+    /// then owes a [`flush`](Self::flush): its network thread, or the end
+    /// of the callback that published. A full send buffer is written out
+    /// either way.
+    pub fn publish_with(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        write: Write,
+    ) -> Result<(u16, bool), Error> {
         let now = self.clock.now_ms();
+        let busy = time::elapsed(now, self.session.last_sent_ms()) == 0;
         let id = self.with_room(|session| session.publish(topic, payload, qos, retain, now))?;
         if self.transport.is_none() {
             // Accepted offline into the outbox: it goes out after CONNACK.
-            return Ok(id);
+            return Ok((id, false));
+        }
+        if write == Write::Later || (write == Write::WhenBusy && busy) {
+            return Ok((id, true));
         }
         match self.flush_or_drop() {
             // A stored QoS 1/2 message is the client's from here on: it is
             // resent after a reconnect, so the caller must not send it again.
             // The lost link is reported by the next poll.
-            Err(_) if qos != QoS::AtMostOnce => Ok(id),
+            Err(_) if qos != QoS::AtMostOnce => Ok((id, false)),
             Err(err) => Err(err),
-            Ok(()) => Ok(id),
+            Ok(()) => Ok((id, false)),
         }
     }
 
@@ -722,6 +743,18 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             }
         }
     }
+}
+
+/// When [`Client::publish_with`] writes what it queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// At once.
+    Now,
+    /// Not now: the caller flushes soon (after the callback it is in).
+    Later,
+    /// At once on an idle connection; left for the caller's flush when
+    /// something else was queued within the same millisecond (a burst).
+    WhenBusy,
 }
 
 /// What the start of the receive buffer holds of a message too large for it.

@@ -118,7 +118,7 @@ impl<H> TableMemory<H> for SliceTable<'_, H> {
 #[cfg(feature = "std")]
 pub struct HeapTable<H> {
     entries: Box<[Entry<H>]>,
-    bytes: Box<[u8]>,
+    bytes: crate::session::Zeroed<u8>,
 }
 
 #[cfg(feature = "std")]
@@ -128,7 +128,7 @@ impl<H> HeapTable<H> {
     pub fn try_new(entries: usize, bytes: usize) -> Result<Self, Error> {
         Ok(HeapTable {
             entries: try_boxed(entries, || Entry::EMPTY)?,
-            bytes: try_boxed(bytes, || 0)?,
+            bytes: crate::session::Zeroed::try_new(bytes)?,
         })
     }
 }

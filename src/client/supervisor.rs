@@ -573,6 +573,18 @@ where
         self.client.publish(topic, payload, qos, retain)
     }
 
+    /// Publishes, writing as `write` says (see [`Client::publish_with`]).
+    pub fn publish_with(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        write: super::Write,
+    ) -> Result<(u16, bool), Error> {
+        self.client.publish_with(topic, payload, qos, retain, write)
+    }
+
     /// One turn of the loop (see [`Client::poll_event`]); a lost
     /// connection schedules the next reconnect attempt.
     pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {

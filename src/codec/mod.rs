@@ -19,6 +19,8 @@ pub(crate) use encode::{encode_sized, sized, Encode};
 pub use encode::{encoded_len, remaining_length_len};
 pub use packet::*;
 pub use utf8::{from_utf8, mqtt_str};
+#[cfg(feature = "std")]
+pub(crate) use utf8::{skip_words, zero_bytes};
 
 /// The largest remaining length MQTT can express (four length bytes).
 pub const MAX_REMAINING_LENGTH: usize = 268_435_455;

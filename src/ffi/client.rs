@@ -1010,6 +1010,17 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
 /// Dispatches every event that arrives, waiting up to `timeout_ms` for
 /// the first; returns as `emq_client_poll` does. The caller holds `link`.
 pub(crate) fn run_events(c: &emq_client, timeout_ms: u32) -> emq_err {
+    // What callbacks publish is written with the batch: before the next
+    // read, or by the flush at the end.
+    let result = sys::batch(c, || dispatch_events(c, timeout_ms));
+    match flush_before_return(c, EMQ_OK) {
+        EMQ_OK => result,
+        failed => failed,
+    }
+}
+
+/// The event loop of `run_events`.
+fn dispatch_events(c: &emq_client, timeout_ms: u32) -> emq_err {
     let mut deadline = time::after(c.core().sup.client_mut().now_ms(), timeout_ms);
     // An oversized message no callback took, reported once all is handled.
     let mut unreported = EMQ_OK;
@@ -1044,10 +1055,7 @@ pub(crate) fn run_events(c: &emq_client, timeout_ms: u32) -> emq_err {
             Err(err) => return err,
         }
     }
-    match flush_before_return(c, EMQ_OK) {
-        EMQ_OK => unreported,
-        failed => failed,
-    }
+    unreported
 }
 
 /// Polls (dispatching callbacks) until the acknowledgement for `packet_id`
@@ -1180,16 +1188,24 @@ pub unsafe extern "C" fn emq_client_publish(
     let mut lost = None;
     let mut on_published = None;
     let mut persist = false;
+    let mut held = false;
+    let write = sys::publish_write(c);
     let result = with_room(c, |core| {
         let published = (|| {
             // SAFETY: valid per the contract.
             let topic = unsafe { str_arg(topic) }?;
             // SAFETY: valid per the contract.
             let payload = unsafe { bytes_arg(payload, payload_len) }?;
-            id = core
-                .sup
-                .publish(topic, payload, qos_arg(qos)?, retain)
-                .map_err(emq_err::from)?;
+            let qos = qos_arg(qos)?;
+            (id, held) = match write {
+                // Firmware: always at once, through the one publish path.
+                None => core
+                    .sup
+                    .publish(topic, payload, qos, retain)
+                    .map(|id| (id, false)),
+                Some(write) => core.sup.publish_with(topic, payload, qos, retain, write),
+            }
+            .map_err(emq_err::from)?;
             Ok(())
         })();
         lost = core.sup.take_unreported_loss();
@@ -1199,6 +1215,9 @@ pub unsafe extern "C" fn emq_client_publish(
     });
     // SAFETY: NULL or writable per the contract.
     unsafe { set_out(packet_id, id) };
+    if held {
+        sys::output_held(c);
+    }
     let mut result = result;
     if result == EMQ_OK && id != 0 && persist {
         let saved = persist_stored(c, id);

@@ -537,6 +537,21 @@ pub(crate) fn claim_poll(_: &emq_client) -> Result<(), emq_err> {
     Ok(())
 }
 
+/// Firmware publishes write at once (`None`: the plain publish path).
+#[inline(always)]
+pub(crate) fn publish_write(_: &emq_client) -> Option<crate::client::Write> {
+    None
+}
+
+/// Never called: firmware publishes are written at once.
+pub(crate) fn output_held(_: &emq_client) {}
+
+/// No batching: firmware publishes are written at once.
+#[inline(always)]
+pub(crate) fn batch<T>(_: &emq_client, body: impl FnOnce() -> T) -> T {
+    body()
+}
+
 /// There is no network thread to stop.
 pub(crate) fn attempt_cancelled(_: &emq_client) -> bool {
     false

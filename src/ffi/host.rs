@@ -21,9 +21,9 @@ use crate::time::{self, Millis};
 use crate::transport::tcp::TcpOptions;
 use crate::transport::{uri, HostTransport, StdClock};
 use crate::Error;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ pub(crate) type Supervisor = supervisor::Supervisor<
     HeapMemory,
     HostTransport,
     StdClock,
-    Box<[u8]>,
+    crate::session::Zeroed<u8>,
     HeapTable<Handler>,
     Handler,
 >;
@@ -120,6 +120,12 @@ pub struct emq_client {
     /// handle goes when the outermost call (or the network thread's turn)
     /// that ran the callback is over.
     free_requested: AtomicBool,
+    /// A callback outside a batch of events published without writing:
+    /// written when the outermost callback returns.
+    held_output: AtomicBool,
+    /// Callbacks of this client running on any thread: when 0, no
+    /// per-thread lookup is needed to know none runs on this one.
+    callbacks_running: AtomicU32,
 }
 
 // SAFETY: the raw pointers in Core (user_data, handler data, persistence
@@ -186,6 +192,9 @@ thread_local! {
     /// Clients whose callbacks are running on this thread, innermost last:
     /// calls that would wait for this very thread are refused inside them.
     static IN_CALLBACK: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// The client whose events this thread is dispatching (`run_events`):
+    /// what its callbacks publish is written with the batch, in one write.
+    static BATCHING: Cell<usize> = const { Cell::new(0) };
 }
 
 impl emq_client {
@@ -212,6 +221,9 @@ impl emq_client {
 
     /// True when one of this client's callbacks is running on this thread.
     pub(crate) fn in_callback_here(&self) -> bool {
+        if self.callbacks_running.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
         let me = self as *const emq_client as usize;
         IN_CALLBACK.with(|running| running.borrow().contains(&me))
     }
@@ -264,13 +276,58 @@ pub(crate) fn in_callback(c: &emq_client, call: impl FnOnce()) {
     }
     let me = c as *const emq_client as usize;
     IN_CALLBACK.with(|running| running.borrow_mut().push(me));
+    c.callbacks_running.fetch_add(1, Ordering::SeqCst);
     call();
-    IN_CALLBACK.with(|running| {
+    c.callbacks_running.fetch_sub(1, Ordering::SeqCst);
+    let outermost = IN_CALLBACK.with(|running| {
         let mut running = running.borrow_mut();
         if let Some(at) = running.iter().rposition(|&id| id == me) {
             running.remove(at);
         }
+        !running.contains(&me)
     });
+    if outermost
+        && c.held_output.load(Ordering::Relaxed)
+        && c.held_output.swap(false, Ordering::SeqCst)
+    {
+        let _ = super::client::flush_before_return(c, EMQ_OK);
+    }
+}
+
+/// How `emq_client_publish` writes: inside one of this client's callbacks,
+/// after it (with the rest of the batch of events, when there is one); from
+/// another thread while the network thread runs, at once on an idle
+/// connection and by the network thread during a burst; else at once.
+pub(crate) fn publish_write(c: &emq_client) -> Option<crate::client::Write> {
+    use crate::client::Write;
+    Some(if c.in_callback_here() {
+        Write::Later
+    } else if runner::running(c) && !c.on_network_thread() {
+        Write::WhenBusy
+    } else {
+        Write::Now
+    })
+}
+
+/// A publish left its bytes in the send buffer: makes sure they are
+/// written soon (see `publish_write`).
+pub(crate) fn output_held(c: &emq_client) {
+    let me = c as *const emq_client as usize;
+    if !c.in_callback_here() {
+        runner::request_flush(c);
+    } else if BATCHING.with(Cell::get) != me {
+        c.held_output.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Runs `body` as a batch of this client's events (see `BATCHING`); the
+/// caller writes what the callbacks left once it is over.
+pub(crate) fn batch<T>(c: &emq_client, body: impl FnOnce() -> T) -> T {
+    let me = c as *const emq_client as usize;
+    let outer = BATCHING.with(|batching| batching.replace(me));
+    let result = body();
+    BATCHING.with(|batching| batching.set(outer));
+    result
 }
 
 /// The attempt has its transport (or failed to get one); called with the
@@ -549,11 +606,8 @@ pub unsafe extern "C" fn emq_client_new(
         let memory = HeapMemory::try_new(slots, o.store_size, inbound_qos2, o.tx_buffer_size)
             .map_err(emq_err::from)?;
         let session = Session::new(memory, checked.config);
-        let mut rx = Vec::new();
-        rx.try_reserve_exact(o.rx_buffer_size)
+        let rx = crate::session::Zeroed::<u8>::try_new(o.rx_buffer_size)
             .map_err(|_| EMQ_ERR_NO_MEMORY)?;
-        rx.resize(o.rx_buffer_size, 0u8);
-        let rx = rx.into_boxed_slice();
         let client = Client::new(session, StdClock::default(), rx, o.command_timeout_ms);
         let table = HeapTable::try_new(HOST_SUBSCRIPTIONS, HOST_SUBSCRIPTION_BYTES)
             .map_err(emq_err::from)?;
@@ -589,6 +643,8 @@ pub unsafe extern "C" fn emq_client_new(
             link: Mutex::new(link),
             progress: Condvar::new(),
             connecting: AtomicBool::new(false),
+            held_output: AtomicBool::new(false),
+            callbacks_running: AtomicU32::new(0),
             runner: runner::Runner::default(),
             free_requested: AtomicBool::new(false),
         });

@@ -350,8 +350,9 @@ pub type emq_on_message = Option<
         message: *const emq_message,
     ),
 >;
-/// Called when a publish completes: QoS 0 once written (packet_id 0), QoS 1
-/// on PUBACK, QoS 2 on PUBCOMP.
+/// Called when a publish completes: QoS 0 once handed to the connection
+/// (packet_id 0; written at once, or with its burst or callback batch on
+/// hosts), QoS 1 on PUBACK, QoS 2 on PUBCOMP.
 #[allow(non_camel_case_types)]
 pub type emq_on_published =
     Option<unsafe extern "C" fn(user_data: *mut c_void, client: *mut emq_client, packet_id: u16)>;

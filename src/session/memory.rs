@@ -151,9 +151,134 @@ impl Memory for SliceMemory<'_> {
 #[cfg(feature = "std")]
 pub struct HeapMemory {
     slots: Box<[Slot]>,
-    store: Box<[u8]>,
-    inbound_qos2: Box<[u16]>,
-    tx: Box<[u8]>,
+    store: Zeroed<u8>,
+    inbound_qos2: Zeroed<u16>,
+    tx: Zeroed<u8>,
+}
+
+/// Integer types whose all-zero bytes are a valid value.
+///
+/// # Safety
+/// Only for types where that holds.
+#[cfg(feature = "std")]
+pub(crate) unsafe trait ZeroIsValid: Copy {}
+// SAFETY: plain integers.
+#[cfg(feature = "std")]
+unsafe impl ZeroIsValid for u8 {}
+// SAFETY: plain integers.
+#[cfg(feature = "std")]
+unsafe impl ZeroIsValid for u16 {}
+
+/// Buffers this large come straight from mmap(2): their pages are zero
+/// and not resident until written, so a 64 KiB store or subscription pool
+/// costs no memory until it is used (calloc would clear, and so touch,
+/// memory it reuses).
+#[cfg(feature = "std")]
+const MAPPED_FROM_BYTES: usize = 16 * 1024;
+
+/// `len` zeros, allocated once and fallibly (hosts' buffers and tables).
+#[cfg(feature = "std")]
+pub(crate) struct Zeroed<T: ZeroIsValid> {
+    ptr: core::ptr::NonNull<T>,
+    len: usize,
+    /// From mmap (else from the global allocator).
+    mapped: bool,
+}
+
+// SAFETY: owns its memory like a Box<[T]>.
+#[cfg(feature = "std")]
+unsafe impl<T: ZeroIsValid + Send> Send for Zeroed<T> {}
+// SAFETY: shared access is read-only, as for a Box<[T]>.
+#[cfg(feature = "std")]
+unsafe impl<T: ZeroIsValid + Sync> Sync for Zeroed<T> {}
+
+#[cfg(feature = "std")]
+impl<T: ZeroIsValid> Zeroed<T> {
+    pub(crate) fn try_new(len: usize) -> Result<Self, crate::Error> {
+        let layout = std::alloc::Layout::array::<T>(len).map_err(|_| crate::Error::NoMemory)?;
+        if layout.size() == 0 {
+            return Ok(Zeroed {
+                ptr: core::ptr::NonNull::dangling(),
+                len,
+                mapped: false,
+            });
+        }
+        let mapped = layout.size() >= MAPPED_FROM_BYTES;
+        let raw = if mapped {
+            // SAFETY: a fresh private anonymous mapping; no existing memory
+            // is touched.
+            let at = unsafe {
+                libc::mmap(
+                    core::ptr::null_mut(),
+                    layout.size(),
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if at == libc::MAP_FAILED {
+                core::ptr::null_mut()
+            } else {
+                at.cast::<T>()
+            }
+        } else {
+            // SAFETY: the layout has a non-zero size.
+            unsafe { std::alloc::alloc_zeroed(layout) }.cast::<T>()
+        };
+        let ptr = core::ptr::NonNull::new(raw).ok_or(crate::Error::NoMemory)?;
+        Ok(Zeroed { ptr, len, mapped })
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T: ZeroIsValid> core::ops::Deref for Zeroed<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: `len` zeroed (valid: ZeroIsValid) Ts owned by self.
+        unsafe { core::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T: ZeroIsValid> core::ops::DerefMut for Zeroed<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        // SAFETY: as for deref, and borrowed mutably through self.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T: ZeroIsValid> AsRef<[T]> for Zeroed<T> {
+    fn as_ref(&self) -> &[T] {
+        self
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T: ZeroIsValid> AsMut<[T]> for Zeroed<T> {
+    fn as_mut(&mut self) -> &mut [T] {
+        self
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T: ZeroIsValid> Drop for Zeroed<T> {
+    fn drop(&mut self) {
+        let Ok(layout) = std::alloc::Layout::array::<T>(self.len) else {
+            return;
+        };
+        if layout.size() == 0 {
+            return;
+        }
+        if self.mapped {
+            // SAFETY: our own mapping of that size, unmapped once.
+            let _ = unsafe { libc::munmap(self.ptr.as_ptr().cast(), layout.size()) };
+        } else {
+            // SAFETY: allocated with this layout by the global allocator.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr().cast(), layout) };
+        }
+    }
 }
 
 #[cfg(feature = "std")]
@@ -188,9 +313,9 @@ impl HeapMemory {
         }
         Ok(HeapMemory {
             slots: try_boxed(Slot::FREE, slots.min(u16::MAX as usize))?,
-            store: try_boxed(0, store_bytes)?,
-            inbound_qos2: try_boxed(0, inbound_qos2)?,
-            tx: try_boxed(0, tx_bytes)?,
+            store: Zeroed::try_new(store_bytes)?,
+            inbound_qos2: Zeroed::try_new(inbound_qos2)?,
+            tx: Zeroed::try_new(tx_bytes)?,
         })
     }
 }

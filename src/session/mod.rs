@@ -13,6 +13,8 @@
 //! connection closes, call [`Session::connection_closed`].
 
 mod memory;
+#[cfg(feature = "std")]
+pub(crate) use memory::Zeroed;
 mod store;
 
 #[cfg(feature = "std")]
@@ -235,6 +237,11 @@ impl<M: Memory> Session<M> {
     /// broker can let its id go) and counted here.
     pub fn unknown_acks(&self) -> u16 {
         self.unknown_acks
+    }
+
+    /// When a packet was last queued for sending.
+    pub fn last_sent_ms(&self) -> Millis {
+        self.last_sent_ms
     }
 
     /// Bytes waiting to be written to the network, oldest first.

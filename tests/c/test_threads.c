@@ -7,6 +7,9 @@
  *               ends after the callback; free there is refused; publish,
  *               subscribe, unsubscribe and disconnect there work.
  *   modes       poll and the thread exclude each other by name.
+ *   burst       20,000 QoS 0 publishes in a tight loop on a running
+ *               client (written in bursts, the tail by the network
+ *               thread), then nothing but waiting: all arrive, in order.
  *   starting    right after start the state is no longer DISCONNECTED;
  *               stop during a CONNACK wait gives the attempt up at once.
  *   cycles      create/start/stop/free cycles (1,000 by default; run under
@@ -468,6 +471,62 @@ static void test_modes(void)
     printf("modes: poll and thread exclude each other; wait works with the thread\n");
 }
 
+/* --- burst ------------------------------------------------------------------ */
+
+#define BURST 20000
+
+typedef struct burst_sink {
+    atomic_long received;
+    atomic_long out_of_order;
+} burst_sink;
+
+static void burst_on_message(void *ud, emq_client *c, const emq_message *m)
+{
+    burst_sink *s = ud;
+    uint32_t seq;
+    (void)c;
+    CHECK(m->payload_len == sizeof seq);
+    memcpy(&seq, m->payload, sizeof seq);
+    if ((long)seq != atomic_load(&s->received)) {
+        atomic_fetch_add(&s->out_of_order, 1);
+    }
+    atomic_fetch_add(&s->received, 1);
+}
+
+static void test_burst(void)
+{
+    emq_client *pub = new_client("thr-burst-pub", 16);
+    emq_client *sub = new_client("thr-burst-sub", 16);
+    emq_callbacks cb = no_callbacks();
+    burst_sink sink = {0};
+    char topic[96];
+    uint16_t id = 0;
+    uint32_t seq;
+    uint64_t began;
+
+    test_unique(topic, sizeof topic, "threads/burst");
+    cb.on_message = burst_on_message;
+    CHECK_OK(emq_client_set_callbacks(sub, &cb, &sink));
+    CHECK_OK(emq_client_start(sub));
+    WAIT_UNTIL(emq_client_is_connected(sub), 20000);
+    CHECK_OK(emq_client_subscribe(sub, topic, 0, &id));
+    CHECK_OK(emq_client_wait(sub, id, 5000));
+
+    CHECK_OK(emq_client_start(pub));
+    WAIT_UNTIL(emq_client_is_connected(pub), 20000);
+    began = test_now_ms();
+    for (seq = 0; seq < BURST; seq++) {
+        CHECK_OK(emq_client_publish(pub, topic, (const uint8_t *)&seq, sizeof seq, 0, false, NULL));
+    }
+    /* Nothing more from this thread: the network thread writes the rest. */
+    WAIT_UNTIL(atomic_load(&sink.received) == BURST, 20000);
+    CHECK(atomic_load(&sink.out_of_order) == 0);
+    CHECK_OK(emq_client_free(pub));
+    CHECK_OK(emq_client_free(sub));
+    printf("burst: %d QoS 0 publishes received in order in %llu ms\n", BURST,
+           (unsigned long long)(test_now_ms() - began));
+}
+
 /* --- starting --------------------------------------------------------------- */
 
 typedef struct attempt_log {
@@ -563,12 +622,14 @@ int main(int argc, char **argv)
         test_stop_in_callback();
     } else if (strcmp(which, "modes") == 0) {
         test_modes();
+    } else if (strcmp(which, "burst") == 0) {
+        test_burst();
     } else if (strcmp(which, "starting") == 0) {
         test_starting();
     } else if (strcmp(which, "cycles") == 0) {
         test_cycles();
     } else {
-        fprintf(stderr, "usage: %s publishers|echo|stop|modes|starting|cycles\n", argv[0]);
+        fprintf(stderr, "usage: %s publishers|echo|stop|modes|burst|starting|cycles\n", argv[0]);
         return 2;
     }
     return 0;

@@ -36,6 +36,9 @@ pub(super) struct Runner {
     disconnect_on_stop: AtomicBool,
     /// Make one connection attempt at once, whatever `auto_reconnect` says.
     connect_now: AtomicBool,
+    /// A burst of publishes left bytes for this thread to write; it has
+    /// been woken for them.
+    flush_requested: AtomicBool,
     /// True from spawning the thread until it ends. An atomic, not the
     /// `thread` lock, because callbacks on the ending thread ask for it
     /// while stop holds that lock to join.
@@ -119,6 +122,14 @@ pub(super) fn claim_poll(c: &emq_client) -> Result<(), emq_err> {
 /// True while the network thread runs and has not been asked to stop.
 pub(super) fn running(c: &emq_client) -> bool {
     c.runner.alive.load(Ordering::SeqCst) && !c.runner.stop.load(Ordering::SeqCst)
+}
+
+/// Asks the network thread to write what publishes left in the send
+/// buffer: wakes it once per burst.
+pub(super) fn request_flush(c: &emq_client) {
+    if !c.runner.flush_requested.swap(true, Ordering::SeqCst) {
+        wake(c);
+    }
 }
 
 /// True when the running network thread has been asked for a connection
@@ -394,6 +405,12 @@ fn network_thread(c: &emq_client) -> bool {
             }
         }
     }
+    if !c.runner.disconnect_on_stop.load(Ordering::SeqCst) {
+        // Freed without DISCONNECT: still write what publishes left for
+        // this thread, as they would have been had it gone on.
+        let _link = c.link();
+        let _ = guard(|| c.core().sup.client_mut().flush().map_err(emq_err::from));
+    }
     if c.runner.disconnect_on_stop.load(Ordering::SeqCst) {
         let _link = c.link();
         let _ = guard(|| {
@@ -442,6 +459,8 @@ fn network_turn(c: &emq_client) -> (Option<RawFd>, u32) {
     if c.core().sup.client().state() == State::Disconnected {
         return (None, IDLE_MS);
     }
+    // Cleared before run_events writes: a publish after this asks again.
+    c.runner.flush_requested.store(false, Ordering::SeqCst);
     let _ = run_events(c, 0);
     let mut core = c.core();
     let client = core.sup.client_mut();

@@ -7,6 +7,7 @@ use super::{emq_err, emq_tls_options, emq_transport_choice, opt_str_arg};
 use crate::transport::tls::{TlsConfig, TlsOptions, VerifyMode};
 use crate::transport::{tcp, HostTransport};
 use crate::Error;
+#[cfg(feature = "tls")]
 use core::ffi::c_char;
 
 /// The client's TLS state: settings from `emq_options.tls` (built once) or
