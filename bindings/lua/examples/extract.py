@@ -15,6 +15,9 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+from seed_examples import sync  # noqa: E402  (bindings/seed_examples.py)
+
 SEEDS = {
     "nodemcu": "001_9c2a1d0a72ad847a.txt",
     "luatos": "003_222e37a0afb9c6f7.txt",
@@ -60,18 +63,8 @@ def main(argv):
         os.makedirs(outdir, exist_ok=True)
         for i, code in enumerate(lua_blocks(module, text), 1):
             path = os.path.join(outdir, "%02d.lua" % i)
-            if check:
-                try:
-                    with open(path, encoding="utf-8") as f:
-                        same = f.read() == code
-                except FileNotFoundError:
-                    same = False
-                if not same:
-                    print("extract.py: %s differs from block %d of %s" % (path, i, name))
-                    bad += 1
-            else:
-                with open(path, "w", encoding="utf-8") as f:
-                    f.write(code)
+            if not sync(path, code, check, "block %d of %s" % (i, name)):
+                bad += 1
         if check:
             print("extract.py: %s: %d examples match %s" % (module, i, name))
     return 1 if bad else 0

@@ -17,6 +17,9 @@ import sys
 import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+from seed_examples import sync  # noqa: E402  (bindings/seed_examples.py)
+
 SEED = "004_ec32220e69eff14a.txt"
 
 
@@ -58,18 +61,8 @@ def main(argv):
     bad = 0
     for number, code in enumerate(blocks, 1):
         path = os.path.join(HERE, "%02d.py" % number)
-        if check:
-            try:
-                with open(path, encoding="utf-8") as f:
-                    same = f.read() == code
-            except FileNotFoundError:
-                same = False
-            if not same:
-                print("extract.py: %s differs from block %d of %s" % (path, number, SEED))
-                bad += 1
-        else:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(code)
+        if not sync(path, code, check, "block %d of %s" % (number, SEED)):
+            bad += 1
     if check:
         print("extract.py: %d examples match %s" % (len(blocks), SEED))
     return 1 if bad or not blocks else 0
