@@ -646,6 +646,7 @@ unsafe fn sized_arg<T: Copy>(
 ///
 /// # Safety
 /// As for `sized_arg`.
+#[cfg(feature = "std")]
 pub(crate) unsafe fn options_arg(ptr: *const emq_options) -> Result<emq_options, emq_err> {
     // SAFETY: forwarded.
     unsafe {
@@ -657,6 +658,24 @@ pub(crate) unsafe fn options_arg(ptr: *const emq_options) -> Result<emq_options,
             defaults.assume_init()
         })
     }
+}
+
+/// The caller's options, not copied: a firmware is built with the header
+/// of its library, so its struct is always whole (`OPTIONS_SIZE_V1`), and
+/// 120 bytes less on the stack matter there (`emq_client_init` was the
+/// deepest frame).
+///
+/// # Safety
+/// `ptr` must be NULL or point to an `emq_options` of the size it states,
+/// valid for `'a`.
+#[cfg(not(feature = "std"))]
+pub(crate) unsafe fn options_arg<'a>(ptr: *const emq_options) -> Result<&'a emq_options, emq_err> {
+    // SAFETY: NULL or valid per the contract.
+    let options = unsafe { ptr.as_ref() }.ok_or(EMQ_ERR_NULL_POINTER)?;
+    if options.struct_size != OPTIONS_SIZE_V1 {
+        return Err(EMQ_ERR_STRUCT_SIZE);
+    }
+    Ok(options)
 }
 
 /// The caller's callbacks over none (see `sized_arg`).
