@@ -16,7 +16,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
-from seed_examples import sync  # noqa: E402  (bindings/seed_examples.py)
+from seed_examples import arguments, sync  # noqa: E402  (bindings/seed_examples.py)
 
 SEEDS = {
     "nodemcu": "001_9c2a1d0a72ad847a.txt",
@@ -49,12 +49,10 @@ def lua_blocks(module, text):
 
 
 def main(argv):
-    check = "--check" in argv
-    args = [a for a in argv if a != "--check"]
-    if len(args) != 1:
-        print(__doc__.strip(), file=sys.stderr)
+    parsed = arguments(argv, __doc__)
+    if parsed is None:
         return 2
-    seeds = args[0]
+    check, seeds = parsed
     bad = 0
     for module, name in SEEDS.items():
         with open(os.path.join(seeds, name), encoding="utf-8") as f:

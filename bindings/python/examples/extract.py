@@ -18,7 +18,7 @@ import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
-from seed_examples import sync  # noqa: E402  (bindings/seed_examples.py)
+from seed_examples import arguments, sync  # noqa: E402  (bindings/seed_examples.py)
 
 SEED = "004_ec32220e69eff14a.txt"
 
@@ -51,12 +51,11 @@ def literal_blocks(text):
 
 
 def main(argv):
-    check = "--check" in argv
-    args = [a for a in argv if a != "--check"]
-    if len(args) != 1:
-        print(__doc__.strip(), file=sys.stderr)
+    parsed = arguments(argv, __doc__)
+    if parsed is None:
         return 2
-    with open(os.path.join(args[0], SEED), encoding="utf-8") as f:
+    check, seeds = parsed
+    with open(os.path.join(seeds, SEED), encoding="utf-8") as f:
         blocks = literal_blocks(f.read())
     bad = 0
     for number, code in enumerate(blocks, 1):
