@@ -1,5 +1,17 @@
 """Shared by bindings/*/examples/extract.py: the seed documents' code
 blocks kept as example files, byte for byte."""
+import sys
+
+
+def arguments(argv, usage):
+    """(check, seeds directory) from `[--check] <seeds-dir>`, or None after
+    printing `usage`."""
+    check = "--check" in argv
+    rest = [a for a in argv if a != "--check"]
+    if len(rest) != 1:
+        print(usage.strip(), file=sys.stderr)
+        return None
+    return check, rest[0]
 
 
 def sync(path, code, check, where):
