@@ -13,6 +13,8 @@ mod decode;
 mod encode;
 mod packet;
 mod utf8;
+#[cfg(feature = "mqtt5")]
+pub mod v5;
 
 pub use decode::{decode, decode_from_server, frame, publish_head, Decoded, Frame, PublishHead};
 pub(crate) use encode::{encode_sized, sized, Encode};
