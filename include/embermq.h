@@ -810,11 +810,14 @@ typedef struct emq_callbacks {
   /**
    * Called at the first PUBREC of an outbound QoS 2 message: the broker
    * has it (exactly once from here on); `on_published` follows at
-   * PUBCOMP. For APIs that count QoS 2 as sent at PUBREC.
+   * PUBCOMP. For APIs that count QoS 2 as sent at PUBREC. Firmware:
+   * cargo feature `ack-events` (without it, setting this is
+   * EMQ_ERR_UNSUPPORTED).
    */
   emq_on_pubrec on_pubrec;
   /**
    * Called for each PINGRESP: the broker answered a keepalive ping.
+   * Firmware: cargo feature `ack-events`, as for `on_pubrec`.
    */
   emq_on_pingresp on_pingresp;
 } emq_callbacks;

@@ -71,8 +71,10 @@ pub enum ClientEvent {
     Unsubscribed { packet_id: u16 },
     /// The broker has a QoS 2 message (its first PUBREC); `Published`
     /// follows at PUBCOMP.
+    #[cfg(feature = "ack-events")]
     Received { packet_id: u16 },
     /// PINGRESP: the broker answered a keepalive ping.
+    #[cfg(feature = "ack-events")]
     Pong,
     /// The connection is gone (keepalive timeout, I/O error, protocol
     /// violation, peer closed); the transport has been closed.
@@ -729,7 +731,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Event::Unsubscribed { packet_id } => {
                     Packet::Event(ClientEvent::Unsubscribed { packet_id })
                 }
+                #[cfg(feature = "ack-events")]
                 Event::Received { packet_id } => Packet::Event(ClientEvent::Received { packet_id }),
+                #[cfg(feature = "ack-events")]
                 Event::Pong => Packet::Event(ClientEvent::Pong),
                 Event::ConnectionLost(err) => Packet::Event(ClientEvent::ConnectionLost(err)),
             });

@@ -499,7 +499,9 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
         ClientEvent::Connected { session_present } => report_connect(c, Ok(session_present)),
         ClientEvent::ConnectFailed(err) => report_connect(c, Err(err)),
         ClientEvent::Unsubscribed { packet_id } => report_id(c, |cb| cb.on_unsubscribed, packet_id),
+        #[cfg(feature = "ack-events")]
         ClientEvent::Received { packet_id } => report_id(c, |cb| cb.on_pubrec, packet_id),
+        #[cfg(feature = "ack-events")]
         ClientEvent::Pong => {
             let cb = c.core().callback(|cb| cb.on_pingresp);
             if let Some((cb, user_data)) = cb {
@@ -556,12 +558,19 @@ pub unsafe extern "C" fn emq_client_set_callbacks(
     // SAFETY: contract forwarded.
     unsafe {
         with_client(client, |c| {
-            c.callbacks = if callbacks.is_null() {
+            let callbacks = if callbacks.is_null() {
                 emq_callbacks::default()
             } else {
                 // NULL or valid per the contract.
                 callbacks_arg(callbacks)?
             };
+            // A firmware without the feature would never call them.
+            if !cfg!(feature = "ack-events")
+                && (callbacks.on_pubrec.is_some() || callbacks.on_pingresp.is_some())
+            {
+                return Err(EMQ_ERR_UNSUPPORTED);
+            }
+            c.callbacks = callbacks;
             c.user_data = user_data;
             Ok(())
         })

@@ -518,9 +518,12 @@ pub struct emq_callbacks {
     pub on_dropped: emq_on_dropped,
     /// Called at the first PUBREC of an outbound QoS 2 message: the broker
     /// has it (exactly once from here on); `on_published` follows at
-    /// PUBCOMP. For APIs that count QoS 2 as sent at PUBREC.
+    /// PUBCOMP. For APIs that count QoS 2 as sent at PUBREC. Firmware:
+    /// cargo feature `ack-events` (without it, setting this is
+    /// EMQ_ERR_UNSUPPORTED).
     pub on_pubrec: emq_on_pubrec,
     /// Called for each PINGRESP: the broker answered a keepalive ping.
+    /// Firmware: cargo feature `ack-events`, as for `on_pubrec`.
     pub on_pingresp: emq_on_pingresp,
 }
 

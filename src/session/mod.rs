@@ -131,8 +131,10 @@ pub enum Event<'a> {
     Unsubscribed { packet_id: u16 },
     /// The first PUBREC of an outbound QoS 2 message: the broker has it
     /// (PUBREL is queued; [`Event::Published`] follows at PUBCOMP).
+    #[cfg(feature = "ack-events")]
     Received { packet_id: u16 },
     /// PINGRESP.
+    #[cfg(feature = "ack-events")]
     Pong,
     /// The link is dead; the driver must close it and call
     /// [`Session::connection_closed`].
@@ -635,8 +637,11 @@ impl<M: Memory> Session<M> {
                     .set_flags(parts.store, offset, flags | RELEASED | SENT | WIRE);
                 parts.slots[index].kind = SlotKind::AwaitPubComp;
                 // A repeated PUBREC (or one after a resent PUBREL) is not news.
-                Ok((slot.kind == SlotKind::AwaitPubRec)
-                    .then_some(Event::Received { packet_id: id }))
+                #[cfg(feature = "ack-events")]
+                return Ok((slot.kind == SlotKind::AwaitPubRec)
+                    .then_some(Event::Received { packet_id: id }));
+                #[cfg(not(feature = "ack-events"))]
+                Ok(None)
             }
             Packet::PubComp(id) => Ok(self
                 .complete(id, SlotKind::AwaitPubComp)?
@@ -668,7 +673,10 @@ impl<M: Memory> Session<M> {
                 parts.slots[index] = Slot::FREE;
                 Ok(Some(Event::Unsubscribed { packet_id: id }))
             }
+            #[cfg(feature = "ack-events")]
             Packet::PingResp => Ok(Some(Event::Pong)),
+            #[cfg(not(feature = "ack-events"))]
+            Packet::PingResp => Ok(None),
             Packet::ConnAck(_) => Err(Error::ProtocolViolation),
             Packet::Connect(_)
             | Packet::Subscribe(_)
