@@ -33,6 +33,9 @@ for target in thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unkn
     step "cargo build --lib --release --no-default-features --features panic-handler,$FIRMWARE_FEATURES --target $target"
     cargo build --lib --release --no-default-features --features "panic-handler,$FIRMWARE_FEATURES" --target "$target"
 done
+# The MQTT 5 codec in a firmware build (feature mqtt5; hosts have it with std).
+step "cargo build --lib --release --no-default-features --features panic-handler,mqtt5 --target thumbv7em-none-eabihf"
+cargo build --lib --release --no-default-features --features panic-handler,mqtt5 --target thumbv7em-none-eabihf
 
 # The firmware C API (src/ffi/firmware.rs) is compiled only without std:
 # minimal and with every client feature.
@@ -40,6 +43,8 @@ step "cargo clippy --lib --no-default-features --features panic-handler --target
 cargo clippy --lib --no-default-features --features panic-handler --target thumbv7em-none-eabihf -- -D warnings
 step "cargo clippy --lib --no-default-features --features panic-handler,$FIRMWARE_FEATURES --target thumbv7em-none-eabihf -- -D warnings"
 cargo clippy --lib --no-default-features --features "panic-handler,$FIRMWARE_FEATURES" --target thumbv7em-none-eabihf -- -D warnings
+step "cargo clippy --lib --no-default-features --features panic-handler,mqtt5 --target thumbv7em-none-eabihf -- -D warnings"
+cargo clippy --lib --no-default-features --features panic-handler,mqtt5 --target thumbv7em-none-eabihf -- -D warnings
 
 step "cargo clippy --all-targets --features paho -- -D warnings"
 cargo clippy --all-targets --features paho -- -D warnings
