@@ -2,31 +2,15 @@
 //! will not do on demand: acknowledgements for packet ids the client never
 //! used.
 
+mod support;
+
 use embermq::ffi::*;
 use std::ffi::{c_char, c_void, CStr};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// Reads one whole MQTT packet (bounded by the stream's read timeout).
-fn read_packet(stream: &mut TcpStream) -> Vec<u8> {
-    let mut packet = vec![0u8; 2];
-    stream.read_exact(&mut packet).unwrap();
-    let mut len = usize::from(packet[1] & 0x7f);
-    let mut shift = 7;
-    while packet[packet.len() - 1] & 0x80 != 0 {
-        let mut byte = [0u8];
-        stream.read_exact(&mut byte).unwrap();
-        packet.push(byte[0]);
-        len |= usize::from(byte[0] & 0x7f) << shift;
-        shift += 7;
-    }
-    let header = packet.len();
-    packet.resize(header + len, 0);
-    stream.read_exact(&mut packet[header..]).unwrap();
-    packet
-}
+use support::read_packet;
 
 /// Log lines at warning level or worse.
 #[derive(Default)]

@@ -490,3 +490,23 @@ impl Drop for Broker {
         }
     }
 }
+
+/// Reads one whole MQTT packet (bounded by the stream's read timeout).
+pub fn read_packet(stream: &mut std::net::TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let mut packet = vec![0u8; 2];
+    stream.read_exact(&mut packet).unwrap();
+    let mut len = usize::from(packet[1] & 0x7f);
+    let mut shift = 7;
+    while packet[packet.len() - 1] & 0x80 != 0 {
+        let mut byte = [0u8];
+        stream.read_exact(&mut byte).unwrap();
+        packet.push(byte[0]);
+        len |= usize::from(byte[0] & 0x7f) << shift;
+        shift += 7;
+    }
+    let header = packet.len();
+    packet.resize(header + len, 0);
+    stream.read_exact(&mut packet[header..]).unwrap();
+    packet
+}
