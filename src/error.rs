@@ -114,6 +114,28 @@ pub enum Error {
     #[error("invalid argument")]
     InvalidArgument,
 
+    // ---- MQTT 5 (feature `mqtt5`) ----
+    /// The server's CONNACK allows a lower Maximum QoS than the publish
+    /// asked for; nothing was sent.
+    #[cfg(feature = "mqtt5")]
+    #[error("QoS above the server's Maximum QoS")]
+    QosNotSupported,
+    /// RETAIN on a server whose CONNACK says Retain Available 0; nothing
+    /// was sent.
+    #[cfg(feature = "mqtt5")]
+    #[error("the server does not support retained messages")]
+    RetainNotSupported,
+    /// The packet is larger than the server's Maximum Packet Size; nothing
+    /// was sent.
+    #[cfg(feature = "mqtt5")]
+    #[error("packet larger than the server's Maximum Packet Size")]
+    PacketTooLargeForServer,
+    /// The server closed the connection with a DISCONNECT and this reason
+    /// code.
+    #[cfg(feature = "mqtt5")]
+    #[error("the server disconnected, reason code {0:#04x}")]
+    ServerDisconnected(u8),
+
     // ---- transport and client ----
     /// The host name could not be resolved to an address.
     #[error("host name not resolved")]

@@ -100,6 +100,10 @@ fn poll_until(
                 seen.received.push(packet_id);
             }
             ClientEvent::Pong => seen.pongs += 1,
+            // MQTT 5 only (tests/mqtt5.rs); these connections are 3.1.1.
+            ClientEvent::PublishFailed { .. } | ClientEvent::UnsubscribedCodes { .. } => {
+                panic!("MQTT 5 event on a 3.1.1 connection: {event:?}")
+            }
             ClientEvent::ConnectionLost(reason) => seen.lost.push(reason),
             ClientEvent::Connected { session_present } => seen.connected.push(Ok(session_present)),
             ClientEvent::ConnectFailed(reason) => seen.connected.push(Err(reason)),

@@ -13,6 +13,8 @@ pub mod log;
 pub mod reconnect;
 pub mod subscriptions;
 pub mod supervisor;
+#[cfg(feature = "mqtt5")]
+mod v5;
 
 use crate::codec::{
     decode_from_server, frame, publish_head, ConnectReturnCode, Decoded, Packet as Wire, Publish,
@@ -76,6 +78,13 @@ pub enum ClientEvent {
     /// PINGRESP: the broker answered a keepalive ping.
     #[cfg(feature = "ack-events")]
     Pong,
+    /// MQTT 5: a QoS 1/2 message got a PUBACK or PUBREC with a failure
+    /// reason code (0x80 and above); it is done, not delivered.
+    #[cfg(feature = "mqtt5")]
+    PublishFailed { packet_id: u16, reason: u8 },
+    /// MQTT 5 UNSUBACK: a reason code per filter, in the receive buffer.
+    #[cfg(feature = "mqtt5")]
+    UnsubscribedCodes { packet_id: u16, reason_codes: Span },
     /// The connection is gone (keepalive timeout, I/O error, protocol
     /// violation, peer closed); the transport has been closed.
     ConnectionLost(Error),
@@ -632,6 +641,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     fn next_buffered(&mut self) -> Result<Option<Packet>, Error> {
+        #[cfg(feature = "mqtt5")]
+        if self.session.is_v5() {
+            return self.next_buffered_v5();
+        }
         loop {
             if self.rx_end == self.rx_start {
                 return Ok(None);
@@ -736,6 +749,18 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 #[cfg(feature = "ack-events")]
                 Event::Pong => Packet::Event(ClientEvent::Pong),
                 Event::ConnectionLost(err) => Packet::Event(ClientEvent::ConnectionLost(err)),
+                #[cfg(feature = "mqtt5")]
+                Event::PublishFailed { packet_id, reason } => {
+                    Packet::Event(ClientEvent::PublishFailed { packet_id, reason })
+                }
+                #[cfg(feature = "mqtt5")]
+                Event::UnsubscribedCodes {
+                    packet_id,
+                    reason_codes,
+                } => Packet::Event(ClientEvent::UnsubscribedCodes {
+                    packet_id,
+                    reason_codes: span_in(base, reason_codes),
+                }),
             });
             self.rx_start += len;
             if let Some((_, rest)) = overflow {

@@ -509,6 +509,10 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
                 sys::in_callback(c, || unsafe { cb(user_data, me) });
             }
         }
+        // Only MQTT 5 connections report these, and the C API connects
+        // with 3.1.1 until it speaks MQTT 5.
+        #[cfg(feature = "mqtt5")]
+        ClientEvent::PublishFailed { .. } | ClientEvent::UnsubscribedCodes { .. } => {}
         ClientEvent::ConnectionLost(reason) => {
             let reason_code = emq_err::from(reason);
             // Bounded by the outbox: each turn drops one message.

@@ -235,6 +235,16 @@ impl From<Error> for emq_err {
             Error::TlsNotVerified => EMQ_ERR_TLS_NOT_VERIFIED,
             Error::TlsFile => EMQ_ERR_TLS_FILE,
             Error::TlsUnavailable => EMQ_ERR_TLS_UNAVAILABLE,
+            // MQTT 5 errors under the nearest 3.1.1 codes until the C API
+            // speaks MQTT 5.
+            #[cfg(feature = "mqtt5")]
+            Error::QosNotSupported => EMQ_ERR_INVALID_QOS,
+            #[cfg(feature = "mqtt5")]
+            Error::RetainNotSupported => EMQ_ERR_INVALID_ARGUMENT,
+            #[cfg(feature = "mqtt5")]
+            Error::PacketTooLargeForServer => EMQ_ERR_PACKET_TOO_LARGE,
+            #[cfg(feature = "mqtt5")]
+            Error::ServerDisconnected(_) => EMQ_ERR_CONNECTION_CLOSED,
             #[cfg(feature = "websocket")]
             Error::WsUpgradeRefused => EMQ_ERR_WS_UPGRADE_REFUSED,
             #[cfg(feature = "websocket")]

@@ -20,6 +20,11 @@ mod store;
 #[cfg(feature = "std")]
 pub use memory::HeapMemory;
 mod inbound;
+#[cfg(feature = "mqtt5")]
+mod v5;
+
+#[cfg(feature = "mqtt5")]
+pub use v5::{disconnect_reason, ConnectV5, ASSIGNED_ID_CAPACITY};
 
 pub use inbound::BITMAP_WORDS as INBOUND_QOS2_BITMAP_WORDS;
 pub use memory::{ArrayMemory, Memory, Parts, SliceMemory, Slot, SlotKind};
@@ -136,6 +141,17 @@ pub enum Event<'a> {
     /// PINGRESP.
     #[cfg(feature = "ack-events")]
     Pong,
+    /// MQTT 5: an outbound QoS 1/2 message got a PUBACK or PUBREC with a
+    /// failure reason code (0x80 and above); it is done, not delivered.
+    #[cfg(feature = "mqtt5")]
+    PublishFailed { packet_id: u16, reason: u8 },
+    /// MQTT 5 UNSUBACK: a reason code per filter (0x00 Success, 0x11 No
+    /// subscription existed, 0x80 and above refused).
+    #[cfg(feature = "mqtt5")]
+    UnsubscribedCodes {
+        packet_id: u16,
+        reason_codes: &'a [u8],
+    },
     /// The link is dead; the driver must close it and call
     /// [`Session::connection_closed`].
     ConnectionLost(Error),
@@ -176,6 +192,9 @@ pub struct Session<M: Memory> {
     /// PUBACK, PUBREC and PUBCOMP received for packet ids not in flight
     /// (wrapping), for the layers above to log.
     unknown_acks: u16,
+    /// MQTT 5: the protocol of this session and the server's limits.
+    #[cfg(feature = "mqtt5")]
+    v5: v5::Link,
 }
 
 impl<M: Memory> Session<M> {
@@ -202,6 +221,8 @@ impl<M: Memory> Session<M> {
             send_cursor: None,
             session_resumed: false,
             unknown_acks: 0,
+            #[cfg(feature = "mqtt5")]
+            v5: v5::Link::new(false, v5::ConnectV5::DEFAULT),
         };
         let parts = session.memory.parts();
         parts.slots.fill(Slot::FREE);
@@ -359,6 +380,10 @@ impl<M: Memory> Session<M> {
         if self.state != State::Disconnected {
             return Err(Error::AlreadyConnected);
         }
+        #[cfg(feature = "mqtt5")]
+        if self.v5.active {
+            return self.connect_selected(options, now_ms);
+        }
         if options.client_id.is_empty() && !options.clean_session {
             // The broker would refuse it with code 2 [MQTT-3.1.3-7].
             return Err(Error::InvalidArgument);
@@ -401,6 +426,11 @@ impl<M: Memory> Session<M> {
         retain: bool,
         now_ms: Millis,
     ) -> Result<u16, Error> {
+        #[cfg(feature = "mqtt5")]
+        if self.v5.active {
+            let none = crate::codec::v5::Properties::NONE;
+            return self.publish_v5(topic, payload, qos, retain, none, now_ms);
+        }
         let connected = self.state == State::Connected;
         let offline_ok = match qos {
             QoS::AtMostOnce => self.config.queue_qos0_offline,
@@ -475,6 +505,10 @@ impl<M: Memory> Session<M> {
         topics: &[SubscribeTopic<'_>],
         now_ms: Millis,
     ) -> Result<u16, Error> {
+        #[cfg(feature = "mqtt5")]
+        if self.v5.active {
+            return self.subscribe_qos_v5(topics, now_ms);
+        }
         self.require_connected()?;
         if topics.is_empty() || topics.len() > u16::MAX as usize {
             return Err(Error::NoTopicFilters);
@@ -496,6 +530,10 @@ impl<M: Memory> Session<M> {
 
     /// Queues an UNSUBSCRIBE for one or more filters and returns its packet id.
     pub fn unsubscribe(&mut self, filters: &[&str], now_ms: Millis) -> Result<u16, Error> {
+        #[cfg(feature = "mqtt5")]
+        if self.v5.active {
+            return self.unsubscribe_v5(filters, now_ms);
+        }
         self.require_connected()?;
         if filters.is_empty() {
             return Err(Error::NoTopicFilters);
@@ -776,6 +814,8 @@ impl<M: Memory> Session<M> {
         if self.state != State::Connected {
             return;
         }
+        #[cfg(feature = "mqtt5")]
+        let window = self.window();
         let parts = self.memory.parts();
         while let Some(at) = self.send_cursor {
             let entry = self.ring.entry(parts.store, at);
@@ -786,6 +826,11 @@ impl<M: Memory> Session<M> {
             }
             let qos0 = entry.packet_id == 0;
             if !qos0 && self.on_wire >= self.config.inflight_window {
+                return;
+            }
+            // The server's Receive Maximum (MQTT 5) caps the window too.
+            #[cfg(feature = "mqtt5")]
+            if !qos0 && self.on_wire >= window {
                 return;
             }
             let next = self.ring.next_live(parts.store, at);

@@ -311,6 +311,60 @@ fn filter_list_head(
     Ok((2 + with_length(properties), properties))
 }
 
+/// A filter and its options byte in a SUBSCRIBE, validated.
+fn subscription_len(filter: &str, options: SubscriptionOptions) -> Result<usize, V5Error> {
+    // A valid filter is also a valid MQTT string (length, no U+0000).
+    crate::topic::validate_topic_filter(filter)?;
+    if check_shared_filter(filter)? && options.no_local {
+        return Err(V5Error::NoLocalOnSharedSubscription); // [MQTT-3.8.3-4]
+    }
+    Ok(2 + filter.len() + 1)
+}
+
+/// A SUBSCRIBE of 3.1.1-style topics (a filter and the QoS wanted; the
+/// other subscription options 0, no properties): what a session sends for
+/// [`crate::session::Session::subscribe`] on an MQTT 5 connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubscribeQos<'a> {
+    pub packet_id: u16,
+    pub topics: &'a [crate::codec::SubscribeTopic<'a>],
+}
+
+impl SubscribeQos<'_> {
+    fn options(qos: QoS) -> SubscriptionOptions {
+        SubscriptionOptions {
+            qos,
+            ..SubscriptionOptions::default()
+        }
+    }
+}
+
+impl Encode for SubscribeQos<'_> {
+    fn size(&self) -> Result<PacketSize, V5Error> {
+        let (mut body, properties) = filter_list_head(
+            self.packet_id,
+            self.topics.len(),
+            &Properties::NONE,
+            PropertyContext::Subscribe,
+        )?;
+        for topic in self.topics {
+            body += subscription_len(topic.filter, Self::options(topic.qos))?;
+        }
+        body_size(body, properties, 0)
+    }
+
+    fn write_exact(&self, size: &PacketSize, out: &mut [u8]) {
+        let mut w = start(out, 0x82, size); // flags 0010 [MQTT-3.8.1-1]
+        w.u16(self.packet_id);
+        Properties::NONE.write(&mut w, size.properties);
+        for topic in self.topics {
+            w.binary(topic.filter.as_bytes());
+            w.u8(Self::options(topic.qos).to_byte());
+        }
+        debug_assert_eq!(w.at, size.total());
+    }
+}
+
 impl Encode for Subscribe<'_> {
     fn size(&self) -> Result<PacketSize, V5Error> {
         // At least one filter [MQTT-3.8.3-2].
@@ -321,12 +375,7 @@ impl Encode for Subscribe<'_> {
             PropertyContext::Subscribe,
         )?;
         for topic in self.topics {
-            // A valid filter is also a valid MQTT string (length, no U+0000).
-            crate::topic::validate_topic_filter(topic.filter)?;
-            if check_shared_filter(topic.filter)? && topic.options.no_local {
-                return Err(V5Error::NoLocalOnSharedSubscription); // [MQTT-3.8.3-4]
-            }
-            body += 2 + topic.filter.len() + 1;
+            body += subscription_len(topic.filter, topic.options)?;
         }
         body_size(body, properties, 0)
     }

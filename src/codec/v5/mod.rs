@@ -24,7 +24,7 @@ mod varint;
 mod wire;
 
 pub use decode::{decode_from_server, frame, Decoded};
-pub use encode::{Encode, PacketSize};
+pub use encode::{Encode, PacketSize, SubscribeQos};
 pub use error::V5Error;
 pub use packet::*;
 pub use property::{

@@ -1,0 +1,189 @@
+//! MQTT 5.0 in the client (feature `mqtt5`): choosing protocol level 5,
+//! publishing with properties, subscribing with subscription options, and
+//! reading what an MQTT 5 server sends. A malformed or protocol-violating
+//! packet from the server is answered with a DISCONNECT carrying the
+//! standard's reason code before the connection is closed.
+
+use super::{span_in, Client, ClientEvent, Packet};
+use crate::codec::v5::{self, Properties, ReasonCode};
+use crate::codec::QoS;
+use crate::session::{disconnect_reason, ConnectV5, Event, Memory, Session};
+use crate::time::Millis;
+use crate::transport::{Clock, Transport};
+use crate::Error;
+
+impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, T, C, R> {
+    /// Chooses MQTT 5 (`Some`, with what its CONNECT announces) or 3.1.x
+    /// (`None`) for the next connections (see
+    /// [`crate::session::Session::select_v5`]); [`Client::connect`] and
+    /// [`Client::start_connect`] then speak it. A Maximum Packet Size of 0
+    /// announces the receive buffer's size. Over MQTT 5 a refusal is
+    /// [`Error::ConnectionRefused`] with the CONNACK's reason code (0x86
+    /// bad user name or password, 0x87 not authorized, ...), and the
+    /// server's limits (Receive Maximum, Maximum Packet Size, Maximum QoS,
+    /// Retain Available, Server Keep Alive) apply once it accepts.
+    pub fn select_v5(&mut self, v5: Option<ConnectV5<'static>>) -> Result<(), Error> {
+        let v5 = v5.map(|mut v5| {
+            if v5.maximum_packet_size == 0 {
+                v5.maximum_packet_size = u32::try_from(self.rx.as_ref().len()).unwrap_or(u32::MAX);
+            }
+            v5
+        });
+        self.session.select_v5(v5)
+    }
+
+    /// Publishes with MQTT 5 properties (see
+    /// [`crate::session::Session::publish_v5`]) and writes it at once.
+    pub fn publish_v5(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: Properties<'_>,
+    ) -> Result<u16, Error> {
+        let now = self.clock.now_ms();
+        let id = self.with_room(|session| {
+            session.publish_v5(topic, payload, qos, retain, properties, now)
+        })?;
+        if self.transport.is_some() {
+            // A stored QoS 1/2 message is resent after a reconnect; the
+            // lost link is reported by the next poll.
+            self.flush_or_drop().or_else(|err| {
+                if qos == QoS::AtMostOnce {
+                    Err(err)
+                } else {
+                    Ok(())
+                }
+            })?;
+        }
+        Ok(id)
+    }
+
+    /// Subscribes with MQTT 5 subscription options (QoS, No Local, Retain
+    /// As Published, Retain Handling); returns the packet id. The SUBACK's
+    /// reason codes arrive as [`ClientEvent::Subscribed`].
+    pub fn subscribe_v5(&mut self, topics: &[v5::SubscribeTopic<'_>]) -> Result<u16, Error> {
+        self.request_v5(|session, now| session.subscribe_v5(topics, now))
+    }
+
+    /// Unsubscribes with MQTT 5; the UNSUBACK's reason codes arrive as
+    /// [`ClientEvent::UnsubscribedCodes`].
+    pub fn unsubscribe_v5(&mut self, filters: &[&str]) -> Result<u16, Error> {
+        self.request_v5(|session, now| session.unsubscribe_v5(filters, now))
+    }
+
+    /// Queues a request with `op` and writes it; returns its packet id.
+    fn request_v5(
+        &mut self,
+        mut op: impl FnMut(&mut Session<M>, Millis) -> Result<u16, Error>,
+    ) -> Result<u16, Error> {
+        let now = self.clock.now_ms();
+        let id = self.with_room(|session| op(session, now))?;
+        self.flush_or_drop()?;
+        Ok(id)
+    }
+
+    /// Sends a DISCONNECT with `reason`, if it can, before the caller
+    /// closes the connection for `err`; returns `err`.
+    fn violation(&mut self, reason: Option<ReasonCode>, err: Error) -> Error {
+        if let Some(reason) = reason {
+            let now = self.clock.now_ms();
+            if self.session.disconnect_with_reason(reason, now).is_ok() {
+                // Best effort: the connection closes either way.
+                let _ = self.flush_output();
+            }
+        }
+        err
+    }
+
+    /// `next_buffered` for an MQTT 5 connection. The client announces its
+    /// receive buffer as its Maximum Packet Size, so a larger packet is a
+    /// protocol error (0x95), not a message to read through.
+    pub(super) fn next_buffered_v5(&mut self) -> Result<Option<Packet>, Error> {
+        loop {
+            if self.rx_end == self.rx_start {
+                return Ok(None);
+            }
+            let base = self.rx.as_ref();
+            let buffered = &base[self.rx_start..self.rx_end];
+            let (packet, len) = match v5::decode_from_server(buffered, base.len()) {
+                Ok(v5::Decoded::Packet { packet, len }) => (packet, len),
+                Ok(v5::Decoded::Incomplete { .. }) => return Ok(None),
+                Err(err) => return Err(self.violation(err.reason_code(), err.into())),
+            };
+            // The client announces no Topic Alias Maximum: any alias is 0x94.
+            let alias = match &packet {
+                v5::ServerPacket::Publish(publish) => publish.check_topic_alias(0),
+                _ => Ok(()),
+            };
+            if let Err(err) = alias {
+                return Err(self.violation(err.reason_code(), err.into()));
+            }
+            let now = self.clock.now_ms();
+            let event = match self.session.handle_packet_v5(&packet, now) {
+                Err(Error::SendBufferFull) => {
+                    // Answers did not fit: write them, hand the packet in again.
+                    self.flush_output()?;
+                    continue;
+                }
+                Err(err) => return Err(self.violation(disconnect_reason(err), err)),
+                Ok(event) => event,
+            };
+            let packet = event.map(|event| client_event(base, event));
+            self.rx_start += len;
+            if packet.is_some() {
+                return Ok(packet);
+            }
+        }
+    }
+}
+
+/// The client's form of an event of an MQTT 5 connection (spans into the
+/// receive buffer `base`). Apart from the 3.1.1 mapping in `next_buffered`,
+/// which a 3.1.1 firmware keeps byte for byte (scripts/footprint.sh).
+fn client_event(base: &[u8], event: Event<'_>) -> Packet {
+    Packet::Event(match event {
+        Event::Connected {
+            session_present,
+            return_code,
+        } => {
+            return Packet::ConnAck {
+                session_present,
+                code: return_code,
+            }
+        }
+        Event::Message(m) => ClientEvent::Message {
+            topic: span_in(base, m.topic.as_bytes()),
+            payload: span_in(base, m.payload),
+            qos: m.qos,
+            retain: m.retain,
+            dup: m.dup,
+            packet_id: m.packet_id,
+        },
+        Event::Published { packet_id } => ClientEvent::Published { packet_id },
+        Event::PublishFailed { packet_id, reason } => {
+            ClientEvent::PublishFailed { packet_id, reason }
+        }
+        Event::Subscribed {
+            packet_id,
+            return_codes,
+        } => ClientEvent::Subscribed {
+            packet_id,
+            return_codes: span_in(base, return_codes),
+        },
+        Event::Unsubscribed { packet_id } => ClientEvent::Unsubscribed { packet_id },
+        Event::UnsubscribedCodes {
+            packet_id,
+            reason_codes,
+        } => ClientEvent::UnsubscribedCodes {
+            packet_id,
+            reason_codes: span_in(base, reason_codes),
+        },
+        #[cfg(feature = "ack-events")]
+        Event::Received { packet_id } => ClientEvent::Received { packet_id },
+        #[cfg(feature = "ack-events")]
+        Event::Pong => ClientEvent::Pong,
+        Event::ConnectionLost(err) => ClientEvent::ConnectionLost(err),
+    })
+}

@@ -1,0 +1,541 @@
+//! MQTT 5.0 in the session (feature `mqtt5`): CONNECT and CONNACK with
+//! their limits, PUBLISH, SUBSCRIBE and UNSUBSCRIBE in their v5 forms, and
+//! every packet a server sends mapped onto the 3.1.1 state machine.
+//!
+//! The acknowledgements a client sends (PUBACK, PUBREC, PUBREL, PUBCOMP
+//! with Success and no properties), PINGREQ and a normal DISCONNECT have
+//! the same bytes in both versions, so the 3.1.1 paths write them.
+
+use super::store::LIVE;
+use super::{Event, Memory, Session, Slot, SlotKind, State};
+use crate::codec::v5::{self, Encode as _, Properties, Property, ReasonCode};
+use crate::codec::{ConnAck, ConnectReturnCode, Packet, QoS, SubAck};
+use crate::time::Millis;
+use crate::Error;
+
+/// Bytes of an assigned client identifier the session keeps (mosquitto's
+/// are 41); a longer one is not kept.
+pub const ASSIGNED_ID_CAPACITY: usize = 64;
+
+/// What a client asks for in an MQTT 5 CONNECT beyond [`super::ConnectOptions`]
+/// (whose `clean_session` is Clean Start and whose `protocol` is ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectV5<'a> {
+    /// Seconds the server keeps the session after the connection closes
+    /// (0: it ends with the connection; 0xFFFF_FFFF: never).
+    pub session_expiry_interval: u32,
+    /// Most QoS 1/2 publishes the client accepts at once; 0 announces none
+    /// (the standard's 65,535).
+    pub receive_maximum: u16,
+    /// The largest packet the client accepts; 0 announces none. The
+    /// [`crate::client::Client`] announces its receive buffer when 0.
+    pub maximum_packet_size: u32,
+    /// Will Properties (delay interval, message expiry, content type,
+    /// response topic, correlation data, payload format, user properties);
+    /// used with [`super::ConnectOptions::will`].
+    pub will_properties: Properties<'a>,
+}
+
+impl ConnectV5<'_> {
+    /// Nothing announced: the standard's defaults.
+    pub const DEFAULT: ConnectV5<'static> = ConnectV5 {
+        session_expiry_interval: 0,
+        receive_maximum: 0,
+        maximum_packet_size: 0,
+        will_properties: Properties::NONE,
+    };
+}
+
+impl Default for ConnectV5<'_> {
+    fn default() -> Self {
+        ConnectV5::DEFAULT
+    }
+}
+
+/// The MQTT 5 state of the current (or last) connection.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Link {
+    /// The connection speaks MQTT 5.
+    pub active: bool,
+    /// The server's Receive Maximum: caps the in-flight window.
+    pub receive_maximum: u16,
+    /// The server's Maximum Packet Size.
+    pub maximum_packet_size: Option<u32>,
+    pub maximum_qos: QoS,
+    pub retain_available: bool,
+    /// What CONNECT announces (kept for the next connection).
+    pub connect: ConnectV5<'static>,
+    /// Length of the assigned client id in `assigned_id`; 0 for none.
+    pub assigned_len: u8,
+    pub assigned_id: [u8; ASSIGNED_ID_CAPACITY],
+}
+
+impl Link {
+    /// A 3.1.1 connection, or an MQTT 5 one before its CONNACK: the
+    /// standard's defaults.
+    pub const fn new(active: bool, connect: ConnectV5<'static>) -> Link {
+        Link {
+            active,
+            connect,
+            receive_maximum: u16::MAX,
+            maximum_packet_size: None,
+            maximum_qos: QoS::ExactlyOnce,
+            retain_available: true,
+            assigned_len: 0,
+            assigned_id: [0; ASSIGNED_ID_CAPACITY],
+        }
+    }
+}
+
+/// The reason code of the DISCONNECT a client sends before closing a
+/// connection for `err` (section 4.13); `None` when it sends none (the
+/// server refused or disconnected).
+pub fn disconnect_reason(err: Error) -> Option<ReasonCode> {
+    Some(match err {
+        Error::ConnectionRefused(_) | Error::ServerDisconnected(_) => return None,
+        Error::MalformedPacket
+        | Error::MalformedRemainingLength
+        | Error::InvalidFlags
+        | Error::InvalidQos
+        | Error::InvalidUtf8
+        | Error::NullCharacter
+        | Error::InvalidPacketType(_) => ReasonCode::MALFORMED_PACKET,
+        Error::PacketTooLarge => ReasonCode::PACKET_TOO_LARGE,
+        Error::InboundQos2Full => ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
+        _ => ReasonCode::PROTOCOL_ERROR,
+    })
+}
+
+impl<M: Memory> Session<M> {
+    /// True when the current connection speaks MQTT 5.
+    pub fn is_v5(&self) -> bool {
+        self.v5.active
+    }
+
+    /// The client identifier the server assigned in its CONNACK (MQTT 5,
+    /// CONNECT with an empty client id), while it fits
+    /// [`ASSIGNED_ID_CAPACITY`] bytes.
+    pub fn assigned_client_id(&self) -> Option<&str> {
+        let id = &self.v5.assigned_id[..usize::from(self.v5.assigned_len)];
+        (!id.is_empty()).then(|| core::str::from_utf8(id).ok())?
+    }
+
+    /// The keepalive in force, in seconds: the client's, or the Server
+    /// Keep Alive of an MQTT 5 CONNACK.
+    pub fn keep_alive_secs(&self) -> u16 {
+        (self.keep_alive_ms / 1000) as u16
+    }
+
+    /// Chooses the protocol: MQTT 5 with what its CONNECT announces
+    /// (`Some`), or the [`super::ConnectOptions::protocol`] (`None`, the
+    /// default). [`Session::connect`] then sends that CONNECT, and publishes
+    /// queued offline are encoded for it. Only while disconnected; the
+    /// outbox holds packets of one protocol, so changing it while messages
+    /// wait there is [`Error::InvalidArgument`].
+    pub fn select_v5(&mut self, v5: Option<ConnectV5<'static>>) -> Result<(), Error> {
+        if self.state != State::Disconnected {
+            return Err(Error::AlreadyConnected);
+        }
+        if self.v5.active != v5.is_some() && !self.ring.is_empty() {
+            return Err(Error::InvalidArgument);
+        }
+        self.v5 = Link::new(v5.is_some(), v5.unwrap_or(ConnectV5::DEFAULT));
+        Ok(())
+    }
+
+    /// [`Session::connect`] after [`Session::select_v5`]: CONNECT v5 with
+    /// the chosen announcements.
+    pub(super) fn connect_selected(
+        &mut self,
+        options: &super::ConnectOptions<'_>,
+        now_ms: Millis,
+    ) -> Result<(), Error> {
+        let connect = self.v5.connect;
+        self.connect_v5(options, &connect, now_ms)
+    }
+
+    /// The in-flight window of this connection: the configured one, capped
+    /// by the server's Receive Maximum.
+    pub(super) fn window(&self) -> u16 {
+        self.config.inflight_window.min(self.v5.receive_maximum)
+    }
+
+    /// Starts an MQTT 5 connection: queues CONNECT v5 announcing
+    /// `v5_options` (here with Will Properties that need not outlive the
+    /// call). The transport must already be open. Later connections of
+    /// [`Session::connect`] speak MQTT 5 too, without the Will Properties.
+    pub fn connect_v5(
+        &mut self,
+        options: &super::ConnectOptions<'_>,
+        v5_options: &ConnectV5<'_>,
+        now_ms: Millis,
+    ) -> Result<(), Error> {
+        if self.state != State::Disconnected {
+            return Err(Error::AlreadyConnected);
+        }
+        // Session Expiry, Receive Maximum, Maximum Packet Size: 13 bytes.
+        let mut buf = [0u8; 16];
+        let mut props = v5::PropertyWriter::new(&mut buf);
+        if v5_options.session_expiry_interval != 0 {
+            props.push(&Property::SessionExpiryInterval(
+                v5_options.session_expiry_interval,
+            ))?;
+        }
+        if v5_options.receive_maximum != 0 {
+            props.push(&Property::ReceiveMaximum(v5_options.receive_maximum))?;
+        }
+        if v5_options.maximum_packet_size != 0 {
+            props.push(&Property::MaximumPacketSize(v5_options.maximum_packet_size))?;
+        }
+        let connect = v5::Connect {
+            clean_start: options.clean_session,
+            keep_alive: options.keep_alive_secs,
+            properties: props.finish(),
+            client_id: options.client_id,
+            will: options.will.map(|will| v5::Will {
+                properties: v5_options.will_properties,
+                topic: will.topic,
+                payload: will.payload,
+                qos: will.qos,
+                retain: will.retain,
+            }),
+            username: options.username,
+            password: options.password,
+        };
+        let announced = ConnectV5 {
+            will_properties: Properties::NONE,
+            ..*v5_options
+        };
+        self.select_v5(Some(announced))?;
+        self.out_start = 0;
+        self.out_end = 0;
+        self.queue_v5(&connect, now_ms)?;
+        self.keep_alive_ms = u32::from(options.keep_alive_secs) * 1000;
+        self.ping_outstanding = false;
+        self.last_received_ms = now_ms;
+        self.state = State::AwaitingConnAck;
+        Ok(())
+    }
+
+    /// Publishes with MQTT 5 properties (Payload Format Indicator, Message
+    /// Expiry Interval, Content Type, Response Topic, Correlation Data,
+    /// User Properties), on an MQTT 5 connection (or offline after one).
+    /// As [`Session::publish`] otherwise; a QoS above the server's Maximum
+    /// QoS is [`Error::QosNotSupported`], RETAIN on a server without it
+    /// [`Error::RetainNotSupported`], a packet above the server's Maximum
+    /// Packet Size [`Error::PacketTooLargeForServer`]; nothing is sent.
+    pub fn publish_v5(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        qos: QoS,
+        retain: bool,
+        properties: Properties<'_>,
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
+        if !self.v5.active {
+            return Err(Error::InvalidArgument);
+        }
+        if qos > self.v5.maximum_qos {
+            return Err(Error::QosNotSupported);
+        }
+        if retain && !self.v5.retain_available {
+            return Err(Error::RetainNotSupported);
+        }
+        // As Session::publish, which a 3.1.1 firmware keeps as it is (its
+        // code byte for byte: scripts/footprint.sh), so not shared.
+        let connected = self.state == State::Connected;
+        let offline_ok = match qos {
+            QoS::AtMostOnce => self.config.queue_qos0_offline,
+            _ => self.config.queue_offline,
+        };
+        let offline = matches!(self.state, State::Disconnected | State::AwaitingConnAck);
+        if !(connected || (offline_ok && offline)) {
+            return Err(Error::NotConnected);
+        }
+        let mut publish = v5::Publish {
+            dup: false,
+            qos,
+            retain,
+            topic,
+            packet_id: 0,
+            properties,
+            payload,
+        };
+        if qos == QoS::AtMostOnce && connected {
+            self.queue_v5(&publish, now_ms)?;
+            return Ok(0);
+        }
+        crate::topic::validate_topic_name(topic)?;
+        if self.queued >= self.config.outbox_limit {
+            return Err(Error::StoreFull);
+        }
+        let slot = match qos {
+            QoS::AtMostOnce => None,
+            _ => Some(self.free_slot().map_err(|_| Error::StoreFull)?),
+        };
+        publish.packet_id = slot.map_or(0, |(_, id)| id);
+        let size = self.size_v5(&publish)?;
+        if size.total() > self.memory.tx().len() {
+            return Err(Error::PacketTooLarge);
+        }
+        let parts = self.memory.parts();
+        let offset = self
+            .ring
+            .push(parts.store, publish.packet_id, LIVE, size.total(), |out| {
+                Ok(publish.encode_sized(&size, out)?)
+            })?;
+        if let Some((index, packet_id)) = slot {
+            let kind = match qos {
+                QoS::AtLeastOnce => SlotKind::AwaitPubAck,
+                _ => SlotKind::AwaitPubRec,
+            };
+            parts.slots[index] = Slot {
+                packet_id,
+                kind,
+                filter_count: 0,
+                store_offset: offset as u32,
+            };
+        }
+        self.queued += 1;
+        if connected && self.send_cursor.is_none() {
+            self.send_cursor = Some(offset);
+        }
+        self.last_sent_ms = now_ms;
+        self.pump();
+        Ok(publish.packet_id)
+    }
+
+    /// Queues an MQTT 5 SUBSCRIBE with its subscription options; returns
+    /// its packet id. The SUBACK's reason codes (0x00 to 0x02 granted,
+    /// 0x80 and above refused) come as [`Event::Subscribed`].
+    pub fn subscribe_v5(
+        &mut self,
+        topics: &[v5::SubscribeTopic<'_>],
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
+        let subscribe = |packet_id| v5::Subscribe {
+            packet_id,
+            properties: Properties::NONE,
+            topics,
+        };
+        self.request_v5(SlotKind::AwaitSubAck, topics.len(), subscribe, now_ms)
+    }
+
+    /// [`Session::subscribe`] on an MQTT 5 connection: subscription
+    /// options with the QoS only.
+    pub(super) fn subscribe_qos_v5(
+        &mut self,
+        topics: &[crate::codec::SubscribeTopic<'_>],
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
+        let subscribe = |packet_id| v5::SubscribeQos { packet_id, topics };
+        self.request_v5(SlotKind::AwaitSubAck, topics.len(), subscribe, now_ms)
+    }
+
+    /// Queues an MQTT 5 UNSUBSCRIBE; returns its packet id. The UNSUBACK's
+    /// reason codes come as [`Event::UnsubscribedCodes`].
+    pub fn unsubscribe_v5(&mut self, filters: &[&str], now_ms: Millis) -> Result<u16, Error> {
+        let unsubscribe = |packet_id| v5::Unsubscribe {
+            packet_id,
+            properties: Properties::NONE,
+            filters,
+        };
+        self.request_v5(SlotKind::AwaitUnsubAck, filters.len(), unsubscribe, now_ms)
+    }
+
+    /// Queues the SUBSCRIBE or UNSUBSCRIBE `packet` makes for a free packet
+    /// id, of `filters` filters, and marks its slot as awaiting `kind`.
+    fn request_v5<P: v5::Encode>(
+        &mut self,
+        kind: SlotKind,
+        filters: usize,
+        packet: impl FnOnce(u16) -> P,
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
+        self.require_v5_connected()?;
+        if filters == 0 || filters > u16::MAX as usize {
+            return Err(Error::NoTopicFilters);
+        }
+        let (slot_index, packet_id) = self.free_slot()?;
+        self.queue_v5(&packet(packet_id), now_ms)?;
+        self.memory.parts().slots[slot_index] = Slot {
+            packet_id,
+            kind,
+            filter_count: filters as u16,
+            store_offset: 0,
+        };
+        Ok(packet_id)
+    }
+
+    /// Queues a DISCONNECT with `reason` (MQTT 5) as the last packet of
+    /// the connection, dropping output not yet written: for a protocol
+    /// violation by the server, before the driver closes the connection.
+    pub fn disconnect_with_reason(
+        &mut self,
+        reason: ReasonCode,
+        now_ms: Millis,
+    ) -> Result<(), Error> {
+        if !self.v5.active || self.state == State::Disconnected {
+            return Err(Error::NotConnected);
+        }
+        self.send_cursor = None;
+        self.out_start = 0;
+        self.out_end = 0;
+        let packet = v5::Disconnect {
+            reason,
+            properties: Properties::NONE,
+        };
+        self.queue_v5(&packet, now_ms)?;
+        self.state = State::Disconnecting;
+        Ok(())
+    }
+
+    /// Handles one MQTT 5 packet decoded from the server, as
+    /// [`Session::handle_packet`] does a 3.1.1 one. A refusing CONNACK is
+    /// [`Error::ConnectionRefused`] with its reason code, a DISCONNECT
+    /// [`Error::ServerDisconnected`] with its; a failure reason on PUBACK
+    /// or PUBREC completes the message as [`Event::PublishFailed`]. The
+    /// Topic Alias of a PUBLISH must have been checked by the caller (the
+    /// client announces a Topic Alias Maximum of 0).
+    pub fn handle_packet_v5<'p>(
+        &mut self,
+        packet: &v5::ServerPacket<'p>,
+        now_ms: Millis,
+    ) -> Result<Option<Event<'p>>, Error> {
+        use v5::ServerPacket as S;
+        let plain = match *packet {
+            S::ConnAck(ack) if self.state == State::AwaitingConnAck => {
+                self.ping_outstanding = false;
+                self.last_received_ms = now_ms;
+                if ack.reason.is_error() {
+                    self.state = State::Disconnected;
+                    self.out_start = 0;
+                    self.out_end = 0;
+                    return Err(Error::ConnectionRefused(ack.reason.0));
+                }
+                self.apply_limits(&ack);
+                let ack = ConnAck {
+                    session_present: ack.session_present,
+                    code: ConnectReturnCode::Accepted,
+                };
+                return Ok(Some(self.handle_connack(&ack)));
+            }
+            S::ConnAck(_) | S::Auth(_) => return Err(Error::ProtocolViolation),
+            S::Disconnect(d) => return Err(Error::ServerDisconnected(d.reason.0)),
+            _ if self.state == State::AwaitingConnAck => return Err(Error::ProtocolViolation),
+            S::Publish(p) => Packet::Publish(crate::codec::Publish {
+                dup: p.dup,
+                qos: p.qos,
+                retain: p.retain,
+                topic: p.topic,
+                packet_id: p.packet_id,
+                payload: p.payload,
+            }),
+            S::PubAck(r) if r.reason.is_error() => {
+                return self.fail(r.packet_id, SlotKind::AwaitPubAck, r.reason, now_ms)
+            }
+            S::PubRec(r) if r.reason.is_error() => {
+                return self.fail(r.packet_id, SlotKind::AwaitPubRec, r.reason, now_ms)
+            }
+            S::PubAck(r) => Packet::PubAck(r.packet_id),
+            S::PubRec(r) => Packet::PubRec(r.packet_id),
+            // 0x92 (the id was not found) ends the exchange all the same.
+            S::PubRel(r) => Packet::PubRel(r.packet_id),
+            S::PubComp(r) => Packet::PubComp(r.packet_id),
+            S::SubAck(acks) => Packet::SubAck(SubAck {
+                packet_id: acks.packet_id,
+                return_codes: acks.reason_codes,
+            }),
+            S::UnsubAck(acks) => {
+                self.ping_outstanding = false;
+                self.last_received_ms = now_ms;
+                return self.unsubscribed(acks).map(Some);
+            }
+            S::PingResp => Packet::PingResp,
+        };
+        self.handle_packet(&plain, now_ms)
+    }
+
+    /// The server's limits from an accepting CONNACK.
+    fn apply_limits(&mut self, ack: &v5::ConnAck<'_>) {
+        let limits = ack.limits();
+        let mut link = Link::new(true, self.v5.connect);
+        link.receive_maximum = limits.receive_maximum;
+        link.maximum_packet_size = limits.maximum_packet_size;
+        link.maximum_qos = limits.maximum_qos;
+        link.retain_available = limits.retain_available;
+        if let Some(id) = limits.assigned_client_identifier {
+            if id.len() <= ASSIGNED_ID_CAPACITY {
+                link.assigned_id[..id.len()].copy_from_slice(id.as_bytes());
+                link.assigned_len = id.len() as u8;
+            }
+        }
+        self.v5 = link;
+        if let Some(secs) = limits.server_keep_alive {
+            self.keep_alive_ms = u32::from(secs) * 1000;
+        }
+    }
+
+    /// A PUBACK or PUBREC with a failure reason: the message is done.
+    fn fail<'p>(
+        &mut self,
+        packet_id: u16,
+        expected: SlotKind,
+        reason: ReasonCode,
+        now_ms: Millis,
+    ) -> Result<Option<Event<'p>>, Error> {
+        self.ping_outstanding = false;
+        self.last_received_ms = now_ms;
+        Ok(self
+            .complete(packet_id, expected)?
+            .then_some(Event::PublishFailed {
+                packet_id,
+                reason: reason.0,
+            }))
+    }
+
+    fn unsubscribed<'p>(&mut self, acks: v5::FilterAcks<'p>) -> Result<Event<'p>, Error> {
+        let parts = self.memory.parts();
+        let index = super::find_slot(parts.slots, acks.packet_id)
+            .filter(|&index| parts.slots[index].kind == SlotKind::AwaitUnsubAck)
+            .ok_or(Error::ProtocolViolation)?;
+        if acks.reason_codes.len() != usize::from(parts.slots[index].filter_count) {
+            return Err(Error::SubackCountMismatch);
+        }
+        parts.slots[index] = Slot::FREE;
+        Ok(Event::UnsubscribedCodes {
+            packet_id: acks.packet_id,
+            reason_codes: acks.reason_codes,
+        })
+    }
+
+    fn require_v5_connected(&self) -> Result<(), Error> {
+        self.require_connected()?;
+        if self.v5.active {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument)
+        }
+    }
+
+    /// Validates and sizes `packet`, refusing one larger than the server's
+    /// Maximum Packet Size.
+    fn size_v5(&self, packet: &dyn v5::Encode) -> Result<v5::PacketSize, Error> {
+        let size = packet.size()?;
+        size.check_max(self.v5.maximum_packet_size)
+            .map_err(|_| Error::PacketTooLargeForServer)?;
+        Ok(size)
+    }
+
+    /// Encodes an MQTT 5 `packet` at the end of the pending output.
+    fn queue_v5(&mut self, packet: &dyn v5::Encode, now_ms: Millis) -> Result<(), Error> {
+        let size = self.size_v5(packet)?;
+        self.check_output_room(size.total())?;
+        let tx = self.memory.parts().tx;
+        let written = packet.encode_sized(&size, &mut tx[self.out_end..])?;
+        self.out_end += written;
+        self.last_sent_ms = now_ms;
+        Ok(())
+    }
+}

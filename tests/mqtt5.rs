@@ -1,0 +1,580 @@
+//! The Rust client over MQTT 5.0: against a real mosquitto (2.0.11 speaks
+//! MQTT 5) started per test, and against scripted peers for what mosquitto
+//! does not do on demand (a DISCONNECT with a reason code, a Topic Alias
+//! the client did not allow, a PUBACK with a failure reason).
+
+mod support;
+
+use embermq::client::{Client, ClientEvent};
+use embermq::codec::v5::{RetainHandling, SubscribeTopic, SubscriptionOptions};
+use embermq::codec::QoS;
+use embermq::session::{ConnectOptions, ConnectV5, HeapMemory, Session, SessionConfig, State};
+use embermq::transport::tcp::{TcpOptions, TcpTransport};
+use embermq::transport::StdClock;
+use embermq::Error;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+use support::{read_packet, Broker, BrokerConfig};
+
+type TestClient = Client<HeapMemory, TcpTransport, StdClock, Box<[u8]>>;
+
+/// An MQTT 5 client (window 20, 16 KiB buffers).
+fn new_client() -> TestClient {
+    let session = Session::new(
+        HeapMemory::new(40, 64 * 1024, 64, 16 * 1024),
+        SessionConfig::default(),
+    );
+    let mut client = Client::new(
+        session,
+        StdClock::default(),
+        vec![0; 16 * 1024].into_boxed_slice(),
+        5_000,
+    );
+    client.select_v5(Some(ConnectV5::DEFAULT)).unwrap();
+    client
+}
+
+fn tcp(port: u16) -> TcpTransport {
+    TcpTransport::connect("127.0.0.1", port, &TcpOptions::default()).expect("tcp connect")
+}
+
+fn options(id: &str) -> ConnectOptions<'_> {
+    ConnectOptions {
+        client_id: id,
+        keep_alive_secs: 30,
+        ..ConnectOptions::default()
+    }
+}
+
+fn connect(client: &mut TestClient, broker: &Broker, id: &str) {
+    client
+        .connect(tcp(broker.port), &options(id))
+        .expect("connect");
+    assert!(client.is_connected());
+    assert!(client.session().is_v5());
+}
+
+fn sub(filter: &str, qos: QoS) -> SubscribeTopic<'_> {
+    SubscribeTopic {
+        filter,
+        options: SubscriptionOptions {
+            qos,
+            ..SubscriptionOptions::default()
+        },
+    }
+}
+
+/// What arrived, copied out of the receive buffer.
+#[derive(Debug, Default)]
+struct Seen {
+    messages: Vec<(String, Vec<u8>, QoS, bool)>,
+    published: Vec<u16>,
+    failed: Vec<(u16, u8)>,
+    subscribed: Vec<(u16, Vec<u8>)>,
+    unsubscribed: Vec<(u16, Vec<u8>)>,
+    lost: Vec<Error>,
+}
+
+/// Polls until `done` holds or `limit` passes (then panics).
+fn poll_until(
+    client: &mut TestClient,
+    seen: &mut Seen,
+    limit: Duration,
+    done: impl Fn(&Seen) -> bool,
+) {
+    let start = Instant::now();
+    while !done(seen) {
+        assert!(start.elapsed() < limit, "timed out; seen {seen:?}");
+        poll_for(client, seen, 50);
+    }
+}
+
+/// One poll of at most `ms`, recording its event.
+fn poll_for(client: &mut TestClient, seen: &mut Seen, ms: u32) {
+    let event = match client.poll_event(ms) {
+        Ok(Some(event)) => event,
+        Ok(None) | Err(Error::NotConnected) => return,
+        Err(other) => panic!("poll: {other:?}"),
+    };
+    match event {
+        ClientEvent::Message {
+            topic,
+            payload,
+            qos,
+            retain,
+            ..
+        } => seen.messages.push((
+            String::from_utf8(client.bytes(topic).to_vec()).unwrap(),
+            client.bytes(payload).to_vec(),
+            qos,
+            retain,
+        )),
+        ClientEvent::Published { packet_id } => seen.published.push(packet_id),
+        ClientEvent::PublishFailed { packet_id, reason } => seen.failed.push((packet_id, reason)),
+        ClientEvent::Subscribed {
+            packet_id,
+            return_codes,
+        } => seen
+            .subscribed
+            .push((packet_id, client.bytes(return_codes).to_vec())),
+        ClientEvent::UnsubscribedCodes {
+            packet_id,
+            reason_codes,
+        } => seen
+            .unsubscribed
+            .push((packet_id, client.bytes(reason_codes).to_vec())),
+        ClientEvent::ConnectionLost(reason) => seen.lost.push(reason),
+        ClientEvent::Received { .. } | ClientEvent::Pong => {}
+        other => panic!("unexpected event {other:?}"),
+    }
+}
+
+/// Polls for `ms` milliseconds in all (for "nothing arrives" checks).
+fn poll_quietly(client: &mut TestClient, seen: &mut Seen, ms: u64) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(ms) {
+        poll_for(client, seen, 50);
+    }
+}
+
+fn subscribe(client: &mut TestClient, seen: &mut Seen, topics: &[SubscribeTopic<'_>]) -> Vec<u8> {
+    let id = client.subscribe_v5(topics).unwrap();
+    let before = seen.subscribed.len();
+    poll_until(client, seen, Duration::from_secs(5), |s| {
+        s.subscribed.len() > before
+    });
+    let (got, codes) = seen.subscribed.last().unwrap().clone();
+    assert_eq!(got, id);
+    codes
+}
+
+#[test]
+fn round_trips_at_every_qos_over_mqtt5() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start_default();
+    let mut client = new_client();
+    connect(&mut client, &broker, "v5-rt");
+    let mut seen = Seen::default();
+    assert_eq!(
+        subscribe(&mut client, &mut seen, &[sub("rt/#", QoS::ExactlyOnce)]),
+        vec![2]
+    );
+    // One message per QoS, each with a payload of its own size (the
+    // QoS 2 one spans many reads), in the order published.
+    let sent: Vec<(String, Vec<u8>, QoS, bool)> =
+        [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]
+            .into_iter()
+            .map(|qos| {
+                let len = [5, 0, 12_000][qos as usize];
+                let payload = (0..len).map(|i| (i % 253) as u8).collect();
+                (format!("rt/{qos:?}"), payload, qos, false)
+            })
+            .collect();
+    let ids: Vec<u16> = sent
+        .iter()
+        .map(|(topic, payload, qos, _)| client.publish(topic, payload, *qos, false).unwrap())
+        .collect();
+    assert_eq!(ids[0], 0);
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        s.messages.len() == 3 && s.published.len() == 2
+    });
+    seen.messages.sort_by_key(|m| m.2);
+    assert_eq!(seen.messages, sent);
+    seen.published.sort();
+    assert_eq!(seen.published, ids[1..]);
+    assert!(seen.failed.is_empty() && seen.lost.is_empty());
+    assert_eq!(client.session().inflight(), 0);
+    // A publish with properties goes through too.
+    let mut buf = [0u8; 64];
+    let mut props = embermq::codec::v5::PropertyWriter::new(&mut buf);
+    props
+        .push(&embermq::codec::v5::Property::ContentType("text/plain"))
+        .unwrap();
+    props
+        .push(&embermq::codec::v5::Property::UserProperty("k", "v"))
+        .unwrap();
+    let id = client
+        .publish_v5("rt/props", b"p", QoS::AtLeastOnce, false, props.finish())
+        .unwrap();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        s.published.contains(&id) && s.messages.len() == 4
+    });
+    assert_eq!(seen.messages[3].0, "rt/props");
+    client.disconnect().unwrap();
+    assert_eq!(client.state(), State::Disconnected);
+    assert!(broker.wait_for_log("v5-rt", Duration::from_secs(2)));
+}
+
+#[test]
+fn no_local_and_retain_handling_are_honoured() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start_default();
+    let mut client = new_client();
+    connect(&mut client, &broker, "v5-opts");
+    let mut seen = Seen::default();
+    let no_local = SubscribeTopic {
+        filter: "nl/#",
+        options: SubscriptionOptions {
+            qos: QoS::AtLeastOnce,
+            no_local: true,
+            ..SubscriptionOptions::default()
+        },
+    };
+    assert_eq!(subscribe(&mut client, &mut seen, &[no_local]), vec![1]);
+    // Our own message is not delivered; another client's is.
+    client
+        .publish("nl/own", b"mine", QoS::AtLeastOnce, false)
+        .unwrap();
+    let mut other = new_client();
+    connect(&mut other, &broker, "v5-other");
+    other
+        .publish("nl/other", b"theirs", QoS::AtLeastOnce, false)
+        .unwrap();
+    let mut other_seen = Seen::default();
+    poll_until(&mut other, &mut other_seen, Duration::from_secs(5), |s| {
+        s.published.len() == 1
+    });
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.messages.is_empty()
+    });
+    poll_quietly(&mut client, &mut seen, 300);
+    let topics: Vec<_> = seen.messages.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(topics, vec!["nl/other"]);
+
+    // A retained message: not sent with Retain Handling 2, sent with 0.
+    other
+        .publish("rh/x", b"kept", QoS::AtLeastOnce, true)
+        .unwrap();
+    poll_until(&mut other, &mut other_seen, Duration::from_secs(5), |s| {
+        s.published.len() == 2
+    });
+    seen.messages.clear();
+    let never = SubscribeTopic {
+        filter: "rh/#",
+        options: SubscriptionOptions {
+            qos: QoS::AtLeastOnce,
+            retain_handling: RetainHandling::DoNotSend,
+            ..SubscriptionOptions::default()
+        },
+    };
+    assert_eq!(subscribe(&mut client, &mut seen, &[never]), vec![1]);
+    poll_quietly(&mut client, &mut seen, 300);
+    assert!(seen.messages.is_empty(), "{:?}", seen.messages);
+    let always = SubscribeTopic {
+        filter: "rh/+",
+        options: SubscriptionOptions {
+            qos: QoS::AtLeastOnce,
+            retain_handling: RetainHandling::SendAtSubscribe,
+            retain_as_published: true,
+            ..SubscriptionOptions::default()
+        },
+    };
+    assert_eq!(subscribe(&mut client, &mut seen, &[always]), vec![1]);
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.messages.is_empty()
+    });
+    assert_eq!(
+        seen.messages[0],
+        ("rh/x".into(), b"kept".to_vec(), QoS::AtLeastOnce, true)
+    );
+}
+
+#[test]
+fn suback_and_unsuback_reason_codes_per_filter() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start(BrokerConfig::new().extra("max_qos 1"));
+    let mut client = new_client();
+    connect(&mut client, &broker, "v5-codes");
+    let mut seen = Seen::default();
+    // QoS 2 asked, 1 granted (the server's maximum); 0 asked, 0 granted.
+    assert_eq!(
+        subscribe(
+            &mut client,
+            &mut seen,
+            &[sub("a/#", QoS::ExactlyOnce), sub("b", QoS::AtMostOnce)]
+        ),
+        vec![1, 0]
+    );
+    // Maximum QoS 1 from the CONNACK: QoS 2 is refused before sending.
+    assert_eq!(
+        client.publish("a/x", b"2", QoS::ExactlyOnce, false),
+        Err(Error::QosNotSupported)
+    );
+    assert_eq!(client.session().queued(), 0);
+    let id = client.unsubscribe_v5(&["a/#", "never/subscribed"]).unwrap();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.unsubscribed.is_empty()
+    });
+    assert_eq!(seen.unsubscribed, vec![(id, vec![0x00, 0x11])]);
+    // The 3.1.1-style calls speak MQTT 5 on an MQTT 5 connection.
+    let id = client
+        .subscribe(&[embermq::codec::SubscribeTopic {
+            filter: "c",
+            qos: QoS::ExactlyOnce,
+        }])
+        .unwrap();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        s.subscribed.len() == 2
+    });
+    assert_eq!(seen.subscribed[1], (id, vec![1]));
+    let id = client.unsubscribe(&["c"]).unwrap();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        s.unsubscribed.len() == 2
+    });
+    assert_eq!(seen.unsubscribed[1], (id, vec![0x00]));
+    assert!(client.is_connected());
+}
+
+#[test]
+fn retain_unavailable_is_refused_before_sending() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start(BrokerConfig::new().extra("retain_available false"));
+    let mut client = new_client();
+    connect(&mut client, &broker, "v5-noretain");
+    assert_eq!(
+        client.publish("r", b"x", QoS::AtLeastOnce, true),
+        Err(Error::RetainNotSupported)
+    );
+    assert_eq!(client.session().queued(), 0);
+    let id = client.publish("r", b"x", QoS::AtLeastOnce, false).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        s.published == vec![id]
+    });
+}
+
+#[test]
+fn receive_maximum_caps_the_inflight_window() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start(BrokerConfig::new().max_inflight(3));
+    let mut client = new_client();
+    assert_eq!(client.session().config().inflight_window, 20);
+    connect(&mut client, &broker, "v5-recvmax");
+    let mut ids = Vec::new();
+    for i in 0..10u8 {
+        ids.push(client.publish("rm", &[i], QoS::AtLeastOnce, false).unwrap());
+        // Never more than the server's Receive Maximum on the wire.
+        assert!(client.session().inflight() <= 3);
+    }
+    assert_eq!(client.session().inflight(), 3);
+    assert_eq!(client.session().queued(), 10);
+    let mut seen = Seen::default();
+    let start = Instant::now();
+    while seen.published.len() < 10 {
+        assert!(start.elapsed() < Duration::from_secs(5), "{seen:?}");
+        poll_for(&mut client, &mut seen, 50);
+        assert!(client.session().inflight() <= 3);
+    }
+    seen.published.sort();
+    assert_eq!(seen.published, ids);
+}
+
+#[test]
+fn maximum_packet_size_is_respected_before_sending() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start(BrokerConfig::new().extra("max_packet_size 200"));
+    let mut client = new_client();
+    connect(&mut client, &broker, "v5-maxpkt");
+    let big = [7u8; 300];
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+        assert_eq!(
+            client.publish("mp", &big, qos, false),
+            Err(Error::PacketTooLargeForServer)
+        );
+    }
+    assert_eq!(client.session().queued(), 0);
+    assert!(client.session().pending_output().is_empty());
+    // The connection is fine: a small message goes through.
+    let id = client
+        .publish("mp", &big[..100], QoS::AtLeastOnce, false)
+        .unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        s.published == vec![id]
+    });
+    assert!(seen.lost.is_empty());
+}
+
+#[test]
+fn server_keep_alive_and_assigned_client_id() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start(BrokerConfig::new().extra("max_keepalive 10"));
+    let mut client = new_client();
+    // Keepalive 30 asked, 10 imposed; an empty id gets one assigned.
+    connect(&mut client, &broker, "");
+    assert_eq!(client.session().keep_alive_secs(), 10);
+    let id = client.session().assigned_client_id().expect("assigned id");
+    assert!(id.starts_with("auto-"), "{id}");
+    let deadline = client.next_deadline().unwrap();
+    let now = client.now_ms();
+    assert!(
+        deadline.wrapping_sub(now) <= 10_000,
+        "{}",
+        deadline.wrapping_sub(now)
+    );
+}
+
+#[test]
+fn refusal_carries_the_v5_reason_code() {
+    if !support::require_mosquitto() || !support::mosquitto_passwd_available() {
+        return;
+    }
+    let broker = Broker::start(BrokerConfig::new().user("alice", "secret"));
+    let mut client = new_client();
+    let wrong = ConnectOptions {
+        username: Some("alice"),
+        password: Some(b"wrong"),
+        ..options("v5-refused")
+    };
+    match client.connect(tcp(broker.port), &wrong) {
+        Err(Error::ConnectionRefused(code)) => {
+            assert!(code == 0x86 || code == 0x87, "{code:#x}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(client.state(), State::Disconnected);
+    let right = ConnectOptions {
+        password: Some(b"secret"),
+        ..wrong
+    };
+    client.connect(tcp(broker.port), &right).unwrap();
+    assert!(client.is_connected());
+}
+
+// ---- scripted peers ----
+
+/// A peer that accepts one MQTT 5 CONNECT (checked) with a plain CONNACK,
+/// then runs `script`; returns what the script returns.
+fn scripted<R: Send + 'static>(
+    script: impl FnOnce(&mut TcpStream) -> R + Send + 'static,
+) -> (u16, thread::JoinHandle<R>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let connect = read_packet(&mut s);
+        assert_eq!(connect[0], 0x10, "CONNECT first");
+        // Protocol name "MQTT" then version 5.
+        assert_eq!(&connect[2..9], b"\x00\x04MQTT\x05");
+        s.write_all(&[0x20, 3, 0, 0, 0]).unwrap();
+        script(&mut s)
+    });
+    (port, peer)
+}
+
+#[test]
+fn server_disconnect_is_reported_with_its_reason_code() {
+    let (port, peer) = scripted(|s| {
+        // 0x8B Server shutting down, with a Reason String.
+        let mut d = vec![0xE0, 0, 0x8B, 6, 0x1F, 0, 3];
+        d.extend_from_slice(b"bye");
+        d[1] = (d.len() - 2) as u8;
+        s.write_all(&d).unwrap();
+        // The client sends nothing back and closes.
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+        rest
+    });
+    let mut client = new_client();
+    client.connect(tcp(port), &options("v5-sd")).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.lost.is_empty()
+    });
+    assert_eq!(seen.lost, vec![Error::ServerDisconnected(0x8B)]);
+    assert_eq!(client.state(), State::Disconnected);
+    assert_eq!(peer.join().unwrap(), Vec::<u8>::new());
+}
+
+#[test]
+fn topic_alias_from_the_server_is_answered_with_disconnect_0x94() {
+    let (port, peer) = scripted(|s| {
+        // PUBLISH QoS 0, topic "t", properties: Topic Alias 1.
+        s.write_all(&[0x30, 8, 0, 1, b't', 3, 0x23, 0, 1, b'x'])
+            .unwrap();
+        let disconnect = read_packet(s);
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+        (disconnect, rest)
+    });
+    let mut client = new_client();
+    client.connect(tcp(port), &options("v5-alias")).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.lost.is_empty()
+    });
+    assert!(seen.messages.is_empty());
+    assert_eq!(seen.lost, vec![Error::ProtocolViolation]);
+    let (disconnect, rest) = peer.join().unwrap();
+    assert_eq!(disconnect[0], 0xE0);
+    assert_eq!(disconnect[2], 0x94, "{disconnect:x?}");
+    assert!(rest.is_empty());
+}
+
+#[test]
+fn malformed_packet_is_answered_with_disconnect_0x81() {
+    let (port, peer) = scripted(|s| {
+        // PUBACK whose property length runs past the packet.
+        s.write_all(&[0x40, 4, 0, 1, 0x00, 9]).unwrap();
+        read_packet(s)
+    });
+    let mut client = new_client();
+    client.connect(tcp(port), &options("v5-malformed")).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.lost.is_empty()
+    });
+    let disconnect = peer.join().unwrap();
+    assert_eq!(disconnect[0], 0xE0);
+    assert_eq!(disconnect[2], 0x81, "{disconnect:x?}");
+}
+
+#[test]
+fn puback_with_a_failure_reason_completes_the_message_as_failed() {
+    let (port, peer) = scripted(|s| {
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let publish = read_packet(s);
+            assert_eq!(publish[0] & 0xf6, 0x32, "QoS 1 PUBLISH");
+            // Topic "f" (3 bytes with its length), then the packet id.
+            ids.push([publish[5], publish[6]]);
+        }
+        // The first refused (0x87 Not authorized), the second accepted
+        // in the short form.
+        s.write_all(&[0x40, 3, ids[0][0], ids[0][1], 0x87]).unwrap();
+        s.write_all(&[0x40, 2, ids[1][0], ids[1][1]]).unwrap();
+        read_packet(s)
+    });
+    let mut client = new_client();
+    client.connect(tcp(port), &options("v5-fail")).unwrap();
+    let a = client.publish("f", b"1", QoS::AtLeastOnce, false).unwrap();
+    let b = client.publish("f", b"2", QoS::AtLeastOnce, false).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        s.failed.len() + s.published.len() == 2
+    });
+    assert_eq!(seen.failed, vec![(a, 0x87)]);
+    assert_eq!(seen.published, vec![b]);
+    assert_eq!(client.session().queued(), 0);
+    assert!(!client.is_pending(a));
+    client.disconnect().unwrap();
+    // A normal DISCONNECT: the two bytes of both versions.
+    assert_eq!(peer.join().unwrap(), vec![0xE0, 0]);
+}
