@@ -578,3 +578,126 @@ fn puback_with_a_failure_reason_completes_the_message_as_failed() {
     // A normal DISCONNECT: the two bytes of both versions.
     assert_eq!(peer.join().unwrap(), vec![0xE0, 0]);
 }
+
+#[test]
+fn session_expiry_keeps_the_session_across_connections() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start_default();
+    let mut client = new_client();
+    let keep = ConnectV5 {
+        session_expiry_interval: 300,
+        ..ConnectV5::DEFAULT
+    };
+    client.select_v5(Some(keep)).unwrap();
+    let resume = ConnectOptions {
+        clean_session: false,
+        ..options("v5-expiry")
+    };
+    let first = client.connect(tcp(broker.port), &resume).unwrap();
+    assert!(!first.session_present);
+    let mut seen = Seen::default();
+    assert_eq!(
+        subscribe(&mut client, &mut seen, &[sub("se/#", QoS::AtLeastOnce)]),
+        vec![1]
+    );
+    client.disconnect().unwrap();
+    // Published while the client is away: the server queues it in the
+    // session it keeps for 300 s.
+    let mut other = new_client();
+    connect(&mut other, &broker, "v5-expiry-pub");
+    let id = other
+        .publish("se/x", b"queued", QoS::AtLeastOnce, false)
+        .unwrap();
+    let mut other_seen = Seen::default();
+    poll_until(&mut other, &mut other_seen, Duration::from_secs(5), |s| {
+        s.published == vec![id]
+    });
+    let again = client.connect(tcp(broker.port), &resume).unwrap();
+    assert!(again.session_present);
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.messages.is_empty()
+    });
+    assert_eq!(
+        seen.messages,
+        vec![("se/x".into(), b"queued".to_vec(), QoS::AtLeastOnce, false)]
+    );
+}
+
+#[test]
+fn qos2_after_pubrec_resends_only_pubrel_on_the_next_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let connect = read_packet(&mut s);
+        assert_eq!(connect[9] & 0x02, 0, "Clean Start 0");
+        s.write_all(&[0x20, 3, 0, 0, 0]).unwrap();
+        let publish = read_packet(&mut s);
+        assert_eq!(publish[0], 0x34, "QoS 2 PUBLISH, DUP clear");
+        let id = [publish[5], publish[6]];
+        s.write_all(&[0x50, 2, id[0], id[1]]).unwrap();
+        assert_eq!(read_packet(&mut s), vec![0x62, 2, id[0], id[1]]);
+        // The link dies before PUBCOMP.
+        drop(s);
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        assert_eq!(read_packet(&mut s)[0], 0x10);
+        // Session present.
+        s.write_all(&[0x20, 3, 1, 0, 0]).unwrap();
+        // Only PUBREL again, never the message.
+        assert_eq!(read_packet(&mut s), vec![0x62, 2, id[0], id[1]]);
+        s.write_all(&[0x70, 2, id[0], id[1]]).unwrap();
+        read_packet(&mut s)
+    });
+    let mut client = new_client();
+    let resume = ConnectOptions {
+        clean_session: false,
+        ..options("v5-qos2")
+    };
+    client.connect(tcp(port), &resume).unwrap();
+    let id = client
+        .publish("q", b"once", QoS::ExactlyOnce, false)
+        .unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.lost.is_empty()
+    });
+    assert!(seen.published.is_empty());
+    assert_eq!(client.session().queued(), 1);
+    let again = client.connect(tcp(port), &resume).unwrap();
+    assert!(again.session_present);
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.published.is_empty()
+    });
+    assert_eq!(seen.published, vec![id]);
+    assert_eq!(client.session().queued(), 0);
+    client.disconnect().unwrap();
+    assert_eq!(peer.join().unwrap(), vec![0xE0, 0]);
+}
+
+#[test]
+fn pubrec_with_a_failure_reason_ends_the_exchange_without_pubrel() {
+    let (port, peer) = scripted(|s| {
+        let publish = read_packet(s);
+        assert_eq!(publish[0] & 0xf6, 0x34, "QoS 2 PUBLISH");
+        // 0x97 Quota exceeded.
+        s.write_all(&[0x50, 3, publish[5], publish[6], 0x97])
+            .unwrap();
+        // Next comes the DISCONNECT, no PUBREL.
+        read_packet(s)
+    });
+    let mut client = new_client();
+    client.connect(tcp(port), &options("v5-pubrec")).unwrap();
+    let id = client.publish("q", b"2", QoS::ExactlyOnce, false).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.failed.is_empty()
+    });
+    assert_eq!(seen.failed, vec![(id, 0x97)]);
+    assert_eq!(client.session().queued(), 0);
+    client.disconnect().unwrap();
+    assert_eq!(peer.join().unwrap(), vec![0xE0, 0]);
+}
