@@ -701,3 +701,61 @@ fn pubrec_with_a_failure_reason_ends_the_exchange_without_pubrel() {
     client.disconnect().unwrap();
     assert_eq!(peer.join().unwrap(), vec![0xE0, 0]);
 }
+
+#[test]
+fn offline_and_restored_messages_go_out_in_their_v5_form() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start_default();
+    let offline_client = || {
+        let config = SessionConfig {
+            queue_offline: true,
+            ..SessionConfig::default()
+        };
+        let session = Session::new(HeapMemory::new(8, 4096, 16, 4096), config);
+        let mut client = Client::new(
+            session,
+            StdClock::default(),
+            vec![0; 4096].into_boxed_slice(),
+            5_000,
+        );
+        client.select_v5(Some(ConnectV5::DEFAULT)).unwrap();
+        client
+    };
+    let mut listener = new_client();
+    connect(&mut listener, &broker, "v5-off-sub");
+    let mut seen = Seen::default();
+    assert_eq!(
+        subscribe(&mut listener, &mut seen, &[sub("off/#", QoS::AtLeastOnce)]),
+        vec![1]
+    );
+    // Queued before any connection, with a property: encoded for MQTT 5.
+    let mut before = offline_client();
+    let mut buf = [0u8; 32];
+    let mut props = embermq::codec::v5::PropertyWriter::new(&mut buf);
+    props
+        .push(&embermq::codec::v5::Property::MessageExpiryInterval(60))
+        .unwrap();
+    let id = before
+        .publish_v5("off/a", b"saved", QoS::AtLeastOnce, false, props.finish())
+        .unwrap();
+    let saved = before.stored_packet(id).unwrap().to_vec();
+    // As a persistence hook would: put back in a new client after a restart.
+    let mut after = offline_client();
+    assert_eq!(after.restore(&saved), Ok(id));
+    // The protocol of an outbox that holds messages cannot change.
+    assert_eq!(after.select_v5(None), Err(Error::InvalidArgument));
+    after.connect(tcp(broker.port), &options("v5-off")).unwrap();
+    let mut after_seen = Seen::default();
+    poll_until(&mut after, &mut after_seen, Duration::from_secs(5), |s| {
+        s.published == vec![id]
+    });
+    poll_until(&mut listener, &mut seen, Duration::from_secs(5), |s| {
+        !s.messages.is_empty()
+    });
+    assert_eq!(
+        seen.messages,
+        vec![("off/a".into(), b"saved".to_vec(), QoS::AtLeastOnce, false)]
+    );
+}
