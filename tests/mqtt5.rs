@@ -6,7 +6,9 @@
 mod support;
 
 use embermq::client::{Client, ClientEvent};
-use embermq::codec::v5::{RetainHandling, SubscribeTopic, SubscriptionOptions};
+use embermq::codec::v5::{
+    Properties, Property, PropertyId, RetainHandling, SubscribeTopic, SubscriptionOptions,
+};
 use embermq::codec::QoS;
 use embermq::session::{ConnectOptions, ConnectV5, HeapMemory, Session, SessionConfig, State};
 use embermq::transport::tcp::{TcpOptions, TcpTransport};
@@ -70,6 +72,8 @@ fn sub(filter: &str, qos: QoS) -> SubscribeTopic<'_> {
 #[derive(Debug, Default)]
 struct Seen {
     messages: Vec<(String, Vec<u8>, QoS, bool)>,
+    /// The properties of each message, as they came.
+    properties: Vec<Vec<u8>>,
     published: Vec<u16>,
     failed: Vec<(u16, u8)>,
     subscribed: Vec<(u16, Vec<u8>)>,
@@ -104,13 +108,17 @@ fn poll_for(client: &mut TestClient, seen: &mut Seen, ms: u32) {
             payload,
             qos,
             retain,
+            properties,
             ..
-        } => seen.messages.push((
-            String::from_utf8(client.bytes(topic).to_vec()).unwrap(),
-            client.bytes(payload).to_vec(),
-            qos,
-            retain,
-        )),
+        } => {
+            seen.messages.push((
+                String::from_utf8(client.bytes(topic).to_vec()).unwrap(),
+                client.bytes(payload).to_vec(),
+                qos,
+                retain,
+            ));
+            seen.properties.push(client.bytes(properties).to_vec());
+        }
         ClientEvent::Published { packet_id } => seen.published.push(packet_id),
         ClientEvent::PublishFailed { packet_id, reason } => seen.failed.push((packet_id, reason)),
         ClientEvent::Subscribed {
@@ -204,6 +212,17 @@ fn round_trips_at_every_qos_over_mqtt5() {
         s.published.contains(&id) && s.messages.len() == 4
     });
     assert_eq!(seen.messages[3].0, "rt/props");
+    // The properties arrive with it (mosquitto forwards both).
+    assert!(seen.properties[..3].iter().all(Vec::is_empty));
+    let props = Properties::Wire(&seen.properties[3]);
+    assert_eq!(
+        props.get(PropertyId::ContentType),
+        Some(Property::ContentType("text/plain"))
+    );
+    assert_eq!(
+        props.user_properties().collect::<Vec<_>>(),
+        vec![("k", "v")]
+    );
     client.disconnect().unwrap();
     assert_eq!(client.state(), State::Disconnected);
     assert!(broker.wait_for_log("v5-rt", Duration::from_secs(2)));

@@ -50,6 +50,10 @@ pub enum ClientEvent {
         retain: bool,
         dup: bool,
         packet_id: u16,
+        /// MQTT 5: the PUBLISH's properties, validated, in the receive
+        /// buffer (read them with [`Client::properties`]); empty over 3.1.1.
+        #[cfg(feature = "mqtt5")]
+        properties: Span,
     },
     /// A message larger than the receive buffer. It was read through
     /// without being buffered and acknowledged like any other (a QoS 2
@@ -721,6 +725,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                         retain: m.retain,
                         dup: m.dup,
                         packet_id: m.packet_id,
+                        #[cfg(feature = "mqtt5")]
+                        properties: Span::default(),
                     },
                     Some((payload_len, _)) => ClientEvent::Overflow {
                         topic: span_in(base, m.topic.as_bytes()),

@@ -4,7 +4,7 @@
 //! packet from the server is answered with a DISCONNECT carrying the
 //! standard's reason code before the connection is closed.
 
-use super::{span_in, Client, ClientEvent, Packet};
+use super::{span_in, Client, ClientEvent, Packet, Span};
 use crate::codec::v5::{self, Properties, ReasonCode};
 use crate::codec::QoS;
 use crate::session::{disconnect_reason, ConnectV5, Event, Memory, Session};
@@ -84,6 +84,12 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         Ok(id)
     }
 
+    /// The properties of a message event ([`ClientEvent::Message`]'s
+    /// `properties`), typed.
+    pub fn properties(&self, span: Span) -> Properties<'_> {
+        Properties::Wire(self.bytes(span))
+    }
+
     /// Sends a DISCONNECT with `reason`, if it can, before the caller
     /// closes the connection for `err`; returns `err`.
     fn violation(&mut self, reason: Option<ReasonCode>, err: Error) -> Error {
@@ -113,9 +119,15 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Err(err) => return Err(self.violation(err.reason_code(), err.into())),
             };
             // The client announces no Topic Alias Maximum: any alias is 0x94.
-            let alias = match &packet {
-                v5::ServerPacket::Publish(publish) => publish.check_topic_alias(0),
-                _ => Ok(()),
+            let (alias, properties) = match &packet {
+                v5::ServerPacket::Publish(publish) => {
+                    let properties = match publish.properties {
+                        Properties::Wire(bytes) => span_in(base, bytes),
+                        Properties::List(_) => Span::default(),
+                    };
+                    (publish.check_topic_alias(0), properties)
+                }
+                _ => (Ok(()), Span::default()),
             };
             if let Err(err) = alias {
                 return Err(self.violation(err.reason_code(), err.into()));
@@ -130,7 +142,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Err(err) => return Err(self.violation(disconnect_reason(err), err)),
                 Ok(event) => event,
             };
-            let packet = event.map(|event| client_event(base, event));
+            let packet = event.map(|event| client_event(base, event, properties));
             self.rx_start += len;
             if packet.is_some() {
                 return Ok(packet);
@@ -140,9 +152,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
 }
 
 /// The client's form of an event of an MQTT 5 connection (spans into the
-/// receive buffer `base`). Apart from the 3.1.1 mapping in `next_buffered`,
+/// receive buffer `base`; `properties`: a message's). Apart from the 3.1.1 mapping in `next_buffered`,
 /// which a 3.1.1 firmware keeps byte for byte (scripts/footprint.sh).
-fn client_event(base: &[u8], event: Event<'_>) -> Packet {
+fn client_event(base: &[u8], event: Event<'_>, properties: Span) -> Packet {
     Packet::Event(match event {
         Event::Connected {
             session_present,
@@ -160,6 +172,7 @@ fn client_event(base: &[u8], event: Event<'_>) -> Packet {
             retain: m.retain,
             dup: m.dup,
             packet_id: m.packet_id,
+            properties,
         },
         Event::Published { packet_id } => ClientEvent::Published { packet_id },
         Event::PublishFailed { packet_id, reason } => {

@@ -420,6 +420,8 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
             retain,
             dup,
             packet_id,
+            // MQTT 5 properties: C clients connect with 3.1.1 for now.
+            ..
         } => {
             // Bounded by the handlers in the table; one at a time, so no
             // lock is held while each runs (they may subscribe and
