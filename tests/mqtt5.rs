@@ -501,9 +501,11 @@ fn scripted<R: Send + 'static>(
 #[test]
 fn server_disconnect_is_reported_with_its_reason_code() {
     let (port, peer) = scripted(|s| {
-        // 0x8B Server shutting down, with a Reason String.
-        let mut d = vec![0xE0, 0, 0x8B, 6, 0x1F, 0, 3];
+        // 0x9D Server moved, with a Reason String and a Server Reference.
+        let mut d = vec![0xE0, 0, 0x9D, 19, 0x1F, 0, 3];
         d.extend_from_slice(b"bye");
+        d.extend_from_slice(&[0x1C, 0, 10]);
+        d.extend_from_slice(b"other:1883");
         d[1] = (d.len() - 2) as u8;
         s.write_all(&d).unwrap();
         // The client sends nothing back and closes.
@@ -517,8 +519,12 @@ fn server_disconnect_is_reported_with_its_reason_code() {
     poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
         !s.lost.is_empty()
     });
-    assert_eq!(seen.lost, vec![Error::ServerDisconnected(0x8B)]);
+    assert_eq!(seen.lost, vec![Error::ServerDisconnected(0x9D)]);
     assert_eq!(client.state(), State::Disconnected);
+    let d = client.server_disconnect().expect("the DISCONNECT is kept");
+    assert_eq!(d.reason.0, 0x9D);
+    assert_eq!(client.bytes(d.reason_string), b"bye");
+    assert_eq!(client.bytes(d.server_reference), b"other:1883");
     assert_eq!(peer.join().unwrap(), Vec::<u8>::new());
 }
 

@@ -15,6 +15,8 @@ pub mod subscriptions;
 pub mod supervisor;
 #[cfg(feature = "mqtt5")]
 mod v5;
+#[cfg(feature = "mqtt5")]
+pub use v5::ServerDisconnect;
 
 use crate::codec::{
     decode_from_server, frame, publish_head, ConnectReturnCode, Decoded, Packet as Wire, Publish,
@@ -123,6 +125,9 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     /// Counts closed connections, so input read for one that is gone is
     /// dropped (see [`Client::input_arrived`]).
     connection: u16,
+    /// MQTT 5: the server's DISCONNECT that ended the last connection.
+    #[cfg(feature = "mqtt5")]
+    server_disconnect: Option<v5::ServerDisconnect>,
 }
 
 /// Where a driver may read received bytes while not holding the client.
@@ -197,6 +202,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             long_topic: None,
             connack_deadline: None,
             connection: 0,
+            #[cfg(feature = "mqtt5")]
+            server_disconnect: None,
         }
     }
 

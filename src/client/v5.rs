@@ -5,14 +5,32 @@
 //! standard's reason code before the connection is closed.
 
 use super::{span_in, Client, ClientEvent, Packet, Span};
-use crate::codec::v5::{self, Properties, ReasonCode};
+use crate::codec::v5::{self, Properties, Property, PropertyId, ReasonCode};
 use crate::codec::QoS;
 use crate::session::{disconnect_reason, ConnectV5, Event, Memory, Session};
 use crate::time::Millis;
 use crate::transport::{Clock, Transport};
 use crate::Error;
 
+/// A DISCONNECT from an MQTT 5 server (reported as
+/// [`Error::ServerDisconnected`]): its reason code, and its Reason String
+/// and Server Reference (empty when absent) in the receive buffer, valid
+/// until the next connection reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerDisconnect {
+    pub reason: ReasonCode,
+    pub reason_string: Span,
+    pub server_reference: Span,
+}
+
 impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, T, C, R> {
+    /// The DISCONNECT with which the server ended the last connection, if
+    /// it sent one (cleared by the next CONNACK); read its strings with
+    /// [`Client::bytes`].
+    pub fn server_disconnect(&self) -> Option<ServerDisconnect> {
+        self.server_disconnect
+    }
+
     /// Chooses MQTT 5 (`Some`, with what its CONNECT announces) or 3.1.x
     /// (`None`) for the next connections (see
     /// [`crate::session::Session::select_v5`]); [`Client::connect`] and
@@ -126,6 +144,24 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                         Properties::List(_) => Span::default(),
                     };
                     (publish.check_topic_alias(0), properties)
+                }
+                v5::ServerPacket::ConnAck(_) => {
+                    self.server_disconnect = None;
+                    (Ok(()), Span::default())
+                }
+                v5::ServerPacket::Disconnect(d) => {
+                    let text = |id| match d.properties.get(id) {
+                        Some(Property::ReasonString(s) | Property::ServerReference(s)) => {
+                            span_in(base, s.as_bytes())
+                        }
+                        _ => Span::default(),
+                    };
+                    self.server_disconnect = Some(ServerDisconnect {
+                        reason: d.reason,
+                        reason_string: text(PropertyId::ReasonString),
+                        server_reference: text(PropertyId::ServerReference),
+                    });
+                    (Ok(()), Span::default())
                 }
                 _ => (Ok(()), Span::default()),
             };
