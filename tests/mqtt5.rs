@@ -784,3 +784,53 @@ fn offline_and_restored_messages_go_out_in_their_v5_form() {
         vec![("off/a".into(), b"saved".to_vec(), QoS::AtLeastOnce, false)]
     );
 }
+
+#[test]
+fn will_properties_go_with_every_connection() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    static WILL_PROPERTIES: [Property<'static>; 1] = [Property::UserProperty("why", "gone")];
+    let broker = Broker::start_default();
+    let mut listener = new_client();
+    connect(&mut listener, &broker, "v5-will-sub");
+    let mut seen = Seen::default();
+    assert_eq!(
+        subscribe(&mut listener, &mut seen, &[sub("will/#", QoS::AtLeastOnce)]),
+        vec![1]
+    );
+    let mut client = new_client();
+    client
+        .select_v5(Some(ConnectV5 {
+            will_properties: Properties::List(&WILL_PROPERTIES),
+            ..ConnectV5::DEFAULT
+        }))
+        .unwrap();
+    let with_will = ConnectOptions {
+        will: Some(embermq::codec::LastWill {
+            topic: "will/x",
+            payload: b"bye",
+            qos: QoS::AtLeastOnce,
+            retain: false,
+        }),
+        ..options("v5-will")
+    };
+    for round in 1..=2 {
+        client.connect(tcp(broker.port), &with_will).unwrap();
+        // Closed without DISCONNECT: the server publishes the will.
+        client.abort();
+        poll_until(&mut listener, &mut seen, Duration::from_secs(5), |s| {
+            s.messages.len() == round
+        });
+        let props = Properties::Wire(&seen.properties[round - 1]);
+        assert_eq!(
+            props.user_properties().collect::<Vec<_>>(),
+            vec![("why", "gone")],
+            "connection {round}"
+        );
+    }
+    assert!(seen
+        .messages
+        .iter()
+        .all(|m| m.0 == "will/x" && m.1 == b"bye"));
+}

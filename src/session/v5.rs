@@ -151,7 +151,7 @@ impl<M: Memory> Session<M> {
         now_ms: Millis,
     ) -> Result<(), Error> {
         let connect = self.v5.connect;
-        self.connect_v5(options, &connect, now_ms)
+        self.send_connect_v5(options, &connect, now_ms)
     }
 
     /// The in-flight window of this connection: the configured one, capped
@@ -163,8 +163,25 @@ impl<M: Memory> Session<M> {
     /// Starts an MQTT 5 connection: queues CONNECT v5 announcing
     /// `v5_options` (here with Will Properties that need not outlive the
     /// call). The transport must already be open. Later connections of
-    /// [`Session::connect`] speak MQTT 5 too, without the Will Properties.
+    /// [`Session::connect`] speak MQTT 5 too, without the Will Properties
+    /// (give `'static` ones to [`Session::select_v5`] to keep them).
     pub fn connect_v5(
+        &mut self,
+        options: &super::ConnectOptions<'_>,
+        v5_options: &ConnectV5<'_>,
+        now_ms: Millis,
+    ) -> Result<(), Error> {
+        let announced = ConnectV5 {
+            will_properties: Properties::NONE,
+            ..*v5_options
+        };
+        self.select_v5(Some(announced))?;
+        self.send_connect_v5(options, v5_options, now_ms)
+    }
+
+    /// Queues CONNECT v5 announcing `v5_options`; the server's limits are
+    /// the standard's defaults until its CONNACK.
+    fn send_connect_v5(
         &mut self,
         options: &super::ConnectOptions<'_>,
         v5_options: &ConnectV5<'_>,
@@ -173,6 +190,7 @@ impl<M: Memory> Session<M> {
         if self.state != State::Disconnected {
             return Err(Error::AlreadyConnected);
         }
+        self.v5 = Link::new(true, self.v5.connect);
         // Session Expiry, Receive Maximum, Maximum Packet Size: 13 bytes.
         let mut buf = [0u8; 16];
         let mut props = v5::PropertyWriter::new(&mut buf);
@@ -202,11 +220,6 @@ impl<M: Memory> Session<M> {
             username: options.username,
             password: options.password,
         };
-        let announced = ConnectV5 {
-            will_properties: Properties::NONE,
-            ..*v5_options
-        };
-        self.select_v5(Some(announced))?;
         self.out_start = 0;
         self.out_end = 0;
         self.queue_v5(&connect, now_ms)?;
