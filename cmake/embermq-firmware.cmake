@@ -14,7 +14,8 @@
 #
 # Defines the imported static library <name>, which brings include/ and
 # EMBERMQ_FIRMWARE=1 (the header's firmware declarations) to its users,
-# and sets <name>_LOCATION in the caller's scope to the .a path.
+# with EMBERMQ_MQTT5=1 too when FEATURES has mqtt5 (the header's
+# EMQ_CLIENT_STORAGE_SIZE then holds the MQTT 5 client), and sets <name>_LOCATION in the caller's scope to the .a path.
 #
 # LIBC_SYMBOLS (cross builds only): the staticlib carries compiler_builtins'
 # memcpy/memmove/memset/memcmp/bcmp/strlen (weak); linked before the C
@@ -84,10 +85,15 @@ function(embermq_add_firmware_library name)
         VERBATIM)
     add_custom_target(${name}_cargo ALL DEPENDS "${stamp}")
     add_library(${name} STATIC IMPORTED GLOBAL)
+    set(definitions EMBERMQ_FIRMWARE=1)
+    if(",${features}," MATCHES ",mqtt5,")
+        # The header's EMQ_CLIENT_STORAGE_SIZE then holds the MQTT 5 client.
+        list(APPEND definitions EMBERMQ_MQTT5=1)
+    endif()
     set_target_properties(${name} PROPERTIES
         IMPORTED_LOCATION "${linked}"
         INTERFACE_INCLUDE_DIRECTORIES "${ARG_SOURCE_DIR}/include"
-        INTERFACE_COMPILE_DEFINITIONS "EMBERMQ_FIRMWARE=1"
+        INTERFACE_COMPILE_DEFINITIONS "${definitions}"
         # The --features list cargo gets (read by the ESP-IDF check).
         EMBERMQ_CARGO_FEATURES "${features}")
     add_dependencies(${name} ${name}_cargo)

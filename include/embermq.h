@@ -28,11 +28,21 @@
  * The value holds the client with every client feature (a build-time check
  * in src/ffi/firmware.rs); a build with fewer needs emq_client_storage_size()
  * bytes, and may define EMQ_CLIENT_STORAGE_SIZE to that before this header. */
-#if !defined(EMQ_CLIENT_STORAGE_SIZE)
+/* A library built with the mqtt5 cargo feature needs more: define
+ * EMBERMQ_MQTT5 before this header (the firmware CMake function does when
+ * its FEATURES have mqtt5) and EMQ_CLIENT_STORAGE_SIZE is this one. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 816
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 992
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 508
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 640
+#endif
+#if !defined(EMQ_CLIENT_STORAGE_SIZE)
+#if defined(EMBERMQ_MQTT5)
+#define EMQ_CLIENT_STORAGE_SIZE EMQ_CLIENT_STORAGE_SIZE_MQTT5
+#elif UINTPTR_MAX > 0xFFFFFFFFu
+#define EMQ_CLIENT_STORAGE_SIZE 824
+#else
+#define EMQ_CLIENT_STORAGE_SIZE 512
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
@@ -357,6 +367,26 @@ typedef enum emq_err {
    * bad control frame, stray continuation).
    */
   EMQ_ERR_WS_PROTOCOL = 98,
+  /**
+   * MQTT 5: the packet is larger than the broker's Maximum Packet Size
+   * (from its CONNACK); nothing was sent.
+   */
+  EMQ_ERR_PACKET_TOO_LARGE_FOR_SERVER = 100,
+  /**
+   * MQTT 5: the QoS is above the broker's Maximum QoS (from its
+   * CONNACK); nothing was sent.
+   */
+  EMQ_ERR_QOS_NOT_SUPPORTED = 101,
+  /**
+   * MQTT 5: a retained publish, but the broker said Retain Available 0;
+   * nothing was sent.
+   */
+  EMQ_ERR_RETAIN_NOT_SUPPORTED = 102,
+  /**
+   * MQTT 5: the broker ended the connection with a DISCONNECT; its
+   * reason code is in `emq_client_last_return_code`.
+   */
+  EMQ_ERR_SERVER_DISCONNECTED = 103,
 } emq_err;
 
 /**
@@ -542,6 +572,17 @@ typedef enum emq_tls_verify {
    */
   EMQ_TLS_VERIFY_REQUIRED = 2,
 } emq_tls_verify;
+
+/**
+ * What a client asks for in an MQTT 5 CONNECT beyond [`super::ConnectOptions`]
+ * (whose `clean_session` is Clean Start and whose `protocol` is ignored).
+ */
+typedef struct ConnectV5 ConnectV5;
+
+/**
+ * A property list: validated wire bytes, or the caller's values.
+ */
+typedef struct Properties Properties;
 
 #if !defined(EMBERMQ_HOST)
 /**
@@ -780,6 +821,16 @@ typedef void (*emq_on_pubrec)(void *user_data, struct emq_client *client, uint16
 typedef void (*emq_on_pingresp)(void *user_data, struct emq_client *client);
 
 /**
+ * Called when the broker refuses an outbound QoS 1/2 message (MQTT 5):
+ * its packet id and the reason code (0x80 and up, e.g. 0x87 not
+ * authorized, 0x97 quota exceeded).
+ */
+typedef void (*emq_on_publish_failed)(void *user_data,
+                                      struct emq_client *client,
+                                      uint16_t packet_id,
+                                      uint8_t reason_code);
+
+/**
  * Callbacks; any may be NULL. Arguments are borrowed for the call only.
  * Start from `emq_callbacks_default`, which sets `struct_size`.
  */
@@ -820,6 +871,12 @@ typedef struct emq_callbacks {
    * Firmware: cargo feature `ack-events`, as for `on_pubrec`.
    */
   emq_on_pingresp on_pingresp;
+  /**
+   * MQTT 5: an outbound QoS 1/2 message the broker refused (a PUBACK or
+   * PUBREC with a failure reason code): it is gone from the outbox and
+   * `on_published` is not called for it.
+   */
+  emq_on_publish_failed on_publish_failed;
 } emq_callbacks;
 
 /**
@@ -966,7 +1023,10 @@ typedef struct emq_options {
    */
   bool clean_session;
   /**
-   * 3 for MQTT 3.1, 4 for MQTT 3.1.1 (default).
+   * 3 for MQTT 3.1, 4 for MQTT 3.1.1 (default), 5 for MQTT 5.0 (cargo
+   * feature `mqtt5`: hosts have it; without it 5 is EMQ_ERR_UNSUPPORTED),
+   * which announces `session_expiry_secs`, `receive_maximum` and
+   * `maximum_packet_size`.
    */
   uint8_t protocol_level;
   /**
@@ -1110,6 +1170,22 @@ typedef struct emq_options {
    * `emq_options` has one layout.
    */
   const struct emq_ws_options *ws;
+  /**
+   * MQTT 5 (`protocol_level` 5): seconds the broker keeps the session
+   * after the connection closes (0: it ends with the connection,
+   * 0xFFFFFFFF: never); replaces `clean_session`'s keeping. Default 0.
+   */
+  uint32_t session_expiry_secs;
+  /**
+   * MQTT 5: the largest packet the broker may send; 0 announces the
+   * receive buffer's size. Default 0.
+   */
+  uint32_t maximum_packet_size;
+  /**
+   * MQTT 5: most QoS 1/2 messages the broker may send before this client
+   * acknowledges them; 0 announces none (the standard's 65535). Default 0.
+   */
+  uint16_t receive_maximum;
 } emq_options;
 
 /**

@@ -13,11 +13,13 @@ fi
 storage_const() { sed -n "s/^pub const $1: usize = \([0-9]*\);/\1/p" src/ffi/firmware.rs; }
 size32="$(storage_const STORAGE_SIZE_32)"
 size64="$(storage_const STORAGE_SIZE_64)"
+v5size32="$(storage_const STORAGE_SIZE_MQTT5_32)"
+v5size64="$(storage_const STORAGE_SIZE_MQTT5_64)"
 align="$(storage_const STORAGE_ALIGN)"
-want_lines=$(printf '#define EMQ_CLIENT_STORAGE_SIZE %s\n#define EMQ_CLIENT_STORAGE_SIZE %s\n#define EMQ_CLIENT_STORAGE_ALIGN %s' \
-    "$size64" "$size32" "$align")
-got_lines="$(grep -E '^#define EMQ_CLIENT_STORAGE_(SIZE|ALIGN) ' cbindgen.toml)"
-if [ -z "$size32" ] || [ "$want_lines" != "$got_lines" ]; then
+want_lines=$(printf '#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 %s\n#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 %s\n#define EMQ_CLIENT_STORAGE_SIZE %s\n#define EMQ_CLIENT_STORAGE_SIZE %s\n#define EMQ_CLIENT_STORAGE_ALIGN %s' \
+    "$v5size64" "$v5size32" "$size64" "$size32" "$align")
+got_lines="$(grep -E '^#define EMQ_CLIENT_STORAGE_(SIZE|SIZE_MQTT5|ALIGN) [0-9]' cbindgen.toml)"
+if [ -z "$size32" ] || [ -z "$v5size32" ] || [ "$want_lines" != "$got_lines" ]; then
     echo "cbindgen.toml's EMQ_CLIENT_STORAGE_* defines differ from src/ffi/firmware.rs:" >&2
     echo "want:" >&2; echo "$want_lines" >&2
     echo "got:" >&2; echo "$got_lines" >&2

@@ -125,6 +125,22 @@ pub(crate) struct CheckedOptions<'a> {
     pub(crate) config: SessionConfig,
     pub(crate) behaviour: Behaviour,
     pub(crate) transport: emq_transport_choice,
+    /// MQTT 5 with what its CONNECT announces (`protocol_level` 5), or 3.1.x.
+    #[cfg(feature = "mqtt5")]
+    pub(crate) v5: Option<crate::session::ConnectV5<'static>>,
+}
+
+impl CheckedOptions<'_> {
+    /// Makes the client speak the chosen protocol on its next connections
+    /// (only while disconnected; an outbox holding messages of the other
+    /// protocol is EMQ_ERR_INVALID_ARGUMENT).
+    #[cfg_attr(not(feature = "mqtt5"), allow(unused_variables))]
+    #[inline(always)]
+    pub(crate) fn select_protocol(&self, sup: &mut sys::Supervisor) -> Result<(), emq_err> {
+        #[cfg(feature = "mqtt5")]
+        sup.client_mut().select_v5(self.v5).map_err(emq_err::from)?;
+        Ok(())
+    }
 }
 
 /// Validates the options both builds read.
@@ -150,8 +166,28 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
     if client_id.is_empty() && !o.clean_session {
         return Err(EMQ_ERR_INVALID_ARGUMENT);
     }
-    let protocol =
-        ProtocolLevel::from_u8(o.protocol_level).map_err(|_| EMQ_ERR_INVALID_PROTOCOL)?;
+    #[cfg(feature = "mqtt5")]
+    let v5 = (o.protocol_level == 5).then_some(crate::session::ConnectV5 {
+        session_expiry_interval: o.session_expiry_secs,
+        receive_maximum: o.receive_maximum,
+        maximum_packet_size: o.maximum_packet_size,
+        will_properties: crate::codec::v5::Properties::NONE,
+    });
+    #[cfg(feature = "mqtt5")]
+    let protocol = match v5 {
+        // The CONNECT v5 names its own level; 3.1.1 stands in here.
+        Some(_) => ProtocolLevel::V3_1_1,
+        None => ProtocolLevel::from_u8(o.protocol_level).map_err(|_| EMQ_ERR_INVALID_PROTOCOL)?,
+    };
+    #[cfg(not(feature = "mqtt5"))]
+    let protocol = ProtocolLevel::from_u8(o.protocol_level).map_err(|_| {
+        // MQTT 5 is left out of this firmware build.
+        if o.protocol_level == 5 {
+            EMQ_ERR_UNSUPPORTED
+        } else {
+            EMQ_ERR_INVALID_PROTOCOL
+        }
+    })?;
     let will = match unsafe { opt_str_arg(o.will_topic) }? {
         None => None,
         Some(will_topic) => {
@@ -218,6 +254,8 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
             subscribe_offline: o.queue_offline,
         },
         transport,
+        #[cfg(feature = "mqtt5")]
+        v5,
     })
 }
 
@@ -511,10 +549,34 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
                 sys::in_callback(c, || unsafe { cb(user_data, me) });
             }
         }
-        // Only MQTT 5 connections report these, and the C API connects
-        // with 3.1.1 until it speaks MQTT 5.
         #[cfg(feature = "mqtt5")]
-        ClientEvent::PublishFailed { .. } | ClientEvent::UnsubscribedCodes { .. } => {}
+        ClientEvent::PublishFailed { packet_id, reason } => {
+            let (remove, cb) = {
+                let core = c.core();
+                let hooks = core.persistence.hooks();
+                (
+                    hooks
+                        .remove
+                        .filter(|_| cfg!(feature = "persistence"))
+                        .map(|f| (f, hooks.user_data)),
+                    core.callback(|cb| cb.on_publish_failed),
+                )
+            };
+            // Gone from the outbox, as for an acknowledged message.
+            if let Some((remove, user_data)) = remove {
+                // SAFETY: user hook with valid arguments.
+                sys::in_callback(c, || unsafe { remove(user_data, packet_id) });
+            }
+            if let Some((cb, user_data)) = cb {
+                // SAFETY: user callback with valid arguments.
+                sys::in_callback(c, || unsafe { cb(user_data, me, packet_id, reason) });
+            }
+        }
+        // The per-filter reason codes are not in the C API yet.
+        #[cfg(feature = "mqtt5")]
+        ClientEvent::UnsubscribedCodes { packet_id, .. } => {
+            report_id(c, |cb| cb.on_unsubscribed, packet_id)
+        }
         ClientEvent::ConnectionLost(reason) => {
             let reason_code = emq_err::from(reason);
             // Bounded by the outbox: each turn drops one message.
@@ -1515,7 +1577,15 @@ pub unsafe extern "C" fn emq_client_is_connected(client: *const emq_client) -> b
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_last_return_code(client: *const emq_client) -> u8 {
     // SAFETY: contract forwarded.
-    unsafe { query(client, 0, |c| c.sup.last_return_code()) }
+    unsafe {
+        query(client, 0, |c| {
+            #[cfg(feature = "mqtt5")]
+            if let Some(Error::ServerDisconnected(code)) = c.sup.last_error() {
+                return code;
+            }
+            c.sup.last_return_code()
+        })
+    }
 }
 
 /// Why the last connection attempt failed or the last connection ended
@@ -1695,6 +1765,7 @@ pub unsafe extern "C" fn emq_client_reconfigure(
             if core.sup.client().state() != State::Disconnected {
                 return Err(EMQ_ERR_ALREADY_CONNECTED);
             }
+            checked.select_protocol(&mut core.sup)?;
             core.connect = sys::ConnectSettings::from_options(&checked.connect);
             core.sup.set_behaviour(checked.behaviour);
             core.sup

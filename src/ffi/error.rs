@@ -178,6 +178,18 @@ pub enum emq_err {
     /// WebSocket: another framing error (reserved bits, unknown opcode,
     /// bad control frame, stray continuation).
     EMQ_ERR_WS_PROTOCOL = 98,
+    /// MQTT 5: the packet is larger than the broker's Maximum Packet Size
+    /// (from its CONNACK); nothing was sent.
+    EMQ_ERR_PACKET_TOO_LARGE_FOR_SERVER = 100,
+    /// MQTT 5: the QoS is above the broker's Maximum QoS (from its
+    /// CONNACK); nothing was sent.
+    EMQ_ERR_QOS_NOT_SUPPORTED = 101,
+    /// MQTT 5: a retained publish, but the broker said Retain Available 0;
+    /// nothing was sent.
+    EMQ_ERR_RETAIN_NOT_SUPPORTED = 102,
+    /// MQTT 5: the broker ended the connection with a DISCONNECT; its
+    /// reason code is in `emq_client_last_return_code`.
+    EMQ_ERR_SERVER_DISCONNECTED = 103,
 }
 
 impl From<Error> for emq_err {
@@ -235,16 +247,14 @@ impl From<Error> for emq_err {
             Error::TlsNotVerified => EMQ_ERR_TLS_NOT_VERIFIED,
             Error::TlsFile => EMQ_ERR_TLS_FILE,
             Error::TlsUnavailable => EMQ_ERR_TLS_UNAVAILABLE,
-            // MQTT 5 errors under the nearest 3.1.1 codes until the C API
-            // speaks MQTT 5.
             #[cfg(feature = "mqtt5")]
-            Error::QosNotSupported => EMQ_ERR_INVALID_QOS,
+            Error::QosNotSupported => EMQ_ERR_QOS_NOT_SUPPORTED,
             #[cfg(feature = "mqtt5")]
-            Error::RetainNotSupported => EMQ_ERR_INVALID_ARGUMENT,
+            Error::RetainNotSupported => EMQ_ERR_RETAIN_NOT_SUPPORTED,
             #[cfg(feature = "mqtt5")]
-            Error::PacketTooLargeForServer => EMQ_ERR_PACKET_TOO_LARGE,
+            Error::PacketTooLargeForServer => EMQ_ERR_PACKET_TOO_LARGE_FOR_SERVER,
             #[cfg(feature = "mqtt5")]
-            Error::ServerDisconnected(_) => EMQ_ERR_CONNECTION_CLOSED,
+            Error::ServerDisconnected(_) => EMQ_ERR_SERVER_DISCONNECTED,
             #[cfg(feature = "websocket")]
             Error::WsUpgradeRefused => EMQ_ERR_WS_UPGRADE_REFUSED,
             #[cfg(feature = "websocket")]
@@ -356,9 +366,19 @@ impl emq_err {
                 c"struct_size not set by its defaults function, or from a newer header"
             }
             EMQ_ERR_SUBSCRIPTIONS_FULL => c"subscription table full",
+            #[cfg(feature = "mqtt5")]
+            EMQ_ERR_PACKET_TOO_LARGE_FOR_SERVER => {
+                c"packet larger than the broker's maximum packet size"
+            }
+            #[cfg(feature = "mqtt5")]
+            EMQ_ERR_QOS_NOT_SUPPORTED => c"QoS above the broker's maximum QoS",
+            #[cfg(feature = "mqtt5")]
+            EMQ_ERR_RETAIN_NOT_SUPPORTED => c"the broker does not support retained messages",
+            #[cfg(feature = "mqtt5")]
+            EMQ_ERR_SERVER_DISCONNECTED => c"the broker sent DISCONNECT",
             // Codes of a feature left out: never produced, so never here
             // (not in `all_errors`), and their texts are not linked.
-            #[cfg(not(feature = "websocket"))]
+            #[cfg(not(all(feature = "websocket", feature = "mqtt5")))]
             _ => c"unknown error",
         }
     }
@@ -460,6 +480,14 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_SUBSCRIPTIONS_FULL,
         EMQ_ERR_BUSY,
         EMQ_ERR_STRUCT_SIZE,
+        #[cfg(feature = "mqtt5")]
+        EMQ_ERR_PACKET_TOO_LARGE_FOR_SERVER,
+        #[cfg(feature = "mqtt5")]
+        EMQ_ERR_QOS_NOT_SUPPORTED,
+        #[cfg(feature = "mqtt5")]
+        EMQ_ERR_RETAIN_NOT_SUPPORTED,
+        #[cfg(feature = "mqtt5")]
+        EMQ_ERR_SERVER_DISCONNECTED,
     ]
 }
 

@@ -55,20 +55,30 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 508;
+pub const STORAGE_SIZE_32: usize = 512;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 816;
+pub const STORAGE_SIZE_64: usize = 824;
+/// With the `mqtt5` feature too (its session keeps the server's limits and
+/// the assigned client id): `EMQ_CLIENT_STORAGE_SIZE_MQTT5`, which
+/// `EMQ_CLIENT_STORAGE_SIZE` becomes when `EMBERMQ_MQTT5` is defined.
+pub const STORAGE_SIZE_MQTT5_32: usize = 640;
+/// The same on 64-bit hosts.
+pub const STORAGE_SIZE_MQTT5_64: usize = 992;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
-#[cfg(target_pointer_width = "32")]
+#[cfg(all(target_pointer_width = "32", not(feature = "mqtt5")))]
 const STORAGE_SIZE: usize = STORAGE_SIZE_32;
-#[cfg(not(target_pointer_width = "32"))]
+#[cfg(all(not(target_pointer_width = "32"), not(feature = "mqtt5")))]
 const STORAGE_SIZE: usize = STORAGE_SIZE_64;
+#[cfg(all(target_pointer_width = "32", feature = "mqtt5"))]
+const STORAGE_SIZE: usize = STORAGE_SIZE_MQTT5_32;
+#[cfg(all(not(target_pointer_width = "32"), feature = "mqtt5"))]
+const STORAGE_SIZE: usize = STORAGE_SIZE_MQTT5_64;
 
 // The header's constants must hold the client: a failed build here means
 // cbindgen.toml's EMQ_CLIENT_STORAGE_* lines and these constants need
-// updating (to the size with every feature on).
+// updating (to the size with every feature on, without and with mqtt5).
 const _: () = assert!(core::mem::size_of::<emq_client>() <= STORAGE_SIZE);
 #[cfg(all(
     feature = "reconnect",
@@ -1189,6 +1199,11 @@ unsafe fn init(
             // Jitter differs between devices by where their client lives.
             storage as usize as u32,
         ));
+        #[cfg(feature = "mqtt5")]
+        {
+            // A new session's empty outbox: never refused.
+            let _ = checked.select_protocol(&mut *addr_of_mut!((*core).sup));
+        }
         addr_of_mut!((*core).connect).write(ConnectSettings(checked.connect));
         addr_of_mut!((*core).target).write(None);
         addr_of_mut!((*core).opening).write(None);

@@ -611,12 +611,13 @@ pub unsafe extern "C" fn emq_client_new(
         let client = Client::new(session, StdClock::default(), rx, o.command_timeout_ms);
         let table = HeapTable::try_new(HOST_SUBSCRIPTIONS, HOST_SUBSCRIPTION_BYTES)
             .map_err(emq_err::from)?;
-        let sup = Supervisor::new(
+        let mut sup = Supervisor::new(
             client,
             Subscriptions::new(table),
             checked.behaviour,
             jitter_seed(),
         );
+        checked.select_protocol(&mut sup)?;
         let core = Core {
             sup,
             connect,

@@ -92,7 +92,10 @@ pub struct emq_options {
     pub keepalive_secs: u16,
     /// Start a clean session (default true).
     pub clean_session: bool,
-    /// 3 for MQTT 3.1, 4 for MQTT 3.1.1 (default).
+    /// 3 for MQTT 3.1, 4 for MQTT 3.1.1 (default), 5 for MQTT 5.0 (cargo
+    /// feature `mqtt5`: hosts have it; without it 5 is EMQ_ERR_UNSUPPORTED),
+    /// which announces `session_expiry_secs`, `receive_maximum` and
+    /// `maximum_packet_size`.
     pub protocol_level: u8,
     /// Last-will topic, or NULL for no will.
     pub will_topic: *const c_char,
@@ -181,6 +184,16 @@ pub struct emq_options {
     /// source and work memory. The field is in both builds so that
     /// `emq_options` has one layout.
     pub ws: *const emq_ws_options,
+    /// MQTT 5 (`protocol_level` 5): seconds the broker keeps the session
+    /// after the connection closes (0: it ends with the connection,
+    /// 0xFFFFFFFF: never); replaces `clean_session`'s keeping. Default 0.
+    pub session_expiry_secs: u32,
+    /// MQTT 5: the largest packet the broker may send; 0 announces the
+    /// receive buffer's size. Default 0.
+    pub maximum_packet_size: u32,
+    /// MQTT 5: most QoS 1/2 messages the broker may send before this client
+    /// acknowledges them; 0 announces none (the standard's 65535). Default 0.
+    pub receive_maximum: u16,
 }
 
 /// Fills `len` bytes at `buf` with unpredictable random bytes (a hardware
@@ -525,7 +538,24 @@ pub struct emq_callbacks {
     /// Called for each PINGRESP: the broker answered a keepalive ping.
     /// Firmware: cargo feature `ack-events`, as for `on_pubrec`.
     pub on_pingresp: emq_on_pingresp,
+    /// MQTT 5: an outbound QoS 1/2 message the broker refused (a PUBACK or
+    /// PUBREC with a failure reason code): it is gone from the outbox and
+    /// `on_published` is not called for it.
+    pub on_publish_failed: emq_on_publish_failed,
 }
+
+/// Called when the broker refuses an outbound QoS 1/2 message (MQTT 5):
+/// its packet id and the reason code (0x80 and up, e.g. 0x87 not
+/// authorized, 0x97 quota exceeded).
+#[allow(non_camel_case_types)]
+pub type emq_on_publish_failed = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        packet_id: u16,
+        reason_code: u8,
+    ),
+>;
 
 /// Called at the first PUBREC of an outbound QoS 2 message, with its packet id.
 #[allow(non_camel_case_types)]
@@ -582,6 +612,7 @@ impl Default for emq_callbacks {
             on_dropped: None,
             on_pubrec: None,
             on_pingresp: None,
+            on_publish_failed: None,
         }
     }
 }
@@ -877,6 +908,9 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
         drop_unacked_on_loss: false,
         all_matching_handlers: false,
         ws: core::ptr::null(),
+        session_expiry_secs: 0,
+        maximum_packet_size: 0,
+        receive_maximum: 0,
     };
     // SAFETY: checked non-NULL above; writable per the contract.
     unsafe { out.write(defaults) };

@@ -33,9 +33,9 @@ int main(void)
     o.rx_buffer_size = (size_t)-1;
     CHECK_ERR(try_new(&o), EMQ_ERR_INVALID_ARGUMENT);
 
-    /* protocol_level outside 3..4 and will QoS 3. */
+    /* protocol_level outside 3..5 and will QoS 3. */
     CHECK_OK(emq_options_default(&o));
-    o.protocol_level = 5;
+    o.protocol_level = 6;
     CHECK_ERR(try_new(&o), EMQ_ERR_INVALID_PROTOCOL);
     CHECK_OK(emq_options_default(&o));
     o.will_topic = "w";
