@@ -499,21 +499,7 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
             }
         }
         ClientEvent::Published { packet_id } => {
-            let (remove, cb) = {
-                let core = c.core();
-                let hooks = core.persistence.hooks();
-                (
-                    hooks
-                        .remove
-                        .filter(|_| cfg!(feature = "persistence"))
-                        .map(|f| (f, hooks.user_data)),
-                    core.callback(|cb| cb.on_published),
-                )
-            };
-            if let Some((remove, user_data)) = remove {
-                // SAFETY: user hook with valid arguments.
-                sys::in_callback(c, || unsafe { remove(user_data, packet_id) });
-            }
+            let cb = forget_stored(c, packet_id, |cb| cb.on_published);
             if let Some((cb, user_data)) = cb {
                 // SAFETY: user callback with valid arguments.
                 sys::in_callback(c, || unsafe { cb(user_data, me, packet_id) });
@@ -551,22 +537,8 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
         }
         #[cfg(feature = "mqtt5")]
         ClientEvent::PublishFailed { packet_id, reason } => {
-            let (remove, cb) = {
-                let core = c.core();
-                let hooks = core.persistence.hooks();
-                (
-                    hooks
-                        .remove
-                        .filter(|_| cfg!(feature = "persistence"))
-                        .map(|f| (f, hooks.user_data)),
-                    core.callback(|cb| cb.on_publish_failed),
-                )
-            };
             // Gone from the outbox, as for an acknowledged message.
-            if let Some((remove, user_data)) = remove {
-                // SAFETY: user hook with valid arguments.
-                sys::in_callback(c, || unsafe { remove(user_data, packet_id) });
-            }
+            let cb = forget_stored(c, packet_id, |cb| cb.on_publish_failed);
             if let Some((cb, user_data)) = cb {
                 // SAFETY: user callback with valid arguments.
                 sys::in_callback(c, || unsafe { cb(user_data, me, packet_id, reason) });
@@ -914,6 +886,32 @@ fn await_connack(c: &emq_client) -> emq_err {
     let result = outcome.map_or_else(emq_err::from, |_| EMQ_OK);
     report_connect(c, outcome);
     result
+}
+
+/// A message left the outbox (acknowledged, or refused by an MQTT 5
+/// reason code): the persistence `remove` hook forgets it. Returns the
+/// callback `pick` chooses, read under the same lock.
+fn forget_stored<F>(
+    c: &emq_client,
+    packet_id: u16,
+    pick: impl FnOnce(&emq_callbacks) -> Option<F>,
+) -> Option<(F, *mut c_void)> {
+    let (remove, cb) = {
+        let core = c.core();
+        let hooks = core.persistence.hooks();
+        (
+            hooks
+                .remove
+                .filter(|_| cfg!(feature = "persistence"))
+                .map(|f| (f, hooks.user_data)),
+            core.callback(pick),
+        )
+    };
+    if let Some((remove, user_data)) = remove {
+        // SAFETY: user hook with valid arguments.
+        sys::in_callback(c, || unsafe { remove(user_data, packet_id) });
+    }
+    cb
 }
 
 /// Calls the callback `pick` chooses, if set, with a packet id.
