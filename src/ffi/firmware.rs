@@ -484,17 +484,7 @@ impl emq_client {
 
     /// Refuses calls that would read the network under a running callback.
     pub(crate) fn refuse_in_callback(&self) -> Result<(), emq_err> {
-        let _core = self.core();
-        let running = self.in_callback.get() > 0;
-        // With lock hooks set, several tasks share the client, and there is
-        // no task identity to tell whose callback runs: one task's callback
-        // (a QoS 0 `on_published` after its publish) must not refuse another
-        // task's poll. Only the callbacks of a read (the reading task's own,
-        // which would re-enter it) refuse; other tasks get EMQ_ERR_BUSY from
-        // the read anyway.
-        #[cfg(feature = "lock-hooks")]
-        let running = running && (self.lock.get().is_none() || self.reading.get());
-        if running {
+        if self.in_callback_here() {
             Err(EMQ_ERR_IN_CALLBACK)
         } else {
             Ok(())
