@@ -287,7 +287,7 @@ static void busy(void)
 
 static volatile int stop_polling; /* set by main after the publishers */
 static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
-static int polls, poll_errors;
+static int polls, poll_errors, refused_in_callback;
 static uint16_t q1_ids[Q1_COUNT];
 static int full_retries[2];
 
@@ -307,6 +307,14 @@ static void *poller(void *arg)
     while (!should_stop()) {
         emq_err err = emq_client_poll(client, 50);
         polls++;
+        /* A publisher thread inside its QoS 0 on_published: the firmware
+         * cannot tell which task runs a callback (no task identity in the
+         * lock hooks), so a poll then is refused as from inside one. */
+        if (err == EMQ_ERR_IN_CALLBACK) {
+            refused_in_callback++;
+            sleep_ms(1);
+            continue;
+        }
         if (err != EMQ_OK) {
             fprintf(stderr, "poller: %d (%s)\n", (int)err, emq_err_str((int)err));
             poll_errors++;
@@ -475,6 +483,7 @@ int main(void)
     CHECK(held_here == 0);
     CHECK_OK(emq_client_deinit(client));
     emq_port_mutex_deinit(&client_mu);
-    printf("test_fw_lock: ok (%lu lock calls)\n", lock_calls);
+    printf("test_fw_lock: ok (%lu lock calls, %d polls refused during another thread's callback)\n", lock_calls,
+           refused_in_callback);
     return 0;
 }
