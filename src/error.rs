@@ -135,6 +135,16 @@ pub enum Error {
     #[cfg(feature = "mqtt5")]
     #[error("the server disconnected, reason code {0:#04x}")]
     ServerDisconnected(u8),
+    /// A property to send breaks a rule of its packet (unknown, not
+    /// allowed there, repeated, or a value out of range); nothing was sent.
+    #[cfg(feature = "mqtt5")]
+    #[error("a property breaks a rule of its packet")]
+    InvalidProperty,
+    /// Asks for something this client does not do (an MQTT 5 feature not
+    /// built in); nothing was sent.
+    #[cfg(feature = "mqtt5")]
+    #[error("not supported by this client")]
+    Unsupported,
 
     // ---- transport and client ----
     /// The host name could not be resolved to an address.

@@ -148,7 +148,7 @@ fn poll_quietly(client: &mut TestClient, seen: &mut Seen, ms: u64) {
 }
 
 fn subscribe(client: &mut TestClient, seen: &mut Seen, topics: &[SubscribeTopic<'_>]) -> Vec<u8> {
-    let id = client.subscribe_v5(topics).unwrap();
+    let id = client.subscribe_v5(topics, Properties::NONE).unwrap();
     let before = seen.subscribed.len();
     poll_until(client, seen, Duration::from_secs(5), |s| {
         s.subscribed.len() > before
@@ -328,7 +328,9 @@ fn suback_and_unsuback_reason_codes_per_filter() {
         Err(Error::QosNotSupported)
     );
     assert_eq!(client.session().queued(), 0);
-    let id = client.unsubscribe_v5(&["a/#", "never/subscribed"]).unwrap();
+    let id = client
+        .unsubscribe_v5(&["a/#", "never/subscribed"], Properties::NONE)
+        .unwrap();
     poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
         !s.unsubscribed.is_empty()
     });
@@ -800,13 +802,9 @@ fn will_properties_go_with_every_connection() {
         vec![1]
     );
     let mut client = new_client();
-    client
-        .select_v5(Some(ConnectV5 {
-            will_properties: Properties::List(&WILL_PROPERTIES),
-            ..ConnectV5::DEFAULT
-        }))
-        .unwrap();
+    client.select_v5(Some(ConnectV5::DEFAULT)).unwrap();
     let with_will = ConnectOptions {
+        will_properties: Properties::List(&WILL_PROPERTIES),
         will: Some(embermq::codec::LastWill {
             topic: "will/x",
             payload: b"bye",

@@ -128,6 +128,10 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     /// MQTT 5: the server's DISCONNECT that ended the last connection.
     #[cfg(feature = "mqtt5")]
     server_disconnect: Option<v5::ServerDisconnect>,
+    /// MQTT 5: the properties of the packet behind the latest event, in
+    /// the receive buffer.
+    #[cfg(feature = "mqtt5")]
+    received_properties: Span,
 }
 
 /// Where a driver may read received bytes while not holding the client.
@@ -204,6 +208,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             connection: 0,
             #[cfg(feature = "mqtt5")]
             server_disconnect: None,
+            #[cfg(feature = "mqtt5")]
+            received_properties: Span::default(),
         }
     }
 
@@ -327,6 +333,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.transport = Some(transport);
         self.rx_start = 0;
         self.rx_end = 0;
+        #[cfg(feature = "mqtt5")]
+        {
+            self.received_properties = Span::default();
+        }
         let now = self.clock.now_ms();
         let started = self
             .session

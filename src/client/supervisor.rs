@@ -439,25 +439,32 @@ where
                 return Err(err);
             }
         };
-        if self.subscriptions.capacity().0 > 0 {
-            for topic in topics {
-                if self
-                    .subscriptions
-                    .remember(topic.filter, topic.qos, None)
-                    .is_err()
-                {
-                    self.record(
-                        LogLevel::Warning,
-                        LogCode::SubscriptionNotRemembered,
-                        SUBSCRIBE,
-                        id,
-                        0,
-                        Some(Error::SubscriptionsFull),
-                    );
-                }
+        self.remember_subscribed(topics.iter().map(|t| (t.filter, t.qos)), id);
+        Ok(id)
+    }
+
+    /// Remembers the filters of SUBSCRIBE `id` for resubscribing; one the
+    /// table has no room for is logged as not remembered.
+    pub(super) fn remember_subscribed<'t>(
+        &mut self,
+        topics: impl Iterator<Item = (&'t str, QoS)>,
+        id: u16,
+    ) {
+        if self.subscriptions.capacity().0 == 0 {
+            return;
+        }
+        for (filter, qos) in topics {
+            if self.subscriptions.remember(filter, qos, None).is_err() {
+                self.record(
+                    LogLevel::Warning,
+                    LogCode::SubscriptionNotRemembered,
+                    SUBSCRIBE,
+                    id,
+                    0,
+                    Some(Error::SubscriptionsFull),
+                );
             }
         }
-        Ok(id)
     }
 
     /// True when a subscribe or unsubscribe now is remembered for the next
@@ -507,10 +514,15 @@ where
             return Ok(0);
         }
         let id = self.client.unsubscribe(filters)?;
+        self.forget_unsubscribed(filters);
+        Ok(id)
+    }
+
+    /// Forgets `filters` and their handlers.
+    pub(super) fn forget_unsubscribed(&mut self, filters: &[&str]) {
         for filter in filters {
             self.subscriptions.forget(filter);
         }
-        Ok(id)
     }
 
     /// The handler for a message on `topic`: the first remembered filter

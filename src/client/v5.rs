@@ -4,6 +4,9 @@
 //! packet from the server is answered with a DISCONNECT carrying the
 //! standard's reason code before the connection is closed.
 
+use super::log::{LogCode, LogLevel};
+use super::subscriptions::TableMemory;
+use super::supervisor::Supervisor;
 use super::{span_in, Client, ClientEvent, Packet, Span};
 use crate::codec::v5::{self, Properties, Property, PropertyId, ReasonCode};
 use crate::codec::QoS;
@@ -40,7 +43,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// bad user name or password, 0x87 not authorized, ...), and the
     /// server's limits (Receive Maximum, Maximum Packet Size, Maximum QoS,
     /// Retain Available, Server Keep Alive) apply once it accepts.
-    pub fn select_v5(&mut self, v5: Option<ConnectV5<'static>>) -> Result<(), Error> {
+    pub fn select_v5(&mut self, v5: Option<ConnectV5>) -> Result<(), Error> {
         let v5 = v5.map(|mut v5| {
             if v5.maximum_packet_size == 0 {
                 v5.maximum_packet_size = u32::try_from(self.rx.as_ref().len()).unwrap_or(u32::MAX);
@@ -79,16 +82,45 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     /// Subscribes with MQTT 5 subscription options (QoS, No Local, Retain
-    /// As Published, Retain Handling); returns the packet id. The SUBACK's
+    /// As Published, Retain Handling) and `properties` (Subscription
+    /// Identifier, User Properties); returns the packet id. The SUBACK's
     /// reason codes arrive as [`ClientEvent::Subscribed`].
-    pub fn subscribe_v5(&mut self, topics: &[v5::SubscribeTopic<'_>]) -> Result<u16, Error> {
-        self.request_v5(|session, now| session.subscribe_v5(topics, now))
+    pub fn subscribe_v5(
+        &mut self,
+        topics: &[v5::SubscribeTopic<'_>],
+        properties: Properties<'_>,
+    ) -> Result<u16, Error> {
+        self.request_v5(|session, now| session.subscribe_v5(topics, properties, now))
     }
 
-    /// Unsubscribes with MQTT 5; the UNSUBACK's reason codes arrive as
-    /// [`ClientEvent::UnsubscribedCodes`].
-    pub fn unsubscribe_v5(&mut self, filters: &[&str]) -> Result<u16, Error> {
-        self.request_v5(|session, now| session.unsubscribe_v5(filters, now))
+    /// Unsubscribes with MQTT 5 and `properties` (User Properties); the
+    /// UNSUBACK's reason codes arrive as [`ClientEvent::UnsubscribedCodes`].
+    pub fn unsubscribe_v5(
+        &mut self,
+        filters: &[&str],
+        properties: Properties<'_>,
+    ) -> Result<u16, Error> {
+        self.request_v5(|session, now| session.unsubscribe_v5(filters, properties, now))
+    }
+
+    /// Sends an MQTT 5 DISCONNECT with `reason` and `properties` (see
+    /// [`crate::session::Session::disconnect_v5`]; 0x04 asks the server to
+    /// publish the will) and closes the transport.
+    pub fn disconnect_v5(
+        &mut self,
+        reason: ReasonCode,
+        properties: Properties<'_>,
+    ) -> Result<(), Error> {
+        if self.transport.is_none() {
+            return Err(Error::NotConnected);
+        }
+        let now = self.clock.now_ms();
+        // Checked before anything changes: a refused DISCONNECT leaves the
+        // connection as it was.
+        self.with_room(|session| session.disconnect_v5(reason, properties, now))?;
+        let result = self.flush_output();
+        self.drop_connection();
+        result
     }
 
     /// Queues a request with `op` and writes it; returns its packet id.
@@ -106,6 +138,13 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// `properties`), typed.
     pub fn properties(&self, span: Span) -> Properties<'_> {
         Properties::Wire(self.bytes(span))
+    }
+
+    /// The properties of the packet behind the latest event (CONNACK,
+    /// SUBACK, UNSUBACK, a failing PUBACK or PUBREC, the server's
+    /// DISCONNECT, a message), valid until the next poll reads.
+    pub fn received_properties(&self) -> Span {
+        self.received_properties
     }
 
     /// Sends a DISCONNECT with `reason`, if it can, before the caller
@@ -136,18 +175,19 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Ok(v5::Decoded::Incomplete { .. }) => return Ok(None),
                 Err(err) => return Err(self.violation(err.reason_code(), err.into())),
             };
+            // Wire bytes, as decoded (every property of a received packet).
+            // Absent properties may be a static empty list, not in `base`.
+            let properties = match packet.properties() {
+                Properties::Wire(bytes) if !bytes.is_empty() => span_in(base, bytes),
+                _ => Span::default(),
+            };
+            self.received_properties = properties;
             // The client announces no Topic Alias Maximum: any alias is 0x94.
-            let (alias, properties) = match &packet {
-                v5::ServerPacket::Publish(publish) => {
-                    let properties = match publish.properties {
-                        Properties::Wire(bytes) => span_in(base, bytes),
-                        Properties::List(_) => Span::default(),
-                    };
-                    (publish.check_topic_alias(0), properties)
-                }
+            let alias = match &packet {
+                v5::ServerPacket::Publish(publish) => publish.check_topic_alias(0),
                 v5::ServerPacket::ConnAck(_) => {
                     self.server_disconnect = None;
-                    (Ok(()), Span::default())
+                    Ok(())
                 }
                 v5::ServerPacket::Disconnect(d) => {
                     let text = |id| match d.properties.get(id) {
@@ -161,9 +201,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                         reason_string: text(PropertyId::ReasonString),
                         server_reference: text(PropertyId::ServerReference),
                     });
-                    (Ok(()), Span::default())
+                    Ok(())
                 }
-                _ => (Ok(()), Span::default()),
+                _ => Ok(()),
             };
             if let Err(err) = alias {
                 return Err(self.violation(err.reason_code(), err.into()));
@@ -184,6 +224,54 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 return Ok(packet);
             }
         }
+    }
+}
+
+impl<M, T, C, R, S, H> Supervisor<M, T, C, R, S, H>
+where
+    M: Memory,
+    T: Transport,
+    C: Clock,
+    R: AsRef<[u8]> + AsMut<[u8]>,
+    S: TableMemory<H>,
+    H: Copy,
+{
+    /// [`Client::subscribe_v5`], remembering the filters (with their QoS;
+    /// a resubscription after a reconnect asks for the QoS only) for
+    /// resubscribing. Only while connected.
+    pub fn subscribe_v5(
+        &mut self,
+        topics: &[v5::SubscribeTopic<'_>],
+        properties: Properties<'_>,
+    ) -> Result<u16, Error> {
+        let id = self.client_mut().subscribe_v5(topics, properties)?;
+        self.remember_subscribed(topics.iter().map(|t| (t.filter, t.options.qos)), id);
+        Ok(id)
+    }
+
+    /// [`Client::unsubscribe_v5`], forgetting the filters and their handlers.
+    pub fn unsubscribe_v5(
+        &mut self,
+        filters: &[&str],
+        properties: Properties<'_>,
+    ) -> Result<u16, Error> {
+        let id = self.client_mut().unsubscribe_v5(filters, properties)?;
+        self.forget_unsubscribed(filters);
+        Ok(id)
+    }
+
+    /// [`Client::disconnect_v5`], and no more reconnecting.
+    pub fn disconnect_v5(
+        &mut self,
+        reason: ReasonCode,
+        properties: Properties<'_>,
+    ) -> Result<(), Error> {
+        self.stop_reconnecting();
+        let result = self.client_mut().disconnect_v5(reason, properties);
+        if result.is_ok() {
+            self.record(LogLevel::Info, LogCode::Disconnected, 0, 0, 0, None);
+        }
+        result
     }
 }
 

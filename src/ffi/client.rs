@@ -72,17 +72,21 @@ pub(crate) struct Core {
     /// none of this).
     pub(crate) opening: Option<(Millis, OpenTurn)>,
     pub(crate) persistence: Persistence,
-    pub(crate) callbacks: emq_callbacks,
+    pub(crate) callbacks: Callbacks,
     pub(crate) user_data: *mut c_void,
     /// What only one build keeps (the host's TLS verify result).
     pub(crate) extra: sys::CoreExtra,
+    /// MQTT 5: while callbacks for a received packet run, its properties
+    /// (`emq_client_received_properties`).
+    #[cfg(feature = "mqtt5")]
+    pub(crate) received: crate::client::Span,
 }
 
 impl Core {
     /// A callback and the `user_data` to call it with.
     pub(crate) fn callback<F>(
         &self,
-        pick: impl FnOnce(&emq_callbacks) -> Option<F>,
+        pick: impl FnOnce(&Callbacks) -> Option<F>,
     ) -> Option<(F, *mut c_void)> {
         pick(&self.callbacks).map(|cb| (cb, self.user_data))
     }
@@ -127,7 +131,10 @@ pub(crate) struct CheckedOptions<'a> {
     pub(crate) transport: emq_transport_choice,
     /// MQTT 5 with what its CONNECT announces (`protocol_level` 5), or 3.1.x.
     #[cfg(feature = "mqtt5")]
-    pub(crate) v5: Option<crate::session::ConnectV5<'static>>,
+    pub(crate) v5: Option<crate::session::ConnectV5>,
+    /// MQTT 5: the CONNECT properties and the Will Properties.
+    #[cfg(feature = "mqtt5")]
+    pub(crate) properties: [super::v5::CProperties<'a>; 2],
 }
 
 impl CheckedOptions<'_> {
@@ -171,8 +178,22 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
         session_expiry_interval: o.session_expiry_secs,
         receive_maximum: o.receive_maximum,
         maximum_packet_size: o.maximum_packet_size,
-        will_properties: crate::codec::v5::Properties::NONE,
     });
+    #[cfg(feature = "mqtt5")]
+    // SAFETY: valid for 'a per the contract.
+    let properties = unsafe {
+        use super::v5::CProperties;
+        use crate::codec::v5::PropertyContext as P;
+        [
+            CProperties::new(o.connect_properties, o.connect_property_count, P::Connect)?,
+            CProperties::new(o.will_properties, o.will_property_count, P::Will)?,
+        ]
+    };
+    #[cfg(not(feature = "mqtt5"))]
+    if o.connect_property_count != 0 || o.will_property_count != 0 {
+        // MQTT 5 is left out of this firmware build.
+        return Err(EMQ_ERR_UNSUPPORTED);
+    }
     #[cfg(feature = "mqtt5")]
     let protocol = match v5 {
         // The CONNECT v5 names its own level; 3.1.1 stands in here.
@@ -231,6 +252,10 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
             clean_session: o.clean_session,
             protocol,
             will,
+            #[cfg(feature = "mqtt5")]
+            properties: crate::codec::v5::Properties::NONE,
+            #[cfg(feature = "mqtt5")]
+            will_properties: crate::codec::v5::Properties::NONE,
         },
         config: SessionConfig {
             inflight_window: o.inflight_window,
@@ -256,6 +281,8 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
         transport,
         #[cfg(feature = "mqtt5")]
         v5,
+        #[cfg(feature = "mqtt5")]
+        properties,
     })
 }
 
@@ -376,7 +403,11 @@ pub(crate) fn emit_logs(c: &emq_client) {
                 return;
             };
             let on_event = core.callback(|cb| cb.on_log_event);
+            // Firmware keeps no `on_log` (it never calls it).
+            #[cfg(feature = "std")]
             let on_log = core.callback(|cb| cb.on_log);
+            #[cfg(not(feature = "std"))]
+            let on_log = core.callback(|_| emq_on_log::None);
             let line = on_log.and_then(|_| sys::log_line(&core, &record));
             (record, line, on_event, on_log)
         };
@@ -421,6 +452,8 @@ pub(crate) fn report_if_lost(c: &emq_client) {
 /// an oversized message no callback took (poll reports it), else EMQ_OK.
 pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
     let me = c.as_ptr();
+    #[cfg(feature = "mqtt5")]
+    let _received = super::v5::Received::enter(c, &event);
     match event {
         ClientEvent::Overflow {
             topic,
@@ -544,9 +577,23 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
                 sys::in_callback(c, || unsafe { cb(user_data, me, packet_id, reason) });
             }
         }
-        // The per-filter reason codes are not in the C API yet.
         #[cfg(feature = "mqtt5")]
-        ClientEvent::UnsubscribedCodes { packet_id, .. } => {
+        ClientEvent::UnsubscribedCodes {
+            packet_id,
+            reason_codes,
+        } => {
+            let (codes, cb) = {
+                let core = c.core();
+                let codes = core.sup.client().bytes(reason_codes).as_ptr();
+                (codes, core.callback(|cb| cb.on_unsuback))
+            };
+            if let Some((cb, user_data)) = cb {
+                // SAFETY: user callback; `codes` valid for `len` bytes, as
+                // for a message.
+                sys::in_callback(c, || unsafe {
+                    cb(user_data, me, packet_id, codes, reason_codes.len)
+                });
+            }
             report_id(c, |cb| cb.on_unsubscribed, packet_id)
         }
         ClientEvent::ConnectionLost(reason) => {
@@ -598,19 +645,12 @@ pub unsafe extern "C" fn emq_client_set_callbacks(
     // SAFETY: contract forwarded.
     unsafe {
         with_client(client, |c| {
-            let callbacks = if callbacks.is_null() {
-                emq_callbacks::default()
+            c.callbacks = if callbacks.is_null() {
+                Callbacks::default()
             } else {
                 // NULL or valid per the contract.
-                callbacks_arg(callbacks)?
+                Callbacks::kept(&callbacks_arg(callbacks)?)?
             };
-            // A firmware without the feature would never call them.
-            if !cfg!(feature = "ack-events")
-                && (callbacks.on_pubrec.is_some() || callbacks.on_pingresp.is_some())
-            {
-                return Err(EMQ_ERR_UNSUPPORTED);
-            }
-            c.callbacks = callbacks;
             c.user_data = user_data;
             Ok(())
         })
@@ -894,7 +934,7 @@ fn await_connack(c: &emq_client) -> emq_err {
 fn forget_stored<F>(
     c: &emq_client,
     packet_id: u16,
-    pick: impl FnOnce(&emq_callbacks) -> Option<F>,
+    pick: impl FnOnce(&Callbacks) -> Option<F>,
 ) -> Option<(F, *mut c_void)> {
     let (remove, cb) = {
         let core = c.core();
@@ -915,7 +955,7 @@ fn forget_stored<F>(
 }
 
 /// Calls the callback `pick` chooses, if set, with a packet id.
-fn report_id(c: &emq_client, pick: impl FnOnce(&emq_callbacks) -> emq_on_pubrec, packet_id: u16) {
+fn report_id(c: &emq_client, pick: impl FnOnce(&Callbacks) -> emq_on_pubrec, packet_id: u16) {
     let cb = c.core().callback(pick);
     if let Some((cb, user_data)) = cb {
         // SAFETY: user callback with valid arguments.
@@ -928,6 +968,15 @@ fn report_id(c: &emq_client, pick: impl FnOnce(&emq_callbacks) -> emq_on_pubrec,
 fn report_connect(c: &emq_client, outcome: Result<bool, Error>) {
     emit_logs(c);
     sys::notify_progress(c);
+    // The CONNACK's properties, for every way a connect is reported.
+    #[cfg(feature = "mqtt5")]
+    let _received = super::v5::Received::enter(
+        c,
+        &match outcome {
+            Ok(session_present) => ClientEvent::Connected { session_present },
+            Err(err) => ClientEvent::ConnectFailed(err),
+        },
+    );
     let me = c.as_ptr();
     let (on_connect, on_failed) = {
         let core = c.core();
@@ -973,6 +1022,15 @@ pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_e
 
 /// DISCONNECT, close, stop reconnecting, and tell `on_disconnect`.
 pub(crate) fn disconnect(c: &emq_client) -> emq_err {
+    disconnect_with(c, |core| core.sup.disconnect().map_err(emq_err::from))
+}
+
+/// `disconnect` with `send` writing the DISCONNECT and closing.
+#[inline(always)]
+pub(crate) fn disconnect_with(
+    c: &emq_client,
+    send: impl FnOnce(&mut Core) -> Result<(), emq_err>,
+) -> emq_err {
     let mut cb = None;
     let result = with_core(c, |core| {
         cb = core.callback(|cb| cb.on_disconnect);
@@ -982,7 +1040,7 @@ pub(crate) fn disconnect(c: &emq_client) -> emq_err {
             core.sup.stop_reconnecting();
             return Ok(());
         }
-        core.sup.disconnect().map_err(emq_err::from)
+        send(core)
     });
     sys::notify_progress(c);
     if result != EMQ_ERR_NOT_CONNECTED {
@@ -1248,6 +1306,43 @@ pub unsafe extern "C" fn emq_client_publish(
     retain: bool,
     packet_id: *mut u16,
 ) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe {
+        publish_call(client, packet_id, move |core, write, held| {
+            // SAFETY: valid per the contract.
+            let topic = str_arg(topic)?;
+            // SAFETY: valid per the contract.
+            let payload = bytes_arg(payload, payload_len)?;
+            let qos = qos_arg(qos)?;
+            let id;
+            (id, *held) = match write {
+                // Firmware: always at once, through the one publish path.
+                None => core
+                    .sup
+                    .publish(topic, payload, qos, retain)
+                    .map(|id| (id, false)),
+                Some(write) => core.sup.publish_with(topic, payload, qos, retain, write),
+            }
+            .map_err(emq_err::from)?;
+            Ok(id)
+        })
+    }
+}
+
+/// What every publish call does around `publish`, which checks its
+/// arguments and queues the message under the lock, written as `write`
+/// says (`None`: at once), and returns its packet id (setting its last
+/// argument when the write was held back): the wait for room, the
+/// persistence hook, reporting a lost link, and the QoS 0 `on_published`.
+///
+/// # Safety
+/// `client` must be NULL or a live handle; `packet_id` NULL or writable.
+#[inline(always)]
+pub(crate) unsafe fn publish_call(
+    client: *mut emq_client,
+    packet_id: *mut u16,
+    mut publish: impl FnMut(&mut Core, Option<crate::client::Write>, &mut bool) -> Result<u16, emq_err>,
+) -> emq_err {
     let _done = FreeWhenDone(client);
     // SAFETY: NULL or writable per the contract (cleared first, so a
     // failure never leaves a stale id).
@@ -1266,23 +1361,7 @@ pub unsafe extern "C" fn emq_client_publish(
     let mut held = false;
     let write = sys::publish_write(c);
     let result = with_room(c, |core| {
-        let published = (|| {
-            // SAFETY: valid per the contract.
-            let topic = unsafe { str_arg(topic) }?;
-            // SAFETY: valid per the contract.
-            let payload = unsafe { bytes_arg(payload, payload_len) }?;
-            let qos = qos_arg(qos)?;
-            (id, held) = match write {
-                // Firmware: always at once, through the one publish path.
-                None => core
-                    .sup
-                    .publish(topic, payload, qos, retain)
-                    .map(|id| (id, false)),
-                Some(write) => core.sup.publish_with(topic, payload, qos, retain, write),
-            }
-            .map_err(emq_err::from)?;
-            Ok(())
-        })();
+        let published = publish(core, write, &mut held).map(|queued| id = queued);
         lost = core.sup.take_unreported_loss();
         on_published = core.callback(|cb| cb.on_published);
         persist = core.persistence.hooks().store.is_some();
@@ -1452,6 +1531,29 @@ unsafe fn subscribe_with(
     handler: Option<Handler>,
     packet_id: *mut u16,
 ) -> emq_err {
+    // SAFETY: contract forwarded.
+    unsafe {
+        request_call(client, packet_id, |core| {
+            let mut storage = [NO_TOPIC; sys::MAX_FILTERS_PER_CALL];
+            // SAFETY: valid per the contract.
+            let topics = subscription_args(subscriptions, count, &mut storage)?;
+            core.sup.subscribe(topics, handler).map_err(emq_err::from)
+        })
+    }
+}
+
+/// What every subscribe and unsubscribe call does around `request`, which
+/// checks its arguments and queues the packet under the lock, returning
+/// its packet id: the wait for room, the id out, reporting a lost link.
+///
+/// # Safety
+/// `client` must be NULL or a live handle; `packet_id` NULL or writable.
+#[inline(always)]
+pub(crate) unsafe fn request_call(
+    client: *mut emq_client,
+    packet_id: *mut u16,
+    mut request: impl FnMut(&mut Core) -> Result<u16, emq_err>,
+) -> emq_err {
     let mut id = 0;
     // SAFETY: contract forwarded.
     let c = match unsafe { handle(client) } {
@@ -1459,10 +1561,7 @@ unsafe fn subscribe_with(
         Err(err) => return err,
     };
     let result = with_room(c, |core| {
-        let mut storage = [NO_TOPIC; sys::MAX_FILTERS_PER_CALL];
-        // SAFETY: valid per the contract.
-        let topics = unsafe { subscription_args(subscriptions, count, &mut storage) }?;
-        id = core.sup.subscribe(topics, handler).map_err(emq_err::from)?;
+        id = request(core)?;
         Ok(())
     });
     // SAFETY: NULL or writable per the contract.
@@ -1499,23 +1598,15 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     packet_id: *mut u16,
 ) -> emq_err {
     let _done = FreeWhenDone(client);
-    let mut id = 0;
     // SAFETY: contract forwarded.
-    let c = match unsafe { handle(client) } {
-        Ok(c) => c,
-        Err(err) => return err,
-    };
-    let result = with_room(c, |core| {
-        let mut storage = [""; sys::MAX_FILTERS_PER_CALL];
-        // SAFETY: valid per the contract.
-        let list = unsafe { filter_args(filters, count, &mut storage) }?;
-        id = core.sup.unsubscribe(list).map_err(emq_err::from)?;
-        Ok(())
-    });
-    // SAFETY: NULL or writable per the contract.
-    unsafe { set_out(packet_id, id) };
-    report_if_lost(c);
-    result
+    unsafe {
+        request_call(client, packet_id, |core| {
+            let mut storage = [""; sys::MAX_FILTERS_PER_CALL];
+            // SAFETY: valid per the contract.
+            let list = filter_args(filters, count, &mut storage)?;
+            core.sup.unsubscribe(list).map_err(emq_err::from)
+        })
+    }
 }
 
 /// Reads the state of a handle from C; `otherwise` for NULL.
@@ -1764,7 +1855,7 @@ pub unsafe extern "C" fn emq_client_reconfigure(
                 return Err(EMQ_ERR_ALREADY_CONNECTED);
             }
             checked.select_protocol(&mut core.sup)?;
-            core.connect = sys::ConnectSettings::from_options(&checked.connect);
+            core.connect = sys::ConnectSettings::from_checked(&checked);
             core.sup.set_behaviour(checked.behaviour);
             core.sup
                 .client_mut()

@@ -190,6 +190,10 @@ pub enum emq_err {
     /// MQTT 5: the broker ended the connection with a DISCONNECT; its
     /// reason code is in `emq_client_last_return_code`.
     EMQ_ERR_SERVER_DISCONNECTED = 103,
+    /// MQTT 5: a property given to send is unknown, not allowed in that
+    /// packet, repeated where it may not be, or out of range (a bad
+    /// pointer or length in an `emq_property` too); nothing was sent.
+    EMQ_ERR_INVALID_PROPERTY = 104,
 }
 
 impl From<Error> for emq_err {
@@ -255,6 +259,10 @@ impl From<Error> for emq_err {
             Error::PacketTooLargeForServer => EMQ_ERR_PACKET_TOO_LARGE_FOR_SERVER,
             #[cfg(feature = "mqtt5")]
             Error::ServerDisconnected(_) => EMQ_ERR_SERVER_DISCONNECTED,
+            #[cfg(feature = "mqtt5")]
+            Error::InvalidProperty => EMQ_ERR_INVALID_PROPERTY,
+            #[cfg(feature = "mqtt5")]
+            Error::Unsupported => EMQ_ERR_UNSUPPORTED,
             #[cfg(feature = "websocket")]
             Error::WsUpgradeRefused => EMQ_ERR_WS_UPGRADE_REFUSED,
             #[cfg(feature = "websocket")]
@@ -376,6 +384,8 @@ impl emq_err {
             EMQ_ERR_RETAIN_NOT_SUPPORTED => c"the broker does not support retained messages",
             #[cfg(feature = "mqtt5")]
             EMQ_ERR_SERVER_DISCONNECTED => c"the broker sent DISCONNECT",
+            #[cfg(feature = "mqtt5")]
+            EMQ_ERR_INVALID_PROPERTY => c"a property breaks a rule of its packet",
             // Codes of a feature left out: never produced, so never here
             // (not in `all_errors`), and their texts are not linked.
             #[cfg(not(all(feature = "websocket", feature = "mqtt5")))]
@@ -488,6 +498,8 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_RETAIN_NOT_SUPPORTED,
         #[cfg(feature = "mqtt5")]
         EMQ_ERR_SERVER_DISCONNECTED,
+        #[cfg(feature = "mqtt5")]
+        EMQ_ERR_INVALID_PROPERTY,
     ]
 }
 

@@ -55,15 +55,15 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 512;
+pub const STORAGE_SIZE_32: usize = 500;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 824;
+pub const STORAGE_SIZE_64: usize = 800;
 /// With the `mqtt5` feature too (its session keeps the server's limits and
 /// the assigned client id): `EMQ_CLIENT_STORAGE_SIZE_MQTT5`, which
 /// `EMQ_CLIENT_STORAGE_SIZE` becomes when `EMBERMQ_MQTT5` is defined.
-pub const STORAGE_SIZE_MQTT5_32: usize = 640;
+pub const STORAGE_SIZE_MQTT5_32: usize = 680;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_MQTT5_64: usize = 992;
+pub const STORAGE_SIZE_MQTT5_64: usize = 1072;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -250,16 +250,33 @@ pub(crate) type Target = (*const c_char, u16);
 
 /// The connect options, borrowed from the caller's `emq_options` (valid
 /// for the client's life by `emq_client_init`'s contract).
-pub(crate) struct ConnectSettings(ConnectOptions<'static>);
+pub(crate) struct ConnectSettings(
+    ConnectOptions<'static>,
+    /// MQTT 5: the CONNECT properties and the Will Properties.
+    #[cfg(feature = "mqtt5")]
+    [super::v5::CProperties<'static>; 2],
+);
 
 impl ConnectSettings {
-    /// Borrows `c` (its strings stay valid for the client's life).
-    pub(crate) fn from_options(c: &ConnectOptions<'static>) -> Self {
-        ConnectSettings(*c)
+    /// Borrows the checked options (their strings stay valid for the
+    /// client's life).
+    pub(crate) fn from_checked(c: &CheckedOptions<'static>) -> Self {
+        ConnectSettings(
+            c.connect,
+            #[cfg(feature = "mqtt5")]
+            c.properties,
+        )
     }
 
     /// The settings as the session takes them.
     pub(crate) fn options(&self) -> ConnectOptions<'_> {
+        #[cfg(feature = "mqtt5")]
+        return ConnectOptions {
+            properties: self.1[0].properties(),
+            will_properties: self.1[1].properties(),
+            ..self.0
+        };
+        #[cfg(not(feature = "mqtt5"))]
         self.0
     }
 }
@@ -1204,13 +1221,15 @@ unsafe fn init(
             // A new session's empty outbox: never refused.
             let _ = checked.select_protocol(&mut *addr_of_mut!((*core).sup));
         }
-        addr_of_mut!((*core).connect).write(ConnectSettings(checked.connect));
+        addr_of_mut!((*core).connect).write(ConnectSettings::from_checked(&checked));
         addr_of_mut!((*core).target).write(None);
         addr_of_mut!((*core).opening).write(None);
         addr_of_mut!((*core).persistence).write(super::client::Persistence::new(o.persistence));
-        addr_of_mut!((*core).callbacks).write(emq_callbacks::default());
+        addr_of_mut!((*core).callbacks).write(Callbacks::default());
         addr_of_mut!((*core).user_data).write(core::ptr::null_mut());
         addr_of_mut!((*core).extra).write(CoreExtra);
+        #[cfg(feature = "mqtt5")]
+        addr_of_mut!((*core).received).write(crate::client::Span::default());
         addr_of_mut!((*handle).link).write(transport);
         #[cfg(feature = "lock-hooks")]
         {

@@ -15,6 +15,7 @@ use crate::client::log::{LogCode, LogLevel, LogRecord};
 use crate::client::subscriptions::{HeapTable, Subscriptions};
 use crate::client::supervisor;
 use crate::client::{Client, ClientEvent};
+use crate::codec::v5::{Properties, PropertyWriter};
 use crate::codec::{LastWill, ProtocolLevel};
 use crate::session::{ConnectOptions, HeapMemory, Session};
 use crate::time::{self, Millis};
@@ -53,12 +54,16 @@ pub(crate) struct ConnectSettings {
     clean_session: bool,
     protocol: ProtocolLevel,
     will: Option<(String, Vec<u8>, QoS, bool)>,
+    /// MQTT 5: the CONNECT properties and the Will Properties, encoded.
+    properties: [Vec<u8>; 2],
 }
 
 impl ConnectSettings {
-    /// Owned copies of `c`.
-    pub(crate) fn from_options(c: &ConnectOptions<'_>) -> Self {
+    /// Owned copies of the checked options.
+    pub(crate) fn from_checked(checked: &CheckedOptions<'_>) -> Self {
+        let c = &checked.connect;
         ConnectSettings {
+            properties: checked.properties.map(|p| encoded(p.properties())),
             client_id: c.client_id.to_owned(),
             username: c.username.map(str::to_owned),
             password: c.password.map(<[u8]>::to_vec),
@@ -89,8 +94,25 @@ impl ConnectSettings {
                     qos: *qos,
                     retain: *retain,
                 }),
+            properties: Properties::Wire(&self.properties[0]),
+            will_properties: Properties::Wire(&self.properties[1]),
         }
     }
+}
+
+/// `properties` (checked) as they go on the wire.
+fn encoded(properties: Properties<'_>) -> Vec<u8> {
+    let len = properties
+        .iter()
+        .map(|p| p.encoded_len().unwrap_or(0))
+        .sum();
+    let mut bytes = vec![0; len];
+    let mut writer = PropertyWriter::new(&mut bytes);
+    for property in properties.iter() {
+        // Checked with the options: each fits its share.
+        let _ = writer.push(&property);
+    }
+    bytes
 }
 
 /// What only hosts keep beside the shared state.
@@ -565,7 +587,7 @@ unsafe fn read_options(o: &emq_options) -> Result<(ConnectSettings, CheckedOptio
     {
         return Err(EMQ_ERR_INVALID_ARGUMENT);
     }
-    Ok((ConnectSettings::from_options(&checked.connect), checked))
+    Ok((ConnectSettings::from_checked(&checked), checked))
 }
 
 /// Subscriptions a host client remembers (for resubscribing and handlers).
@@ -624,11 +646,12 @@ pub unsafe extern "C" fn emq_client_new(
             target: None,
             opening: None,
             persistence: super::client::Persistence::new(o.persistence),
-            callbacks: emq_callbacks::default(),
+            callbacks: Callbacks::default(),
             user_data: core::ptr::null_mut(),
             extra: CoreExtra {
                 tls_verify: EMQ_ERR_TLS_NOT_VERIFIED,
             },
+            received: crate::client::Span::default(),
         };
         let link = Link {
             tcp: TcpOptions {

@@ -18,6 +18,7 @@ mod error;
 mod firmware;
 #[cfg(feature = "std")]
 mod host;
+mod v5;
 
 pub use client::*;
 pub use error::{emq_err, emq_err_str};
@@ -29,6 +30,7 @@ pub use firmware::*;
 use host as sys;
 #[cfg(feature = "std")]
 pub use host::*;
+pub use v5::*;
 
 use crate::codec::{QoS, SubscribeTopic};
 use core::ffi::{c_char, c_void, CStr};
@@ -194,6 +196,22 @@ pub struct emq_options {
     /// MQTT 5: most QoS 1/2 messages the broker may send before this client
     /// acknowledges them; 0 announces none (the standard's 65535). Default 0.
     pub receive_maximum: u16,
+    /// MQTT 5: more CONNECT properties, `connect_property_count` of them
+    /// (NULL with 0, the default: none): User Properties, Request Response
+    /// Information, Request Problem Information. Checked when the client is
+    /// created (EMQ_ERR_INVALID_PROPERTY); hosts copy them, firmware keeps
+    /// the array and what it points to for the client's life. Ignored over
+    /// 3.1.x.
+    pub connect_properties: *const emq_property,
+    /// Entries at `connect_properties`.
+    pub connect_property_count: usize,
+    /// MQTT 5: the will's properties (Will Delay Interval, Message Expiry
+    /// Interval, Payload Format Indicator, Content Type, Response Topic,
+    /// Correlation Data, User Properties), `will_property_count` of them,
+    /// kept as `connect_properties` are.
+    pub will_properties: *const emq_property,
+    /// Entries at `will_properties`.
+    pub will_property_count: usize,
 }
 
 /// Fills `len` bytes at `buf` with unpredictable random bytes (a hardware
@@ -542,6 +560,84 @@ pub struct emq_callbacks {
     /// PUBREC with a failure reason code): it is gone from the outbox and
     /// `on_published` is not called for it.
     pub on_publish_failed: emq_on_publish_failed,
+    /// MQTT 5: the UNSUBACK's reason code per filter, in request order
+    /// (0x00 success, 0x11 no subscription existed, 0x80 and up refused);
+    /// called before `on_unsubscribed`.
+    pub on_unsuback: emq_on_unsuback,
+}
+
+/// Called on an MQTT 5 UNSUBACK: one reason code per filter, in request order.
+#[allow(non_camel_case_types)]
+pub type emq_on_unsuback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        packet_id: u16,
+        reason_codes: *const u8,
+        count: usize,
+    ),
+>;
+
+/// The callbacks a client keeps: those of `emq_callbacks` its build can
+/// call (a firmware never calls `on_log`, one without `ack-events` neither
+/// `on_pubrec` nor `on_pingresp`, and one without `mqtt5` none of the
+/// MQTT 5 ones), so a build pays only for its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Callbacks {
+    pub(crate) on_connect: emq_on_connect,
+    pub(crate) on_disconnect: emq_on_disconnect,
+    pub(crate) on_message: emq_on_message,
+    pub(crate) on_published: emq_on_published,
+    pub(crate) on_subscribed: emq_on_subscribed,
+    pub(crate) on_unsubscribed: emq_on_unsubscribed,
+    #[cfg(feature = "std")]
+    pub(crate) on_log: emq_on_log,
+    pub(crate) on_overflow: emq_on_overflow,
+    pub(crate) on_log_event: emq_on_log_event,
+    pub(crate) on_connect_failed: emq_on_connect_failed,
+    pub(crate) on_dropped: emq_on_dropped,
+    #[cfg(feature = "ack-events")]
+    pub(crate) on_pubrec: emq_on_pubrec,
+    #[cfg(feature = "ack-events")]
+    pub(crate) on_pingresp: emq_on_pingresp,
+    #[cfg(feature = "mqtt5")]
+    pub(crate) on_publish_failed: emq_on_publish_failed,
+    #[cfg(feature = "mqtt5")]
+    pub(crate) on_unsuback: emq_on_unsuback,
+}
+
+impl Callbacks {
+    /// The callbacks of `c` this build keeps; EMQ_ERR_UNSUPPORTED when `c`
+    /// sets one this build leaves out at link time.
+    pub(crate) fn kept(c: &emq_callbacks) -> Result<Callbacks, emq_err> {
+        let events = c.on_pubrec.is_some() || c.on_pingresp.is_some();
+        let v5 = c.on_publish_failed.is_some() || c.on_unsuback.is_some();
+        if (events && !cfg!(feature = "ack-events")) || (v5 && !cfg!(feature = "mqtt5")) {
+            return Err(EMQ_ERR_UNSUPPORTED);
+        }
+        Ok(Callbacks {
+            on_connect: c.on_connect,
+            on_disconnect: c.on_disconnect,
+            on_message: c.on_message,
+            on_published: c.on_published,
+            on_subscribed: c.on_subscribed,
+            on_unsubscribed: c.on_unsubscribed,
+            #[cfg(feature = "std")]
+            on_log: c.on_log,
+            on_overflow: c.on_overflow,
+            on_log_event: c.on_log_event,
+            on_connect_failed: c.on_connect_failed,
+            on_dropped: c.on_dropped,
+            #[cfg(feature = "ack-events")]
+            on_pubrec: c.on_pubrec,
+            #[cfg(feature = "ack-events")]
+            on_pingresp: c.on_pingresp,
+            #[cfg(feature = "mqtt5")]
+            on_publish_failed: c.on_publish_failed,
+            #[cfg(feature = "mqtt5")]
+            on_unsuback: c.on_unsuback,
+        })
+    }
 }
 
 /// Called when the broker refuses an outbound QoS 1/2 message (MQTT 5):
@@ -613,6 +709,7 @@ impl Default for emq_callbacks {
             on_pubrec: None,
             on_pingresp: None,
             on_publish_failed: None,
+            on_unsuback: None,
         }
     }
 }
@@ -911,6 +1008,10 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
         session_expiry_secs: 0,
         maximum_packet_size: 0,
         receive_maximum: 0,
+        connect_properties: core::ptr::null(),
+        connect_property_count: 0,
+        will_properties: core::ptr::null(),
+        will_property_count: 0,
     };
     // SAFETY: checked non-NULL above; writable per the contract.
     unsafe { out.write(defaults) };

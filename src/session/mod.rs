@@ -63,6 +63,16 @@ pub struct ConnectOptions<'a> {
     pub clean_session: bool,
     pub protocol: ProtocolLevel,
     pub will: Option<LastWill<'a>>,
+    /// MQTT 5: CONNECT properties beyond what [`ConnectV5`] announces (User
+    /// Properties, Request Response Information, Request Problem
+    /// Information, Authentication Method and Data); ignored by 3.1.x.
+    #[cfg(feature = "mqtt5")]
+    pub properties: crate::codec::v5::Properties<'a>,
+    /// MQTT 5: the Will Properties (delay interval, message expiry, content
+    /// type, response topic, correlation data, payload format, user
+    /// properties), sent with `will`.
+    #[cfg(feature = "mqtt5")]
+    pub will_properties: crate::codec::v5::Properties<'a>,
 }
 
 impl Default for ConnectOptions<'_> {
@@ -75,6 +85,10 @@ impl Default for ConnectOptions<'_> {
             clean_session: true,
             protocol: ProtocolLevel::V3_1_1,
             will: None,
+            #[cfg(feature = "mqtt5")]
+            properties: crate::codec::v5::Properties::NONE,
+            #[cfg(feature = "mqtt5")]
+            will_properties: crate::codec::v5::Properties::NONE,
         }
     }
 }
@@ -532,7 +546,7 @@ impl<M: Memory> Session<M> {
     pub fn unsubscribe(&mut self, filters: &[&str], now_ms: Millis) -> Result<u16, Error> {
         #[cfg(feature = "mqtt5")]
         if self.v5.active {
-            return self.unsubscribe_v5(filters, now_ms);
+            return self.unsubscribe_v5(filters, crate::codec::v5::Properties::NONE, now_ms);
         }
         self.require_connected()?;
         if filters.is_empty() {

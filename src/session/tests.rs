@@ -118,6 +118,7 @@ fn connect_encodes_every_option() {
             qos: QoS::AtLeastOnce,
             retain: true,
         }),
+        ..ConnectOptions::default()
     };
     s.connect(&opts, 5).unwrap();
     assert_eq!(s.state(), State::AwaitingConnAck);

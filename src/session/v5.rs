@@ -8,7 +8,7 @@
 
 use super::store::LIVE;
 use super::{Event, Memory, Session, Slot, SlotKind, State};
-use crate::codec::v5::{self, Encode as _, Properties, Property, ReasonCode};
+use crate::codec::v5::{self, Encode as _, Properties, Property, PropertyId, ReasonCode};
 use crate::codec::{ConnAck, ConnectReturnCode, Packet, QoS, SubAck};
 use crate::time::Millis;
 use crate::Error;
@@ -17,10 +17,11 @@ use crate::Error;
 /// are 41); a longer one is not kept.
 pub const ASSIGNED_ID_CAPACITY: usize = 64;
 
-/// What a client asks for in an MQTT 5 CONNECT beyond [`super::ConnectOptions`]
-/// (whose `clean_session` is Clean Start and whose `protocol` is ignored).
+/// The limits a client announces in an MQTT 5 CONNECT, kept for every
+/// connection (the rest of the CONNECT is [`super::ConnectOptions`], whose
+/// `clean_session` is Clean Start and whose `protocol` is ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnectV5<'a> {
+pub struct ConnectV5 {
     /// Seconds the server keeps the session after the connection closes
     /// (0: it ends with the connection; 0xFFFF_FFFF: never).
     pub session_expiry_interval: u32,
@@ -30,23 +31,18 @@ pub struct ConnectV5<'a> {
     /// The largest packet the client accepts; 0 announces none. The
     /// [`crate::client::Client`] announces its receive buffer when 0.
     pub maximum_packet_size: u32,
-    /// Will Properties (delay interval, message expiry, content type,
-    /// response topic, correlation data, payload format, user properties);
-    /// used with [`super::ConnectOptions::will`].
-    pub will_properties: Properties<'a>,
 }
 
-impl ConnectV5<'_> {
+impl ConnectV5 {
     /// Nothing announced: the standard's defaults.
-    pub const DEFAULT: ConnectV5<'static> = ConnectV5 {
+    pub const DEFAULT: ConnectV5 = ConnectV5 {
         session_expiry_interval: 0,
         receive_maximum: 0,
         maximum_packet_size: 0,
-        will_properties: Properties::NONE,
     };
 }
 
-impl Default for ConnectV5<'_> {
+impl Default for ConnectV5 {
     fn default() -> Self {
         ConnectV5::DEFAULT
     }
@@ -63,8 +59,10 @@ pub(super) struct Link {
     pub maximum_packet_size: Option<u32>,
     pub maximum_qos: QoS,
     pub retain_available: bool,
+    /// The server's Topic Alias Maximum: the highest alias a PUBLISH may use.
+    pub topic_alias_maximum: u16,
     /// What CONNECT announces (kept for the next connection).
-    pub connect: ConnectV5<'static>,
+    pub connect: ConnectV5,
     /// Length of the assigned client id in `assigned_id`; 0 for none.
     pub assigned_len: u8,
     pub assigned_id: [u8; ASSIGNED_ID_CAPACITY],
@@ -73,7 +71,7 @@ pub(super) struct Link {
 impl Link {
     /// A 3.1.1 connection, or an MQTT 5 one before its CONNACK: the
     /// standard's defaults.
-    pub const fn new(active: bool, connect: ConnectV5<'static>) -> Link {
+    pub const fn new(active: bool, connect: ConnectV5) -> Link {
         Link {
             active,
             connect,
@@ -81,6 +79,7 @@ impl Link {
             maximum_packet_size: None,
             maximum_qos: QoS::ExactlyOnce,
             retain_available: true,
+            topic_alias_maximum: 0,
             assigned_len: 0,
             assigned_id: [0; ASSIGNED_ID_CAPACITY],
         }
@@ -132,7 +131,7 @@ impl<M: Memory> Session<M> {
     /// queued offline are encoded for it. Only while disconnected; the
     /// outbox holds packets of one protocol, so changing it while messages
     /// wait there is [`Error::InvalidArgument`].
-    pub fn select_v5(&mut self, v5: Option<ConnectV5<'static>>) -> Result<(), Error> {
+    pub fn select_v5(&mut self, v5: Option<ConnectV5>) -> Result<(), Error> {
         if self.state != State::Disconnected {
             return Err(Error::AlreadyConnected);
         }
@@ -161,21 +160,16 @@ impl<M: Memory> Session<M> {
     }
 
     /// Starts an MQTT 5 connection: queues CONNECT v5 announcing
-    /// `v5_options` (here with Will Properties that need not outlive the
-    /// call). The transport must already be open. Later connections of
-    /// [`Session::connect`] speak MQTT 5 too, without the Will Properties
-    /// (give `'static` ones to [`Session::select_v5`] to keep them).
+    /// `v5_options`, with the properties and Will Properties of `options`.
+    /// The transport must already be open. Later connections of
+    /// [`Session::connect`] speak MQTT 5 too.
     pub fn connect_v5(
         &mut self,
         options: &super::ConnectOptions<'_>,
-        v5_options: &ConnectV5<'_>,
+        v5_options: &ConnectV5,
         now_ms: Millis,
     ) -> Result<(), Error> {
-        let announced = ConnectV5 {
-            will_properties: Properties::NONE,
-            ..*v5_options
-        };
-        self.select_v5(Some(announced))?;
+        self.select_v5(Some(*v5_options))?;
         self.send_connect_v5(options, v5_options, now_ms)
     }
 
@@ -184,7 +178,7 @@ impl<M: Memory> Session<M> {
     fn send_connect_v5(
         &mut self,
         options: &super::ConnectOptions<'_>,
-        v5_options: &ConnectV5<'_>,
+        v5_options: &ConnectV5,
         now_ms: Millis,
     ) -> Result<(), Error> {
         if self.state != State::Disconnected {
@@ -205,13 +199,25 @@ impl<M: Memory> Session<M> {
         if v5_options.maximum_packet_size != 0 {
             props.push(&Property::MaximumPacketSize(v5_options.maximum_packet_size))?;
         }
+        let announced = props.finish();
+        // The session maps no incoming Topic Alias yet (it announces a
+        // maximum of 0) and has no AUTH exchange.
+        let unsupported = [PropertyId::TopicAliasMaximum];
+        if options
+            .properties
+            .iter()
+            .any(|p| unsupported.contains(&p.id()))
+        {
+            return Err(Error::Unsupported);
+        }
+        let joined = v5::Joined(announced, options.properties);
         let connect = v5::Connect {
             clean_start: options.clean_session,
             keep_alive: options.keep_alive_secs,
-            properties: props.finish(),
+            properties: Properties::Source(&joined),
             client_id: options.client_id,
             will: options.will.map(|will| v5::Will {
-                properties: v5_options.will_properties,
+                properties: options.will_properties,
                 topic: will.topic,
                 payload: will.payload,
                 qos: will.qos,
@@ -254,6 +260,12 @@ impl<M: Memory> Session<M> {
         }
         if retain && !self.v5.retain_available {
             return Err(Error::RetainNotSupported);
+        }
+        // [MQTT-3.3.2-9]: no alias above the server's Topic Alias Maximum.
+        if let Some(Property::TopicAlias(alias)) = properties.get(PropertyId::TopicAlias) {
+            if alias > self.v5.topic_alias_maximum {
+                return Err(Error::InvalidProperty);
+            }
         }
         // As Session::publish, which a 3.1.1 firmware keeps as it is (its
         // code byte for byte: scripts/footprint.sh), so not shared.
@@ -319,17 +331,19 @@ impl<M: Memory> Session<M> {
         Ok(publish.packet_id)
     }
 
-    /// Queues an MQTT 5 SUBSCRIBE with its subscription options; returns
+    /// Queues an MQTT 5 SUBSCRIBE with its subscription options and
+    /// `properties` (Subscription Identifier, User Properties); returns
     /// its packet id. The SUBACK's reason codes (0x00 to 0x02 granted,
     /// 0x80 and above refused) come as [`Event::Subscribed`].
     pub fn subscribe_v5(
         &mut self,
         topics: &[v5::SubscribeTopic<'_>],
+        properties: Properties<'_>,
         now_ms: Millis,
     ) -> Result<u16, Error> {
         let subscribe = |packet_id| v5::Subscribe {
             packet_id,
-            properties: Properties::NONE,
+            properties,
             topics,
         };
         self.request_v5(SlotKind::AwaitSubAck, topics.len(), subscribe, now_ms)
@@ -346,12 +360,18 @@ impl<M: Memory> Session<M> {
         self.request_v5(SlotKind::AwaitSubAck, topics.len(), subscribe, now_ms)
     }
 
-    /// Queues an MQTT 5 UNSUBSCRIBE; returns its packet id. The UNSUBACK's
-    /// reason codes come as [`Event::UnsubscribedCodes`].
-    pub fn unsubscribe_v5(&mut self, filters: &[&str], now_ms: Millis) -> Result<u16, Error> {
+    /// Queues an MQTT 5 UNSUBSCRIBE with `properties` (User Properties);
+    /// returns its packet id. The UNSUBACK's reason codes come as
+    /// [`Event::UnsubscribedCodes`].
+    pub fn unsubscribe_v5(
+        &mut self,
+        filters: &[&str],
+        properties: Properties<'_>,
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
         let unsubscribe = |packet_id| v5::Unsubscribe {
             packet_id,
-            properties: Properties::NONE,
+            properties,
             filters,
         };
         self.request_v5(SlotKind::AwaitUnsubAck, filters.len(), unsubscribe, now_ms)
@@ -392,13 +412,40 @@ impl<M: Memory> Session<M> {
         if !self.v5.active || self.state == State::Disconnected {
             return Err(Error::NotConnected);
         }
-        self.send_cursor = None;
         self.out_start = 0;
         self.out_end = 0;
-        let packet = v5::Disconnect {
-            reason,
-            properties: Properties::NONE,
-        };
+        self.disconnect_v5(reason, Properties::NONE, now_ms)
+    }
+
+    /// Queues an MQTT 5 DISCONNECT with `reason` (0x00 normal, 0x04 with
+    /// will message, or another the standard lets a client send) and
+    /// `properties` (Session Expiry Interval, Reason String, User
+    /// Properties) after the output already queued; the driver closes the
+    /// connection once it is written. A reason a client may not send is
+    /// [`Error::InvalidArgument`]; nothing is sent.
+    pub fn disconnect_v5(
+        &mut self,
+        reason: ReasonCode,
+        properties: Properties<'_>,
+        now_ms: Millis,
+    ) -> Result<(), Error> {
+        match self.state {
+            _ if !self.v5.active => return Err(Error::InvalidArgument),
+            State::Disconnected => return Err(Error::NotConnected),
+            State::Disconnecting => return Ok(()),
+            State::AwaitingConnAck | State::Connected => {}
+        }
+        // [MQTT-3.14.2-2]: no Session Expiry after a CONNECT that set 0.
+        if self.v5.connect.session_expiry_interval == 0
+            && matches!(
+                properties.get(PropertyId::SessionExpiryInterval),
+                Some(Property::SessionExpiryInterval(1..))
+            )
+        {
+            return Err(Error::InvalidProperty);
+        }
+        self.send_cursor = None;
+        let packet = v5::Disconnect { reason, properties };
         self.queue_v5(&packet, now_ms)?;
         self.state = State::Disconnecting;
         Ok(())
@@ -478,6 +525,7 @@ impl<M: Memory> Session<M> {
         link.maximum_packet_size = limits.maximum_packet_size;
         link.maximum_qos = limits.maximum_qos;
         link.retain_available = limits.retain_available;
+        link.topic_alias_maximum = limits.topic_alias_maximum;
         if let Some(id) = limits.assigned_client_identifier {
             if id.len() <= ASSIGNED_ID_CAPACITY {
                 link.assigned_id[..id.len()].copy_from_slice(id.as_bytes());
@@ -535,7 +583,19 @@ impl<M: Memory> Session<M> {
     /// Validates and sizes `packet`, refusing one larger than the server's
     /// Maximum Packet Size.
     fn size_v5(&self, packet: &dyn v5::Encode) -> Result<v5::PacketSize, Error> {
-        let size = packet.size()?;
+        use v5::V5Error as E;
+        let size = packet.size().map_err(|err| match err {
+            E::UnknownProperty(_)
+            | E::PropertyNotAllowed(_)
+            | E::DuplicateProperty(_)
+            | E::InvalidPropertyValue(_)
+            | E::AuthDataWithoutMethod
+            | E::VarIntTooLarge
+            | E::SubscriptionIdentifierFromClient
+            | E::TopicAliasInvalid
+            | E::PayloadFormatInvalid => Error::InvalidProperty,
+            other => Error::from(other),
+        })?;
         size.check_max(self.v5.maximum_packet_size)
             .map_err(|_| Error::PacketTooLargeForServer)?;
         Ok(size)

@@ -28,7 +28,8 @@ pub use encode::{Encode, PacketSize, SubscribeQos};
 pub use error::V5Error;
 pub use packet::*;
 pub use property::{
-    Properties, PropertiesIter, Property, PropertyContext, PropertyId, PropertyType, PropertyWriter,
+    Joined, Properties, PropertiesIter, Property, PropertyContext, PropertyId, PropertySource,
+    PropertyType, PropertyWriter,
 };
 pub use reason::{ReasonCode, ReasonPacket, Sender};
 pub use varint::{decode_varint, encode_varint, varint_len, VARINT_MAX};

@@ -278,6 +278,22 @@ pub enum ServerPacket<'a> {
     Auth(Auth<'a>),
 }
 
+impl<'a> ServerPacket<'a> {
+    /// The packet's properties (none for PINGRESP).
+    pub fn properties(&self) -> Properties<'a> {
+        use ServerPacket as S;
+        match *self {
+            S::ConnAck(p) => p.properties,
+            S::Publish(p) => p.properties,
+            S::PubAck(p) | S::PubRec(p) | S::PubRel(p) | S::PubComp(p) => p.properties,
+            S::SubAck(p) | S::UnsubAck(p) => p.properties,
+            S::Disconnect(p) => p.properties,
+            S::Auth(p) => p.properties,
+            S::PingResp => Properties::NONE,
+        }
+    }
+}
+
 /// Every packet a client sends to a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientPacket<'a> {

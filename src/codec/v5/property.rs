@@ -322,6 +322,31 @@ impl<'a> Property<'a> {
         }
     }
 
+    /// Property `id` from the parts another representation (a C struct)
+    /// holds: `number` for the integer types (0 or 1 for the flags and
+    /// Maximum QoS), `data` for a string or binary value or a User
+    /// Property's name, `value` for a User Property's value. A string must
+    /// be MQTT UTF-8 ([`V5Error::InvalidUtf8`], [`V5Error::NullCharacter`]);
+    /// a number out of its type's range is
+    /// [`V5Error::InvalidPropertyValue`]. Where the property may go, and
+    /// the value rules, are checked when a packet is sized.
+    pub fn from_parts(
+        id: PropertyId,
+        number: u32,
+        data: &'a [u8],
+        value: &'a [u8],
+    ) -> Result<Property<'a>, V5Error> {
+        let mut parts = Parts {
+            number,
+            bytes: [data, value],
+            next: 0,
+        };
+        read_value(&mut parts, id).map_err(|err| match err {
+            V5Error::MalformedPacket => V5Error::InvalidPropertyValue(id),
+            other => other,
+        })
+    }
+
     /// The value in its wire data type: the one place that maps each
     /// property to its representation.
     fn value(&self) -> Value<'a> {
@@ -438,11 +463,86 @@ fn read_id(r: &mut Reader<'_>) -> Result<PropertyId, V5Error> {
         .ok_or(V5Error::UnknownProperty(value.min(0xff) as u8))
 }
 
+/// Where property values are read from: a packet's bytes ([`Reader`]), or
+/// the parts another representation holds them in ([`Parts`]).
+trait Values<'a> {
+    fn u8(&mut self) -> Result<u8, V5Error>;
+    fn u16(&mut self) -> Result<u16, V5Error>;
+    fn u32(&mut self) -> Result<u32, V5Error>;
+    fn varint(&mut self) -> Result<u32, V5Error>;
+    fn string(&mut self) -> Result<&'a str, V5Error>;
+    fn binary(&mut self) -> Result<&'a [u8], V5Error>;
+}
+
+impl<'a> Values<'a> for Reader<'a> {
+    fn u8(&mut self) -> Result<u8, V5Error> {
+        Reader::u8(self)
+    }
+    fn u16(&mut self) -> Result<u16, V5Error> {
+        Reader::u16(self)
+    }
+    fn u32(&mut self) -> Result<u32, V5Error> {
+        Reader::u32(self)
+    }
+    fn varint(&mut self) -> Result<u32, V5Error> {
+        Reader::varint(self)
+    }
+    fn string(&mut self) -> Result<&'a str, V5Error> {
+        Reader::string(self)
+    }
+    fn binary(&mut self) -> Result<&'a [u8], V5Error> {
+        Reader::binary(self)
+    }
+}
+
+/// A value as a number and up to two byte strings (a User Property's name
+/// and value), as [`Property::from_parts`] takes it.
+struct Parts<'a> {
+    number: u32,
+    bytes: [&'a [u8]; 2],
+    next: usize,
+}
+
+impl<'a> Parts<'a> {
+    fn number(&self, max: u32) -> Result<u32, V5Error> {
+        if self.number > max {
+            return Err(V5Error::MalformedPacket);
+        }
+        Ok(self.number)
+    }
+}
+
+impl<'a> Values<'a> for Parts<'a> {
+    fn u8(&mut self) -> Result<u8, V5Error> {
+        Ok(self.number(u8::MAX.into())? as u8)
+    }
+    fn u16(&mut self) -> Result<u16, V5Error> {
+        Ok(self.number(u16::MAX.into())? as u16)
+    }
+    fn u32(&mut self) -> Result<u32, V5Error> {
+        Ok(self.number)
+    }
+    fn varint(&mut self) -> Result<u32, V5Error> {
+        self.number(super::VARINT_MAX)
+    }
+    fn string(&mut self) -> Result<&'a str, V5Error> {
+        Ok(crate::codec::mqtt_str(self.binary()?)?)
+    }
+    fn binary(&mut self) -> Result<&'a [u8], V5Error> {
+        let bytes = *self.bytes.get(self.next).ok_or(V5Error::MalformedPacket)?;
+        self.next += 1;
+        if bytes.len() > usize::from(u16::MAX) {
+            return Err(V5Error::StringTooLong);
+        }
+        Ok(bytes)
+    }
+}
+
 /// A 0/1 byte: "It is a Protocol Error ... to have a value other than 0
 /// or 1" (3.1.2.11.6, 3.1.2.11.7, 3.2.2.3.4, 3.2.2.3.5, 3.2.2.3.11 to
 /// 3.2.2.3.13). The Payload Format Indicator (3.3.2.3.2) lists only 0 and
 /// 1 too; embermq holds any other value to the same rule.
-fn read_flag(r: &mut Reader<'_>, id: PropertyId) -> Result<bool, V5Error> {
+fn read_flag<'a>(r: &mut impl Values<'a>, id: PropertyId) -> Result<bool, V5Error> {
     match r.u8()? {
         0 => Ok(false),
         1 => Ok(true),
@@ -451,7 +551,7 @@ fn read_flag(r: &mut Reader<'_>, id: PropertyId) -> Result<bool, V5Error> {
 }
 
 /// Reads the value of property `id` in its data type.
-fn read_value<'a>(r: &mut Reader<'a>, id: PropertyId) -> Result<Property<'a>, V5Error> {
+fn read_value<'a>(r: &mut impl Values<'a>, id: PropertyId) -> Result<Property<'a>, V5Error> {
     use Property as P;
     use PropertyId as I;
     Ok(match id {
@@ -521,6 +621,28 @@ impl Seen {
     }
 }
 
+/// Properties held in another form than [`Property`] values (a C array,
+/// say), read one at a time without copying them anywhere.
+pub trait PropertySource: core::fmt::Debug {
+    /// The property at `index`; `None` past the end. The source has
+    /// checked that each converts.
+    fn property(&self, index: usize) -> Option<Property<'_>>;
+}
+
+/// Two property lists read as one, the first's before the second's (what
+/// a session announces, then what its caller adds).
+#[derive(Debug, Clone, Copy)]
+pub struct Joined<'a>(pub Properties<'a>, pub Properties<'a>);
+
+impl PropertySource for Joined<'_> {
+    fn property(&self, index: usize) -> Option<Property<'_>> {
+        match self.0.iter().nth(index) {
+            Some(property) => Some(property),
+            None => self.1.iter().nth(index - self.0.iter().count()),
+        }
+    }
+}
+
 /// A property list: validated wire bytes, or the caller's values.
 #[derive(Debug, Clone, Copy)]
 pub enum Properties<'a> {
@@ -529,6 +651,8 @@ pub enum Properties<'a> {
     /// The property bytes of a decoded packet (validated), or what a
     /// [`PropertyWriter`] wrote. Without the Property Length prefix.
     Wire(&'a [u8]),
+    /// Properties the caller holds in its own form, to encode.
+    Source(&'a dyn PropertySource),
 }
 
 impl Default for Properties<'_> {
@@ -573,19 +697,19 @@ impl<'a> Properties<'a> {
     /// the bytes they take (without the Property Length).
     pub fn checked_len(&self, context: PropertyContext) -> Result<usize, V5Error> {
         match self {
-            Properties::List(list) => {
+            Properties::Wire(bytes) => {
+                Properties::parse(bytes, context)?;
+                Ok(bytes.len())
+            }
+            Properties::List(_) | Properties::Source(_) => {
                 let mut seen = Seen::default();
                 let mut len = 0usize;
-                for p in list.iter() {
-                    seen.check(p, context)?;
+                for p in self.iter() {
+                    seen.check(&p, context)?;
                     len += p.encoded_len()?;
                 }
                 seen.finish()?;
                 Ok(len)
-            }
-            Properties::Wire(bytes) => {
-                Properties::parse(bytes, context)?;
-                Ok(bytes.len())
             }
         }
     }
@@ -595,14 +719,17 @@ impl<'a> Properties<'a> {
     pub(crate) fn write(&self, w: &mut Writer<'_>, len: usize) {
         w.varint(len as u32);
         match self {
-            Properties::List(list) => list.iter().for_each(|p| p.write(w)),
             Properties::Wire(bytes) => w.bytes(bytes),
+            Properties::List(_) | Properties::Source(_) => self.iter().for_each(|p| p.write(w)),
         }
     }
 
     /// The properties in order.
     pub fn iter(&self) -> PropertiesIter<'a> {
-        PropertiesIter { properties: *self }
+        PropertiesIter {
+            properties: *self,
+            index: 0,
+        }
     }
 
     /// The first property with identifier `id`.
@@ -636,6 +763,19 @@ impl Eq for Properties<'_> {}
 #[derive(Debug, Clone)]
 pub struct PropertiesIter<'a> {
     properties: Properties<'a>,
+    /// The next index into a [`Properties::Source`].
+    index: usize,
+}
+
+impl<'a> PropertiesIter<'a> {
+    /// The wire bytes not read yet (empty for other forms): where a
+    /// caller-held cursor resumes.
+    pub fn rest(&self) -> &'a [u8] {
+        match self.properties {
+            Properties::Wire(bytes) => bytes,
+            _ => &[],
+        }
+    }
 }
 
 impl<'a> Iterator for PropertiesIter<'a> {
@@ -653,6 +793,11 @@ impl<'a> Iterator for PropertiesIter<'a> {
                 let property = read_id(&mut r).and_then(|id| read_value(&mut r, id));
                 *bytes = if property.is_ok() { r.bytes } else { &[] };
                 property.ok()
+            }
+            Properties::Source(source) => {
+                let property = source.property(self.index)?;
+                self.index += 1;
+                Some(property)
             }
         }
     }

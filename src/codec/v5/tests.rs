@@ -1668,8 +1668,141 @@ fn read_client_packet(bytes: &[u8]) -> (u8, Reader<'_>) {
     (bytes[0], Reader::new(&bytes[f.header_len..]))
 }
 
+/// A property as parts (number, data, value), as a C struct holds it.
+fn parts_of<'a>(p: &Property<'a>) -> (u32, &'a [u8], &'a [u8]) {
+    let mut bytes = [0u8; 8];
+    let mut w = PropertyWriter::new(&mut bytes);
+    use Property as P;
+    match *p {
+        P::ContentType(s)
+        | P::ResponseTopic(s)
+        | P::AssignedClientIdentifier(s)
+        | P::AuthenticationMethod(s)
+        | P::ResponseInformation(s)
+        | P::ServerReference(s)
+        | P::ReasonString(s) => (0, s.as_bytes(), &[]),
+        P::CorrelationData(b) | P::AuthenticationData(b) => (0, b, &[]),
+        P::UserProperty(k, v) => (0, k.as_bytes(), v.as_bytes()),
+        _ => {
+            // An integer: read back from its wire form.
+            w.push(p).unwrap();
+            let len = w.len();
+            let mut r = Reader::new(&bytes[1..len]);
+            let number = match p.id().data_type() {
+                PropertyType::Byte => u32::from(r.u8().unwrap()),
+                PropertyType::TwoByteInteger => u32::from(r.u16().unwrap()),
+                PropertyType::FourByteInteger => r.u32().unwrap(),
+                _ => r.varint().unwrap(),
+            };
+            (number, &[], &[])
+        }
+    }
+}
+
+/// Properties held elsewhere, read through [`PropertySource`].
+#[derive(Debug)]
+struct Held(Vec<Property<'static>>);
+
+impl PropertySource for Held {
+    fn property(&self, index: usize) -> Option<Property<'_>> {
+        self.0.get(index).copied()
+    }
+}
+
+#[test]
+fn from_parts_refuses_values_out_of_their_type() {
+    use PropertyId as I;
+    let bad = V5Error::InvalidPropertyValue;
+    assert_eq!(
+        Property::from_parts(I::PayloadFormatIndicator, 2, &[], &[]),
+        Err(bad(I::PayloadFormatIndicator))
+    );
+    assert_eq!(
+        Property::from_parts(I::MaximumQos, 2, &[], &[]),
+        Err(bad(I::MaximumQos))
+    );
+    assert_eq!(
+        Property::from_parts(I::ReceiveMaximum, 65_536, &[], &[]),
+        Err(bad(I::ReceiveMaximum))
+    );
+    assert_eq!(
+        Property::from_parts(I::SubscriptionIdentifier, VARINT_MAX + 1, &[], &[]),
+        Err(bad(I::SubscriptionIdentifier))
+    );
+    assert_eq!(
+        Property::from_parts(I::ContentType, 0, b"\xff", &[]),
+        Err(V5Error::InvalidUtf8)
+    );
+    assert_eq!(
+        Property::from_parts(I::ReasonString, 0, b"a\0b", &[]),
+        Err(V5Error::NullCharacter)
+    );
+    assert_eq!(
+        Property::from_parts(I::UserProperty, 0, b"k", b"\xc0\x80"),
+        Err(V5Error::InvalidUtf8)
+    );
+    let long = vec![b'a'; 65_536];
+    assert_eq!(
+        Property::from_parts(I::CorrelationData, 0, &long, &[]),
+        Err(V5Error::StringTooLong)
+    );
+    // Binary data is any bytes; what a type does not use is ignored.
+    assert_eq!(
+        Property::from_parts(I::CorrelationData, 7, b"\xff\0", b"x"),
+        Ok(Property::CorrelationData(b"\xff\0"))
+    );
+}
+
+#[test]
+fn a_source_that_converts_nothing_is_an_empty_list() {
+    let empty = Held(Vec::new());
+    assert!(Properties::Source(&empty).is_empty());
+    assert_eq!(
+        Properties::Source(&empty).checked_len(PropertyContext::Publish),
+        Ok(0)
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn prop_from_parts_round_trips_every_property(p in property()) {
+        let (number, data, value) = parts_of(&p);
+        prop_assert_eq!(Property::from_parts(p.id(), number, data, value), Ok(p));
+    }
+
+    #[test]
+    fn prop_a_source_and_a_joined_list_encode_as_the_list(
+        context in context(),
+        first in prop::collection::vec(property(), 0..6),
+        second in prop::collection::vec(property(), 0..6),
+    ) {
+        let whole = valid_for(context, first.iter().chain(&second).copied().collect());
+        let split = whole.len().min(first.len());
+        let (a, b) = whole.split_at(split);
+        let held = Held(whole.clone());
+        let joined = Joined(Properties::List(a), Properties::List(b));
+        let as_list = Properties::List(&whole);
+        for other in [Properties::Source(&held), Properties::Source(&joined)] {
+            prop_assert_eq!(other.checked_len(context), as_list.checked_len(context));
+            prop_assert_eq!(other, as_list);
+            let len = as_list.checked_len(context).unwrap();
+            let mut want = vec![0u8; len + 4];
+            let mut got = vec![0u8; len + 4];
+            as_list.write(&mut wire::Writer::new(&mut want), len);
+            other.write(&mut wire::Writer::new(&mut got), len);
+            prop_assert_eq!(got, want);
+        }
+        // A repeat of a property that may not repeat is refused either way.
+        if let Some(once) = whole.iter().find(|p| !p.id().may_repeat_in(context)) {
+            let twice = Joined(Properties::List(&whole), Properties::List(core::slice::from_ref(once)));
+            prop_assert_eq!(
+                Properties::Source(&twice).checked_len(context),
+                Err(V5Error::DuplicateProperty(once.id()))
+            );
+        }
+    }
 
     #[test]
     fn prop_varint_round_trip(value in 0..=VARINT_MAX) {
