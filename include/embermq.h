@@ -36,9 +36,9 @@
  * EMBERMQ_MQTT5 before this header (the firmware CMake function does when
  * its FEATURES have mqtt5) and EMQ_CLIENT_STORAGE_SIZE is this one. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 1072
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 1080
 #else
-#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 680
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 692
 #endif
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if defined(EMBERMQ_MQTT5)
@@ -397,6 +397,12 @@ typedef enum emq_err {
    * pointer or length in an `emq_property` too); nothing was sent.
    */
   EMQ_ERR_INVALID_PROPERTY = 104,
+  /**
+   * MQTT 5: the broker set a topic alias for a topic longer than
+   * `emq_options.topic_alias_length`; the connection was closed
+   * (DISCONNECT 0x83). Raise the length, or announce fewer aliases.
+   */
+  EMQ_ERR_TOPIC_ALIAS_TOO_LONG = 105,
 } emq_err;
 
 /**
@@ -1360,6 +1366,27 @@ typedef struct emq_options {
    * acknowledges them; 0 announces none (the standard's 65535). Default 0.
    */
   uint16_t receive_maximum;
+  /**
+   * MQTT 5: topic aliases the broker may use toward this client
+   * (announced as Topic Alias Maximum); messages still reach callbacks
+   * with their whole topic. Default 0 (none).
+   */
+  uint16_t topic_alias_maximum;
+  /**
+   * MQTT 5: topic aliases this client sets on its QoS 0 publishes
+   * (within the broker's maximum): a topic published again goes out as
+   * its alias alone. Default 0 (none).
+   */
+  uint16_t topic_alias_outgoing;
+  /**
+   * MQTT 5: bytes of topic one alias holds, both ways. The aliases take
+   * `(topic_alias_maximum + topic_alias_outgoing) * (2 +
+   * topic_alias_length)` bytes from the receive buffer, which must keep
+   * 64 (EMQ_ERR_INVALID_ARGUMENT). A longer topic is never aliased by
+   * this client; one the broker aliases closes the connection with
+   * EMQ_ERR_TOPIC_ALIAS_TOO_LONG. Default 0; must be set with either.
+   */
+  uint16_t topic_alias_length;
   /**
    * MQTT 5: more CONNECT properties, `connect_property_count` of them
    * (NULL with 0, the default: none): User Properties, Request Response

@@ -140,6 +140,12 @@ pub enum Error {
     #[cfg(feature = "mqtt5")]
     #[error("a property breaks a rule of its packet")]
     InvalidProperty,
+    /// The server set a topic alias for a topic longer than the client's
+    /// alias slots hold (`topic_alias_length`); the connection was closed
+    /// with DISCONNECT 0x83.
+    #[cfg(feature = "mqtt5")]
+    #[error("the server aliased a topic longer than an alias slot")]
+    TopicAliasTooLong,
     /// Asks for something this client does not do (an MQTT 5 feature not
     /// built in); nothing was sent.
     #[cfg(feature = "mqtt5")]

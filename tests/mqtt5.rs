@@ -485,6 +485,14 @@ fn refusal_carries_the_v5_reason_code() {
 fn scripted<R: Send + 'static>(
     script: impl FnOnce(&mut TcpStream) -> R + Send + 'static,
 ) -> (u16, thread::JoinHandle<R>) {
+    scripted_after(&[0x20, 3, 0, 0, 0], move |s, _| script(s))
+}
+
+/// `scripted` answering with `connack`, its script also given the CONNECT.
+fn scripted_after<R: Send + 'static>(
+    connack: &'static [u8],
+    script: impl FnOnce(&mut TcpStream, Vec<u8>) -> R + Send + 'static,
+) -> (u16, thread::JoinHandle<R>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let peer = thread::spawn(move || {
@@ -494,10 +502,205 @@ fn scripted<R: Send + 'static>(
         assert_eq!(connect[0], 0x10, "CONNECT first");
         // Protocol name "MQTT" then version 5.
         assert_eq!(&connect[2..9], b"\x00\x04MQTT\x05");
-        s.write_all(&[0x20, 3, 0, 0, 0]).unwrap();
-        script(&mut s)
+        s.write_all(connack).unwrap();
+        script(&mut s, connect)
     });
     (port, peer)
+}
+
+/// A client with topic aliases: `incoming` from the server, `outgoing` of
+/// its own, 16 bytes of topic each.
+fn aliasing_client(incoming: u16, outgoing: u16) -> TestClient {
+    let mut client = new_client();
+    client
+        .select_v5(Some(ConnectV5 {
+            topic_alias_maximum: incoming,
+            topic_alias_outgoing: outgoing,
+            topic_alias_length: 16,
+            ..ConnectV5::DEFAULT
+        }))
+        .unwrap();
+    client
+}
+
+/// A QoS 0 PUBLISH from a server: `topic`, Topic Alias `alias`, `payload`.
+fn aliased_publish(topic: &str, alias: u16, payload: &[u8]) -> Vec<u8> {
+    let mut body = vec![0, topic.len() as u8];
+    body.extend_from_slice(topic.as_bytes());
+    body.extend_from_slice(&[3, 0x23, (alias >> 8) as u8, alias as u8]);
+    body.extend_from_slice(payload);
+    let mut packet = vec![0x30, body.len() as u8];
+    packet.extend(body);
+    packet
+}
+
+#[test]
+fn topic_aliases_from_the_server_are_mapped_back_to_their_topics() {
+    let (port, peer) = scripted_after(&[0x20, 3, 0, 0, 0], |s, connect| {
+        for (topic, alias, payload) in [
+            ("t/one", 1, "1"),
+            ("", 1, "2"),
+            ("t/two", 2, "3"),
+            ("", 2, "4"),
+            ("t/three", 1, "5"),
+            ("", 1, "6"),
+            ("", 2, "7"),
+        ] {
+            s.write_all(&aliased_publish(topic, alias, payload.as_bytes()))
+                .unwrap();
+        }
+        // Alias 3 is above the announced maximum of 2: 0x94.
+        s.write_all(&aliased_publish("", 3, b"x")).unwrap();
+        let disconnect = read_packet(s);
+        (connect, disconnect)
+    });
+    let mut client = aliasing_client(2, 0);
+    client.connect(tcp(port), &options("v5-in-alias")).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.lost.is_empty()
+    });
+    let got: Vec<(&str, &[u8])> = seen
+        .messages
+        .iter()
+        .map(|m| (m.0.as_str(), m.1.as_slice()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("t/one", &b"1"[..]),
+            ("t/one", b"2"),
+            ("t/two", b"3"),
+            ("t/two", b"4"),
+            ("t/three", b"5"),
+            ("t/three", b"6"),
+            ("t/two", b"7"),
+        ]
+    );
+    assert_eq!(seen.lost, vec![Error::ProtocolViolation]);
+    let (connect, disconnect) = peer.join().unwrap();
+    // CONNECT announced Topic Alias Maximum 2.
+    assert!(
+        connect.windows(3).any(|w| w == [0x22, 0, 2]),
+        "{connect:x?}"
+    );
+    assert_eq!((disconnect[0], disconnect[2]), (0xE0, 0x94));
+}
+
+#[test]
+fn an_alias_never_set_or_too_long_closes_the_connection() {
+    // An alias alone that this connection never set: 0x82; a topic longer
+    // than a slot: 0x83. Each on a fresh connection, so earlier ones'
+    // aliases do not carry over either.
+    for (publish, reason, error) in [
+        (aliased_publish("", 2, b"x"), 0x82, Error::ProtocolViolation),
+        (
+            aliased_publish("a/topic/of/17/byt", 1, b"x"),
+            0x83,
+            Error::TopicAliasTooLong,
+        ),
+    ] {
+        let (port, peer) = scripted(move |s| {
+            s.write_all(&aliased_publish("t/kept", 1, b"k")).unwrap();
+            s.write_all(&publish).unwrap();
+            read_packet(s)
+        });
+        let mut client = aliasing_client(4, 0);
+        client.connect(tcp(port), &options("v5-bad-alias")).unwrap();
+        let mut seen = Seen::default();
+        poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+            !s.lost.is_empty()
+        });
+        let disconnect = peer.join().unwrap();
+        assert_eq!((disconnect[0], disconnect[2]), (0xE0, reason));
+        assert_eq!(seen.lost, vec![error]);
+        assert_eq!(seen.messages.len(), 1);
+        // The next connection starts with no aliases: alias 1 alone is
+        // refused there too.
+        let (port, peer) = scripted(|s| {
+            s.write_all(&aliased_publish("", 1, b"x")).unwrap();
+            read_packet(s)
+        });
+        client.connect(tcp(port), &options("v5-bad-alias")).unwrap();
+        let mut seen = Seen::default();
+        poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+            !s.lost.is_empty()
+        });
+        assert_eq!(peer.join().unwrap()[2], 0x82);
+    }
+}
+
+#[test]
+fn outgoing_topic_aliases_are_set_once_then_sent_alone() {
+    // Topic Alias Maximum 2 in the CONNACK.
+    static CONNACK: [u8; 8] = [0x20, 6, 0, 0, 3, 0x22, 0, 2];
+    let (port, peer) = scripted_after(&CONNACK, |s, _| {
+        (0..6).map(|_| read_packet(s)).collect::<Vec<_>>()
+    });
+    let mut client = aliasing_client(0, 8);
+    client.connect(tcp(port), &options("v5-out-alias")).unwrap();
+    for topic in ["o/a", "o/a", "o/b", "o/a", "o/c", "o/a/much/longer/topic"] {
+        client
+            .publish_v5(topic, b"p", QoS::AtMostOnce, false, Properties::NONE)
+            .unwrap();
+    }
+    let packets = peer.join().unwrap();
+    // (topic sent, alias) per PUBLISH: the server allows 2, so "o/c" goes
+    // plain; the long topic does not fit a 16-byte slot.
+    let seen: Vec<(String, Option<u16>)> = packets
+        .iter()
+        .map(|p| {
+            let decoded = embermq::codec::v5::decode_from_server(p, usize::MAX);
+            match decoded {
+                Ok(embermq::codec::v5::Decoded::Packet {
+                    packet: embermq::codec::v5::ServerPacket::Publish(publish),
+                    ..
+                }) => (publish.topic.to_string(), publish.topic_alias()),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    let want = [
+        ("o/a", Some(1)),
+        ("", Some(1)),
+        ("o/b", Some(2)),
+        ("", Some(1)),
+        ("o/c", None),
+        ("o/a/much/longer/topic", None),
+    ];
+    let want: Vec<(String, Option<u16>)> = want.iter().map(|(t, a)| (t.to_string(), *a)).collect();
+    assert_eq!(seen, want);
+}
+
+#[test]
+fn outgoing_aliases_reach_subscribers_through_mosquitto() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start_default();
+    let mut listener = new_client();
+    connect(&mut listener, &broker, "v5-alias-sub");
+    let mut seen = Seen::default();
+    assert_eq!(
+        subscribe(&mut listener, &mut seen, &[sub("al/#", QoS::AtMostOnce)]),
+        vec![0]
+    );
+    let mut client = aliasing_client(0, 4);
+    connect(&mut client, &broker, "v5-alias-pub");
+    assert!(client.session().server_topic_alias_maximum() > 0);
+    let topics = ["al/x", "al/y", "al/x", "al/x", "al/y"];
+    for (n, topic) in topics.iter().enumerate() {
+        client
+            .publish_v5(topic, &[n as u8], QoS::AtMostOnce, false, Properties::NONE)
+            .unwrap();
+    }
+    poll_until(&mut listener, &mut seen, Duration::from_secs(5), |s| {
+        s.messages.len() == topics.len()
+    });
+    for (n, topic) in topics.iter().enumerate() {
+        assert_eq!(seen.messages[n].0, *topic);
+        assert_eq!(seen.messages[n].1, vec![n as u8]);
+    }
 }
 
 #[test]

@@ -132,6 +132,9 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     /// the receive buffer.
     #[cfg(feature = "mqtt5")]
     received_properties: Span,
+    /// MQTT 5: the topic alias tables, in the receive buffer's tail.
+    #[cfg(feature = "mqtt5")]
+    aliases: v5::Aliases,
 }
 
 /// Where a driver may read received bytes while not holding the client.
@@ -210,6 +213,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             server_disconnect: None,
             #[cfg(feature = "mqtt5")]
             received_properties: Span::default(),
+            #[cfg(feature = "mqtt5")]
+            aliases: v5::Aliases::NONE,
         }
     }
 
@@ -262,6 +267,15 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// The current time of the client's clock.
     pub fn now_ms(&mut self) -> Millis {
         self.clock.now_ms()
+    }
+
+    /// Bytes of the receive buffer that hold packets: all of it, less the
+    /// topic alias tables of MQTT 5.
+    fn rx_capacity(&self) -> usize {
+        #[cfg(feature = "mqtt5")]
+        return self.rx.as_ref().len() - self.aliases.reserved();
+        #[cfg(not(feature = "mqtt5"))]
+        self.rx.as_ref().len()
     }
 
     /// The bytes of a span from the last event.
@@ -336,6 +350,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         #[cfg(feature = "mqtt5")]
         {
             self.received_properties = Span::default();
+            self.aliases.forget(self.rx.as_mut());
         }
         let now = self.clock.now_ms();
         let started = self
@@ -616,7 +631,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             self.rx_end -= self.rx_start;
             self.rx_start = 0;
         }
-        let capacity = self.rx.as_ref().len();
+        let capacity = self.rx_capacity();
         if self.transport.is_none() {
             return Err(Error::NotConnected);
         }
@@ -654,7 +669,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         }
         match read {
             Ok(read) => {
-                self.rx_end = (window.start + read.min(window.len)).min(self.rx.as_ref().len());
+                self.rx_end = (window.start + read.min(window.len)).min(self.rx_capacity());
                 None
             }
             Err(err) => Some(self.lose_connection(err)),

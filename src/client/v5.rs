@@ -15,6 +15,117 @@ use crate::time::Millis;
 use crate::transport::{Clock, Transport};
 use crate::Error;
 
+/// Topic aliases (section 3.3.2.3.4) in the tail of the receive buffer:
+/// `incoming` slots for the server's aliases, then `outgoing` for the
+/// client's, each a two-byte length and `length` bytes of topic. Spans of
+/// an aliased message's topic point into its slot, so the application
+/// reads it like any topic. Both tables start empty on every connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Aliases {
+    /// Aliases the server may set: the Topic Alias Maximum announced.
+    pub(super) incoming: u16,
+    /// Aliases the client may set.
+    outgoing: u16,
+    /// Bytes of topic a slot holds.
+    pub(super) length: u16,
+    /// Outgoing aliases set on this connection (1..=assigned).
+    assigned: u16,
+}
+
+impl Aliases {
+    /// No aliases either way.
+    pub(super) const NONE: Aliases = Aliases {
+        incoming: 0,
+        outgoing: 0,
+        length: 0,
+        assigned: 0,
+    };
+
+    fn slot_len(&self) -> usize {
+        2 + usize::from(self.length)
+    }
+
+    /// Bytes the tables take from the end of the receive buffer.
+    pub(super) fn reserved(&self) -> usize {
+        (usize::from(self.incoming) + usize::from(self.outgoing)) * self.slot_len()
+    }
+
+    /// Where slot `index` (incoming ones first) starts in `rx`.
+    fn slot(&self, rx_len: usize, index: usize) -> usize {
+        rx_len - self.reserved() + index * self.slot_len()
+    }
+
+    /// Empties both tables (a new connection).
+    pub(super) fn forget(&mut self, rx: &mut [u8]) {
+        self.assigned = 0;
+        let slots = usize::from(self.incoming) + usize::from(self.outgoing);
+        for index in 0..slots {
+            let at = self.slot(rx.len(), index);
+            rx[at..at + 2].fill(0);
+        }
+    }
+
+    /// The topic in slot `index`, if one was kept there.
+    fn topic_in<'r>(&self, rx: &'r [u8], index: usize) -> Option<&'r str> {
+        let at = self.slot(rx.len(), index);
+        let len = usize::from(u16::from_be_bytes([rx[at], rx[at + 1]]));
+        let topic = rx.get(at + 2..at + 2 + len)?;
+        // Checked when it was kept.
+        (len > 0).then(|| core::str::from_utf8(topic).ok())?
+    }
+
+    /// The topic the server set for `alias` (checked to be 1..=incoming).
+    fn incoming_topic<'r>(&self, rx: &'r [u8], alias: u16) -> Option<&'r str> {
+        self.topic_in(rx, usize::from(alias) - 1)
+    }
+
+    /// Copies `topic` (a span of `rx`, at most `length` bytes) into
+    /// `slot`.
+    fn store(&self, rx: &mut [u8], index: usize, topic: &[u8]) {
+        let at = self.slot(rx.len(), index);
+        rx[at..at + 2].copy_from_slice(&(topic.len() as u16).to_be_bytes());
+        rx[at + 2..at + 2 + topic.len()].copy_from_slice(topic);
+    }
+
+    /// Keeps the topic the server just set `alias` to (`topic`: its span
+    /// in `rx`, at most `length` bytes).
+    fn keep(&self, rx: &mut [u8], alias: u16, topic: Span) {
+        let at = self.slot(rx.len(), usize::from(alias) - 1);
+        rx.copy_within(topic.start..topic.start + topic.len, at + 2);
+        rx[at..at + 2].copy_from_slice(&(topic.len as u16).to_be_bytes());
+    }
+
+    /// The alias for publishing `topic`: `(alias, true)` when this
+    /// connection set it already (send the alias alone), `(alias, false)`
+    /// for a new one (send both, then [`Aliases::assign`]), `None` when
+    /// every alias the server allows is taken or the topic is too long.
+    fn outgoing_for(&self, rx: &[u8], topic: &str, server_maximum: u16) -> Option<(u16, bool)> {
+        let known = (0..self.assigned).find(|&n| {
+            self.topic_in(rx, usize::from(self.incoming) + usize::from(n)) == Some(topic)
+        });
+        match known {
+            Some(n) => Some((n + 1, true)),
+            None if self.assigned < self.outgoing.min(server_maximum)
+                && !topic.is_empty()
+                && topic.len() <= usize::from(self.length) =>
+            {
+                Some((self.assigned + 1, false))
+            }
+            None => None,
+        }
+    }
+
+    /// Records that `alias` (the next one) now stands for `topic`.
+    fn assign(&mut self, rx: &mut [u8], alias: u16, topic: &str) {
+        self.store(
+            rx,
+            usize::from(self.incoming) + usize::from(alias) - 1,
+            topic.as_bytes(),
+        );
+        self.assigned = alias;
+    }
+}
+
 /// A DISCONNECT from an MQTT 5 server (reported as
 /// [`Error::ServerDisconnected`]): its reason code, and its Reason String
 /// and Server Reference (empty when absent) in the receive buffer, valid
@@ -43,14 +154,38 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// bad user name or password, 0x87 not authorized, ...), and the
     /// server's limits (Receive Maximum, Maximum Packet Size, Maximum QoS,
     /// Retain Available, Server Keep Alive) apply once it accepts.
+    ///
+    /// Topic aliases ([`ConnectV5::topic_alias_maximum`] from the server,
+    /// [`ConnectV5::topic_alias_outgoing`] of the client's own, each
+    /// holding [`ConnectV5::topic_alias_length`] bytes of topic) take
+    /// `(maximum + outgoing) * (2 + length)` bytes from the end of the
+    /// receive buffer; what remains must hold at least 64 bytes
+    /// ([`Error::InvalidArgument`]).
     pub fn select_v5(&mut self, v5: Option<ConnectV5>) -> Result<(), Error> {
+        let aliases = v5.map_or(Aliases::NONE, |v5| Aliases {
+            incoming: v5.topic_alias_maximum,
+            outgoing: v5.topic_alias_outgoing,
+            length: v5.topic_alias_length,
+            assigned: 0,
+        });
+        let whole = self.rx.as_ref().len();
+        let capacity = whole
+            .checked_sub(aliases.reserved())
+            .filter(|&left| left >= 64)
+            .ok_or(Error::InvalidArgument)?;
+        if aliases.reserved() > 0 && aliases.length == 0 {
+            return Err(Error::InvalidArgument);
+        }
         let v5 = v5.map(|mut v5| {
             if v5.maximum_packet_size == 0 {
-                v5.maximum_packet_size = u32::try_from(self.rx.as_ref().len()).unwrap_or(u32::MAX);
+                v5.maximum_packet_size = u32::try_from(capacity).unwrap_or(u32::MAX);
             }
             v5
         });
-        self.session.select_v5(v5)
+        self.session.select_v5(v5)?;
+        self.aliases = aliases;
+        self.aliases.forget(self.rx.as_mut());
+        Ok(())
     }
 
     /// Publishes with MQTT 5 properties (see
@@ -64,9 +199,36 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         properties: Properties<'_>,
     ) -> Result<u16, Error> {
         let now = self.clock.now_ms();
-        let id = self.with_room(|session| {
-            session.publish_v5(topic, payload, qos, retain, properties, now)
-        })?;
+        // QoS 0 only: a stored QoS 1/2 message may be resent on another
+        // connection, where this one's aliases mean nothing.
+        let alias = match qos {
+            QoS::AtMostOnce if self.session.state() == crate::session::State::Connected => {
+                self.aliases.outgoing_for(
+                    self.rx.as_ref(),
+                    topic,
+                    self.session.server_topic_alias_maximum(),
+                )
+            }
+            _ => None,
+        };
+        let id = match alias {
+            None => self.with_room(|session| {
+                session.publish_v5(topic, payload, qos, retain, properties, now)
+            })?,
+            Some((alias, known)) => {
+                let own = [Property::TopicAlias(alias)];
+                let joined = v5::Joined(properties, Properties::List(&own));
+                let sent_topic = if known { "" } else { topic };
+                let id = self.with_room(|session| {
+                    let properties = Properties::Source(&joined);
+                    session.publish_v5(sent_topic, payload, qos, retain, properties, now)
+                })?;
+                if !known {
+                    self.aliases.assign(self.rx.as_mut(), alias, topic);
+                }
+                id
+            }
+        };
         if self.transport.is_some() {
             // A stored QoS 1/2 message is resent after a reconnect; the
             // lost link is reported by the next poll.
@@ -168,9 +330,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             if self.rx_end == self.rx_start {
                 return Ok(None);
             }
+            let capacity = self.rx_capacity();
             let base = self.rx.as_ref();
             let buffered = &base[self.rx_start..self.rx_end];
-            let (packet, len) = match v5::decode_from_server(buffered, base.len()) {
+            let (mut packet, len) = match v5::decode_from_server(buffered, capacity) {
                 Ok(v5::Decoded::Packet { packet, len }) => (packet, len),
                 Ok(v5::Decoded::Incomplete { .. }) => return Ok(None),
                 Err(err) => return Err(self.violation(err.reason_code(), err.into())),
@@ -182,9 +345,11 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 _ => Span::default(),
             };
             self.received_properties = properties;
-            // The client announces no Topic Alias Maximum: any alias is 0x94.
+            // An alias above the announced maximum (or 0) is 0x94.
             let alias = match &packet {
-                v5::ServerPacket::Publish(publish) => publish.check_topic_alias(0),
+                v5::ServerPacket::Publish(publish) => {
+                    publish.check_topic_alias(self.aliases.incoming)
+                }
                 v5::ServerPacket::ConnAck(_) => {
                     self.server_disconnect = None;
                     Ok(())
@@ -208,6 +373,29 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             if let Err(err) = alias {
                 return Err(self.violation(err.reason_code(), err.into()));
             }
+            // A topic the server aliases is kept once the packet is handled;
+            // an alias alone stands for the topic kept for it.
+            let mut keep_alias = None;
+            if let v5::ServerPacket::Publish(publish) = &mut packet {
+                if let Some(alias) = publish.topic_alias() {
+                    if publish.topic.is_empty() {
+                        match self.aliases.incoming_topic(base, alias) {
+                            Some(topic) => publish.topic = topic,
+                            // An alias this connection never set is a
+                            // Protocol Error (section 3.3.2.3.4).
+                            None => {
+                                let err = Error::ProtocolViolation;
+                                return Err(self.violation(disconnect_reason(err), err));
+                            }
+                        }
+                    } else if publish.topic.len() > usize::from(self.aliases.length) {
+                        let err = Error::TopicAliasTooLong;
+                        return Err(self.violation(disconnect_reason(err), err));
+                    } else {
+                        keep_alias = Some((alias, span_in(base, publish.topic.as_bytes())));
+                    }
+                }
+            }
             let now = self.clock.now_ms();
             let event = match self.session.handle_packet_v5(&packet, now) {
                 Err(Error::SendBufferFull) => {
@@ -220,6 +408,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             };
             let packet = event.map(|event| client_event(base, event, properties));
             self.rx_start += len;
+            if let Some((alias, topic)) = keep_alias {
+                self.aliases.keep(self.rx.as_mut(), alias, topic);
+            }
             if packet.is_some() {
                 return Ok(packet);
             }

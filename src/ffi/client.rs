@@ -178,6 +178,9 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
         session_expiry_interval: o.session_expiry_secs,
         receive_maximum: o.receive_maximum,
         maximum_packet_size: o.maximum_packet_size,
+        topic_alias_maximum: o.topic_alias_maximum,
+        topic_alias_outgoing: o.topic_alias_outgoing,
+        topic_alias_length: o.topic_alias_length,
     });
     #[cfg(feature = "mqtt5")]
     // SAFETY: valid for 'a per the contract.

@@ -194,6 +194,10 @@ pub enum emq_err {
     /// packet, repeated where it may not be, or out of range (a bad
     /// pointer or length in an `emq_property` too); nothing was sent.
     EMQ_ERR_INVALID_PROPERTY = 104,
+    /// MQTT 5: the broker set a topic alias for a topic longer than
+    /// `emq_options.topic_alias_length`; the connection was closed
+    /// (DISCONNECT 0x83). Raise the length, or announce fewer aliases.
+    EMQ_ERR_TOPIC_ALIAS_TOO_LONG = 105,
 }
 
 impl From<Error> for emq_err {
@@ -261,6 +265,8 @@ impl From<Error> for emq_err {
             Error::ServerDisconnected(_) => EMQ_ERR_SERVER_DISCONNECTED,
             #[cfg(feature = "mqtt5")]
             Error::InvalidProperty => EMQ_ERR_INVALID_PROPERTY,
+            #[cfg(feature = "mqtt5")]
+            Error::TopicAliasTooLong => EMQ_ERR_TOPIC_ALIAS_TOO_LONG,
             #[cfg(feature = "mqtt5")]
             Error::Unsupported => EMQ_ERR_UNSUPPORTED,
             #[cfg(feature = "websocket")]
@@ -386,6 +392,8 @@ impl emq_err {
             EMQ_ERR_SERVER_DISCONNECTED => c"the broker sent DISCONNECT",
             #[cfg(feature = "mqtt5")]
             EMQ_ERR_INVALID_PROPERTY => c"a property breaks a rule of its packet",
+            #[cfg(feature = "mqtt5")]
+            EMQ_ERR_TOPIC_ALIAS_TOO_LONG => c"the broker aliased a topic longer than an alias slot",
             // Codes of a feature left out: never produced, so never here
             // (not in `all_errors`), and their texts are not linked.
             #[cfg(not(all(feature = "websocket", feature = "mqtt5")))]
@@ -500,6 +508,8 @@ fn all_errors() -> &'static [emq_err] {
         EMQ_ERR_SERVER_DISCONNECTED,
         #[cfg(feature = "mqtt5")]
         EMQ_ERR_INVALID_PROPERTY,
+        #[cfg(feature = "mqtt5")]
+        EMQ_ERR_TOPIC_ALIAS_TOO_LONG,
     ]
 }
 

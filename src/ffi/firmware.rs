@@ -61,9 +61,9 @@ pub const STORAGE_SIZE_64: usize = 800;
 /// With the `mqtt5` feature too (its session keeps the server's limits and
 /// the assigned client id): `EMQ_CLIENT_STORAGE_SIZE_MQTT5`, which
 /// `EMQ_CLIENT_STORAGE_SIZE` becomes when `EMBERMQ_MQTT5` is defined.
-pub const STORAGE_SIZE_MQTT5_32: usize = 680;
+pub const STORAGE_SIZE_MQTT5_32: usize = 692;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_MQTT5_64: usize = 1072;
+pub const STORAGE_SIZE_MQTT5_64: usize = 1080;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -1216,11 +1216,11 @@ unsafe fn init(
             // Jitter differs between devices by where their client lives.
             storage as usize as u32,
         ));
+        // A new session's empty outbox is never refused; topic aliases
+        // that leave too little of the receive buffer are (what was
+        // written of the storage so far needs no dropping).
         #[cfg(feature = "mqtt5")]
-        {
-            // A new session's empty outbox: never refused.
-            let _ = checked.select_protocol(&mut *addr_of_mut!((*core).sup));
-        }
+        checked.select_protocol(&mut *addr_of_mut!((*core).sup))?;
         addr_of_mut!((*core).connect).write(ConnectSettings::from_checked(&checked));
         addr_of_mut!((*core).target).write(None);
         addr_of_mut!((*core).opening).write(None);

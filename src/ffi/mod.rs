@@ -196,6 +196,21 @@ pub struct emq_options {
     /// MQTT 5: most QoS 1/2 messages the broker may send before this client
     /// acknowledges them; 0 announces none (the standard's 65535). Default 0.
     pub receive_maximum: u16,
+    /// MQTT 5: topic aliases the broker may use toward this client
+    /// (announced as Topic Alias Maximum); messages still reach callbacks
+    /// with their whole topic. Default 0 (none).
+    pub topic_alias_maximum: u16,
+    /// MQTT 5: topic aliases this client sets on its QoS 0 publishes
+    /// (within the broker's maximum): a topic published again goes out as
+    /// its alias alone. Default 0 (none).
+    pub topic_alias_outgoing: u16,
+    /// MQTT 5: bytes of topic one alias holds, both ways. The aliases take
+    /// `(topic_alias_maximum + topic_alias_outgoing) * (2 +
+    /// topic_alias_length)` bytes from the receive buffer, which must keep
+    /// 64 (EMQ_ERR_INVALID_ARGUMENT). A longer topic is never aliased by
+    /// this client; one the broker aliases closes the connection with
+    /// EMQ_ERR_TOPIC_ALIAS_TOO_LONG. Default 0; must be set with either.
+    pub topic_alias_length: u16,
     /// MQTT 5: more CONNECT properties, `connect_property_count` of them
     /// (NULL with 0, the default: none): User Properties, Request Response
     /// Information, Request Problem Information. Checked when the client is
@@ -1008,6 +1023,9 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
         session_expiry_secs: 0,
         maximum_packet_size: 0,
         receive_maximum: 0,
+        topic_alias_maximum: 0,
+        topic_alias_outgoing: 0,
+        topic_alias_length: 0,
         connect_properties: core::ptr::null(),
         connect_property_count: 0,
         will_properties: core::ptr::null(),

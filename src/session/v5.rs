@@ -31,6 +31,17 @@ pub struct ConnectV5 {
     /// The largest packet the client accepts; 0 announces none. The
     /// [`crate::client::Client`] announces its receive buffer when 0.
     pub maximum_packet_size: u32,
+    /// Topic aliases the server may set (announced as Topic Alias
+    /// Maximum; 0: none). The [`crate::client::Client`] maps them back to
+    /// topics in the tail of its receive buffer.
+    pub topic_alias_maximum: u16,
+    /// Topic aliases the client sets itself on QoS 0 publishes, within the
+    /// server's Topic Alias Maximum (0: none; client only).
+    pub topic_alias_outgoing: u16,
+    /// Bytes of topic one alias holds, both ways (client only): a longer
+    /// topic is never aliased by the client, and one the server aliases
+    /// closes the connection with [`Error::TopicAliasTooLong`].
+    pub topic_alias_length: u16,
 }
 
 impl ConnectV5 {
@@ -39,6 +50,9 @@ impl ConnectV5 {
         session_expiry_interval: 0,
         receive_maximum: 0,
         maximum_packet_size: 0,
+        topic_alias_maximum: 0,
+        topic_alias_outgoing: 0,
+        topic_alias_length: 0,
     };
 }
 
@@ -101,6 +115,7 @@ pub fn disconnect_reason(err: Error) -> Option<ReasonCode> {
         | Error::InvalidPacketType(_) => ReasonCode::MALFORMED_PACKET,
         Error::PacketTooLarge => ReasonCode::PACKET_TOO_LARGE,
         Error::InboundQos2Full => ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
+        Error::TopicAliasTooLong => ReasonCode::IMPLEMENTATION_SPECIFIC_ERROR,
         _ => ReasonCode::PROTOCOL_ERROR,
     })
 }
@@ -117,6 +132,11 @@ impl<M: Memory> Session<M> {
     pub fn assigned_client_id(&self) -> Option<&str> {
         let id = &self.v5.assigned_id[..usize::from(self.v5.assigned_len)];
         (!id.is_empty()).then(|| core::str::from_utf8(id).ok())?
+    }
+
+    /// The server's Topic Alias Maximum (0 before its CONNACK or without one).
+    pub fn server_topic_alias_maximum(&self) -> u16 {
+        self.v5.topic_alias_maximum
     }
 
     /// The keepalive in force, in seconds: the client's, or the Server
@@ -185,7 +205,8 @@ impl<M: Memory> Session<M> {
             return Err(Error::AlreadyConnected);
         }
         self.v5 = Link::new(true, self.v5.connect);
-        // Session Expiry, Receive Maximum, Maximum Packet Size: 13 bytes.
+        // Session Expiry, Receive Maximum, Maximum Packet Size, Topic Alias
+        // Maximum: 16 bytes.
         let mut buf = [0u8; 16];
         let mut props = v5::PropertyWriter::new(&mut buf);
         if v5_options.session_expiry_interval != 0 {
@@ -199,9 +220,12 @@ impl<M: Memory> Session<M> {
         if v5_options.maximum_packet_size != 0 {
             props.push(&Property::MaximumPacketSize(v5_options.maximum_packet_size))?;
         }
+        if v5_options.topic_alias_maximum != 0 {
+            props.push(&Property::TopicAliasMaximum(v5_options.topic_alias_maximum))?;
+        }
         let announced = props.finish();
-        // The session maps no incoming Topic Alias yet (it announces a
-        // maximum of 0) and has no AUTH exchange.
+        // Aliases are announced from ConnectV5 (the client maps them), so
+        // not as a raw property.
         let unsupported = [PropertyId::TopicAliasMaximum];
         if options
             .properties

@@ -391,6 +391,48 @@ int main(void)
     CHECK(sub.unsuback[0] == 0x00 && sub.unsuback[1] == 0x11);
     printf("v5 UNSUBACK: codes 0x%02X 0x%02X\n", sub.unsuback[0], sub.unsuback[1]);
 
+    /* Outgoing topic aliases through mosquitto (its maximum is 10): the
+     * subscriber sees every topic whole. */
+    test_subscribe(subscriber, &sub.r, filter, 0);
+    CHECK_OK(emq_options_default(&o));
+    o.client_id = test_unique(id, sizeof id, "emq-v5p-alias");
+    o.topic_alias_outgoing = 2;
+    o.topic_alias_length = 64;
+    {
+        emq_client *aliaser;
+        v5rec alias_rec;
+        char t[3][160];
+        int before = sub.r.message_count, n;
+        aliaser = client_v5(&alias_rec, &o);
+        test_connect(aliaser, &alias_rec.r);
+        for (n = 0; n < 3; n++) {
+            snprintf(t[n], sizeof t[n], "%s/alias/%d", base, n);
+        }
+        for (n = 0; n < 6; n++) {
+            CHECK_OK(emq_client_publish_v5(aliaser, t[n % 3], payload, 1, 0, false, NULL, 0, NULL));
+        }
+        POLL_UNTIL(subscriber, sub.r.message_count == before + 6, 5000);
+        for (n = 0; n < 6; n++) {
+            CHECK(strcmp(sub.r.messages[before + n].topic, t[n % 3]) == 0);
+        }
+        CHECK_OK(emq_client_disconnect(aliaser));
+        CHECK_OK(test_client_free(aliaser));
+        rec_free(&alias_rec.r);
+        printf("v5 outgoing topic aliases: 6 publishes on 3 topics arrived whole\n");
+    }
+    {
+        /* Aliases need a length, and must leave the receive buffer 64 bytes. */
+        emq_client *none = NULL;
+        o.topic_alias_length = 0;
+        CHECK_ERR(test_client_new(&o, &none), EMQ_ERR_INVALID_ARGUMENT);
+        o.topic_alias_length = 1000;
+        o.topic_alias_maximum = 1000;
+        CHECK_ERR(test_client_new(&o, &none), EMQ_ERR_INVALID_ARGUMENT);
+    }
+    unsub[0] = filter;
+    CHECK_OK(emq_client_unsubscribe(subscriber, filter, &packet_id));
+    CHECK_OK(emq_client_wait(subscriber, packet_id, 5000));
+
     /* A will with properties, published on DISCONNECT 0x04. */
     snprintf(will, sizeof will, "%s/will", base);
     test_subscribe(subscriber, &sub.r, will, 1);
@@ -437,6 +479,8 @@ int main(void)
     listener = test_listen_on(0, 4, &peer_port);
     CHECK(listener >= 0);
     o.client_id = test_unique(id, sizeof id, "emq-v5p-peer");
+    o.topic_alias_maximum = 2;
+    o.topic_alias_length = 32;
     scripted = client_v5(&peer_rec, &o);
     CHECK_OK(emq_client_connect_start(scripted, "127.0.0.1", peer_port));
     peer = test_accept(listener, 5000);
@@ -447,6 +491,7 @@ int main(void)
     CHECK(contains(buf, (size_t)got, "\x17\x01", 2));
     CHECK(contains(buf, (size_t)got, "\x26\x00\x05state\x00\x04gone", 14));
     CHECK(contains(buf, (size_t)got, "\x03\x00\x0atext/plain", 13));
+    CHECK(contains(buf, (size_t)got, "\x22\x00\x02", 3)); /* Topic Alias Maximum 2 */
     {
         /* CONNACK with a reason string. */
         static const uint8_t connack[] = {0x20, 9, 0, 0, 6, 0x1F, 0, 3, 'h', 'i', '!'};
@@ -454,6 +499,17 @@ int main(void)
     }
     STEP_UNTIL(peer_rec.r.connects == 1, (void)emq_client_poll(scripted, 20), 5000);
     CHECK((s = find_prop(&peer_rec, EMQ_PROP_REASON_STRING, 0)) && !strcmp(s->data, "hi!"));
+    {
+        /* The broker's aliases: "t/a" as alias 1, then alias 1 alone. */
+        static const uint8_t aliased[] = {0x30, 10, 0, 3, 't', '/', 'a', 3, 0x23, 0, 1, '1',
+                                          0x30, 7, 0, 0, 3, 0x23, 0, 1, '2'};
+        CHECK(send(peer, aliased, sizeof aliased, 0) == (ssize_t)sizeof aliased);
+    }
+    STEP_UNTIL(peer_rec.r.message_count == 2, (void)emq_client_poll(scripted, 20), 5000);
+    CHECK(strcmp(peer_rec.r.messages[0].topic, "t/a") == 0);
+    CHECK(strcmp(peer_rec.r.messages[1].topic, "t/a") == 0);
+    CHECK(peer_rec.r.messages[1].payload_len == 1 && peer_rec.r.messages[1].payload[0] == '2');
+    printf("v5 topic alias from the broker: mapped back to t/a\n");
     CHECK_OK(emq_client_publish_v5(scripted, topic, payload, 1, 1, false, NULL, 0, &packet_id));
     CHECK(test_read_some(peer, buf, sizeof buf, 5000) > 0 && (buf[0] & 0xF0) == 0x30);
     {
