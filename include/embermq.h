@@ -36,9 +36,9 @@
  * EMBERMQ_MQTT5 before this header (the firmware CMake function does when
  * its FEATURES have mqtt5) and EMQ_CLIENT_STORAGE_SIZE is this one. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 1080
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 1096
 #else
-#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 692
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 700
 #endif
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if defined(EMBERMQ_MQTT5)
@@ -971,6 +971,31 @@ typedef void (*emq_on_unsuback)(void *user_data,
                                 size_t count);
 
 /**
+ * A received property list (checked when its packet was read), valid as
+ * long as the callback that got it. Read it with `emq_properties_next`
+ * or `emq_properties_get`.
+ */
+typedef struct emq_properties {
+  /**
+   * The properties as they came (read them through the functions).
+   */
+  const uint8_t *bytes;
+  /**
+   * Length of `bytes`; 0 for none.
+   */
+  size_t len;
+} emq_properties;
+
+/**
+ * Called for the broker's MQTT 5 AUTH: its reason code and properties
+ * (Authentication Method, Authentication Data, Reason String).
+ */
+typedef void (*emq_on_auth)(void *user_data,
+                            struct emq_client *client,
+                            uint8_t reason_code,
+                            const struct emq_properties *properties);
+
+/**
  * Callbacks; any may be NULL. Arguments are borrowed for the call only.
  * Start from `emq_callbacks_default`, which sets `struct_size`.
  */
@@ -1023,6 +1048,14 @@ typedef struct emq_callbacks {
    * called before `on_unsubscribed`.
    */
   emq_on_unsuback on_unsuback;
+  /**
+   * MQTT 5 enhanced authentication: the broker's AUTH. 0x18 Continue
+   * authentication is a challenge (while connecting, before
+   * `on_connect`; or during a re-authentication): answer it with
+   * `emq_client_auth(client, 0x18, ...)` from here or later. 0x00
+   * Success ends a re-authentication.
+   */
+  emq_on_auth on_auth;
 } emq_callbacks;
 
 /**
@@ -1613,22 +1646,6 @@ typedef struct emq_transport {
  */
 typedef uint32_t (*emq_clock_ms)(void);
 #endif
-
-/**
- * A received property list (checked when its packet was read), valid as
- * long as the callback that got it. Read it with `emq_properties_next`
- * or `emq_properties_get`.
- */
-typedef struct emq_properties {
-  /**
-   * The properties as they came (read them through the functions).
-   */
-  const uint8_t *bytes;
-  /**
-   * Length of `bytes`; 0 for none.
-   */
-  size_t len;
-} emq_properties;
 
 /**
  * One entry for `emq_client_subscribe_v5`: a filter and its MQTT 5
@@ -2382,6 +2399,29 @@ enum emq_err emq_client_unsubscribe_v5(struct emq_client *client,
                                        const struct emq_property *properties,
                                        size_t property_count,
                                        uint16_t *packet_id);
+#endif
+
+#if defined(EMBERMQ_MQTT5)
+/**
+ * Sends an MQTT 5 AUTH for enhanced authentication: 0x18 Continue
+ * authentication answers the broker's challenge (`on_auth`), while
+ * connecting or during a re-authentication; 0x19 Re-authenticate starts
+ * one once connected (the broker answers with AUTH, ending in 0x00 in
+ * `on_auth`, or disconnects). `properties` must name the Authentication
+ * Method of `emq_options.connect_properties` and may carry
+ * Authentication Data and a Reason String. Another reason, another
+ * moment, or a CONNECT without an Authentication Method is
+ * EMQ_ERR_INVALID_ARGUMENT; a bad property EMQ_ERR_INVALID_PROPERTY.
+ * Allowed inside callbacks.
+ *
+ * # Safety
+ * `client` must be a live handle; `properties` as for
+ * `emq_client_publish_v5`.
+ */
+enum emq_err emq_client_auth(struct emq_client *client,
+                             uint8_t reason_code,
+                             const struct emq_property *properties,
+                             size_t count);
 #endif
 
 #if defined(EMBERMQ_MQTT5)

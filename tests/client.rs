@@ -101,7 +101,9 @@ fn poll_until(
             }
             ClientEvent::Pong => seen.pongs += 1,
             // MQTT 5 only (tests/mqtt5.rs); these connections are 3.1.1.
-            ClientEvent::PublishFailed { .. } | ClientEvent::UnsubscribedCodes { .. } => {
+            ClientEvent::PublishFailed { .. }
+            | ClientEvent::UnsubscribedCodes { .. }
+            | ClientEvent::Auth { .. } => {
                 panic!("MQTT 5 event on a 3.1.1 connection: {event:?}")
             }
             ClientEvent::ConnectionLost(reason) => seen.lost.push(reason),

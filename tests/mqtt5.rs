@@ -1035,3 +1035,150 @@ fn will_properties_go_with_every_connection() {
         .iter()
         .all(|m| m.0 == "will/x" && m.1 == b"bye"));
 }
+
+/// An AUTH from a server: `reason`, Authentication Method "TOKEN" and
+/// `data` (none when empty).
+fn auth_packet(reason: u8, data: &[u8]) -> Vec<u8> {
+    let mut props = vec![0x15, 0, 5];
+    props.extend_from_slice(b"TOKEN");
+    if !data.is_empty() {
+        props.extend_from_slice(&[0x16, 0, data.len() as u8]);
+        props.extend_from_slice(data);
+    }
+    let mut packet = vec![0xF0, (2 + props.len()) as u8, reason, props.len() as u8];
+    packet.extend(props);
+    packet
+}
+
+/// The Authentication Data of a client's AUTH, checking its reason and
+/// method.
+fn auth_data_of(packet: &[u8], reason: u8) -> Vec<u8> {
+    assert_eq!(packet[0], 0xF0, "{packet:x?}");
+    assert_eq!(packet[2], reason, "{packet:x?}");
+    let props = Properties::parse(&packet[4..], embermq::codec::v5::PropertyContext::Auth)
+        .expect("AUTH properties");
+    assert_eq!(
+        props.get(PropertyId::AuthenticationMethod),
+        Some(Property::AuthenticationMethod("TOKEN"))
+    );
+    match props.get(PropertyId::AuthenticationData) {
+        Some(Property::AuthenticationData(data)) => data.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// The next event, waiting at most five seconds for one.
+fn next_event(client: &mut TestClient) -> ClientEvent {
+    let start = Instant::now();
+    loop {
+        assert!(start.elapsed() < Duration::from_secs(5), "no event");
+        if let Some(event) = client.poll_event(50).unwrap() {
+            return event;
+        }
+    }
+}
+
+/// The Authentication Data of the AUTH whose event was just reported.
+fn received_auth_data(client: &TestClient) -> Vec<u8> {
+    let props = client.properties(client.received_properties());
+    match props.get(PropertyId::AuthenticationData) {
+        Some(Property::AuthenticationData(data)) => data.to_vec(),
+        other => panic!("no data: {other:?}"),
+    }
+}
+
+#[test]
+fn enhanced_authentication_and_reauthentication() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let connect = read_packet(&mut s);
+        assert!(connect.windows(8).any(|w| w == b"\x15\x00\x05TOKEN"));
+        assert!(connect.windows(6).any(|w| w == b"\x16\x00\x03one"));
+        // The challenge, answered before the CONNACK.
+        s.write_all(&auth_packet(0x18, b"challenge")).unwrap();
+        let answer = auth_data_of(&read_packet(&mut s), 0x18);
+        s.write_all(&[0x20, 3, 0, 0, 0]).unwrap();
+        // Re-authentication: 0x19, one more round, then 0x00.
+        let again = auth_data_of(&read_packet(&mut s), 0x19);
+        s.write_all(&auth_packet(0x18, b"more?")).unwrap();
+        let more = auth_data_of(&read_packet(&mut s), 0x18);
+        s.write_all(&auth_packet(0x00, b"")).unwrap();
+        (answer, again, more)
+    });
+    let method = Property::AuthenticationMethod("TOKEN");
+    let mut client = new_client();
+    let first = [method, Property::AuthenticationData(b"one")];
+    let options = ConnectOptions {
+        properties: Properties::List(&first),
+        ..options("v5-auth")
+    };
+    client.start_connect(tcp(port), &options).unwrap();
+    assert_eq!(next_event(&mut client), ClientEvent::Auth { reason: 0x18 });
+    assert_eq!(received_auth_data(&client), b"challenge");
+    let reply = [method, Property::AuthenticationData(b"answer")];
+    client
+        .auth(
+            embermq::codec::v5::ReasonCode(0x18),
+            Properties::List(&reply),
+        )
+        .unwrap();
+    assert_eq!(
+        next_event(&mut client),
+        ClientEvent::Connected {
+            session_present: false
+        }
+    );
+    // Only a re-authentication may start now.
+    let code = embermq::codec::v5::ReasonCode;
+    assert_eq!(
+        client.auth(code(0x18), Properties::List(&reply)),
+        Err(Error::InvalidArgument)
+    );
+    let again = [method, Property::AuthenticationData(b"again")];
+    client.auth(code(0x19), Properties::List(&again)).unwrap();
+    assert_eq!(
+        client.auth(code(0x19), Properties::List(&again)),
+        Err(Error::InvalidArgument),
+        "one re-authentication at a time"
+    );
+    assert_eq!(next_event(&mut client), ClientEvent::Auth { reason: 0x18 });
+    assert_eq!(received_auth_data(&client), b"more?");
+    let more = [method, Property::AuthenticationData(b"more")];
+    client.auth(code(0x18), Properties::List(&more)).unwrap();
+    assert_eq!(next_event(&mut client), ClientEvent::Auth { reason: 0x00 });
+    assert!(client.is_connected());
+    // An AUTH must name the method.
+    assert_eq!(
+        client.auth(code(0x19), Properties::NONE),
+        Err(Error::InvalidProperty)
+    );
+    let (answer, again, more) = peer.join().unwrap();
+    assert_eq!(
+        (answer, again, more),
+        (b"answer".to_vec(), b"again".to_vec(), b"more".to_vec())
+    );
+}
+
+#[test]
+fn auth_without_a_method_in_connect_is_a_protocol_error() {
+    let (port, peer) = scripted(|s| {
+        s.write_all(&auth_packet(0x18, b"?")).unwrap();
+        read_packet(s)
+    });
+    let mut client = new_client();
+    client.connect(tcp(port), &options("v5-no-auth")).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.lost.is_empty()
+    });
+    assert_eq!(seen.lost, vec![Error::ProtocolViolation]);
+    assert_eq!(
+        client.auth(embermq::codec::v5::ReasonCode(0x19), Properties::NONE),
+        Err(Error::NotConnected)
+    );
+    let disconnect = peer.join().unwrap();
+    assert_eq!((disconnect[0], disconnect[2]), (0xE0, 0x82));
+}

@@ -91,6 +91,13 @@ pub enum ClientEvent {
     /// MQTT 5 UNSUBACK: a reason code per filter, in the receive buffer.
     #[cfg(feature = "mqtt5")]
     UnsubscribedCodes { packet_id: u16, reason_codes: Span },
+    /// MQTT 5 AUTH from the server: 0x18 Continue authentication (answer
+    /// with [`Client::auth`]; while connecting this comes before
+    /// `Connected`, so drive such a connect with [`Client::start_connect`]
+    /// and [`Client::poll_event`]) or 0x00 Success of a re-authentication.
+    /// Its properties (method, data) are [`Client::received_properties`].
+    #[cfg(feature = "mqtt5")]
+    Auth { reason: u8 },
     /// The connection is gone (keepalive timeout, I/O error, protocol
     /// violation, peer closed); the transport has been closed.
     ConnectionLost(Error),
@@ -799,6 +806,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                     packet_id,
                     reason_codes: span_in(base, reason_codes),
                 }),
+                #[cfg(feature = "mqtt5")]
+                Event::Auth { reason } => Packet::Event(ClientEvent::Auth { reason }),
             });
             self.rx_start += len;
             if let Some((_, rest)) = overflow {

@@ -265,6 +265,16 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.request_v5(|session, now| session.unsubscribe_v5(filters, properties, now))
     }
 
+    /// Sends an MQTT 5 AUTH (see [`crate::session::Session::auth_v5`]):
+    /// 0x18 to answer the server's challenge ([`ClientEvent::Auth`]), 0x19
+    /// to re-authenticate once connected; `properties` name the
+    /// Authentication Method and carry the data.
+    pub fn auth(&mut self, reason: ReasonCode, properties: Properties<'_>) -> Result<(), Error> {
+        let now = self.clock.now_ms();
+        self.with_room(|session| session.auth_v5(reason, properties, now))?;
+        self.flush_or_drop()
+    }
+
     /// Sends an MQTT 5 DISCONNECT with `reason` and `properties` (see
     /// [`crate::session::Session::disconnect_v5`]; 0x04 asks the server to
     /// publish the will) and closes the transport.
@@ -508,6 +518,7 @@ fn client_event(base: &[u8], event: Event<'_>, properties: Span) -> Packet {
             packet_id,
             reason_codes: span_in(base, reason_codes),
         },
+        Event::Auth { reason } => ClientEvent::Auth { reason },
         #[cfg(feature = "ack-events")]
         Event::Received { packet_id } => ClientEvent::Received { packet_id },
         #[cfg(feature = "ack-events")]

@@ -581,6 +581,8 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
             }
         }
         #[cfg(feature = "mqtt5")]
+        ClientEvent::Auth { reason } => super::v5::report_auth(c, reason),
+        #[cfg(feature = "mqtt5")]
         ClientEvent::UnsubscribedCodes {
             packet_id,
             reason_codes,

@@ -579,7 +579,25 @@ pub struct emq_callbacks {
     /// (0x00 success, 0x11 no subscription existed, 0x80 and up refused);
     /// called before `on_unsubscribed`.
     pub on_unsuback: emq_on_unsuback,
+    /// MQTT 5 enhanced authentication: the broker's AUTH. 0x18 Continue
+    /// authentication is a challenge (while connecting, before
+    /// `on_connect`; or during a re-authentication): answer it with
+    /// `emq_client_auth(client, 0x18, ...)` from here or later. 0x00
+    /// Success ends a re-authentication.
+    pub on_auth: emq_on_auth,
 }
+
+/// Called for the broker's MQTT 5 AUTH: its reason code and properties
+/// (Authentication Method, Authentication Data, Reason String).
+#[allow(non_camel_case_types)]
+pub type emq_on_auth = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        client: *mut emq_client,
+        reason_code: u8,
+        properties: *const emq_properties,
+    ),
+>;
 
 /// Called on an MQTT 5 UNSUBACK: one reason code per filter, in request order.
 #[allow(non_camel_case_types)]
@@ -619,6 +637,8 @@ pub(crate) struct Callbacks {
     pub(crate) on_publish_failed: emq_on_publish_failed,
     #[cfg(feature = "mqtt5")]
     pub(crate) on_unsuback: emq_on_unsuback,
+    #[cfg(feature = "mqtt5")]
+    pub(crate) on_auth: emq_on_auth,
 }
 
 impl Callbacks {
@@ -626,7 +646,7 @@ impl Callbacks {
     /// sets one this build leaves out at link time.
     pub(crate) fn kept(c: &emq_callbacks) -> Result<Callbacks, emq_err> {
         let events = c.on_pubrec.is_some() || c.on_pingresp.is_some();
-        let v5 = c.on_publish_failed.is_some() || c.on_unsuback.is_some();
+        let v5 = c.on_publish_failed.is_some() || c.on_unsuback.is_some() || c.on_auth.is_some();
         if (events && !cfg!(feature = "ack-events")) || (v5 && !cfg!(feature = "mqtt5")) {
             return Err(EMQ_ERR_UNSUPPORTED);
         }
@@ -651,6 +671,8 @@ impl Callbacks {
             on_publish_failed: c.on_publish_failed,
             #[cfg(feature = "mqtt5")]
             on_unsuback: c.on_unsuback,
+            #[cfg(feature = "mqtt5")]
+            on_auth: c.on_auth,
         })
     }
 }
@@ -725,6 +747,7 @@ impl Default for emq_callbacks {
             on_pingresp: None,
             on_publish_failed: None,
             on_unsuback: None,
+            on_auth: None,
         }
     }
 }

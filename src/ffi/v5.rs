@@ -396,7 +396,8 @@ impl<'c> Received<'c> {
             | V::PublishFailed { .. }
             | V::Subscribed { .. }
             | V::Unsubscribed { .. }
-            | V::UnsubscribedCodes { .. } => None,
+            | V::UnsubscribedCodes { .. }
+            | V::Auth { .. } => None,
             _ => return Received(None),
         };
         let mut core = c.core();
@@ -415,6 +416,26 @@ impl Drop for Received<'_> {
         if let Some(c) = self.0 {
             c.core().received = crate::client::Span::default();
         }
+    }
+}
+
+/// Tells `on_auth` of the broker's AUTH (inside `dispatch`, which holds
+/// its properties for the call).
+#[cfg(feature = "mqtt5")]
+pub(crate) fn report_auth(c: &emq_client, reason: u8) {
+    let (props, cb) = {
+        let core = c.core();
+        let bytes = core.sup.client().bytes(core.received);
+        let props = emq_properties {
+            bytes: bytes.as_ptr(),
+            len: bytes.len(),
+        };
+        (props, core.callback(|cb| cb.on_auth))
+    };
+    if let Some((cb, user_data)) = cb {
+        // SAFETY: user callback; `props` points into the receive buffer,
+        // which stays as it is while `dispatch`'s caller holds `link`.
+        sys::in_callback(c, || unsafe { cb(user_data, c.as_ptr(), reason, &props) });
     }
 }
 
@@ -601,6 +622,44 @@ pub unsafe extern "C" fn emq_client_unsubscribe_v5(
                 CProperties::new(properties, property_count, PropertyContext::Unsubscribe)?;
             core.sup
                 .unsubscribe_v5(list, properties.properties())
+                .map_err(emq_err::from)
+        })
+    }
+}
+
+/// Sends an MQTT 5 AUTH for enhanced authentication: 0x18 Continue
+/// authentication answers the broker's challenge (`on_auth`), while
+/// connecting or during a re-authentication; 0x19 Re-authenticate starts
+/// one once connected (the broker answers with AUTH, ending in 0x00 in
+/// `on_auth`, or disconnects). `properties` must name the Authentication
+/// Method of `emq_options.connect_properties` and may carry
+/// Authentication Data and a Reason String. Another reason, another
+/// moment, or a CONNECT without an Authentication Method is
+/// EMQ_ERR_INVALID_ARGUMENT; a bad property EMQ_ERR_INVALID_PROPERTY.
+/// Allowed inside callbacks.
+///
+/// # Safety
+/// `client` must be a live handle; `properties` as for
+/// `emq_client_publish_v5`.
+#[cfg(feature = "mqtt5")]
+#[no_mangle]
+pub unsafe extern "C" fn emq_client_auth(
+    client: *mut emq_client,
+    reason_code: u8,
+    properties: *const emq_property,
+    count: usize,
+) -> emq_err {
+    let _done = FreeWhenDone(client);
+    // SAFETY: contract forwarded.
+    unsafe {
+        request_call(client, core::ptr::null_mut(), |core| {
+            // SAFETY: valid per the contract.
+            let properties = CProperties::new(properties, count, PropertyContext::Auth)?;
+            let reason = crate::codec::v5::ReasonCode(reason_code);
+            core.sup
+                .client_mut()
+                .auth(reason, properties.properties())
+                .map(|()| 0)
                 .map_err(emq_err::from)
         })
     }

@@ -166,6 +166,11 @@ pub enum Event<'a> {
         packet_id: u16,
         reason_codes: &'a [u8],
     },
+    /// MQTT 5 AUTH from the server (section 4.12): 0x18 Continue
+    /// authentication (a challenge to answer with
+    /// [`Session::auth_v5`]) or 0x00 Success (a re-authentication done).
+    #[cfg(feature = "mqtt5")]
+    Auth { reason: u8 },
     /// The link is dead; the driver must close it and call
     /// [`Session::connection_closed`].
     ConnectionLost(Error),

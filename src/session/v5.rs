@@ -75,6 +75,10 @@ pub(super) struct Link {
     pub retain_available: bool,
     /// The server's Topic Alias Maximum: the highest alias a PUBLISH may use.
     pub topic_alias_maximum: u16,
+    /// CONNECT named an Authentication Method: AUTH may flow (section 4.12).
+    pub auth_method: bool,
+    /// A re-authentication (AUTH 0x19) waits for the server's 0x00.
+    pub reauthenticating: bool,
     /// What CONNECT announces (kept for the next connection).
     pub connect: ConnectV5,
     /// Length of the assigned client id in `assigned_id`; 0 for none.
@@ -94,6 +98,8 @@ impl Link {
             maximum_qos: QoS::ExactlyOnce,
             retain_available: true,
             topic_alias_maximum: 0,
+            auth_method: false,
+            reauthenticating: false,
             assigned_len: 0,
             assigned_id: [0; ASSIGNED_ID_CAPACITY],
         }
@@ -205,6 +211,10 @@ impl<M: Memory> Session<M> {
             return Err(Error::AlreadyConnected);
         }
         self.v5 = Link::new(true, self.v5.connect);
+        self.v5.auth_method = options
+            .properties
+            .get(PropertyId::AuthenticationMethod)
+            .is_some();
         // Session Expiry, Receive Maximum, Maximum Packet Size, Topic Alias
         // Maximum: 16 bytes.
         let mut buf = [0u8; 16];
@@ -505,7 +515,8 @@ impl<M: Memory> Session<M> {
                 };
                 return Ok(Some(self.handle_connack(&ack)));
             }
-            S::ConnAck(_) | S::Auth(_) => return Err(Error::ProtocolViolation),
+            S::ConnAck(_) => return Err(Error::ProtocolViolation),
+            S::Auth(auth) => return self.auth_received(&auth, now_ms),
             S::Disconnect(d) => return Err(Error::ServerDisconnected(d.reason.0)),
             _ if self.state == State::AwaitingConnAck => return Err(Error::ProtocolViolation),
             S::Publish(p) => Packet::Publish(crate::codec::Publish {
@@ -541,10 +552,70 @@ impl<M: Memory> Session<M> {
         self.handle_packet(&plain, now_ms)
     }
 
+    /// An AUTH from the server: a challenge while connecting, or an answer
+    /// to the client's re-authentication (section 4.12). Anything else
+    /// (no Authentication Method in CONNECT, an AUTH nobody asked for) is
+    /// a Protocol Error.
+    fn auth_received<'p>(
+        &mut self,
+        auth: &v5::Auth<'_>,
+        now_ms: Millis,
+    ) -> Result<Option<Event<'p>>, Error> {
+        let expected = match (self.state, auth.reason) {
+            (State::AwaitingConnAck, ReasonCode::CONTINUE_AUTHENTICATION) => true,
+            (State::Connected, ReasonCode::CONTINUE_AUTHENTICATION | ReasonCode::SUCCESS) => {
+                self.v5.reauthenticating
+            }
+            _ => false,
+        };
+        if !self.v5.auth_method || !expected {
+            return Err(Error::ProtocolViolation);
+        }
+        if auth.reason == ReasonCode::SUCCESS {
+            self.v5.reauthenticating = false;
+        }
+        self.ping_outstanding = false;
+        self.last_received_ms = now_ms;
+        Ok(Some(Event::Auth {
+            reason: auth.reason.0,
+        }))
+    }
+
+    /// Queues an AUTH (section 4.12) with `properties`, which must name
+    /// the Authentication Method of CONNECT and may carry Authentication
+    /// Data: 0x18 Continue authentication answers the server's challenge
+    /// (while connecting, or during a re-authentication), 0x19
+    /// Re-authenticate starts one once connected. Anything else, or a
+    /// CONNECT without an Authentication Method, is
+    /// [`Error::InvalidArgument`]; nothing is sent.
+    pub fn auth_v5(
+        &mut self,
+        reason: ReasonCode,
+        properties: Properties<'_>,
+        now_ms: Millis,
+    ) -> Result<(), Error> {
+        let allowed = match (self.state, reason) {
+            (State::AwaitingConnAck, ReasonCode::CONTINUE_AUTHENTICATION) => true,
+            (State::Connected, ReasonCode::CONTINUE_AUTHENTICATION) => self.v5.reauthenticating,
+            (State::Connected, ReasonCode::RE_AUTHENTICATE) => !self.v5.reauthenticating,
+            (State::Disconnected | State::Disconnecting, _) => return Err(Error::NotConnected),
+            _ => false,
+        };
+        if !self.v5.active || !self.v5.auth_method || !allowed {
+            return Err(Error::InvalidArgument);
+        }
+        self.queue_v5(&v5::Auth { reason, properties }, now_ms)?;
+        if reason == ReasonCode::RE_AUTHENTICATE {
+            self.v5.reauthenticating = true;
+        }
+        Ok(())
+    }
+
     /// The server's limits from an accepting CONNACK.
     fn apply_limits(&mut self, ack: &v5::ConnAck<'_>) {
         let limits = ack.limits();
         let mut link = Link::new(true, self.v5.connect);
+        link.auth_method = self.v5.auth_method;
         link.receive_maximum = limits.receive_maximum;
         link.maximum_packet_size = limits.maximum_packet_size;
         link.maximum_qos = limits.maximum_qos;
@@ -614,6 +685,7 @@ impl<M: Memory> Session<M> {
             | E::DuplicateProperty(_)
             | E::InvalidPropertyValue(_)
             | E::AuthDataWithoutMethod
+            | E::MissingAuthMethod
             | E::VarIntTooLarge
             | E::SubscriptionIdentifierFromClient
             | E::TopicAliasInvalid
