@@ -245,20 +245,22 @@ echo "esp-idf: EMBERMQ_RUST_TARGET overrides the mapping"
 # menuconfig options become cargo features: every feature has a bool in
 # port/esp-idf/Kconfig, off by default, and CONFIG_EMBERMQ_<FEATURE>=y (as
 # sdkconfig.cmake sets it) puts the feature into cargo's --features.
-for opt in RECONNECT TABLES SUBSCRIPTIONS LOG_EVENTS ACK_EVENTS PERSISTENCE LOCK_HOOKS PAHO \
+for opt in RECONNECT TABLES SUBSCRIPTIONS LOG_EVENTS ACK_EVENTS PERSISTENCE LOCK_HOOKS MQTT5 \
+           WEBSOCKET PAHO \
            RX_BUFFER_SIZE TX_BUFFER_SIZE STORE_SIZE PACKET_ID_SLOTS INBOUND_QOS2 \
            MAX_SUBSCRIPTIONS SUBSCRIPTION_BYTES LOG_LEVEL RUST_TARGET CARGO_TOOLCHAIN; do
     grep -q "^ *config EMBERMQ_$opt\$" port/esp-idf/Kconfig \
         || fail "port/esp-idf/Kconfig has no EMBERMQ_$opt"
 done
-[ "$(grep -c '^ *default n$' port/esp-idf/Kconfig)" -eq 8 ] \
+[ "$(grep -c '^ *default n$' port/esp-idf/Kconfig)" -eq 10 ] \
     || fail "every Kconfig feature must default to n"
 configure "$TMP/kconfig" esp32c3 riscv32imc-unknown-none-elf \
-    -DCONFIG_EMBERMQ_RECONNECT=y -DCONFIG_EMBERMQ_LOG_EVENTS=y -DCONFIG_EMBERMQ_PAHO= \
-    "-DEXPECT_FEATURES=panic-handler,reconnect,log-events" || { cat "$TMP/kconfig.log" >&2; exit 1; }
-grep -rqF -- "--features panic-handler,reconnect,log-events" "$TMP/kconfig" \
+    -DCONFIG_EMBERMQ_RECONNECT=y -DCONFIG_EMBERMQ_LOG_EVENTS=y -DCONFIG_EMBERMQ_MQTT5=y \
+    -DCONFIG_EMBERMQ_PAHO= \
+    "-DEXPECT_FEATURES=panic-handler,reconnect,log-events,mqtt5" || { cat "$TMP/kconfig.log" >&2; exit 1; }
+grep -rqF -- "--features panic-handler,reconnect,log-events,mqtt5" "$TMP/kconfig" \
     || fail "cargo is not run with the Kconfig features"
-echo "esp-idf: CONFIG_EMBERMQ_RECONNECT=y, CONFIG_EMBERMQ_LOG_EVENTS=y -> cargo --features panic-handler,reconnect,log-events"
+echo "esp-idf: CONFIG_EMBERMQ_RECONNECT=y, CONFIG_EMBERMQ_LOG_EVENTS=y, CONFIG_EMBERMQ_MQTT5=y -> cargo --features panic-handler,reconnect,log-events,mqtt5"
 
 # --- the component-manager name, capacities and log level ---------------------
 # ESP-IDF's build phase for a component in managed_components/acme__embermq:
