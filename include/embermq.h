@@ -781,7 +781,9 @@ typedef struct emq_ws_options {
 } emq_ws_options;
 
 /**
- * Called for every CONNACK: return_code 0 accepted, 1..5 refused.
+ * Called for every CONNACK: return_code 0 accepted, 1..5 refused (MQTT
+ * 3.1.1, `emq_connack_str`); over MQTT 5 the reason code, 0x80 and up
+ * refused (`emq_reason_str`).
  */
 typedef void (*emq_on_connect)(void *user_data,
                                struct emq_client *client,
@@ -847,7 +849,9 @@ typedef void (*emq_on_message)(void *user_data,
 typedef void (*emq_on_published)(void *user_data, struct emq_client *client, uint16_t packet_id);
 
 /**
- * Called on SUBACK: the granted QoS per filter, in request order; 0x80 = refused.
+ * Called on SUBACK: the granted QoS per filter, in request order; 0x80 =
+ * refused. Over MQTT 5 these are the SUBACK's reason codes (0x00..0x02
+ * granted QoS, 0x80 and up refused, e.g. 0x87 not authorized).
  */
 typedef void (*emq_on_subscribed)(void *user_data,
                                   struct emq_client *client,
@@ -1165,9 +1169,13 @@ typedef struct emq_persistence {
 } emq_persistence;
 
 /**
- * One MQTT 5 property. To send, fill `id` and the fields its type uses;
- * received ones are filled the same way (strings point into the packet
- * and are not NUL-terminated).
+ * One MQTT 5 property. To send, fill `id` and the fields its type uses
+ * (`emq_property_id` says each one's type); received ones are filled the
+ * same way: `number` for integers (`data` NULL), `data` for strings and
+ * binary data (pointing into the packet, not NUL-terminated: copy a
+ * Response Topic before passing it as a topic), `data` and `value` for a
+ * User Property. A received property may be passed back as it is, e.g. a
+ * request's Correlation Data to `emq_client_publish_v5` in the answer.
  */
 typedef struct emq_property {
   /**
@@ -1932,7 +1940,9 @@ enum emq_state emq_client_state(const struct emq_client *client);
 bool emq_client_is_connected(const struct emq_client *client);
 
 /**
- * The return code of the last CONNACK (0 accepted, 1..5 refused).
+ * The return code of the last CONNACK (0 accepted, 1..5 refused); over
+ * MQTT 5 its reason code (0x80 and up refused), or after the broker's
+ * DISCONNECT (EMQ_ERR_SERVER_DISCONNECTED) that DISCONNECT's reason code.
  *
  * # Safety
  * `client` must be NULL or a live handle.
@@ -2017,7 +2027,7 @@ bool emq_topic_matches(const char *filter, const char *name, size_t name_len);
 /**
  * What a CONNACK return code means, NUL-terminated (MQTT 3.1.1 section
  * 3.2.2.3): 0 "connection accepted" .. 5 "not authorized"; others
- * "unknown return code".
+ * "unknown return code". MQTT 5 reason codes: `emq_reason_str`.
  */
 const char *emq_connack_str(uint8_t return_code);
 

@@ -1664,7 +1664,9 @@ pub unsafe extern "C" fn emq_client_is_connected(client: *const emq_client) -> b
     unsafe { emq_client_state(client) == emq_state::EMQ_STATE_CONNECTED }
 }
 
-/// The return code of the last CONNACK (0 accepted, 1..5 refused).
+/// The return code of the last CONNACK (0 accepted, 1..5 refused); over
+/// MQTT 5 its reason code (0x80 and up refused), or after the broker's
+/// DISCONNECT (EMQ_ERR_SERVER_DISCONNECTED) that DISCONNECT's reason code.
 ///
 /// # Safety
 /// `client` must be NULL or a live handle.
@@ -1813,7 +1815,7 @@ pub unsafe extern "C" fn emq_topic_matches(
 
 /// What a CONNACK return code means, NUL-terminated (MQTT 3.1.1 section
 /// 3.2.2.3): 0 "connection accepted" .. 5 "not authorized"; others
-/// "unknown return code".
+/// "unknown return code". MQTT 5 reason codes: `emq_reason_str`.
 #[no_mangle]
 pub extern "C" fn emq_connack_str(return_code: u8) -> *const c_char {
     let text: &'static core::ffi::CStr = match return_code {

@@ -372,7 +372,9 @@ pub struct emq_subscription {
     pub qos: u8,
 }
 
-/// Called for every CONNACK: return_code 0 accepted, 1..5 refused.
+/// Called for every CONNACK: return_code 0 accepted, 1..5 refused (MQTT
+/// 3.1.1, `emq_connack_str`); over MQTT 5 the reason code, 0x80 and up
+/// refused (`emq_reason_str`).
 #[allow(non_camel_case_types)]
 pub type emq_on_connect = Option<
     unsafe extern "C" fn(
@@ -402,7 +404,9 @@ pub type emq_on_message = Option<
 #[allow(non_camel_case_types)]
 pub type emq_on_published =
     Option<unsafe extern "C" fn(user_data: *mut c_void, client: *mut emq_client, packet_id: u16)>;
-/// Called on SUBACK: the granted QoS per filter, in request order; 0x80 = refused.
+/// Called on SUBACK: the granted QoS per filter, in request order; 0x80 =
+/// refused. Over MQTT 5 these are the SUBACK's reason codes (0x00..0x02
+/// granted QoS, 0x80 and up refused, e.g. 0x87 not authorized).
 #[allow(non_camel_case_types)]
 pub type emq_on_subscribed = Option<
     unsafe extern "C" fn(

@@ -76,9 +76,13 @@ pub enum emq_property_id {
     EMQ_PROP_SHARED_SUBSCRIPTION_AVAILABLE = 0x2a,
 }
 
-/// One MQTT 5 property. To send, fill `id` and the fields its type uses;
-/// received ones are filled the same way (strings point into the packet
-/// and are not NUL-terminated).
+/// One MQTT 5 property. To send, fill `id` and the fields its type uses
+/// (`emq_property_id` says each one's type); received ones are filled the
+/// same way: `number` for integers (`data` NULL), `data` for strings and
+/// binary data (pointing into the packet, not NUL-terminated: copy a
+/// Response Topic before passing it as a topic), `data` and `value` for a
+/// User Property. A received property may be passed back as it is, e.g. a
+/// request's Correlation Data to `emq_client_publish_v5` in the answer.
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
