@@ -29,6 +29,17 @@ pub enum Pending {
     Unsubscribe,
 }
 
+/// What an MQTT 5 subscription asked for beyond its QoS, resent when it
+/// is made again after a reconnect: the options (No Local, Retain As
+/// Published, Retain Handling; their `qos` is the entry's) and the
+/// Subscription Identifier (0: none).
+#[cfg(feature = "mqtt5")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct V5Subscription {
+    pub options: crate::codec::v5::SubscriptionOptions,
+    pub identifier: u32,
+}
+
 /// One remembered subscription; the filter bytes live in the table's byte pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry<H> {
@@ -37,6 +48,8 @@ pub struct Entry<H> {
     qos: QoS,
     pending: Pending,
     handler: Option<H>,
+    #[cfg(feature = "mqtt5")]
+    v5: V5Subscription,
 }
 
 impl<H> Entry<H> {
@@ -46,6 +59,16 @@ impl<H> Entry<H> {
         qos: QoS::AtMostOnce,
         pending: Pending::None,
         handler: None,
+        #[cfg(feature = "mqtt5")]
+        v5: V5Subscription {
+            options: crate::codec::v5::SubscriptionOptions {
+                qos: QoS::AtMostOnce,
+                no_local: false,
+                retain_as_published: false,
+                retain_handling: crate::codec::v5::RetainHandling::SendAtSubscribe,
+            },
+            identifier: 0,
+        },
     };
 }
 
@@ -263,6 +286,11 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
         if let Some((index, _, _)) = found {
             if let Some(entry) = entries.get_mut(index) {
                 entry.qos = qos;
+                // A plain subscribe replaces what an MQTT 5 one asked for.
+                #[cfg(feature = "mqtt5")]
+                {
+                    entry.v5 = Entry::<H>::EMPTY.v5;
+                }
                 if handler.is_some() {
                     entry.handler = handler;
                 }
@@ -290,6 +318,8 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
                     qos,
                     pending,
                     handler,
+                    #[cfg(feature = "mqtt5")]
+                    v5: Entry::<H>::EMPTY.v5,
                 };
             }
             _ => return Err(Error::SubscriptionsFull),
@@ -297,6 +327,26 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
         self.count = new_count;
         self.used = new_used;
         Ok(())
+    }
+
+    /// Records what the MQTT 5 subscription to `filter` (remembered) asked
+    /// for beyond its QoS.
+    #[cfg(feature = "mqtt5")]
+    pub fn set_v5(&mut self, filter: &str, v5: V5Subscription) {
+        if let Some((index, _, _)) = self.find(filter) {
+            if let Some(entry) = self.memory.parts().0.get_mut(index) {
+                entry.v5 = v5;
+            }
+        }
+    }
+
+    /// What the subscription to `filter` asked for beyond its QoS (the
+    /// defaults for one not made over MQTT 5 or not remembered).
+    #[cfg(feature = "mqtt5")]
+    pub fn v5_of(&self, filter: &str) -> V5Subscription {
+        self.find(filter)
+            .and_then(|(index, _, _)| self.live_entries().get(index))
+            .map_or(Entry::<H>::EMPTY.v5, |entry| entry.v5)
     }
 
     /// Removes the entry with exactly this filter (and its handler); no-op
@@ -818,6 +868,7 @@ mod tests {
             qos: Q2,
             pending: Pending::Subscribe,
             handler: Some(5u32),
+            ..Entry::EMPTY
         }; 3];
         let mut bytes = [b'z'; 10];
         let mut subs = Subscriptions::new(SliceTable {

@@ -16,7 +16,7 @@ use crate::Error;
 
 /// Filters per SUBSCRIBE when subscribing again after a session loss
 /// (gathered on the stack).
-const RESUBSCRIBE_CHUNK: usize = 8;
+pub(super) const RESUBSCRIBE_CHUNK: usize = 8;
 
 /// MQTT packet types named in log events.
 const SUBSCRIBE: u8 = 8;
@@ -104,7 +104,7 @@ where
     H: Copy,
 {
     client: Client<M, T, C, R>,
-    subscriptions: Subscriptions<S, H>,
+    pub(super) subscriptions: Subscriptions<S, H>,
     reconnect: Reconnect,
     log: LogQueue,
     /// The behaviour's switches (the policy and log level live in
@@ -381,6 +381,13 @@ where
                 }
                 self.client.unsubscribe(&filters[..count])
             } else {
+                #[cfg(feature = "mqtt5")]
+                if self.client.session().is_v5() {
+                    super::v5::resubscribe(&mut self.client, &self.subscriptions, &topics[..count])
+                } else {
+                    self.client.subscribe(&topics[..count])
+                }
+                #[cfg(not(feature = "mqtt5"))]
                 self.client.subscribe(&topics[..count])
             };
             let sent = start as u32;

@@ -5,11 +5,13 @@
 //! standard's reason code before the connection is closed.
 
 use super::log::{LogCode, LogLevel};
-use super::subscriptions::TableMemory;
+use super::subscriptions::{Subscriptions, TableMemory, V5Subscription};
 use super::supervisor::Supervisor;
+use super::supervisor::RESUBSCRIBE_CHUNK;
 use super::{span_in, Client, ClientEvent, Packet, Span};
 use crate::codec::v5::{self, Properties, Property, PropertyId, ReasonCode};
 use crate::codec::QoS;
+use crate::codec::SubscribeTopic;
 use crate::session::{disconnect_reason, ConnectV5, Event, Memory, Session};
 use crate::time::Millis;
 use crate::transport::{Clock, Transport};
@@ -437,9 +439,8 @@ where
     S: TableMemory<H>,
     H: Copy,
 {
-    /// [`Client::subscribe_v5`], remembering the filters (with their QoS;
-    /// a resubscription after a reconnect asks for the QoS only) for
-    /// resubscribing. Only while connected.
+    /// [`Client::subscribe_v5`], remembering the filters for resubscribing
+    /// with their options and Subscription Identifier. Only while connected.
     pub fn subscribe_v5(
         &mut self,
         topics: &[v5::SubscribeTopic<'_>],
@@ -447,6 +448,17 @@ where
     ) -> Result<u16, Error> {
         let id = self.client_mut().subscribe_v5(topics, properties)?;
         self.remember_subscribed(topics.iter().map(|t| (t.filter, t.options.qos)), id);
+        let identifier = match properties.get(PropertyId::SubscriptionIdentifier) {
+            Some(Property::SubscriptionIdentifier(n)) => n,
+            _ => 0,
+        };
+        for topic in topics {
+            let v5 = V5Subscription {
+                options: topic.options,
+                identifier,
+            };
+            self.subscriptions.set_v5(topic.filter, v5);
+        }
         Ok(id)
     }
 
@@ -474,6 +486,64 @@ where
         }
         result
     }
+}
+
+/// Makes `topics` (from the table) again over MQTT 5 with what each
+/// asked for: one SUBSCRIBE per run of equal Subscription Identifiers
+/// (a SUBSCRIBE carries one). Returns the last packet id.
+pub(super) fn resubscribe<M, T, C, R, S, H>(
+    client: &mut Client<M, T, C, R>,
+    table: &Subscriptions<S, H>,
+    topics: &[SubscribeTopic<'_>],
+) -> Result<u16, Error>
+where
+    M: Memory,
+    T: Transport,
+    C: Clock,
+    R: AsRef<[u8]> + AsMut<[u8]>,
+    S: TableMemory<H>,
+    H: Copy,
+{
+    const NONE: v5::SubscribeTopic<'static> = v5::SubscribeTopic {
+        filter: "",
+        options: v5::SubscriptionOptions {
+            qos: QoS::AtMostOnce,
+            no_local: false,
+            retain_as_published: false,
+            retain_handling: v5::RetainHandling::SendAtSubscribe,
+        },
+    };
+    let mut chunk = [NONE; RESUBSCRIBE_CHUNK];
+    let mut identifiers = [0u32; RESUBSCRIBE_CHUNK];
+    for ((slot, identifier), topic) in chunk.iter_mut().zip(&mut identifiers).zip(topics) {
+        let v5 = table.v5_of(topic.filter);
+        *slot = v5::SubscribeTopic {
+            filter: topic.filter,
+            options: v5::SubscriptionOptions {
+                qos: topic.qos,
+                ..v5.options
+            },
+        };
+        *identifier = v5.identifier;
+    }
+    let count = topics.len().min(RESUBSCRIBE_CHUNK);
+    let (mut start, mut last) = (0, 0);
+    // Bounded by `count`: each turn sends at least one filter.
+    while start < count {
+        let identifier = identifiers[start];
+        let run = identifiers[start..count]
+            .iter()
+            .take_while(|&&n| n == identifier)
+            .count();
+        let own = [Property::SubscriptionIdentifier(identifier)];
+        let properties = match identifier {
+            0 => Properties::NONE,
+            _ => Properties::List(&own),
+        };
+        last = client.subscribe_v5(&chunk[start..start + run], properties)?;
+        start += run;
+    }
+    Ok(last)
 }
 
 /// The client's form of an event of an MQTT 5 connection (spans into the

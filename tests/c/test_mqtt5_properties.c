@@ -224,6 +224,73 @@ static void check_refusals(emq_client *c, const char *topic)
     CHECK(emq_client_is_connected(c));
 }
 
+/* Resubscribing after a reconnect (clean session) keeps an MQTT 5
+ * subscription's No Local and Subscription Identifier. */
+static void check_resubscribe(const char *base)
+{
+    v5rec rr, pr;
+    emq_options o;
+    emq_client *c, *other;
+    emq_subscription_v5 s;
+    emq_property p;
+    char id[64], other_id[64], topic[160];
+    const seen_property *sp;
+    uint16_t pid = 0;
+
+    snprintf(topic, sizeof topic, "%s/resub", base);
+    CHECK_OK(emq_options_default(&o));
+    o.client_id = test_unique(id, sizeof id, "emq-v5p-resub");
+    o.clean_session = true;
+    o.auto_reconnect = true;
+    o.reconnect_min_ms = 50;
+    o.reconnect_max_ms = 200;
+    o.resubscribe = true;
+    c = client_v5(&rr, &o);
+    test_connect(c, &rr.r);
+    memset(&s, 0, sizeof s);
+    s.filter = topic;
+    s.qos = 1;
+    s.no_local = true;
+    p = number_prop(EMQ_PROP_SUBSCRIPTION_IDENTIFIER, 42);
+    CHECK_OK(emq_client_subscribe_v5(c, &s, 1, &p, 1, &pid));
+    CHECK_OK(emq_client_wait(c, pid, 5000));
+    if (!test_client_cut(c)) {
+        /* Hosts: a takeover by the same client id cuts it instead. */
+        emq_client *kicker = NULL;
+        emq_options k;
+        CHECK_OK(emq_options_default(&k));
+        k.client_id = id;
+        CHECK_OK(test_client_new(&k, &kicker));
+        CHECK_OK(emq_client_connect(kicker, test_host(), test_port()));
+        CHECK_OK(emq_client_disconnect(kicker));
+        CHECK_OK(test_client_free(kicker));
+    }
+    POLL_UNTIL(c, rr.r.connects == 2 && rr.r.subscribed_count == 2, 10000);
+    CHECK(rr.r.granted_count == 1 && rr.r.granted[0] == 1);
+    /* Its own publish stays away; another client's comes with id 42. */
+    CHECK_OK(emq_client_publish_v5(c, topic, (const uint8_t *)"self", 4, 1, false, NULL, 0, &pid));
+    CHECK_OK(emq_client_wait(c, pid, 5000));
+    CHECK_OK(emq_options_default(&o));
+    o.client_id = test_unique(other_id, sizeof other_id, "emq-v5p-resub-pub");
+    other = client_v5(&pr, &o);
+    test_connect(other, &pr.r);
+    CHECK_OK(emq_client_publish_v5(other, topic, (const uint8_t *)"other", 5, 1, false, NULL, 0,
+                                   &pid));
+    CHECK_OK(emq_client_wait(other, pid, 5000));
+    POLL_UNTIL(c, rr.r.message_count >= 1, 5000);
+    test_poll_for(c, 200);
+    CHECK(rr.r.message_count == 1);
+    CHECK(rr.r.messages[0].payload_len == 5 && memcmp(rr.r.messages[0].payload, "other", 5) == 0);
+    CHECK((sp = find_prop(&rr, EMQ_PROP_SUBSCRIPTION_IDENTIFIER, 0)) && sp->number == 42);
+    printf("v5 resubscribe after a cut: No Local and subscription id 42 kept\n");
+    CHECK_OK(emq_client_disconnect(other));
+    CHECK_OK(emq_client_disconnect(c));
+    CHECK_OK(test_client_free(other));
+    CHECK_OK(test_client_free(c));
+    rec_free(&rr.r);
+    rec_free(&pr.r);
+}
+
 int main(void)
 {
     v5rec pub, sub, peer_rec;
@@ -322,6 +389,7 @@ int main(void)
     }
 
     check_refusals(publisher, topic);
+    check_resubscribe(base);
     /* Still usable: a plain v5 publish goes through. */
     CHECK_OK(emq_client_publish_v5(publisher, topic, payload, 1, 1, false, NULL, 0, &packet_id));
     CHECK_OK(emq_client_wait(publisher, packet_id, 5000));
