@@ -1182,3 +1182,245 @@ fn auth_without_a_method_in_connect_is_a_protocol_error() {
     let disconnect = peer.join().unwrap();
     assert_eq!((disconnect[0], disconnect[2]), (0xE0, 0x82));
 }
+
+#[test]
+fn shared_subscription_gives_each_message_to_one_member() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start_default();
+    let mut members = [new_client(), new_client()];
+    let mut seen = [Seen::default(), Seen::default()];
+    for (n, (member, seen)) in members.iter_mut().zip(seen.iter_mut()).enumerate() {
+        connect(member, &broker, &format!("v5-share-{n}"));
+        let codes = subscribe(
+            member,
+            seen,
+            &[sub("$share/group/work/+", QoS::AtLeastOnce)],
+        );
+        assert_eq!(codes, vec![1]);
+    }
+    let mut publisher = new_client();
+    connect(&mut publisher, &broker, "v5-share-pub");
+    for n in 0..20u8 {
+        publisher
+            .publish_v5("work/item", &[n], QoS::AtLeastOnce, false, Properties::NONE)
+            .unwrap();
+    }
+    let start = Instant::now();
+    while seen[0].messages.len() + seen[1].messages.len() < 20 {
+        assert!(start.elapsed() < Duration::from_secs(10), "{seen:?}");
+        for (member, seen) in members.iter_mut().zip(seen.iter_mut()) {
+            poll_for(member, seen, 20);
+        }
+    }
+    for (member, seen) in members.iter_mut().zip(seen.iter_mut()) {
+        poll_quietly(member, seen, 200);
+    }
+    let mut all: Vec<u8> = seen
+        .iter()
+        .flat_map(|s| s.messages.iter().map(|m| m.1[0]))
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..20).collect::<Vec<u8>>(), "each message once");
+    assert!(
+        seen.iter().all(|s| !s.messages.is_empty()),
+        "both members served"
+    );
+}
+
+#[test]
+fn request_response_with_correlation_data() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start_default();
+    let mut responder = new_client();
+    let mut requester = new_client();
+    let (mut rs, mut qs) = (Seen::default(), Seen::default());
+    connect(&mut responder, &broker, "v5-responder");
+    connect(&mut requester, &broker, "v5-requester");
+    subscribe(
+        &mut responder,
+        &mut rs,
+        &[sub("svc/request", QoS::AtLeastOnce)],
+    );
+    subscribe(
+        &mut requester,
+        &mut qs,
+        &[sub("svc/reply/me", QoS::AtLeastOnce)],
+    );
+    let request = [
+        Property::ResponseTopic("svc/reply/me"),
+        Property::CorrelationData(b"\x00req-7\xff"),
+    ];
+    requester
+        .publish_v5(
+            "svc/request",
+            b"ping",
+            QoS::AtLeastOnce,
+            false,
+            Properties::List(&request),
+        )
+        .unwrap();
+    poll_until(&mut responder, &mut rs, Duration::from_secs(5), |s| {
+        !s.messages.is_empty()
+    });
+    // The responder answers where it was asked to, with the same data.
+    let props = Properties::Wire(&rs.properties[0]);
+    let Some(Property::ResponseTopic(reply_to)) = props.get(PropertyId::ResponseTopic) else {
+        panic!("no response topic: {props:?}");
+    };
+    let Some(correlation) = props.get(PropertyId::CorrelationData) else {
+        panic!("no correlation data");
+    };
+    let reply_to = reply_to.to_string();
+    responder
+        .publish_v5(
+            &reply_to,
+            b"pong",
+            QoS::AtLeastOnce,
+            false,
+            Properties::List(&[correlation]),
+        )
+        .unwrap();
+    poll_until(&mut requester, &mut qs, Duration::from_secs(5), |s| {
+        !s.messages.is_empty()
+    });
+    assert_eq!(qs.messages[0].0, "svc/reply/me");
+    assert_eq!(qs.messages[0].1, b"pong");
+    assert_eq!(
+        Properties::Wire(&qs.properties[0]).get(PropertyId::CorrelationData),
+        Some(Property::CorrelationData(b"\x00req-7\xff"))
+    );
+}
+
+#[test]
+fn message_expiry_drops_a_retained_message_in_time() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let broker = Broker::start_default();
+    let mut publisher = new_client();
+    connect(&mut publisher, &broker, "v5-expiry-pub");
+    let mut ps = Seen::default();
+    for (topic, secs) in [("exp/short", 1), ("exp/long", 600)] {
+        let expiry = [Property::MessageExpiryInterval(secs)];
+        publisher
+            .publish_v5(
+                topic,
+                b"r",
+                QoS::AtLeastOnce,
+                true,
+                Properties::List(&expiry),
+            )
+            .unwrap();
+    }
+    poll_until(&mut publisher, &mut ps, Duration::from_secs(5), |s| {
+        s.published.len() == 2
+    });
+    thread::sleep(Duration::from_millis(2_500));
+    let mut late = new_client();
+    let mut seen = Seen::default();
+    connect(&mut late, &broker, "v5-expiry-late");
+    subscribe(&mut late, &mut seen, &[sub("exp/#", QoS::AtLeastOnce)]);
+    poll_until(&mut late, &mut seen, Duration::from_secs(5), |s| {
+        !s.messages.is_empty()
+    });
+    poll_quietly(&mut late, &mut seen, 300);
+    let topics: Vec<_> = seen.messages.iter().map(|m| m.0.as_str()).collect();
+    assert_eq!(topics, vec!["exp/long"], "the 1 s message expired");
+    // What is left of its lifetime comes with it.
+    match Properties::Wire(&seen.properties[0]).get(PropertyId::MessageExpiryInterval) {
+        Some(Property::MessageExpiryInterval(left)) => assert!((590..=600).contains(&left)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn will_delay_holds_the_will_back_and_a_quick_return_cancels_it() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    static DELAY: [Property<'static>; 1] = [Property::WillDelayInterval(2)];
+    let broker = Broker::start_default();
+    let mut listener = new_client();
+    let mut seen = Seen::default();
+    connect(&mut listener, &broker, "v5-delay-sub");
+    subscribe(
+        &mut listener,
+        &mut seen,
+        &[sub("delay/#", QoS::AtLeastOnce)],
+    );
+    let mut client = new_client();
+    client
+        .select_v5(Some(ConnectV5 {
+            session_expiry_interval: 60,
+            ..ConnectV5::DEFAULT
+        }))
+        .unwrap();
+    let with_will = ConnectOptions {
+        will: Some(embermq::codec::LastWill {
+            topic: "delay/gone",
+            payload: b"bye",
+            qos: QoS::AtLeastOnce,
+            retain: false,
+        }),
+        will_properties: Properties::List(&DELAY),
+        clean_session: false,
+        ..options("v5-delay")
+    };
+    // Gone, and back within the delay: no will.
+    client.connect(tcp(broker.port), &with_will).unwrap();
+    client.abort();
+    thread::sleep(Duration::from_millis(500));
+    client.connect(tcp(broker.port), &with_will).unwrap();
+    poll_quietly(&mut listener, &mut seen, 3_000);
+    assert!(seen.messages.is_empty(), "{:?}", seen.messages);
+    // Gone for good: the will comes, not at once.
+    client.abort();
+    poll_quietly(&mut listener, &mut seen, 1_000);
+    assert!(
+        seen.messages.is_empty(),
+        "before the delay: {:?}",
+        seen.messages
+    );
+    poll_until(&mut listener, &mut seen, Duration::from_secs(10), |s| {
+        !s.messages.is_empty()
+    });
+    assert_eq!(seen.messages[0].0, "delay/gone");
+}
+
+#[test]
+fn a_publish_the_acl_denies_is_refused_with_0x87() {
+    if !support::require_mosquitto() {
+        return;
+    }
+    let acl = std::env::temp_dir().join(format!("embermq-v5-acl-{}", std::process::id()));
+    std::fs::write(&acl, "user writer\ntopic write open/#\n").unwrap();
+    let broker = Broker::start(
+        BrokerConfig::new()
+            .user("writer", "pw")
+            .extra(&format!("acl_file {}", acl.display())),
+    );
+    let mut client = new_client();
+    let login = ConnectOptions {
+        username: Some("writer"),
+        password: Some(b"pw"),
+        ..options("v5-acl")
+    };
+    client.connect(tcp(broker.port), &login).unwrap();
+    let mut seen = Seen::default();
+    let allowed = client
+        .publish_v5("open/x", b"ok", QoS::AtLeastOnce, false, Properties::NONE)
+        .unwrap();
+    let denied = client
+        .publish_v5("closed/x", b"no", QoS::AtLeastOnce, false, Properties::NONE)
+        .unwrap();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        s.published.len() + s.failed.len() == 2
+    });
+    let _ = std::fs::remove_file(acl);
+    assert_eq!(seen.published, vec![allowed]);
+    assert_eq!(seen.failed, vec![(denied, 0x87)]);
+}
