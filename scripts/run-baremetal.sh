@@ -12,10 +12,15 @@
 #        default 700); QEMU's socket chardev connects again (reconnect=1),
 #        and the firmware must notice the dead link (keepalive), reconnect,
 #        resubscribe and complete its exchange.
+#     c. embermq-qemu-mqtt5, the minimal firmware at protocol level 5 (its
+#        embermq library built with the mqtt5 feature), straight to the
+#        broker: the same exchange with emq_client_subscribe_v5 and a User
+#        Property on an emq_client_publish_v5 that must come back; the
+#        broker's log must show the session at protocol level 5.
 #  2. RISC-V, virt as an RV32IMC core like the ESP32-C3's
 #     (riscv32imc-unknown-none-elf, riscv64-unknown-elf-gcc with picolibc),
-#     qemu-system-riscv32 with its NS16550A UART: the same two firmwares,
-#     the same two runs (build dir <build dir>-rv32imc).
+#     qemu-system-riscv32 with its NS16550A UART: the minimal and the
+#     resilient firmware, the same two runs (build dir <build dir>-rv32imc).
 #  3. Cortex-M3, mps2-an385 (thumbv7m-none-eabi): the minimal firmware
 #     (<build dir>-cortex-m3).
 #  4. Cortex-M0, microbit (nRF51822; thumbv6m-none-eabi, the Cortex-M0/M0+
@@ -37,14 +42,16 @@ QEMU_TIMEOUT=60
 # Second stage, run by scripts/with-broker.sh with its private mosquitto
 # (127.0.0.1, own config): QEMU against EMQ_TEST_PORT, directly (mode
 # "direct") or through the link-cutting proxy (mode "cut"), on the board
-# given (default mps2-an386).
-#   run-baremetal.sh --qemu <elf> <output file> <client id> <direct|cut> [board]
+# given (default mps2-an386); with a protocol level, the broker's log must
+# show the client's session(s) at that level (mosquitto's "(p5, ...").
+#   run-baremetal.sh --qemu <elf> <output file> <client id> <direct|cut> [board] [protocol level]
 if [ "${1:-}" = "--qemu" ]; then
     ELF="$2"
     OUT="$3"
     CLIENT_ID="$4"
     MODE="$5"
     BOARD="${6:-mps2-an386}"
+    PROTOCOL_LEVEL="${7:-}"
     case "$BOARD" in
         mps2-an386 | mps2-an385 | microbit)
             QEMU=(qemu-system-arm -M "$BOARD")
@@ -132,6 +139,15 @@ if [ "${1:-}" = "--qemu" ]; then
         echo "run-baremetal: the broker log shows no connection from the firmware" >&2
         exit 1
     fi
+    if [ -n "$PROTOCOL_LEVEL" ]; then
+        at_level="$(grep -c "New client connected .* as $CLIENT_ID (p$PROTOCOL_LEVEL," "$EMQ_TEST_BROKER_DIR/mosquitto.log" || true)"
+        if [ "$at_level" -ne "$sessions" ]; then
+            echo "run-baremetal: the broker saw $CLIENT_ID at another protocol level than $PROTOCOL_LEVEL:" >&2
+            grep "New client connected .* as $CLIENT_ID" "$EMQ_TEST_BROKER_DIR/mosquitto.log" >&2 || true
+            exit 1
+        fi
+        echo "run-baremetal: the broker saw $CLIENT_ID at protocol level $PROTOCOL_LEVEL"
+    fi
     if [ "$MODE" = "cut" ]; then
         grep -q "\] cut: " "$OUT.proxy.log" || { echo "run-baremetal: the proxy never cut the link" >&2; exit 1; }
         if [ "$sessions" -lt 2 ]; then
@@ -165,44 +181,47 @@ for tool in arm-none-eabi-gcc qemu-system-arm riscv64-unknown-elf-gcc qemu-syste
     }
 done
 
-# build <dir> <toolchain file> <resilient ON|OFF> [cmake -D...]: configures
-# and builds c_examples/baremetal there. All builds share one cargo target
-# dir (each Rust target has its own subdirectory in it).
+# build <dir> <toolchain file> <resilient ON|OFF> <mqtt5 ON|OFF> [cmake -D...]:
+# configures and builds c_examples/baremetal there. All builds share one
+# cargo target dir (each Rust target has its own subdirectory in it).
 build() {
-    local dir="$1" toolchain="$2" resilient="$3"
-    shift 3
+    local dir="$1" toolchain="$2" resilient="$3" mqtt5="$4"
+    shift 4
     echo "==> build c_examples/baremetal ($dir)"
     cmake -S c_examples/baremetal -B "$dir" \
         -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/$toolchain" \
         -DCMAKE_BUILD_TYPE=MinSizeRel -DEMBERMQ_BAREMETAL_RESILIENT="$resilient" \
+        -DEMBERMQ_BAREMETAL_MQTT5="$mqtt5" \
         -DEMBERMQ_CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}" "$@" >/dev/null
     cmake --build "$dir"
 }
 
-# qemu_run <build dir> <firmware> <output file> <direct|cut> <board>
+# qemu_run <build dir> <firmware> <output file> <direct|cut> <board> [protocol level]
 qemu_run() {
-    bash scripts/with-broker.sh bash "$0" --qemu "$1/$2.elf" "$1/$3" "$2-$5" "$4" "$5"
+    bash scripts/with-broker.sh bash "$0" --qemu "$1/$2.elf" "$1/$3" "$2-$5" "$4" "$5" "${@:6}"
 }
 
 # 1. Cortex-M4 (mps2-an386).
-build "$BUILD" toolchain-arm-none-eabi.cmake ON
+build "$BUILD" toolchain-arm-none-eabi.cmake ON ON
 qemu_run "$BUILD" embermq-qemu qemu.out direct mps2-an386
 echo "run-baremetal: embermq-qemu PASS"
 qemu_run "$BUILD" embermq-qemu-resilient qemu-resilient.out cut mps2-an386
 echo "run-baremetal: embermq-qemu-resilient PASS (across a cut link)"
+qemu_run "$BUILD" embermq-qemu-mqtt5 qemu-mqtt5.out direct mps2-an386 5
+echo "run-baremetal: embermq-qemu-mqtt5 PASS (MQTT 5)"
 
 # 2. RISC-V RV32IMC (virt).
-build "$BUILD-rv32imc" toolchain-riscv32-picolibc.cmake ON -DEMBERMQ_RISCV_ARCH=rv32imc
+build "$BUILD-rv32imc" toolchain-riscv32-picolibc.cmake ON OFF -DEMBERMQ_RISCV_ARCH=rv32imc
 qemu_run "$BUILD-rv32imc" embermq-qemu qemu.out direct virt
 echo "run-baremetal: RISC-V rv32imc (virt) embermq-qemu PASS"
 qemu_run "$BUILD-rv32imc" embermq-qemu-resilient qemu-resilient.out cut virt
 echo "run-baremetal: RISC-V rv32imc (virt) embermq-qemu-resilient PASS (across a cut link)"
 
 # 3. Cortex-M3 (mps2-an385) and 4. Cortex-M0 (microbit): the minimal firmware.
-build "$BUILD-cortex-m3" toolchain-arm-none-eabi.cmake OFF -DEMBERMQ_ARM_CPU=cortex-m3
+build "$BUILD-cortex-m3" toolchain-arm-none-eabi.cmake OFF OFF -DEMBERMQ_ARM_CPU=cortex-m3
 qemu_run "$BUILD-cortex-m3" embermq-qemu qemu.out direct mps2-an385
 echo "run-baremetal: Cortex-M3 (mps2-an385) embermq-qemu PASS"
-build "$BUILD-cortex-m0" toolchain-arm-none-eabi.cmake OFF -DEMBERMQ_ARM_CPU=cortex-m0
+build "$BUILD-cortex-m0" toolchain-arm-none-eabi.cmake OFF OFF -DEMBERMQ_ARM_CPU=cortex-m0
 qemu_run "$BUILD-cortex-m0" embermq-qemu qemu.out direct microbit
 echo "run-baremetal: Cortex-M0 (microbit) embermq-qemu PASS"
 echo "run-baremetal: PASS"

@@ -15,7 +15,16 @@
  * target) it is the firmware that survives a cut link instead: automatic
  * reconnect, resubscribe, per-filter handlers and log events, with an
  * exchange that must complete across the cut the harness makes (see
- * "the resilient variant" below). Everything else is shared. */
+ * "the resilient variant" below). Everything else is shared.
+ *
+ * Built with EMBERMQ_EXAMPLE_MQTT5=1 (the embermq-qemu-mqtt5 target,
+ * linked with a library built with the mqtt5 feature, whose CMake target
+ * defines EMBERMQ_MQTT5) it is the minimal firmware at protocol level 5:
+ * the same calls and checks, except that it subscribes with
+ * emq_client_subscribe_v5 and publishes its QoS 2 message with
+ * emq_client_publish_v5 and a User Property, which must come back with
+ * that message (emq_client_received_properties in on_message) and with no
+ * other. */
 #include <stdalign.h>
 #include <string.h>
 
@@ -27,15 +36,35 @@
 #ifndef EMBERMQ_EXAMPLE_RESILIENT
 #define EMBERMQ_EXAMPLE_RESILIENT 0
 #endif
+#ifndef EMBERMQ_EXAMPLE_MQTT5
+#define EMBERMQ_EXAMPLE_MQTT5 0
+#endif
+#if EMBERMQ_EXAMPLE_MQTT5 && EMBERMQ_EXAMPLE_RESILIENT
+#error "EMBERMQ_EXAMPLE_MQTT5 and EMBERMQ_EXAMPLE_RESILIENT are two different firmwares"
+#endif
+#if EMBERMQ_EXAMPLE_MQTT5 && !defined(EMBERMQ_MQTT5)
+#error "EMBERMQ_EXAMPLE_MQTT5 needs an embermq library built with the mqtt5 feature (EMBERMQ_MQTT5)"
+#endif
 
 #if EMBERMQ_EXAMPLE_RESILIENT
 #define EXAMPLE "embermq-qemu-resilient"
 #define TOPIC_BASE "embermq/qemu-resilient"
 #define RUN_TIMEOUT_MS 30000u
+#elif EMBERMQ_EXAMPLE_MQTT5
+#define EXAMPLE "embermq-qemu-mqtt5"
+#define TOPIC_BASE "embermq/qemu-mqtt5"
+#define RUN_TIMEOUT_MS 20000u
+/* The User Property the QoS 2 message carries there and back. */
+#define USER_PROPERTY_NAME "sent-with"
+#define USER_PROPERTY_VALUE "emq_client_publish_v5"
+#define PROGRESS_NOTE " at protocol level 5"
 #else
 #define EXAMPLE "embermq-qemu"
 #define TOPIC_BASE "embermq/qemu"
 #define RUN_TIMEOUT_MS 20000u
+#endif
+#ifndef PROGRESS_NOTE
+#define PROGRESS_NOTE ""
 #endif
 #define STACK_PAINT 0xC5C5C5C5u
 
@@ -54,6 +83,9 @@ static struct {
     bool bad_message;
     int subacks, unsubacks, published;
     uint8_t granted;
+#if EMBERMQ_EXAMPLE_MQTT5
+    bool bad_property;
+#endif
 } seen;
 #endif
 
@@ -129,6 +161,24 @@ static void on_message(void *user_data, emq_client *client, const emq_message *m
         seen.bad_message = true;
         return;
     }
+#if EMBERMQ_EXAMPLE_MQTT5
+    {
+        /* The QoS 2 message (emq_client_publish_v5) brings its User
+         * Property back; the other two have none. */
+        static const char name[] = USER_PROPERTY_NAME, value[] = USER_PROPERTY_VALUE;
+        emq_properties props;
+        emq_property p;
+        bool has = emq_client_received_properties(client, &props) == EMQ_OK &&
+                   emq_properties_get(&props, EMQ_PROP_USER_PROPERTY, &p);
+        if (m->qos == 2 ? !has || p.data_len != sizeof name - 1 ||
+                              memcmp(p.data, name, sizeof name - 1) != 0 ||
+                              p.value_len != sizeof value - 1 ||
+                              memcmp(p.value, value, sizeof value - 1) != 0
+                        : has) {
+            seen.bad_property = true;
+        }
+    }
+#endif
     seen.got_qos[m->qos] = true;
 }
 
@@ -227,6 +277,9 @@ __attribute__((noinline)) static int run(emq_client **out)
     options.client_id = EXAMPLE "-" BOARD_NAME;
     options.keepalive_secs = 30;
     options.command_timeout_ms = 5000;
+#if EMBERMQ_EXAMPLE_MQTT5
+    options.protocol_level = 5;
+#endif
     TRY("init", emq_client_init(client_storage, sizeof client_storage, &options, &transport,
                                 clock_ms, &buffers, &client));
     *out = client;
@@ -238,19 +291,42 @@ __attribute__((noinline)) static int run(emq_client **out)
     TRY("callbacks", emq_client_set_callbacks(client, &callbacks, NULL));
 
     TRY("connect", emq_client_connect(client, NULL, 0));
-    semihost_write("embermq-qemu: connected over UART0\n");
+    semihost_write(EXAMPLE ": connected over UART0" PROGRESS_NOTE "\n");
+#if EMBERMQ_EXAMPLE_MQTT5
+    {
+        /* No Local off: the firmware receives its own messages. */
+        static const emq_subscription_v5 subscription = {.filter = TOPIC_BASE "/#", .qos = 2};
+        TRY("subscribe_v5", emq_client_subscribe_v5(client, &subscription, 1, NULL, 0, &id));
+    }
+#else
     TRY("subscribe", emq_client_subscribe(client, TOPIC_BASE "/#", 2, &id));
+#endif
     TRY("wait SUBACK", emq_client_wait(client, id, 5000));
     if (seen.subacks != 1 || seen.granted != 2) {
         return fail("SUBACK", EMQ_ERR_PROTOCOL_VIOLATION);
     }
-    semihost_write("embermq-qemu: subscribed to " TOPIC_BASE "/# at QoS 2\n");
+    semihost_write(EXAMPLE ": subscribed to " TOPIC_BASE "/# at QoS 2\n");
 
     for (qos = 0; qos <= 2; qos++) {
         char topic[] = TOPIC_BASE "/qos0";
         char payload[] = "hello at qos 0";
         topic[sizeof topic - 2] = (char)('0' + qos);
         payload[sizeof payload - 2] = (char)('0' + qos);
+#if EMBERMQ_EXAMPLE_MQTT5
+        if (qos == 2) {
+            static const emq_property user_property = {
+                .id = EMQ_PROP_USER_PROPERTY,
+                .data = USER_PROPERTY_NAME,
+                .data_len = sizeof USER_PROPERTY_NAME - 1,
+                .value = USER_PROPERTY_VALUE,
+                .value_len = sizeof USER_PROPERTY_VALUE - 1};
+            TRY("publish_v5", emq_client_publish_v5(client, topic, (const uint8_t *)payload,
+                                                    sizeof payload - 1, 2, false,
+                                                    &user_property, 1, &id));
+            TRY("wait PUBCOMP", emq_client_wait(client, id, 5000));
+            continue;
+        }
+#endif
         TRY("publish", emq_client_publish(client, topic, (const uint8_t *)payload,
                                           sizeof payload - 1, (uint8_t)qos, false, &id));
         if (qos > 0) {
@@ -267,7 +343,15 @@ __attribute__((noinline)) static int run(emq_client **out)
         seen.published != 3) {
         return fail("received messages differ from those sent", EMQ_ERR_PROTOCOL_VIOLATION);
     }
-    semihost_write("embermq-qemu: published and received QoS 0, 1 and 2\n");
+#if EMBERMQ_EXAMPLE_MQTT5
+    if (seen.bad_property) {
+        return fail("the User Property did not come back with the QoS 2 message alone",
+                    EMQ_ERR_PROTOCOL_VIOLATION);
+    }
+    semihost_write(EXAMPLE ": published and received QoS 0, 1 and 2 (QoS 2 with its User Property)\n");
+#else
+    semihost_write(EXAMPLE ": published and received QoS 0, 1 and 2\n");
+#endif
 
     TRY("unsubscribe", emq_client_unsubscribe(client, TOPIC_BASE "/#", &id));
     TRY("wait UNSUBACK", emq_client_wait(client, id, 5000));

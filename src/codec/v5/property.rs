@@ -622,8 +622,10 @@ impl Seen {
 }
 
 /// Properties held in another form than [`Property`] values (a C array,
-/// say), read one at a time without copying them anywhere.
-pub trait PropertySource: core::fmt::Debug {
+/// say), read one at a time without copying them anywhere. (Not `Debug`:
+/// its vtable would link `core::fmt`, about 11 KB, into every MQTT 5
+/// firmware.)
+pub trait PropertySource {
     /// The property at `index`; `None` past the end. The source has
     /// checked that each converts.
     fn property(&self, index: usize) -> Option<Property<'_>>;
@@ -644,7 +646,7 @@ impl PropertySource for Joined<'_> {
 }
 
 /// A property list: validated wire bytes, or the caller's values.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum Properties<'a> {
     /// Properties given by the caller, to encode.
     List(&'a [Property<'a>]),
@@ -653,6 +655,13 @@ pub enum Properties<'a> {
     Wire(&'a [u8]),
     /// Properties the caller holds in its own form, to encode.
     Source(&'a dyn PropertySource),
+}
+
+/// The properties as a list, whatever their form.
+impl core::fmt::Debug for Properties<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 impl Default for Properties<'_> {
