@@ -1424,3 +1424,111 @@ fn a_publish_the_acl_denies_is_refused_with_0x87() {
     assert_eq!(seen.published, vec![allowed]);
     assert_eq!(seen.failed, vec![(denied, 0x87)]);
 }
+
+#[test]
+fn stored_messages_a_stricter_server_refuses_are_failed_not_sent() {
+    // CONNACK: Maximum QoS 1, Retain Available 0, Maximum Packet Size 40.
+    static CONNACK: [u8; 14] = [0x20, 12, 0, 0, 9, 0x24, 1, 0x25, 0, 0x27, 0, 0, 0, 40];
+    let (port, peer) = scripted_after(&CONNACK, |s, _| {
+        // Only the message within the limits arrives.
+        let publish = read_packet(s);
+        s.write_all(&[0x40, 2, publish[8], publish[9]]).unwrap();
+        // Nothing else comes until the client closes.
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+        (publish, rest)
+    });
+    let config = SessionConfig {
+        queue_offline: true,
+        ..SessionConfig::default()
+    };
+    let session = Session::new(HeapMemory::new(8, 4096, 16, 4096), config);
+    let mut client = Client::new(
+        session,
+        StdClock::default(),
+        vec![0; 4096].into_boxed_slice(),
+        5_000,
+    );
+    client.select_v5(Some(ConnectV5::DEFAULT)).unwrap();
+    let q2 = client
+        .publish_v5("s/q2", b"x", QoS::ExactlyOnce, false, Properties::NONE)
+        .unwrap();
+    let retained = client
+        .publish_v5("s/r", b"x", QoS::AtLeastOnce, true, Properties::NONE)
+        .unwrap();
+    let large = client
+        .publish_v5("s/big", &[7; 64], QoS::AtLeastOnce, false, Properties::NONE)
+        .unwrap();
+    let fine = client
+        .publish_v5("s/ok", b"x", QoS::AtLeastOnce, false, Properties::NONE)
+        .unwrap();
+    client
+        .start_connect(tcp(port), &options("v5-stricter"))
+        .unwrap();
+    let mut seen = Seen::default();
+    let mut connected = false;
+    let start = Instant::now();
+    while seen.failed.len() < 3 || seen.published.is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(5), "{seen:?}");
+        match client.poll_event(50).unwrap() {
+            Some(ClientEvent::Connected { .. }) => connected = true,
+            Some(ClientEvent::PublishFailed { packet_id, reason }) => {
+                seen.failed.push((packet_id, reason))
+            }
+            Some(ClientEvent::Published { packet_id }) => seen.published.push(packet_id),
+            Some(other) => panic!("{other:?}"),
+            None => {}
+        }
+    }
+    assert!(connected);
+    assert_eq!(
+        seen.failed,
+        vec![(q2, 0x9B), (retained, 0x9A), (large, 0x95)]
+    );
+    assert_eq!(seen.published, vec![fine]);
+    client.abort();
+    let (publish, rest) = peer.join().unwrap();
+    assert!(rest.is_empty(), "{rest:x?}");
+    assert_eq!(publish[0] & 0xF0, 0x30);
+    assert!(publish.windows(4).any(|w| w == b"s/ok"), "{publish:x?}");
+    assert_eq!(client.session().queued(), 0);
+}
+
+#[test]
+fn a_refused_disconnect_leaves_the_connection_as_it_was() {
+    // CONNACK: Receive Maximum 1, so the second message waits.
+    static CONNACK: [u8; 8] = [0x20, 6, 0, 0, 3, 0x21, 0, 1];
+    let (port, peer) = scripted_after(&CONNACK, |s, _| {
+        let first = read_packet(s);
+        s.write_all(&[0x40, 2, first[7], first[8]]).unwrap();
+        let second = read_packet(s);
+        s.write_all(&[0x40, 2, second[7], second[8]]).unwrap();
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+        (first, second)
+    });
+    let mut client = new_client();
+    client.connect(tcp(port), &options("v5-keep")).unwrap();
+    let a = client
+        .publish_v5("k/a", b"1", QoS::AtLeastOnce, false, Properties::NONE)
+        .unwrap();
+    let b = client
+        .publish_v5("k/b", b"2", QoS::AtLeastOnce, false, Properties::NONE)
+        .unwrap();
+    // 0x19 is not a DISCONNECT reason a client may send.
+    let code = embermq::codec::v5::ReasonCode;
+    assert_eq!(
+        client.disconnect_v5(code(0x19), Properties::NONE),
+        Err(Error::InvalidArgument)
+    );
+    assert!(client.is_connected());
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        s.published.len() == 2
+    });
+    assert_eq!(seen.published, vec![a, b]);
+    client.disconnect_v5(code(0), Properties::NONE).unwrap();
+    let (first, second) = peer.join().unwrap();
+    assert!(first.windows(3).any(|w| w == b"k/a"));
+    assert!(second.windows(3).any(|w| w == b"k/b"));
+}

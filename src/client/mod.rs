@@ -488,6 +488,11 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 return Ok(Some(ClientEvent::ConnectionLost(reason)));
             }
         }
+        // Stored messages the server's CONNACK limits refused, one per turn.
+        #[cfg(feature = "mqtt5")]
+        if let Some((packet_id, reason)) = self.session.take_refused() {
+            return Ok(Some(ClientEvent::PublishFailed { packet_id, reason }));
+        }
         if self.transport.is_none() {
             return Err(Error::NotConnected);
         }

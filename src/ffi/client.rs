@@ -573,8 +573,12 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
         }
         #[cfg(feature = "mqtt5")]
         ClientEvent::PublishFailed { packet_id, reason } => {
-            // Gone from the outbox, as for an acknowledged message.
-            let cb = forget_stored(c, packet_id, |cb| cb.on_publish_failed);
+            // Gone from the outbox, as for an acknowledged message (a QoS 0
+            // one the CONNACK's limits refused was never persisted).
+            let cb = match packet_id {
+                0 => c.core().callback(|cb| cb.on_publish_failed),
+                _ => forget_stored(c, packet_id, |cb| cb.on_publish_failed),
+            };
             if let Some((cb, user_data)) = cb {
                 // SAFETY: user callback with valid arguments.
                 sys::in_callback(c, || unsafe { cb(user_data, me, packet_id, reason) });

@@ -214,6 +214,10 @@ pub struct Session<M: Memory> {
     /// MQTT 5: the protocol of this session and the server's limits.
     #[cfg(feature = "mqtt5")]
     v5: v5::Link,
+    /// MQTT 5: stored messages the server's limits refused at its CONNACK,
+    /// not yet reported ([`Session::take_refused`]).
+    #[cfg(feature = "mqtt5")]
+    refused: u16,
 }
 
 impl<M: Memory> Session<M> {
@@ -242,6 +246,8 @@ impl<M: Memory> Session<M> {
             unknown_acks: 0,
             #[cfg(feature = "mqtt5")]
             v5: v5::Link::new(false, v5::ConnectV5::DEFAULT),
+            #[cfg(feature = "mqtt5")]
+            refused: 0,
         };
         let parts = session.memory.parts();
         parts.slots.fill(Slot::FREE);
@@ -838,7 +844,7 @@ impl<M: Memory> Session<M> {
         let parts = self.memory.parts();
         while let Some(at) = self.send_cursor {
             let entry = self.ring.entry(parts.store, at);
-            if entry.flags & LIVE == 0 || entry.flags & WIRE != 0 {
+            if entry.flags & LIVE == 0 || entry.flags & WIRE != 0 || store::refused(entry.flags) {
                 // Live entries only: dead ones may be reclaimed under the cursor.
                 self.send_cursor = self.ring.next_live(parts.store, at);
                 continue;

@@ -24,6 +24,22 @@ pub const RELEASED: u8 = 0x04;
 /// Written on the current connection (counts against the in-flight window);
 /// cleared when the connection closes.
 pub const WIRE: u8 = 0x08;
+/// MQTT 5: the server's limits refuse it (never sent; reported and freed
+/// by `Session::take_refused`); the header's last byte holds the reason.
+#[cfg(feature = "mqtt5")]
+pub const REFUSED: u8 = 0x10;
+
+/// True for an entry the server's limits refused (never without `mqtt5`).
+#[inline(always)]
+pub fn refused(flags: u8) -> bool {
+    #[cfg(feature = "mqtt5")]
+    return flags & REFUSED != 0;
+    #[cfg(not(feature = "mqtt5"))]
+    {
+        let _ = flags;
+        false
+    }
+}
 
 /// Positions within the byte buffer. With `wrapped` false the entries lie in
 /// `[head, tail)`; with `wrapped` true in `[head, wrap_end)` then `[0, tail)`,
@@ -120,6 +136,19 @@ impl Ring {
     /// Changes the flags of the entry at `at`.
     pub fn set_flags(&self, buf: &mut [u8], at: usize, flags: u8) {
         buf[at + 6] = flags;
+    }
+
+    /// MQTT 5: marks the entry at `at` refused, with `reason`.
+    #[cfg(feature = "mqtt5")]
+    pub fn refuse(&self, buf: &mut [u8], at: usize, reason: u8) {
+        buf[at + 6] |= REFUSED;
+        buf[at + 7] = reason;
+    }
+
+    /// MQTT 5: the reason the entry at `at` was refused with.
+    #[cfg(feature = "mqtt5")]
+    pub fn refusal(&self, buf: &[u8], at: usize) -> u8 {
+        buf[at + 7]
     }
 
     /// The oldest entry, if any.

@@ -6,7 +6,7 @@
 //! with Success and no properties), PINGREQ and a normal DISCONNECT have
 //! the same bytes in both versions, so the 3.1.1 paths write them.
 
-use super::store::LIVE;
+use super::store::{LIVE, RELEASED};
 use super::{Event, Memory, Session, Slot, SlotKind, State};
 use crate::codec::v5::{self, Encode as _, Properties, Property, PropertyId, ReasonCode};
 use crate::codec::{ConnAck, ConnectReturnCode, Packet, QoS, SubAck};
@@ -478,9 +478,10 @@ impl<M: Memory> Session<M> {
         {
             return Err(Error::InvalidProperty);
         }
-        self.send_cursor = None;
         let packet = v5::Disconnect { reason, properties };
+        // A refused DISCONNECT leaves the connection as it was.
         self.queue_v5(&packet, now_ms)?;
+        self.send_cursor = None;
         self.state = State::Disconnecting;
         Ok(())
     }
@@ -509,6 +510,7 @@ impl<M: Memory> Session<M> {
                     return Err(Error::ConnectionRefused(ack.reason.0));
                 }
                 self.apply_limits(&ack);
+                self.refuse_over_limits();
                 let ack = ConnAck {
                     session_present: ack.session_present,
                     code: ConnectReturnCode::Accepted,
@@ -631,6 +633,92 @@ impl<M: Memory> Session<M> {
         if let Some(secs) = limits.server_keep_alive {
             self.keep_alive_ms = u32::from(secs) * 1000;
         }
+    }
+
+    /// Marks the stored messages this server's limits refuse (QoS above
+    /// its Maximum QoS, RETAIN without Retain Available, larger than its
+    /// Maximum Packet Size, a Topic Alias above its maximum): queued
+    /// offline or stored for a previous server, they must not be sent
+    /// [MQTT-3.2.2-11], [MQTT-3.2.2-14], [MQTT-3.2.2-15]. Each is reported
+    /// by [`Session::take_refused`].
+    fn refuse_over_limits(&mut self) {
+        let link = self.v5;
+        let parts = self.memory.parts();
+        let mut cursor = self.ring.first();
+        // Bounded by the ring's entries.
+        while let Some(at) = cursor {
+            let entry = self.ring.entry(parts.store, at);
+            cursor = self.ring.next(parts.store, at);
+            // A released QoS 2 message only gets its PUBREL again.
+            if entry.flags & LIVE == 0
+                || entry.flags & RELEASED != 0
+                || super::store::refused(entry.flags)
+            {
+                continue;
+            }
+            let bytes = &parts.store[entry.data..entry.data + entry.len];
+            // Stored by this session: always a PUBLISH it encoded.
+            let Ok(v5::Decoded::Packet {
+                packet: v5::ServerPacket::Publish(publish),
+                ..
+            }) = v5::decode_from_server(bytes, usize::MAX)
+            else {
+                continue;
+            };
+            let reason = if publish.qos > link.maximum_qos {
+                ReasonCode::QOS_NOT_SUPPORTED
+            } else if publish.retain && !link.retain_available {
+                ReasonCode::RETAIN_NOT_SUPPORTED
+            } else if link
+                .maximum_packet_size
+                .is_some_and(|max| entry.len > max as usize)
+            {
+                ReasonCode::PACKET_TOO_LARGE
+            } else if publish
+                .topic_alias()
+                .is_some_and(|alias| alias > link.topic_alias_maximum)
+            {
+                ReasonCode::TOPIC_ALIAS_INVALID
+            } else {
+                continue;
+            };
+            self.ring.refuse(parts.store, at, reason.0);
+            self.refused += 1;
+        }
+    }
+
+    /// The next stored message the server's limits refused at its CONNACK
+    /// (see [`Session::connect`]): its packet id (0 for QoS 0) and the
+    /// reason code (0x9B QoS not supported, 0x9A Retain not supported,
+    /// 0x95 Packet too large, 0x94 Topic Alias invalid). It leaves the
+    /// outbox, unsent; `None` when none is left.
+    pub fn take_refused(&mut self) -> Option<(u16, u8)> {
+        if self.refused == 0 {
+            return None;
+        }
+        let parts = self.memory.parts();
+        let mut cursor = self.ring.first();
+        // Bounded by the ring's entries.
+        while let Some(at) = cursor {
+            let entry = self.ring.entry(parts.store, at);
+            if entry.flags & LIVE != 0 && super::store::refused(entry.flags) {
+                let reason = self.ring.refusal(parts.store, at);
+                let slot = super::find_slot(parts.slots, entry.packet_id);
+                if let Some(index) = slot.filter(|_| entry.packet_id != 0) {
+                    parts.slots[index] = Slot::FREE;
+                }
+                if self.send_cursor == Some(at) {
+                    self.send_cursor = self.ring.next_live(parts.store, at);
+                }
+                self.ring.free(parts.store, at);
+                self.queued -= 1;
+                self.refused -= 1;
+                return Some((entry.packet_id, reason));
+            }
+            cursor = self.ring.next(parts.store, at);
+        }
+        self.refused = 0;
+        None
     }
 
     /// A PUBACK or PUBREC with a failure reason: the message is done.
