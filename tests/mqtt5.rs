@@ -777,6 +777,59 @@ fn malformed_packet_is_answered_with_disconnect_0x81() {
 }
 
 #[test]
+fn bad_properties_from_the_server_get_their_reason_codes() {
+    // Each on a connection of its own: the DISCONNECT the client sends and
+    // the error it reports.
+    let cases: [(&[u8], u8, Error); 4] = [
+        // Content Type twice: a Protocol Error (section 2.2.2.2).
+        (
+            &[0x30, 12, 0, 1, b't', 8, 0x03, 0, 1, b'a', 0x03, 0, 1, b'b'],
+            0x82,
+            Error::ProtocolViolation,
+        ),
+        // Session Expiry Interval in PUBLISH: a property that packet may
+        // not carry is malformed.
+        (
+            &[0x30, 10, 0, 1, b't', 5, 0x11, 0, 0, 0, 1, b'x'],
+            0x81,
+            Error::MalformedPacket,
+        ),
+        // An unknown property identifier.
+        (
+            &[0x30, 7, 0, 1, b't', 2, 0x05, 1, b'x'],
+            0x81,
+            Error::MalformedPacket,
+        ),
+        // Payload Format Indicator 2: a value out of range.
+        (
+            &[0x30, 7, 0, 1, b't', 2, 0x01, 2, b'x'],
+            0x82,
+            Error::ProtocolViolation,
+        ),
+    ];
+    for (packet, reason, error) in cases {
+        let (port, peer) = scripted(move |s| {
+            s.write_all(packet).unwrap();
+            read_packet(s)
+        });
+        let mut client = new_client();
+        client.connect(tcp(port), &options("v5-bad-props")).unwrap();
+        let mut seen = Seen::default();
+        poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+            !s.lost.is_empty()
+        });
+        assert!(seen.messages.is_empty());
+        assert_eq!(seen.lost, vec![error], "{packet:x?}");
+        let disconnect = peer.join().unwrap();
+        assert_eq!(
+            (disconnect[0], disconnect[2]),
+            (0xE0, reason),
+            "{packet:x?}"
+        );
+    }
+}
+
+#[test]
 fn puback_with_a_failure_reason_completes_the_message_as_failed() {
     let (port, peer) = scripted(|s| {
         let mut ids = Vec::new();
