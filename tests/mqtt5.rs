@@ -1585,3 +1585,39 @@ fn a_refused_disconnect_leaves_the_connection_as_it_was() {
     assert!(first.windows(3).any(|w| w == b"k/a"));
     assert!(second.windows(3).any(|w| w == b"k/b"));
 }
+
+#[test]
+fn acknowledgements_for_unknown_ids_answer_0x92() {
+    let (port, peer) = scripted(|s| {
+        // PUBREL for a QoS 2 message never received; PUBREC for a publish
+        // never sent.
+        s.write_all(&[0x62, 2, 0, 7]).unwrap();
+        let pubcomp = read_packet(s);
+        s.write_all(&[0x50, 2, 0, 9]).unwrap();
+        let pubrel = read_packet(s);
+        // A QoS 2 message, then its PUBREL: PUBCOMP Success (short form).
+        s.write_all(&[0x34, 6, 0, 1, b'q', 0, 5, 0]).unwrap();
+        let pubrec = read_packet(s);
+        s.write_all(&[0x62, 2, 0, 5]).unwrap();
+        let done = read_packet(s);
+        (pubcomp, pubrel, pubrec, done)
+    });
+    let mut client = new_client();
+    client.connect(tcp(port), &options("v5-0x92")).unwrap();
+    let mut seen = Seen::default();
+    poll_until(&mut client, &mut seen, Duration::from_secs(5), |s| {
+        !s.messages.is_empty()
+    });
+    poll_quietly(&mut client, &mut seen, 200);
+    let (pubcomp, pubrel, pubrec, done) = peer.join().unwrap();
+    assert_eq!(pubcomp, vec![0x70, 3, 0, 7, 0x92]);
+    assert_eq!(pubrel, vec![0x62, 3, 0, 9, 0x92]);
+    assert_eq!(pubrec, vec![0x50, 2, 0, 5]);
+    assert_eq!(done, vec![0x70, 2, 0, 5]);
+    // Only the peer's own close ended it (no protocol error on our side).
+    assert!(
+        seen.lost.iter().all(|e| *e == Error::ConnectionClosed),
+        "{:?}",
+        seen.lost
+    );
+}

@@ -536,6 +536,19 @@ impl<M: Memory> Session<M> {
                 return self.fail(r.packet_id, SlotKind::AwaitPubRec, r.reason, now_ms)
             }
             S::PubAck(r) => Packet::PubAck(r.packet_id),
+            // [MQTT-4.3.3], section 3.6.2.1: an id this client is not
+            // waiting on gets PUBREL 0x92 Packet Identifier not found.
+            S::PubRec(r) if super::find_slot(self.memory.parts().slots, r.packet_id).is_none() => {
+                self.unknown_acks = self.unknown_acks.wrapping_add(1);
+                return self.not_found(v5::ClientPacket::PubRel, r.packet_id, now_ms);
+            }
+            // Section 3.7.2.1: a PUBREL for an id with no QoS 2 message
+            // pending gets PUBCOMP 0x92.
+            S::PubRel(r)
+                if !super::inbound::contains(self.memory.parts().inbound_qos2, r.packet_id) =>
+            {
+                return self.not_found(v5::ClientPacket::PubComp, r.packet_id, now_ms);
+            }
             S::PubRec(r) => Packet::PubRec(r.packet_id),
             // 0x92 (the id was not found) ends the exchange all the same.
             S::PubRel(r) => Packet::PubRel(r.packet_id),
@@ -719,6 +732,25 @@ impl<M: Memory> Session<M> {
         }
         self.refused = 0;
         None
+    }
+
+    /// Answers a PUBREC or PUBREL for an unknown packet id with the
+    /// acknowledgement `kind` and 0x92 Packet Identifier not found.
+    fn not_found<'p>(
+        &mut self,
+        kind: fn(v5::PubResponse<'static>) -> v5::ClientPacket<'static>,
+        packet_id: u16,
+        now_ms: Millis,
+    ) -> Result<Option<Event<'p>>, Error> {
+        self.ping_outstanding = false;
+        self.last_received_ms = now_ms;
+        let answer = kind(v5::PubResponse {
+            packet_id,
+            reason: ReasonCode::PACKET_IDENTIFIER_NOT_FOUND,
+            properties: Properties::NONE,
+        });
+        self.queue_v5(&answer, now_ms)?;
+        Ok(None)
     }
 
     /// A PUBACK or PUBREC with a failure reason: the message is done.
