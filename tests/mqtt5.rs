@@ -38,6 +38,23 @@ fn new_client() -> TestClient {
     client
 }
 
+/// An MQTT 5 client that queues publishes while offline (4 KiB buffers).
+fn offline_client() -> TestClient {
+    let config = SessionConfig {
+        queue_offline: true,
+        ..SessionConfig::default()
+    };
+    let session = Session::new(HeapMemory::new(8, 4096, 16, 4096), config);
+    let mut client = Client::new(
+        session,
+        StdClock::default(),
+        vec![0; 4096].into_boxed_slice(),
+        5_000,
+    );
+    client.select_v5(Some(ConnectV5::DEFAULT)).unwrap();
+    client
+}
+
 fn tcp(port: u16) -> TcpTransport {
     TcpTransport::connect("127.0.0.1", port, &TcpOptions::default()).expect("tcp connect")
 }
@@ -991,21 +1008,6 @@ fn offline_and_restored_messages_go_out_in_their_v5_form() {
         return;
     }
     let broker = Broker::start_default();
-    let offline_client = || {
-        let config = SessionConfig {
-            queue_offline: true,
-            ..SessionConfig::default()
-        };
-        let session = Session::new(HeapMemory::new(8, 4096, 16, 4096), config);
-        let mut client = Client::new(
-            session,
-            StdClock::default(),
-            vec![0; 4096].into_boxed_slice(),
-            5_000,
-        );
-        client.select_v5(Some(ConnectV5::DEFAULT)).unwrap();
-        client
-    };
     let mut listener = new_client();
     connect(&mut listener, &broker, "v5-off-sub");
     let mut seen = Seen::default();
@@ -1491,18 +1493,7 @@ fn stored_messages_a_stricter_server_refuses_are_failed_not_sent() {
         s.read_to_end(&mut rest).unwrap();
         (publish, rest)
     });
-    let config = SessionConfig {
-        queue_offline: true,
-        ..SessionConfig::default()
-    };
-    let session = Session::new(HeapMemory::new(8, 4096, 16, 4096), config);
-    let mut client = Client::new(
-        session,
-        StdClock::default(),
-        vec![0; 4096].into_boxed_slice(),
-        5_000,
-    );
-    client.select_v5(Some(ConnectV5::DEFAULT)).unwrap();
+    let mut client = offline_client();
     let q2 = client
         .publish_v5("s/q2", b"x", QoS::ExactlyOnce, false, Properties::NONE)
         .unwrap();

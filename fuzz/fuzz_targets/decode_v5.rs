@@ -443,6 +443,8 @@ fn check_property(p: &Property<'_>) {
     use Property as P;
     let id = p.id();
     let (number, data, value) = parts(p);
+    // The crate's own inverse of from_parts agrees with this one.
+    assert_eq!(p.parts(), (number, data, value));
     assert_eq!(Property::from_parts(id, number, data, value), Ok(*p));
     match id.data_type() {
         PropertyType::Utf8String => check_str(core::str::from_utf8(data).unwrap()),
@@ -502,7 +504,8 @@ fn check_property(p: &Property<'_>) {
     }
 }
 
-/// A property as the number and byte strings `Property::from_parts` takes.
+/// A property as the number and byte strings `Property::from_parts` takes,
+/// written out independently of `Property::parts` to check it.
 fn parts<'a>(p: &Property<'a>) -> (u32, &'a [u8], &'a [u8]) {
     use Property as P;
     match *p {

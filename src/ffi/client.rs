@@ -1319,10 +1319,7 @@ pub unsafe extern "C" fn emq_client_publish(
     unsafe {
         publish_call(client, packet_id, move |core, write, held| {
             // SAFETY: valid per the contract.
-            let topic = str_arg(topic)?;
-            // SAFETY: valid per the contract.
-            let payload = bytes_arg(payload, payload_len)?;
-            let qos = qos_arg(qos)?;
+            let (topic, payload, qos) = message_args(topic, payload, payload_len, qos)?;
             let id;
             (id, *held) = match write {
                 // Firmware: always at once, through the one publish path.

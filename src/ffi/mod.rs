@@ -1125,6 +1125,24 @@ unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], emq_err>
     Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
 }
 
+/// A publish's topic, payload and QoS, checked (topic rules come later).
+///
+/// # Safety
+/// As for `str_arg` and `bytes_arg`.
+#[inline(always)]
+unsafe fn message_args<'a>(
+    topic: *const c_char,
+    payload: *const u8,
+    payload_len: usize,
+    qos: u8,
+) -> Result<(&'a str, &'a [u8], QoS), emq_err> {
+    // SAFETY: forwarded contract.
+    let topic = unsafe { str_arg(topic) }?;
+    // SAFETY: forwarded contract.
+    let payload = unsafe { bytes_arg(payload, payload_len) }?;
+    Ok((topic, payload, qos_arg(qos)?))
+}
+
 fn qos_arg(qos: u8) -> Result<QoS, emq_err> {
     QoS::from_u8(qos).map_err(|_| EMQ_ERR_INVALID_QOS)
 }

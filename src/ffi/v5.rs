@@ -224,68 +224,19 @@ unsafe fn property_of<'a>(p: &'a emq_property) -> Result<Property<'a>, emq_err> 
 /// The C form of a property.
 #[cfg(feature = "mqtt5")]
 fn c_property(p: &Property<'_>) -> emq_property {
-    use crate::codec::v5::PropertyType as T;
-    let mut out = emq_property {
-        id: p.id() as u8,
-        number: 0,
-        data: core::ptr::null(),
-        data_len: 0,
-        value: core::ptr::null(),
-        value_len: 0,
+    let (number, data, value) = p.parts();
+    // NULL rather than a dangling pointer for what the property lacks.
+    let ptr = |bytes: &[u8]| match bytes {
+        [] => core::ptr::null(),
+        _ => bytes.as_ptr().cast::<c_char>(),
     };
-    let mut bytes = [&[][..]; 2];
-    match p.id().data_type() {
-        T::Byte | T::TwoByteInteger | T::FourByteInteger | T::VariableByteInteger => {
-            out.number = number_of(p)
-        }
-        T::Utf8String | T::BinaryData | T::Utf8StringPair => bytes = bytes_of(p),
-    }
-    (out.data, out.data_len) = (bytes[0].as_ptr().cast(), bytes[0].len());
-    (out.value, out.value_len) = (bytes[1].as_ptr().cast(), bytes[1].len());
-    out
-}
-
-/// An integer property's value.
-#[cfg(feature = "mqtt5")]
-fn number_of(p: &Property<'_>) -> u32 {
-    use Property as P;
-    match *p {
-        P::PayloadFormatIndicator(b)
-        | P::RequestProblemInformation(b)
-        | P::RequestResponseInformation(b)
-        | P::RetainAvailable(b)
-        | P::WildcardSubscriptionAvailable(b)
-        | P::SubscriptionIdentifierAvailable(b)
-        | P::SharedSubscriptionAvailable(b) => b.into(),
-        P::MaximumQos(qos) => qos as u32,
-        P::ServerKeepAlive(v)
-        | P::ReceiveMaximum(v)
-        | P::TopicAliasMaximum(v)
-        | P::TopicAlias(v) => v.into(),
-        P::MessageExpiryInterval(v)
-        | P::SessionExpiryInterval(v)
-        | P::WillDelayInterval(v)
-        | P::MaximumPacketSize(v)
-        | P::SubscriptionIdentifier(v) => v,
-        _ => 0,
-    }
-}
-
-/// A string, binary or pair property's bytes.
-#[cfg(feature = "mqtt5")]
-fn bytes_of<'a>(p: &Property<'a>) -> [&'a [u8]; 2] {
-    use Property as P;
-    match *p {
-        P::ContentType(s)
-        | P::ResponseTopic(s)
-        | P::AssignedClientIdentifier(s)
-        | P::AuthenticationMethod(s)
-        | P::ResponseInformation(s)
-        | P::ServerReference(s)
-        | P::ReasonString(s) => [s.as_bytes(), &[]],
-        P::CorrelationData(b) | P::AuthenticationData(b) => [b, &[]],
-        P::UserProperty(name, value) => [name.as_bytes(), value.as_bytes()],
-        _ => [&[], &[]],
+    emq_property {
+        id: p.id() as u8,
+        number,
+        data: ptr(data),
+        data_len: data.len(),
+        value: ptr(value),
+        value_len: value.len(),
     }
 }
 
@@ -517,10 +468,7 @@ pub unsafe extern "C" fn emq_client_publish_v5(
     unsafe {
         publish_call(client, packet_id, move |core, _, _| {
             // SAFETY: valid per the contract.
-            let topic = str_arg(topic)?;
-            // SAFETY: valid per the contract.
-            let payload = bytes_arg(payload, payload_len)?;
-            let qos = qos_arg(qos)?;
+            let (topic, payload, qos) = message_args(topic, payload, payload_len, qos)?;
             // SAFETY: valid per the contract.
             let properties = CProperties::new(properties, count, PropertyContext::Publish)?;
             core.sup

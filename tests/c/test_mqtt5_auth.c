@@ -7,6 +7,7 @@
  * without the method, each a named error with the client still up. */
 #include "harness.h"
 #include "net_util.h"
+#include "v5_util.h"
 
 typedef struct auth_rec {
     rec r;
@@ -18,16 +19,6 @@ typedef struct auth_rec {
 
 /* Kept for the client's life (firmware keeps the array). */
 static emq_property connect_props[2];
-
-static emq_property text_prop(uint8_t id, const char *text)
-{
-    emq_property p;
-    memset(&p, 0, sizeof p);
-    p.id = id;
-    p.data = text;
-    p.data_len = strlen(text);
-    return p;
-}
 
 static void on_auth(void *ud, emq_client *c, uint8_t reason, const emq_properties *props)
 {
@@ -65,17 +56,6 @@ static size_t read_packet(int fd, uint8_t *buf, size_t size)
         }
     }
     return have;
-}
-
-static bool contains(const uint8_t *hay, size_t len, const char *needle, size_t n)
-{
-    size_t i;
-    for (i = 0; i + n <= len; i++) {
-        if (memcmp(hay + i, needle, n) == 0) {
-            return true;
-        }
-    }
-    return false;
 }
 
 /* AUTH from the broker: reason, method TOKEN, optional data. */

@@ -18,6 +18,7 @@
  *   reaches on_disconnect with it. */
 #include "harness.h"
 #include "net_util.h"
+#include "v5_util.h"
 
 #define MAX_PROPS 16
 
@@ -133,44 +134,6 @@ static emq_client *client_v5(v5rec *v, emq_options *o)
     cb.on_publish_failed = on_publish_failed;
     CHECK_OK(emq_client_set_callbacks(client, &cb, v));
     return client;
-}
-
-static emq_property text_prop(uint8_t id, const char *text)
-{
-    emq_property p;
-    memset(&p, 0, sizeof p);
-    p.id = id;
-    p.data = text;
-    p.data_len = strlen(text);
-    return p;
-}
-
-static emq_property number_prop(uint8_t id, uint32_t number)
-{
-    emq_property p;
-    memset(&p, 0, sizeof p);
-    p.id = id;
-    p.number = number;
-    return p;
-}
-
-static emq_property user_prop(const char *name, const char *value)
-{
-    emq_property p = text_prop(EMQ_PROP_USER_PROPERTY, name);
-    p.value = value;
-    p.value_len = strlen(value);
-    return p;
-}
-
-static bool contains(const uint8_t *hay, size_t len, const void *needle, size_t n)
-{
-    size_t i;
-    for (i = 0; i + n <= len; i++) {
-        if (memcmp(hay + i, needle, n) == 0) {
-            return true;
-        }
-    }
-    return false;
 }
 
 /* Kept for the client's life (firmware keeps the arrays, not copies). */

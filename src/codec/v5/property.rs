@@ -347,6 +347,21 @@ impl<'a> Property<'a> {
         })
     }
 
+    /// The property as [`Property::from_parts`] takes it: `(number, data,
+    /// value)`, with the integer types in `number` (flags and Maximum QoS
+    /// as 0 or 1), strings and binary data in `data`, a User Property's
+    /// name and value in `data` and `value`; unused parts are 0 and empty.
+    pub fn parts(&self) -> (u32, &'a [u8], &'a [u8]) {
+        match self.value() {
+            Value::Byte(v) => (v.into(), &[], &[]),
+            Value::TwoBytes(v) => (v.into(), &[], &[]),
+            Value::FourBytes(v) | Value::VarInt(v) => (v, &[], &[]),
+            Value::String(s) => (0, s.as_bytes(), &[]),
+            Value::Binary(b) => (0, b, &[]),
+            Value::StringPair(name, value) => (0, name.as_bytes(), value.as_bytes()),
+        }
+    }
+
     /// The value in its wire data type: the one place that maps each
     /// property to its representation.
     fn value(&self) -> Value<'a> {
