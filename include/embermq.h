@@ -1847,6 +1847,9 @@ enum emq_err emq_client_publish(struct emq_client *client,
  * EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET (also
  * for `packet_len` 0) or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
  * EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
+ * The packet is checked in the form of the client's protocol level (an
+ * MQTT 5 client's saved packets carry properties): restore into a client
+ * of the level that saved them, as nothing in the bytes says which.
  *
  * Firmware builds have it with the `persistence` feature.
  *

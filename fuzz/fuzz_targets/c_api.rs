@@ -16,18 +16,59 @@
 //!   client has sent its PUBCOMP (or the session was lost);
 //! - the transport contract: send/recv only on an open link, one close per
 //!   open (or abandoned) connect, no lock held in callbacks or recv waits;
-//! - everything the client writes is well-formed MQTT 3.1.1.
+//! - everything the client writes is well-formed MQTT 3.1.1, or MQTT 5 on
+//!   a connection whose CONNECT said 5.
+//!
+//! MQTT 5: some clients are made at protocol level 5, with input-chosen
+//! CONNECT announcements, topic aliases and CONNECT/will property arrays
+//! (invalid ones too: init and reconfigure must refuse those with a named
+//! error; the arrays the client borrows are freed as soon as it may no
+//! longer read them, so ASan sees a stale read). The fake broker answers a
+//! v5 CONNECT in v5 (CONNACK, SUBACK, UNSUBACK with properties and reason
+//! codes, acks with reason codes, the server's DISCONNECT and AUTH, topic
+//! aliases in PUBLISH). The v5 calls (publish_v5, subscribe_v5 with
+//! subscription options, unsubscribe_v5, disconnect_v5, auth) are made at
+//! the top level and from callbacks, on v5 and 3.1.1 clients alike, with
+//! input-chosen property arrays: random ids and numbers, NULL data with a
+//! length, invalid UTF-8, NUL characters, over-long strings, repeats,
+//! properties not allowed in that packet. Checked besides:
+//! - every result is a named error (with a text, never EMQ_ERR_PANIC); a v5
+//!   call on a 3.1.1 client never succeeds; init with valid v5 settings
+//!   works and with invalid topic alias settings is EMQ_ERR_INVALID_ARGUMENT;
+//! - inside every callback, `emq_client_received_properties` gives a list
+//!   (empty over 3.1.1) that `emq_properties_next` walks to its end, the
+//!   cursor only growing, each property inside the list with a value of its
+//!   type; `emq_properties_get` finds the first of an id as the walk did;
+//!   prefixes of the list and odd cursors stay inside it; the list stays as
+//!   it was for the whole callback, whatever the callback does; outside
+//!   callbacks the list is empty;
+//! - `on_publish_failed` reports a published id (once, as `on_published`
+//!   would) with a failure code; `on_unsuback` one code per filter of an
+//!   UNSUBSCRIBE the client wrote, before `on_unsubscribed`; `on_auth` only
+//!   on a v5 connection; `on_disconnect` never while still connected;
+//! - `emq_reason_str` of every byte is a NUL-terminated text;
+//! - on the wire: v5 properties valid for their packet, reason codes a
+//!   client may send, no Subscription Identifier in PUBLISH, an empty topic
+//!   only with a Topic Alias, no alias above the broker's maximum, a UTF-8
+//!   payload where the Payload Format Indicator says so, AUTH with the
+//!   CONNECT's Authentication Method, no Session Expiry in DISCONNECT after
+//!   a CONNECT with 0.
 //!
 //! Build: `--no-default-features --features firmware`, with the library as
-//! an rlib (scripts/fuzz-smoke.sh does both).
+//! an rlib (scripts/fuzz-smoke.sh does both); the library needs `mqtt5`
+//! (fuzz/Cargo.toml's `firmware` feature).
 #![no_main]
 
+use embermq::codec::v5::{
+    decode_varint, Properties, Property, PropertyContext, PropertyId, PropertyType, PropertyWriter,
+    ReasonCode, ReasonPacket, Sender,
+};
 use embermq::ffi::emq_err::*;
 use embermq::ffi::*;
 use libfuzzer_sys::fuzz_target;
 use std::cell::Cell;
-use std::collections::{HashSet, VecDeque};
-use std::ffi::{c_char, c_int, c_void, CString};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::ptr::{addr_of_mut, null, null_mut};
 
 thread_local! {
@@ -57,10 +98,17 @@ macro_rules! trace {
 }
 
 /// Known defects a run may be told to tolerate, to look past them
-/// (tests/ffi_miri.rs has a reproducer of each), e.g.
+/// (tests/ffi_miri.rs has a reproducer of the first two), e.g.
 /// `EMQ_FUZZ_ALLOW=opening-leak,closed-read`: `opening-leak`, a transport
 /// whose connect is in progress is not closed by disconnect or deinit;
-/// `closed-read`, poll reads from a link an on_log_event callback closed.
+/// `closed-read`, poll reads from a link an on_log_event callback closed;
+/// `restore-protocol`, `emq_client_restore` takes a 3.1.1 PUBLISH into an
+/// MQTT 5 client (and a v5 one into a 3.1.1 client) and sends it as it is
+/// (restores across protocol levels are left out); `disconnect-refused`,
+/// `emq_client_disconnect_v5` refusing its arguments (or called on a 3.1.1
+/// client) still calls `on_disconnect`, the client connected;
+/// `auth-method`, `emq_client_auth` sends an AUTH whose Authentication
+/// Method is not the CONNECT's.
 fn allowed(defect: &str) -> bool {
     static ALLOW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ALLOW
@@ -79,8 +127,9 @@ const MAX_DEPTH: u32 = 3;
 const MAX_OPS: usize = 300;
 const TABLE_BYTES: usize = 2048;
 
+/// Room for the client (an MQTT 5 firmware client takes about 1.1 KB).
 #[repr(C, align(8))]
-struct Storage([u8; 1024]);
+struct Storage([u8; 2048]);
 
 #[repr(C, align(8))]
 struct Mem {
@@ -142,19 +191,38 @@ struct World {
     /// Ids reported inside the publish call that returns them.
     early: HashSet<u16>,
     sub_wire: HashSet<u16>,
-    unsub_wire: HashSet<u16>,
+    /// UNSUBSCRIBEs written and not yet reported: id and filter count.
+    unsub_wire: HashMap<u16, usize>,
     /// Inbound QoS 2 ids delivered and not yet completed (PUBCOMP), per
     /// receiver: 0 for on_message/on_overflow, else a handler's tag (with
     /// `all_matching_handlers` each matching handler gets the message).
     inbound_open: HashSet<(u32, u16)>,
     /// The user_data of each handler subscribed in this run.
     tags: Vec<*mut HandlerTag>,
-    saved: Vec<(u16, Vec<u8>)>,
+    /// What the store hook was given: id, packet, and the protocol level
+    /// of the client that stored it.
+    saved: Vec<(u16, Vec<u8>, u8)>,
     store_fails: bool,
     depth: u32,
     deinit_requested: bool,
     freed: bool,
     ops: usize,
+    // MQTT 5.
+    /// The protocol level the client is configured for (init, reconfigure).
+    level: u8,
+    /// The property arrays the client borrows (its options'): freed when
+    /// it may no longer read them (deinit, a reconfigure that took others).
+    options_memory: Vec<PropList>,
+    /// The Authentication Method among the configured CONNECT properties.
+    method: Option<Vec<u8>>,
+    /// The link's CONNECT said 5: the broker speaks MQTT 5.
+    v5: bool,
+    /// The link's CONNECT: its Authentication Method, and whether its
+    /// Session Expiry Interval was 0.
+    link_method: Option<Vec<u8>>,
+    expiry_zero: bool,
+    /// The highest Topic Alias Maximum of an accepting CONNACK on the link.
+    server_alias_max: u16,
 }
 
 fn with<R>(w: *mut World, f: impl FnOnce(&mut World) -> R) -> R {
@@ -225,6 +293,13 @@ impl World {
         !self.client.is_null()
     }
 
+    /// The client has ended (deinit took effect): what it borrowed may go.
+    fn ended(&mut self) {
+        self.client = null_mut();
+        self.freed = true;
+        self.options_memory.clear();
+    }
+
     /// Every callback and hook: never after the client ended.
     fn entered(&mut self, what: &str) {
         trace!("  {what}");
@@ -293,18 +368,35 @@ impl World {
     /// it carries are the model's.
     fn on_wire(&mut self, packet: Pkt) {
         match packet {
-            Pkt::Publish { qos, id, dup } if qos > 0 => {
-                if !self.outstanding.contains(&id) {
-                    // Only a publish call under way sends a new id.
+            Pkt::Publish {
+                qos,
+                id,
+                dup,
+                alias,
+            } => {
+                if let Some((alias, topic)) = alias {
                     assert!(
-                        self.publishing > 0 && !dup,
-                        "PUBLISH with id {id} nobody published"
+                        (1..=self.server_alias_max).contains(&alias),
+                        "Topic Alias {alias} above the broker's maximum {}",
+                        self.server_alias_max
                     );
-                    self.outstanding.insert(id);
+                    if topic.is_empty() {
+                        trace!("  alias {alias} alone");
+                    }
                 }
-                if self.auto && self.ack_publishes {
-                    self.feed
-                        .push_back(Feed::Bytes(ack(if qos == 1 { 0x40 } else { 0x50 }, id)));
+                if qos > 0 {
+                    if !self.outstanding.contains(&id) {
+                        // Only a publish call under way sends a new id.
+                        assert!(
+                            self.publishing > 0 && !dup,
+                            "PUBLISH with id {id} nobody published"
+                        );
+                        self.outstanding.insert(id);
+                    }
+                    if self.auto && self.ack_publishes {
+                        self.feed
+                            .push_back(Feed::Bytes(ack(if qos == 1 { 0x40 } else { 0x50 }, id)));
+                    }
                 }
             }
             Pkt::PubComp(id) => {
@@ -316,19 +408,66 @@ impl World {
                 self.sub_wire.insert(id);
                 if self.auto {
                     let codes: Vec<u8> = (0..count).map(|i| [0, 1, 2, 0x80][i % 4]).collect();
-                    self.feed.push_back(Feed::Bytes(suback(id, &codes)));
+                    let bytes = if self.v5 {
+                        suback_v5(id, &[], &codes)
+                    } else {
+                        suback(id, &codes)
+                    };
+                    self.feed.push_back(Feed::Bytes(bytes));
                 }
             }
-            Pkt::Unsubscribe { id } => {
-                self.unsub_wire.insert(id);
+            Pkt::Unsubscribe { id, count } => {
+                self.unsub_wire.insert(id, count);
                 if self.auto {
-                    self.feed.push_back(Feed::Bytes(ack(0xB0, id)));
+                    let bytes = if self.v5 {
+                        let codes: Vec<u8> = (0..count).map(|i| [0, 0x11][i % 2]).collect();
+                        unsuback_v5(id, &[], &codes)
+                    } else {
+                        ack(0xB0, id)
+                    };
+                    self.feed.push_back(Feed::Bytes(bytes));
                 }
             }
-            Pkt::Connect if self.auto => {
-                self.feed.push_back(Feed::Bytes(vec![0x20, 2, 0, 0]));
+            Pkt::Connect { v5, method, expiry } => {
+                self.v5 = v5;
+                self.link_method = method;
+                self.expiry_zero = expiry == 0;
+                if self.auto {
+                    let connack = if v5 {
+                        // Accepted, Topic Alias Maximum 2.
+                        self.server_alias_max = 2;
+                        vec![0x20, 6, 0, 0, 3, 0x22, 0, 2]
+                    } else {
+                        vec![0x20, 2, 0, 0]
+                    };
+                    self.feed.push_back(Feed::Bytes(connack));
+                }
             }
             Pkt::PingReq if self.auto => self.feed.push_back(Feed::Bytes(vec![0xD0, 0])),
+            Pkt::Disconnect { expiry } => {
+                // [MQTT-3.14.2-2]
+                assert!(
+                    expiry == 0 || !self.expiry_zero,
+                    "DISCONNECT with Session Expiry {expiry} after a CONNECT with 0"
+                );
+            }
+            Pkt::Auth { reason, method } => {
+                trace!("  AUTH {reason:#04x}");
+                assert!(self.v5, "AUTH over MQTT 3.1.1");
+                assert!(method.is_some(), "AUTH without an Authentication Method");
+                // [MQTT-4.12.1-1]
+                assert!(
+                    method == self.link_method || allowed("auth-method"),
+                    "AUTH with method {method:?}, CONNECT's {:?}",
+                    self.link_method
+                );
+                if self.auto {
+                    // Authentication done.
+                    let props = auth_method_props(method.as_deref().unwrap_or(b"m"), b"");
+                    self.feed
+                        .push_back(Feed::Bytes(with_reason(0xF0, 0, &props)));
+                }
+            }
             _ => {}
         }
     }
@@ -375,22 +514,58 @@ fn publish(topic: &[u8], payload: &[u8], flags: u8, id: u16) -> Vec<u8> {
 /// What the model needs of a packet the client wrote.
 #[derive(Debug)]
 enum Pkt {
-    Connect,
-    Publish { qos: u8, id: u16, dup: bool },
+    /// `method`: the Authentication Method (v5); `expiry`: the Session
+    /// Expiry Interval (v5; 0 when absent).
+    Connect {
+        v5: bool,
+        method: Option<Vec<u8>>,
+        expiry: u32,
+    },
+    /// `alias`: a v5 Topic Alias and the topic sent with it (empty: the
+    /// alias alone).
+    Publish {
+        qos: u8,
+        id: u16,
+        dup: bool,
+        alias: Option<(u16, Vec<u8>)>,
+    },
     PubAck,
     PubRec(u16),
     PubRel(u16),
     PubComp(u16),
-    Subscribe { id: u16, count: usize },
-    Unsubscribe { id: u16 },
+    Subscribe {
+        id: u16,
+        count: usize,
+    },
+    Unsubscribe {
+        id: u16,
+        count: usize,
+    },
     PingReq,
-    Disconnect,
+    /// `expiry`: the v5 Session Expiry Interval (0 when absent).
+    Disconnect {
+        expiry: u32,
+    },
+    Auth {
+        reason: u8,
+        method: Option<Vec<u8>>,
+    },
 }
 
 fn str_at(body: &[u8], at: usize) -> usize {
+    assert!(at + 2 <= body.len(), "string past the packet");
     let len = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
     assert!(at + 2 + len <= body.len(), "string past the packet");
-    std::str::from_utf8(&body[at + 2..at + 2 + len]).expect("a client string is UTF-8");
+    let text = std::str::from_utf8(&body[at + 2..at + 2 + len]).expect("a client string is UTF-8");
+    assert!(!text.contains('\0'), "a client string with U+0000");
+    at + 2 + len
+}
+
+/// Binary Data (a two-byte length and the bytes).
+fn bin_at(body: &[u8], at: usize) -> usize {
+    assert!(at + 2 <= body.len(), "binary data past the packet");
+    let len = usize::from(u16::from_be_bytes([body[at], body[at + 1]]));
+    assert!(at + 2 + len <= body.len(), "binary data past the packet");
     at + 2 + len
 }
 
@@ -401,8 +576,73 @@ fn id_at(body: &[u8], at: usize) -> u16 {
     id
 }
 
-/// The first whole packet the client wrote, checked, and its length.
-fn parse(wire: &[u8]) -> Option<(Pkt, usize)> {
+/// A topic name (PUBLISH, will): no wildcards.
+fn topic_name(topic: &[u8]) {
+    assert!(
+        !topic.iter().any(|&c| c == b'+' || c == b'#'),
+        "wildcard in the topic name {:?}",
+        String::from_utf8_lossy(topic)
+    );
+}
+
+/// The MQTT 5 property list at `at` (its length, then the properties),
+/// valid for `context`, and where it ends.
+fn props_at(body: &[u8], at: usize, context: PropertyContext) -> (Properties<'_>, usize) {
+    assert!(at < body.len(), "{context:?} properties past the packet");
+    let (len, used) = decode_varint(&body[at..])
+        .unwrap_or_else(|e| panic!("{context:?} property length: {e:?}"))
+        .expect("property length past the packet");
+    let start = at + used;
+    let end = start + len as usize;
+    assert!(end <= body.len(), "{context:?} properties past the packet");
+    let props = Properties::parse(&body[start..end], context)
+        .unwrap_or_else(|e| panic!("the client wrote bad {context:?} properties: {e:?}"));
+    (props, end)
+}
+
+/// A v5 CONNECT, checked field by field.
+fn connect_v5(body: &[u8]) -> Pkt {
+    let i = str_at(body, 0);
+    assert_eq!(&body[2..i], b"MQTT");
+    let flags = body[i + 1];
+    assert_eq!(flags & 1, 0, "CONNECT reserved flag");
+    assert!(flags >> 3 & 3 < 3, "will QoS 3");
+    let (props, i) = props_at(body, i + 4, PropertyContext::Connect);
+    let method = match props.get(PropertyId::AuthenticationMethod) {
+        Some(Property::AuthenticationMethod(m)) => Some(m.as_bytes().to_vec()),
+        _ => None,
+    };
+    let expiry = match props.get(PropertyId::SessionExpiryInterval) {
+        Some(Property::SessionExpiryInterval(s)) => s,
+        _ => 0,
+    };
+    let mut i = str_at(body, i);
+    if flags & 4 != 0 {
+        let (_, at) = props_at(body, i, PropertyContext::Will);
+        i = str_at(body, at);
+        assert!(i > at + 2, "empty will topic");
+        topic_name(&body[at + 2..i]);
+        i = bin_at(body, i);
+    } else {
+        assert_eq!(flags & 0x38, 0, "will QoS or retain without a will");
+    }
+    if flags & 0x80 != 0 {
+        i = str_at(body, i);
+    }
+    if flags & 0x40 != 0 {
+        i = bin_at(body, i);
+    }
+    assert_eq!(i, body.len(), "CONNECT with bytes after its fields");
+    Pkt::Connect {
+        v5: true,
+        method,
+        expiry,
+    }
+}
+
+/// The first whole packet the client wrote, checked (as MQTT 5 when `v5`,
+/// or when it is a v5 CONNECT), and its length.
+fn parse(wire: &[u8], v5: bool) -> Option<(Pkt, usize)> {
     let mut len = 0usize;
     let mut at = 1;
     for shift in 0..4 {
@@ -421,26 +661,86 @@ fn parse(wire: &[u8]) -> Option<(Pkt, usize)> {
         assert_eq!(len, 2, "length of packet type {kind}");
         id_at(body, 0)
     };
+    // A v5 acknowledgement: the id, then a reason code and properties
+    // (both may be left out).
+    let ack_v5 = |expected: u8, packet: ReasonPacket| {
+        assert_eq!(flags, expected, "flags of packet type {kind}");
+        let id = id_at(body, 0);
+        if len > 2 {
+            assert!(
+                ReasonCode(body[2]).allowed_in(packet, Sender::Client),
+                "{packet:?} with reason {:#04x}",
+                body[2]
+            );
+        }
+        if len > 3 {
+            let (_, end) = props_at(body, 3, PropertyContext::PubResponse);
+            assert_eq!(end, len, "{packet:?} with bytes after its properties");
+        }
+        id
+    };
     let packet = match kind {
         1 => {
             assert_eq!(flags, 0);
             let i = str_at(body, 0);
-            assert!(body[i] == 3 || body[i] == 4, "protocol level");
-            Pkt::Connect
+            assert!(i < body.len(), "CONNECT without a protocol level");
+            if body[i] == 5 {
+                connect_v5(body)
+            } else {
+                assert!(body[i] == 3 || body[i] == 4, "protocol level");
+                Pkt::Connect {
+                    v5: false,
+                    method: None,
+                    expiry: 0,
+                }
+            }
         }
         3 => {
             let qos = (flags >> 1) & 3;
             assert!(qos < 3, "PUBLISH at QoS 3");
             assert!(qos > 0 || flags & 8 == 0, "DUP on QoS 0");
             let i = str_at(body, 0);
-            assert!(i > 2, "PUBLISH with an empty topic");
+            let topic = &body[2..i];
+            topic_name(topic);
             let id = if qos > 0 { id_at(body, i) } else { 0 };
+            let mut alias = None;
+            if v5 {
+                let at = if qos > 0 { i + 2 } else { i };
+                let (props, end) = props_at(body, at, PropertyContext::Publish);
+                assert!(
+                    props.get(PropertyId::SubscriptionIdentifier).is_none(),
+                    "a client's PUBLISH with a Subscription Identifier"
+                );
+                if let Some(Property::TopicAlias(n)) = props.get(PropertyId::TopicAlias) {
+                    alias = Some((n, topic.to_vec()));
+                }
+                if let Some(Property::PayloadFormatIndicator(true)) =
+                    props.get(PropertyId::PayloadFormatIndicator)
+                {
+                    std::str::from_utf8(&body[end..])
+                        .expect("Payload Format Indicator 1 on a payload not UTF-8");
+                }
+                assert!(
+                    !topic.is_empty() || alias.is_some(),
+                    "PUBLISH with an empty topic and no Topic Alias"
+                );
+            } else {
+                assert!(!topic.is_empty(), "PUBLISH with an empty topic");
+            }
             Pkt::Publish {
                 qos,
                 id,
                 dup: flags & 8 != 0,
+                alias,
             }
         }
+        4 if v5 => {
+            ack_v5(0, ReasonPacket::PubAck);
+            Pkt::PubAck
+        }
+        5 if v5 => Pkt::PubRec(ack_v5(0, ReasonPacket::PubRec)),
+        6 if v5 => Pkt::PubRel(ack_v5(2, ReasonPacket::PubRel)),
+        7 if v5 => Pkt::PubComp(ack_v5(0, ReasonPacket::PubComp)),
         4 => {
             two(0);
             Pkt::PubAck
@@ -451,10 +751,22 @@ fn parse(wire: &[u8]) -> Option<(Pkt, usize)> {
         8 => {
             assert_eq!(flags, 2);
             let id = id_at(body, 0);
-            let (mut i, mut count) = (2, 0);
+            let mut i = 2;
+            if v5 {
+                i = props_at(body, i, PropertyContext::Subscribe).1;
+            }
+            let mut count = 0;
             while i < body.len() {
                 i = str_at(body, i);
-                assert!(body[i] < 3, "requested QoS");
+                assert!(i < body.len(), "SUBSCRIBE filter without options");
+                let options = body[i];
+                assert!(options & 3 < 3, "requested QoS");
+                if v5 {
+                    assert_eq!(options & 0xc0, 0, "subscription options reserved bits");
+                    assert!(options >> 4 & 3 < 3, "Retain Handling 3");
+                } else {
+                    assert!(options < 3, "requested QoS");
+                }
                 i += 1;
                 count += 1;
             }
@@ -465,23 +777,350 @@ fn parse(wire: &[u8]) -> Option<(Pkt, usize)> {
             assert_eq!(flags, 2);
             let id = id_at(body, 0);
             let mut i = 2;
+            if v5 {
+                i = props_at(body, i, PropertyContext::Unsubscribe).1;
+            }
+            let mut count = 0;
             while i < body.len() {
                 i = str_at(body, i);
+                count += 1;
             }
-            assert!(i > 2, "UNSUBSCRIBE without filters");
-            Pkt::Unsubscribe { id }
+            assert!(count > 0, "UNSUBSCRIBE without filters");
+            Pkt::Unsubscribe { id, count }
         }
         12 => {
             assert_eq!((flags, len), (0, 0));
             Pkt::PingReq
         }
+        14 if v5 => {
+            assert_eq!(flags, 0);
+            let mut expiry = 0;
+            if len > 0 {
+                assert!(
+                    ReasonCode(body[0]).allowed_in(ReasonPacket::Disconnect, Sender::Client),
+                    "DISCONNECT with reason {:#04x}",
+                    body[0]
+                );
+            }
+            if len > 1 {
+                let (props, end) = props_at(body, 1, PropertyContext::Disconnect);
+                assert_eq!(end, len, "DISCONNECT with bytes after its properties");
+                if let Some(Property::SessionExpiryInterval(s)) =
+                    props.get(PropertyId::SessionExpiryInterval)
+                {
+                    expiry = s;
+                }
+            }
+            Pkt::Disconnect { expiry }
+        }
         14 => {
             assert_eq!((flags, len), (0, 0));
-            Pkt::Disconnect
+            Pkt::Disconnect { expiry: 0 }
+        }
+        15 if v5 => {
+            assert_eq!(flags, 0);
+            assert!(len > 0, "a client's AUTH without a reason code");
+            let reason = body[0];
+            assert!(
+                reason == 0x18 || reason == 0x19,
+                "AUTH with reason {reason:#04x}"
+            );
+            let (props, end) = props_at(body, 1, PropertyContext::Auth);
+            assert_eq!(end, len, "AUTH with bytes after its properties");
+            let method = match props.get(PropertyId::AuthenticationMethod) {
+                Some(Property::AuthenticationMethod(m)) => Some(m.as_bytes().to_vec()),
+                _ => None,
+            };
+            Pkt::Auth { reason, method }
         }
         other => panic!("a client never sends packet type {other}"),
     };
     Some((packet, at + len))
+}
+
+// --- MQTT 5 bytes from the broker ------------------------------------------
+
+fn varint(mut n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (n % 128) as u8;
+        n /= 128;
+        out.push(if n > 0 { byte | 0x80 } else { byte });
+        if n == 0 {
+            return out;
+        }
+    }
+}
+
+/// A property list with its length in front.
+fn with_length(props: &[u8]) -> Vec<u8> {
+    let mut out = varint(props.len());
+    out.extend_from_slice(props);
+    out
+}
+
+/// A packet of a reason code and properties (DISCONNECT, AUTH).
+fn with_reason(first: u8, reason: u8, props: &[u8]) -> Vec<u8> {
+    let mut body = vec![reason];
+    body.extend(with_length(props));
+    frame(first, &body)
+}
+
+fn suback_v5(id: u16, props: &[u8], codes: &[u8]) -> Vec<u8> {
+    let mut body = id.to_be_bytes().to_vec();
+    body.extend(with_length(props));
+    body.extend_from_slice(codes);
+    frame(0x90, &body)
+}
+
+fn unsuback_v5(id: u16, props: &[u8], codes: &[u8]) -> Vec<u8> {
+    let mut body = id.to_be_bytes().to_vec();
+    body.extend(with_length(props));
+    body.extend_from_slice(codes);
+    frame(0xB0, &body)
+}
+
+fn publish_v5(topic: &[u8], payload: &[u8], flags: u8, id: u16, props: &[u8]) -> Vec<u8> {
+    let mut body = (topic.len() as u16).to_be_bytes().to_vec();
+    body.extend_from_slice(topic);
+    if flags & 6 != 0 {
+        body.extend_from_slice(&id.to_be_bytes());
+    }
+    body.extend(with_length(props));
+    body.extend_from_slice(payload);
+    frame(0x30 | (flags & 0x0f), &body)
+}
+
+/// A whole MQTT 5 PUBLISH a client may send (what a v5 client's store
+/// hook gets).
+fn is_v5_publish(bytes: &[u8]) -> bool {
+    use embermq::codec::v5::{decode_from_server, Decoded, ServerPacket};
+    matches!(
+        decode_from_server(bytes, usize::MAX),
+        Ok(Decoded::Packet { packet: ServerPacket::Publish(p), len })
+            if len == bytes.len()
+                && !p.topic.is_empty()
+                && p.properties.get(PropertyId::SubscriptionIdentifier).is_none()
+                && p.properties.get(PropertyId::TopicAlias).is_none()
+    )
+}
+
+/// Authentication Method `method`, and Authentication Data unless empty.
+fn auth_method_props(method: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut buf = [0u8; 128];
+    let mut writer = PropertyWriter::new(&mut buf);
+    if let Ok(text) = std::str::from_utf8(method) {
+        let _ = writer.push(&Property::AuthenticationMethod(text));
+    }
+    if !data.is_empty() {
+        let _ = writer.push(&Property::AuthenticationData(data));
+    }
+    let len = writer.len();
+    buf[..len].to_vec()
+}
+
+/// The property identifiers MQTT 5 defines.
+const KNOWN_IDS: [u8; 27] = [
+    0x01, 0x02, 0x03, 0x08, 0x09, 0x0b, 0x11, 0x12, 0x13, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1c,
+    0x1f, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a,
+];
+
+/// The identifiers allowed in `context`.
+fn allowed_ids(context: PropertyContext) -> Vec<u8> {
+    KNOWN_IDS
+        .iter()
+        .copied()
+        .filter(|&id| PropertyId::from_u8(id).is_some_and(|id| id.allowed_in(context)))
+        .collect()
+}
+
+/// Properties a broker sends in a packet of `context` (valid, mostly:
+/// values may break the packet's rules, and a few odd bytes may follow),
+/// without their length.
+fn server_props(w: &mut World, context: PropertyContext) -> Vec<u8> {
+    const TEXT: [&[u8]; 6] = [b"", b"a", b"r/s", b"m", b"\xff", b"abcdefghijkl"];
+    let b = w.byte();
+    let n = [0, 0, 0, 1, 1, 1, 2, 3][usize::from(b & 7)];
+    let allowed = allowed_ids(context);
+    let mut buf = [0u8; 256];
+    let mut writer = PropertyWriter::new(&mut buf);
+    for _ in 0..n {
+        let k = w.byte();
+        let id = if k < 224 && !allowed.is_empty() {
+            allowed[usize::from(k) % allowed.len()]
+        } else {
+            KNOWN_IDS[usize::from(k) % KNOWN_IDS.len()]
+        };
+        let id = PropertyId::from_u8(id).expect("a known id");
+        let s = w.byte();
+        let number = match s % 12 {
+            0 => 0,
+            1..=3 => 1,
+            4 => 2,
+            5 => 3,
+            6 => 5,
+            7 => 20,
+            8 => 64,
+            9 => 65535,
+            10 => 268_435_455,
+            _ => u32::from(w.u16()),
+        };
+        let text = TEXT[usize::from(s / 12) % TEXT.len()];
+        if let Ok(p) = Property::from_parts(id, number, text, b"v") {
+            let _ = writer.push(&p);
+        }
+    }
+    let len = writer.len();
+    let mut out = buf[..len].to_vec();
+    if b & 0xc0 == 0xc0 {
+        out.push(w.byte());
+        out.push(w.byte());
+    }
+    out
+}
+
+/// A v5 acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP) in one of its
+/// forms: the id alone, with a reason code, with properties too.
+fn ack_v5(w: &mut World, first: u8, id: u16) -> Vec<u8> {
+    let b = w.byte();
+    if b % 4 < 2 {
+        return ack(first, id);
+    }
+    let reason = match b >> 2 & 7 {
+        0 | 1 => 0,
+        2 => 0x10,
+        3 => 0x80,
+        4 => 0x87,
+        5 => 0x97,
+        6 => 0x92,
+        _ => w.byte(),
+    };
+    let mut body = id.to_be_bytes().to_vec();
+    body.push(reason);
+    if b % 4 == 3 {
+        body.extend(with_length(&server_props(w, PropertyContext::PubResponse)));
+    }
+    frame(first, &body)
+}
+
+/// A packet from an MQTT 5 broker, well-formed but not necessarily
+/// expected or valid (reason codes and properties are the input's).
+fn broker_packet_v5(w: &mut World, kind: u8) -> Vec<u8> {
+    use PropertyContext as P;
+    match kind % 11 {
+        0 => {
+            let b = w.byte();
+            let reason = match b & 15 {
+                0..=4 => 0,
+                5 => 0x80,
+                6 => 0x86,
+                7 => 0x87,
+                8 => 0x9c,
+                9 => 0x88,
+                10 => 0x01,
+                11 => 0x95,
+                _ => w.byte(),
+            };
+            let props = server_props(w, P::ConnAck);
+            if reason < 0x80 {
+                if let Ok(list) = Properties::parse(&props, P::ConnAck) {
+                    let max = match list.get(PropertyId::TopicAliasMaximum) {
+                        Some(Property::TopicAliasMaximum(n)) => n,
+                        _ => 0,
+                    };
+                    w.server_alias_max = w.server_alias_max.max(max);
+                }
+            }
+            let flags = if b >> 5 == 7 { 2 } else { b >> 4 & 1 };
+            let mut body = vec![flags, reason];
+            body.extend(with_length(&props));
+            frame(0x20, &body)
+        }
+        1 | 2 => {
+            let flags = w.byte();
+            let topic = w.topic().into_bytes();
+            let payload = w.payload();
+            let qos = (flags >> 1) & 3;
+            let id = if qos == 2 && flags & 0x80 != 0 {
+                let open: Vec<u16> = w.inbound_open.iter().map(|open| open.1).collect();
+                w.pick_id(&open)
+            } else {
+                w.u16()
+            };
+            let props = server_props(w, P::Publish);
+            publish_v5(&topic, &payload, flags, id, &props)
+        }
+        3..=5 => {
+            let out: Vec<u16> = w.outstanding.iter().copied().collect();
+            let id = w.pick_id(&out);
+            ack_v5(w, [0x40, 0x50, 0x70][usize::from(kind % 11 - 3)], id)
+        }
+        6 => {
+            let open: Vec<u16> = w.inbound_open.iter().map(|open| open.1).collect();
+            let id = w.pick_id(&open);
+            ack_v5(w, 0x62, id)
+        }
+        7 => {
+            let subs: Vec<u16> = w.sub_wire.iter().copied().collect();
+            let id = w.pick_id(&subs);
+            let n = usize::from(w.byte() % 9);
+            let codes: Vec<u8> = (0..n)
+                .map(|_| [0, 1, 2, 0x80, 0x87, 0x91, 0x97, 0xa2, 3][usize::from(w.byte() % 9)])
+                .collect();
+            let props = server_props(w, P::SubAck);
+            suback_v5(id, &props, &codes)
+        }
+        8 => {
+            let unsubs: Vec<u16> = w.unsub_wire.keys().copied().collect();
+            let id = w.pick_id(&unsubs);
+            let b = w.byte();
+            let n = match w.unsub_wire.get(&id) {
+                Some(&count) if b & 0x80 == 0 => count,
+                _ => usize::from(b % 9),
+            };
+            let codes: Vec<u8> = (0..n)
+                .map(|_| [0, 0x11, 0x80, 0x87, 0x8f, 0x91, 5][usize::from(w.byte() % 7)])
+                .collect();
+            let props = server_props(w, P::UnsubAck);
+            unsuback_v5(id, &props, &codes)
+        }
+        9 if kind & 0x80 != 0 => vec![0xD0, 0],
+        9 => {
+            let b = w.byte();
+            let reason = match b & 7 {
+                0 => 0,
+                1 => 0x80,
+                2 => 0x8b,
+                3 => 0x8e,
+                4 => 0x9c,
+                5 => 0x04,
+                _ => w.byte(),
+            };
+            match b >> 3 & 3 {
+                0 => vec![0xE0, 0],
+                1 => vec![0xE0, 1, reason],
+                _ => with_reason(0xE0, reason, &server_props(w, P::Disconnect)),
+            }
+        }
+        _ => {
+            let b = w.byte();
+            let reason = match b & 7 {
+                0..=3 => 0x18,
+                4 => 0,
+                5 => 0x19,
+                _ => w.byte(),
+            };
+            let props = match b >> 3 & 3 {
+                0 => return vec![0xF0, 0],
+                1 => server_props(w, P::Auth),
+                _ => {
+                    let method = w.link_method.clone().unwrap_or(b"m".to_vec());
+                    auth_method_props(&method, if b & 0x80 != 0 { b"d" } else { b"" })
+                }
+            };
+            with_reason(0xF0, reason, &props)
+        }
+    }
 }
 
 // --- transport callbacks: the broker ----------------------------------------
@@ -498,6 +1137,10 @@ unsafe extern "C" fn t_connect(ud: *mut c_void, _: *const c_char, _: u16, _: u32
         };
         w.wire.clear();
         w.feed.clear();
+        // A new link: its CONNECT says which protocol it speaks.
+        w.v5 = false;
+        w.link_method = None;
+        w.server_alias_max = 0;
         result
     })
 }
@@ -523,7 +1166,7 @@ unsafe extern "C" fn t_send(ud: *mut c_void, buf: *const u8, len: usize, timeout
         // SAFETY: the client hands `len` readable bytes.
         w.wire
             .extend_from_slice(unsafe { std::slice::from_raw_parts(buf, n) });
-        while let Some((packet, used)) = parse(&w.wire) {
+        while let Some((packet, used)) = parse(&w.wire, w.v5) {
             w.wire.drain(..used);
             trace!("  client wrote {packet:?}");
             w.on_wire(packet);
@@ -595,6 +1238,246 @@ unsafe extern "C" fn unlock(ud: *mut c_void) {
     s.depth.set(0);
 }
 
+// --- MQTT 5: received properties, named errors -------------------------------
+
+const EMPTY_PROPERTIES: emq_properties = emq_properties {
+    bytes: null(),
+    len: 0,
+};
+
+const EMPTY_PROPERTY: emq_property = emq_property {
+    id: 0,
+    number: 0,
+    data: null(),
+    data_len: 0,
+    value: null(),
+    value_len: 0,
+};
+
+/// A result the header names: never EMQ_ERR_PANIC, always with a text.
+fn named(result: emq_err) -> emq_err {
+    assert_ne!(result, EMQ_ERR_PANIC);
+    // SAFETY: a static NUL-terminated text.
+    let text = unsafe { CStr::from_ptr(emq_err_str(result as c_int)) };
+    assert_ne!(
+        text.to_bytes(),
+        b"unknown error",
+        "{result:?} without a text"
+    );
+    result
+}
+
+/// `emq_reason_str` of every byte: a static NUL-terminated text.
+fn reason_texts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for code in 0..=255u8 {
+            let text = emq_reason_str(code);
+            assert!(!text.is_null());
+            // SAFETY: a static NUL-terminated text per the API.
+            let text = unsafe { CStr::from_ptr(text) };
+            assert!(!text.to_bytes().is_empty() && text.to_str().is_ok());
+        }
+    });
+}
+
+fn same_property(a: &emq_property, b: &emq_property) -> bool {
+    (a.id, a.number, a.data, a.data_len, a.value, a.value_len)
+        == (b.id, b.number, b.data, b.data_len, b.value, b.value_len)
+}
+
+/// A property `emq_properties_next` or `_get` read from `props`: a known
+/// id with a value of its type, its bytes inside the list (ASan reads
+/// them), and what `Property::from_parts` takes back.
+fn check_property(props: &emq_properties, p: &emq_property) {
+    let id = PropertyId::from_u8(p.id)
+        .unwrap_or_else(|| panic!("read a property with id {:#04x}", p.id));
+    let inside = |ptr: *const c_char, len: usize| -> &[u8] {
+        if len == 0 {
+            assert!(ptr.is_null(), "{id:?}: a pointer for no bytes");
+            return &[];
+        }
+        let (start, at) = (props.bytes as usize, ptr as usize);
+        assert!(
+            at >= start && at + len <= start + props.len,
+            "{id:?}: bytes outside the list"
+        );
+        // SAFETY: inside the list, valid in this callback.
+        unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) }
+    };
+    let data = inside(p.data, p.data_len);
+    let value = inside(p.value, p.value_len);
+    let number_only = data.is_empty() && value.is_empty();
+    let fits = match id.data_type() {
+        PropertyType::Byte => number_only && p.number <= 1,
+        PropertyType::TwoByteInteger => number_only && p.number <= 0xffff,
+        PropertyType::FourByteInteger => number_only,
+        PropertyType::VariableByteInteger => number_only && p.number <= 268_435_455,
+        PropertyType::Utf8String => {
+            p.number == 0 && value.is_empty() && std::str::from_utf8(data).is_ok()
+        }
+        PropertyType::BinaryData => p.number == 0 && value.is_empty(),
+        PropertyType::Utf8StringPair => {
+            p.number == 0 && std::str::from_utf8(data).is_ok() && std::str::from_utf8(value).is_ok()
+        }
+    };
+    assert!(fits, "{id:?} read as {p:?}");
+    let back = Property::from_parts(id, p.number, data, value)
+        .unwrap_or_else(|e| panic!("{id:?} read as {p:?} does not convert back: {e:?}"));
+    assert_eq!(back.parts(), (p.number, data, value));
+}
+
+/// Walks `props` with `emq_properties_next`: the cursor only grows and
+/// stays inside; `whole`: the walk reaches the end.
+fn walk(props: &emq_properties, whole: bool) -> Vec<emq_property> {
+    let mut list = Vec::new();
+    let mut cursor = 0usize;
+    let mut p = EMPTY_PROPERTY;
+    // SAFETY: a list from the library (or a prefix of one), valid here.
+    while unsafe { emq_properties_next(props, &mut cursor, &mut p) } {
+        let last = list.last().map_or(0, |&(at, _)| at);
+        assert!(
+            cursor > last && cursor <= props.len,
+            "cursor went from {last} to {cursor} of {}",
+            props.len
+        );
+        check_property(props, &p);
+        list.push((cursor, p));
+    }
+    // SAFETY: as above (a cursor at or past the end reads nothing).
+    assert!(!unsafe { emq_properties_next(props, &mut cursor, &mut p) });
+    if whole {
+        assert_eq!(cursor, props.len, "emq_properties_next stopped early");
+    }
+    list.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Walks `props` through the API as a C program does: whole, then as
+/// `probe` (an input byte) says, `emq_properties_get` for one id, a prefix
+/// of the list and a cursor anywhere in it.
+fn check_list(props: &emq_properties, probe: u8) -> Vec<emq_property> {
+    let list = walk(props, true);
+    let mut cursor = props.len;
+    let mut p = EMPTY_PROPERTY;
+    let id = if probe < 0xe0 {
+        KNOWN_IDS[usize::from(probe) % KNOWN_IDS.len()]
+    } else {
+        probe
+    };
+    // SAFETY: as for `walk`; `p` writable, NULL refused.
+    unsafe {
+        let found = emq_properties_get(props, id, &mut p);
+        match list.iter().find(|q| q.id == id) {
+            Some(first) => assert!(found && same_property(first, &p), "get({id:#04x}): {p:?}"),
+            None => assert!(!found, "get({id:#04x}) found {p:?}, not in {list:?}"),
+        }
+        assert!(!emq_properties_get(props, id, null_mut()));
+        assert!(!emq_properties_next(props, null_mut(), &mut p));
+        assert!(!emq_properties_next(props, &mut cursor, null_mut()));
+        assert!(!emq_properties_next(null(), &mut cursor, &mut p));
+        assert!(!emq_properties_get(null(), id, &mut p));
+    }
+    if props.len > 0 {
+        // A prefix: the walk stays inside it.
+        let prefix = emq_properties {
+            bytes: props.bytes,
+            len: usize::from(probe) * 7 % props.len,
+        };
+        let _ = walk(&prefix, false);
+        // A cursor anywhere (in the middle of a property too).
+        let mut cursor = usize::from(probe) * 13 % (props.len + 2);
+        // SAFETY: as for `walk`.
+        if unsafe { emq_properties_next(props, &mut cursor, &mut p) } {
+            assert!(cursor <= props.len);
+            check_property(props, &p);
+        }
+    }
+    list
+}
+
+/// In a callback: the received properties, checked.
+struct Seen {
+    props: emq_properties,
+    list: Vec<emq_property>,
+}
+
+fn received_in(w: *mut World, c: *mut emq_client) -> Seen {
+    let mut props = emq_properties {
+        bytes: null(),
+        len: usize::MAX,
+    };
+    // SAFETY: a live client inside its callback; `props` writable.
+    assert_eq!(
+        unsafe { emq_client_received_properties(c, &mut props) },
+        EMQ_OK
+    );
+    let (v5, probe) = with(w, |w| {
+        let probe = if props.len > 0 { w.back_byte() } else { 0 };
+        (w.v5, probe)
+    });
+    if !v5 {
+        assert_eq!(props.len, 0, "received properties on a 3.1.1 connection");
+    }
+    let list = check_list(&props, probe);
+    if !list.is_empty() {
+        trace!("    received properties {list:?}");
+    }
+    Seen { props, list }
+}
+
+/// After the callback's reaction: the list is as it was, and (unless the
+/// callback asked for deinit) still the one the client gives.
+fn received_after(w: *mut World, c: *mut emq_client, seen: Seen) {
+    let again = walk(&seen.props, true);
+    assert!(
+        again.len() == seen.list.len()
+            && again
+                .iter()
+                .zip(&seen.list)
+                .all(|(a, b)| same_property(a, b)),
+        "received properties changed in the callback: {:?} then {again:?}",
+        seen.list
+    );
+    if with(w, |w| w.deinit_requested) {
+        return;
+    }
+    let mut now = EMPTY_PROPERTIES;
+    // SAFETY: a live client inside its callback.
+    assert_eq!(
+        unsafe { emq_client_received_properties(c, &mut now) },
+        EMQ_OK
+    );
+    assert_eq!(
+        (now.bytes, now.len),
+        (seen.props.bytes, seen.props.len),
+        "the received properties changed after the callback called the client"
+    );
+}
+
+/// The end of every callback: the received properties checked around the
+/// reaction.
+fn respond(w: *mut World, c: *mut emq_client) {
+    let seen = received_in(w, c);
+    react(w, c);
+    received_after(w, c, seen);
+}
+
+/// Outside callbacks: no received properties.
+fn received_outside(w: *mut World) {
+    let c = with(w, |w| w.client);
+    let mut props = emq_properties {
+        bytes: null(),
+        len: usize::MAX,
+    };
+    // SAFETY: a live client, not in a callback.
+    assert_eq!(
+        unsafe { emq_client_received_properties(c, &mut props) },
+        EMQ_OK
+    );
+    assert_eq!(props.len, 0, "received properties outside callbacks");
+    let _ = check_list(&props, 0);
+}
+
 // --- callbacks ----------------------------------------------------------------
 
 /// After the checks of a callback: its reaction, read from the input.
@@ -633,6 +1516,27 @@ fn react(w: *mut World, c: *mut emq_client) {
             // SAFETY: as above.
             let _ = unsafe { emq_client_set_log_level(c, level) };
         }
+        15 | 16 => {
+            let _ = call_publish_v5(w, c);
+        }
+        17 => call_subscribe_v5(w, c),
+        18 => call_unsubscribe_v5(w, c),
+        19 => call_disconnect_v5(w, c),
+        20 => call_auth(w, c),
+        21 => {
+            let mut props = EMPTY_PROPERTIES;
+            // SAFETY: as above; NULL arguments are refused.
+            unsafe {
+                assert_eq!(
+                    emq_client_received_properties(c, null_mut()),
+                    EMQ_ERR_NULL_POINTER
+                );
+                assert_eq!(
+                    emq_client_received_properties(null(), &mut props),
+                    EMQ_ERR_NULL_POINTER
+                );
+            }
+        }
         31 => {
             with(w, |w| w.deinit_requested = true);
             // SAFETY: as above; it takes effect when the outer call ends.
@@ -652,19 +1556,24 @@ unsafe extern "C" fn on_connect(ud: *mut c_void, c: *mut emq_client, sp: bool, _
             w.inbound_open.clear();
         }
     });
-    react(w, c);
+    respond(w, c);
 }
 
 unsafe extern "C" fn on_connect_failed(ud: *mut c_void, c: *mut emq_client, _: emq_err, _: u8) {
     let w = ud.cast::<World>();
     with(w, |w| w.entered("on_connect_failed"));
-    react(w, c);
+    respond(w, c);
 }
 
-unsafe extern "C" fn on_disconnect(ud: *mut c_void, c: *mut emq_client, _: emq_err) {
+unsafe extern "C" fn on_disconnect(ud: *mut c_void, c: *mut emq_client, reason: emq_err) {
     let w = ud.cast::<World>();
     with(w, |w| w.entered("on_disconnect"));
-    react(w, c);
+    named(reason);
+    // SAFETY: a live client inside its callback.
+    if unsafe { emq_client_is_connected(c) } && !allowed("disconnect-refused") {
+        panic!("on_disconnect({reason:?}) while still connected");
+    }
+    respond(w, c);
 }
 
 /// Reads every byte of a delivered message (ASan checks the bounds).
@@ -727,7 +1636,7 @@ unsafe fn received(w: *mut World, receiver: u32, c: *mut emq_client, m: *const e
         let m = unsafe { &*m };
         std::str::from_utf8(&read_message(w, m, receiver)[..m.topic_len]).expect("topic is UTF-8");
     });
-    react(w, c);
+    respond(w, c);
 }
 
 unsafe extern "C" fn on_overflow(
@@ -744,7 +1653,7 @@ unsafe extern "C" fn on_overflow(
         assert!(size >= m.payload_len);
         read_message(w, m, 0);
     });
-    react(w, c);
+    respond(w, c);
 }
 
 unsafe extern "C" fn on_published(ud: *mut c_void, c: *mut emq_client, id: u16) {
@@ -760,7 +1669,7 @@ unsafe extern "C" fn on_published(ud: *mut c_void, c: *mut emq_client, id: u16) 
             w.resolved(id, "on_published");
         }
     });
-    react(w, c);
+    respond(w, c);
 }
 
 unsafe extern "C" fn on_dropped(ud: *mut c_void, c: *mut emq_client, id: u16, _: emq_err) {
@@ -770,7 +1679,7 @@ unsafe extern "C" fn on_dropped(ud: *mut c_void, c: *mut emq_client, id: u16, _:
         trace!("    id {id}");
         w.resolved(id, "on_dropped");
     });
-    react(w, c);
+    respond(w, c);
 }
 
 unsafe extern "C" fn on_subscribed(
@@ -790,12 +1699,17 @@ unsafe extern "C" fn on_subscribed(
         assert!(count > 0 && count <= 255);
         // SAFETY: `count` codes per the API.
         let codes = unsafe { std::slice::from_raw_parts(granted, count) };
+        let v5 = w.v5;
         assert!(
-            codes.iter().all(|&g| g <= 2 || g == 0x80),
+            codes.iter().all(|&g| if v5 {
+                ReasonCode(g).allowed_in(ReasonPacket::SubAck, Sender::Server)
+            } else {
+                g <= 2 || g == 0x80
+            }),
             "granted {codes:?}"
         );
     });
-    react(w, c);
+    respond(w, c);
 }
 
 unsafe extern "C" fn on_unsubscribed(ud: *mut c_void, c: *mut emq_client, id: u16) {
@@ -803,11 +1717,11 @@ unsafe extern "C" fn on_unsubscribed(ud: *mut c_void, c: *mut emq_client, id: u1
     with(w, |w| {
         w.entered("on_unsubscribed");
         assert!(
-            w.unsub_wire.remove(&id),
+            w.unsub_wire.remove(&id).is_some(),
             "on_unsubscribed({id}): no such UNSUBSCRIBE"
         );
     });
-    react(w, c);
+    respond(w, c);
 }
 
 unsafe extern "C" fn on_log_event(ud: *mut c_void, c: *mut emq_client, e: *const emq_log_event) {
@@ -815,7 +1729,7 @@ unsafe extern "C" fn on_log_event(ud: *mut c_void, c: *mut emq_client, e: *const
     with(w, |w| w.entered("on_log_event"));
     // SAFETY: valid for the callback.
     let _ = unsafe { *e };
-    react(w, c);
+    respond(w, c);
 }
 
 unsafe extern "C" fn p_store(ud: *mut c_void, id: u16, packet: *const u8, len: usize) -> emq_err {
@@ -830,7 +1744,7 @@ unsafe extern "C" fn p_store(ud: *mut c_void, id: u16, packet: *const u8, len: u
         // SAFETY: `len` readable bytes per the API.
         let bytes = unsafe { std::slice::from_raw_parts(packet, len) }.to_vec();
         w.saved.retain(|e| e.0 != id);
-        w.saved.push((id, bytes));
+        w.saved.push((id, bytes, w.level));
         EMQ_OK
     })
 }
@@ -849,7 +1763,18 @@ unsafe extern "C" fn p_load(ud: *mut c_void, c: *mut emq_client) -> emq_err {
         w.entered("load hook");
         w.saved.clone()
     });
-    for (id, packet) in saved {
+    let mut props = EMPTY_PROPERTIES;
+    // SAFETY: a live client in its load hook; `props` writable.
+    assert_eq!(
+        unsafe { emq_client_received_properties(c, &mut props) },
+        EMQ_OK
+    );
+    assert_eq!(props.len, 0, "received properties before any packet");
+    let level = with(w, |w| w.level);
+    for (id, packet, stored_at) in saved {
+        if (stored_at == 5) != (level == 5) && allowed("restore-protocol") {
+            continue;
+        }
         // SAFETY: a live client in its load hook; `packet` is readable.
         if unsafe { emq_client_restore(c, packet.as_ptr(), packet.len()) } == EMQ_OK {
             with(w, |w| w.outstanding.insert(id));
@@ -862,6 +1787,96 @@ unsafe extern "C" fn p_load(ud: *mut c_void, c: *mut emq_client) -> emq_err {
             EMQ_OK
         }
     })
+}
+
+unsafe extern "C" fn on_publish_failed(ud: *mut c_void, c: *mut emq_client, id: u16, reason: u8) {
+    let w = ud.cast::<World>();
+    with(w, |w| {
+        w.entered("on_publish_failed");
+        trace!("    id {id}, reason {reason:#04x}");
+        assert!(w.level == 5, "on_publish_failed on a 3.1.1 client");
+        assert!(
+            reason >= 0x80,
+            "on_publish_failed({id}) with reason {reason:#04x}"
+        );
+        // 0: a queued QoS 0 message the CONNACK's limits refused.
+        if id != 0 {
+            w.resolved(id, "on_publish_failed");
+        }
+    });
+    respond(w, c);
+}
+
+unsafe extern "C" fn on_unsuback(
+    ud: *mut c_void,
+    c: *mut emq_client,
+    id: u16,
+    codes: *const u8,
+    count: usize,
+) {
+    let w = ud.cast::<World>();
+    with(w, |w| {
+        w.entered("on_unsuback");
+        assert!(w.v5, "on_unsuback over MQTT 3.1.1");
+        // Before on_unsubscribed, which forgets the request.
+        let Some(&filters) = w.unsub_wire.get(&id) else {
+            panic!("on_unsuback({id}): no such UNSUBSCRIBE");
+        };
+        assert_eq!(
+            count, filters,
+            "on_unsuback({id}): codes for {filters} filters"
+        );
+        // SAFETY: `count` codes per the API.
+        let codes = unsafe { std::slice::from_raw_parts(codes, count) };
+        assert!(
+            codes
+                .iter()
+                .all(|&r| ReasonCode(r).allowed_in(ReasonPacket::UnsubAck, Sender::Server)),
+            "UNSUBACK codes {codes:?}"
+        );
+    });
+    respond(w, c);
+}
+
+unsafe extern "C" fn on_auth(
+    ud: *mut c_void,
+    c: *mut emq_client,
+    reason: u8,
+    props: *const emq_properties,
+) {
+    let w = ud.cast::<World>();
+    with(w, |w| {
+        w.entered("on_auth");
+        assert!(w.v5, "on_auth over MQTT 3.1.1");
+        assert!(
+            reason == 0 || reason == 0x18,
+            "on_auth with reason {reason:#04x}"
+        );
+    });
+    assert!(!props.is_null());
+    // SAFETY: valid for the callback per the API.
+    let props = unsafe { *props };
+    let list = walk(&props, true);
+    // The short form (Remaining Length 0) is Success without properties.
+    assert!(
+        (reason == 0 && list.is_empty())
+            || list
+                .iter()
+                .any(|p| p.id == PropertyId::AuthenticationMethod as u8),
+        "AUTH {reason:#04x} without an Authentication Method"
+    );
+    let mut now = EMPTY_PROPERTIES;
+    // SAFETY: a live client inside its callback.
+    assert_eq!(
+        unsafe { emq_client_received_properties(c, &mut now) },
+        EMQ_OK
+    );
+    assert_eq!(
+        (now.bytes, now.len),
+        (props.bytes, props.len),
+        "on_auth's properties are not the received ones"
+    );
+    respond(w, c);
 }
 
 fn callbacks(all: u8) -> emq_callbacks {
@@ -884,6 +1899,11 @@ fn callbacks(all: u8) -> emq_callbacks {
     if all & 2 != 0 {
         cb.on_log_event = Some(on_log_event);
     }
+    if all & 4 == 0 {
+        cb.on_publish_failed = Some(on_publish_failed);
+        cb.on_unsuback = Some(on_unsuback);
+        cb.on_auth = Some(on_auth);
+    }
     cb
 }
 
@@ -902,8 +1922,7 @@ fn api<R>(w: *mut World, f: impl FnOnce(*mut emq_client) -> R) -> R {
             w.early
         );
         if w.deinit_requested {
-            w.client = null_mut();
-            w.freed = true;
+            w.ended();
             w.link_closed_at_end();
         }
     });
@@ -1009,9 +2028,463 @@ fn call_unsubscribe(w: *mut World, c: *mut emq_client) {
     let _ = unsafe { emq_client_unsubscribe_many(c, list.as_ptr(), n, &mut id) };
 }
 
+// --- MQTT 5 calls ----------------------------------------------------------------
+
+/// Properties to hand to the C API: the array and the bytes its entries
+/// point to (heap blocks, which stay put when the list moves).
+struct PropList {
+    list: Vec<emq_property>,
+    bytes: Vec<Vec<u8>>,
+    /// Pass NULL for the array (with a count of at least 1).
+    null: bool,
+}
+
+impl PropList {
+    fn new() -> PropList {
+        PropList {
+            list: Vec::new(),
+            bytes: Vec::new(),
+            null: false,
+        }
+    }
+
+    fn ptr(&self) -> *const emq_property {
+        if self.null {
+            null()
+        } else {
+            self.list.as_ptr()
+        }
+    }
+
+    fn count(&self) -> usize {
+        if self.null {
+            self.list.len().max(1)
+        } else {
+            self.list.len()
+        }
+    }
+
+    /// Keeps `bytes` (None: NULL) and gives the pointer to pass.
+    fn keep(&mut self, bytes: Option<Vec<u8>>) -> *const c_char {
+        match bytes {
+            None => null(),
+            Some(bytes) => {
+                let ptr = bytes.as_ptr().cast();
+                self.bytes.push(bytes);
+                ptr
+            }
+        }
+    }
+
+    /// Appends a valid property of id `id`.
+    fn push(&mut self, id: PropertyId, number: u32, data: &[u8], value: &[u8]) {
+        let mut p = EMPTY_PROPERTY;
+        p.id = id as u8;
+        p.number = number;
+        if !data.is_empty() {
+            p.data = self.keep(Some(data.to_vec()));
+            p.data_len = data.len();
+        }
+        if !value.is_empty() {
+            p.value = self.keep(Some(value.to_vec()));
+            p.value_len = value.len();
+        }
+        self.list.push(p);
+    }
+
+    /// The Authentication Method among these, if valid text.
+    fn method(&self) -> Option<Vec<u8>> {
+        self.list
+            .iter()
+            .find(|p| p.id == PropertyId::AuthenticationMethod as u8 && p.data_len < 100)
+            .filter(|p| !p.data.is_null())
+            // SAFETY: `data_len` bytes this list keeps.
+            .map(|p| {
+                unsafe { std::slice::from_raw_parts(p.data.cast::<u8>(), p.data_len) }.to_vec()
+            })
+            .filter(|m| std::str::from_utf8(m).is_ok_and(|m| !m.contains('\0')))
+    }
+}
+
+impl World {
+    /// Bytes for a string or binary property (None: NULL) and the length
+    /// to pass with them: valid text mostly, else NULL with a length,
+    /// invalid UTF-8, U+0000, more than 65535 bytes...
+    fn prop_text(&mut self) -> (Option<Vec<u8>>, usize) {
+        const TEXT: [&[u8]; 6] = [b"a", b"r/s", b"fz/t", b"text/plain", b"m", b"\xc3\xa9"];
+        let b = self.byte();
+        let bytes: Vec<u8> = match b % 16 {
+            0 => return (None, 0),
+            1 => return (None, usize::from(b / 16) + 1),
+            2 => b"\xff".to_vec(),
+            3 => b"a\0b".to_vec(),
+            4 => vec![b'a'; 65536],
+            5 => b"\xed\xa0\x80".to_vec(),
+            6 => b"a/+".to_vec(),
+            7 => Vec::new(),
+            8 => vec![b'x'; usize::from(b / 16) * 20],
+            9 => b"\xc0\x80".to_vec(),
+            _ => TEXT[usize::from(b / 16) % TEXT.len()].to_vec(),
+        };
+        let len = bytes.len();
+        (Some(bytes), len)
+    }
+
+    /// A number for an integer property: small, edges of each type, or any.
+    fn prop_number(&mut self) -> u32 {
+        let b = self.byte();
+        match b % 8 {
+            0 => 0,
+            1 | 2 => 1,
+            3 => 2,
+            4 => 60,
+            5 => [
+                3,
+                0xff,
+                0x100,
+                0xffff,
+                0x1_0000,
+                268_435_455,
+                268_435_456,
+                u32::MAX,
+            ][usize::from(b >> 5)],
+            6 => u32::from(self.u16()),
+            _ => u32::from_be_bytes([self.byte(), self.byte(), self.byte(), self.byte()]),
+        }
+    }
+
+    /// A property array for a packet of `context`: mostly properties
+    /// allowed there with values of their type, else any id (unknown ones
+    /// too), values of another type, repeats; sometimes NULL with a count.
+    fn props(&mut self, context: PropertyContext) -> PropList {
+        let b = self.byte();
+        let n = [0, 0, 1, 1, 2, 3, 5, 9][usize::from(b & 7)];
+        let mut out = PropList::new();
+        out.null = b & 0xf8 == 0xf8;
+        let allowed = allowed_ids(context);
+        for _ in 0..n {
+            let k = self.byte();
+            if k >= 0xf0 && !out.list.is_empty() {
+                // A repeat.
+                let again = out.list[usize::from(k) % out.list.len()];
+                out.list.push(again);
+                continue;
+            }
+            let id = match k {
+                0..=179 if !allowed.is_empty() => allowed[usize::from(k) % allowed.len()],
+                0..=219 => KNOWN_IDS[usize::from(k) % KNOWN_IDS.len()],
+                _ => self.byte(),
+            };
+            let shape = self.byte();
+            let kind = PropertyId::from_u8(id).map(PropertyId::data_type);
+            let mut p = EMPTY_PROPERTY;
+            p.id = id;
+            let number = matches!(
+                kind,
+                None | Some(
+                    PropertyType::Byte
+                        | PropertyType::TwoByteInteger
+                        | PropertyType::FourByteInteger
+                        | PropertyType::VariableByteInteger
+                )
+            );
+            // Mostly what the type uses; sometimes every field.
+            let odd = shape & 0xc0 == 0xc0;
+            if number || odd {
+                p.number = self.prop_number();
+            }
+            if !number || odd {
+                let (data, len) = self.prop_text();
+                p.data = out.keep(data);
+                p.data_len = len;
+            }
+            if kind == Some(PropertyType::Utf8StringPair) || odd {
+                let (value, len) = self.prop_text();
+                p.value = out.keep(value);
+                p.value_len = len;
+            }
+            out.list.push(p);
+        }
+        out
+    }
+
+    /// Properties for `emq_client_auth`: mostly the configured
+    /// Authentication Method (or another) with data, else any.
+    fn auth_props(&mut self) -> PropList {
+        let b = self.byte();
+        if b & 3 == 3 {
+            return self.props(PropertyContext::Auth);
+        }
+        let mut out = PropList::new();
+        let method = match (&self.method, b & 4) {
+            (Some(m), 0) => m.clone(),
+            _ => b"other".to_vec(),
+        };
+        out.push(PropertyId::AuthenticationMethod, 0, &method, b"");
+        if b & 8 != 0 {
+            out.push(PropertyId::AuthenticationData, 0, b"\x00\x01", b"");
+        }
+        if b & 16 != 0 {
+            out.push(PropertyId::ReasonString, 0, b"why", b"");
+        }
+        if b & 32 != 0 {
+            out.push(PropertyId::UserProperty, 0, b"k", b"v");
+        }
+        out
+    }
+}
+
+/// A v5 call's result: named, and never a success on a 3.1.1 client.
+fn v5_result(w: *mut World, what: &str, result: emq_err) -> emq_err {
+    named(result);
+    trace!("  {what} -> {result:?}");
+    if with(w, |w| w.level) != 5 {
+        assert_ne!(result, EMQ_OK, "{what} on a 3.1.1 client");
+    }
+    result
+}
+
+fn call_publish_v5(w: *mut World, c: *mut emq_client) -> emq_err {
+    let (topic, payload, flags, props) = with(w, |w| {
+        (
+            w.topic(),
+            w.payload(),
+            w.byte(),
+            w.props(PropertyContext::Publish),
+        )
+    });
+    let qos = flags % 4; // 3: invalid
+    let retain = flags & 4 != 0;
+    let with_id = qos == 1 || qos == 2 || flags & 8 == 0;
+    let mut id = 0xABCD;
+    with(w, |w| {
+        w.publishing += 1;
+        w.publishing_qos0 += u32::from(qos == 0);
+    });
+    let ptr = if payload.is_empty() && flags & 16 != 0 {
+        null()
+    } else {
+        payload.as_ptr()
+    };
+    // SAFETY: a live client; C string, payload, properties and id as the
+    // API asks.
+    let result = unsafe {
+        emq_client_publish_v5(
+            c,
+            topic.as_ptr(),
+            ptr,
+            payload.len(),
+            qos,
+            retain,
+            props.ptr(),
+            props.count(),
+            if with_id { &mut id } else { null_mut() },
+        )
+    };
+    v5_result(w, "publish_v5", result);
+    with(w, |w| {
+        w.publishing -= 1;
+        w.publishing_qos0 -= u32::from(qos == 0);
+        if with_id {
+            assert_ne!(id, 0xABCD, "the id was not written");
+            assert!(result == EMQ_OK || result == EMQ_ERR_PERSISTENCE || id == 0);
+            if id != 0 {
+                assert!(qos > 0);
+                if !w.early.remove(&id) {
+                    w.outstanding.insert(id);
+                }
+            }
+        }
+    });
+    result
+}
+
+fn call_subscribe_v5(w: *mut World, c: *mut emq_client) {
+    let (n, filters, options, props, b) = with(w, |w| {
+        let b = w.byte();
+        let n = usize::from(b % 10);
+        let filters: Vec<CString> = (0..n.max(1)).map(|_| w.filter()).collect();
+        let options: Vec<u8> = (0..n.max(1)).map(|_| w.byte()).collect();
+        (n, filters, options, w.props(PropertyContext::Subscribe), b)
+    });
+    let share = c"$share/g/a/#";
+    let subs: Vec<emq_subscription_v5> = filters
+        .iter()
+        .zip(&options)
+        .map(|(f, &o)| emq_subscription_v5 {
+            filter: if o & 0x40 != 0 {
+                share.as_ptr()
+            } else {
+                f.as_ptr()
+            },
+            qos: o & 3,
+            no_local: o & 4 != 0,
+            retain_as_published: o & 8 != 0,
+            // 3 and up: invalid.
+            retain_handling: if o & 0x80 != 0 { o >> 4 } else { o >> 4 & 3 },
+        })
+        .collect();
+    let mut id = 0xABCD;
+    // SAFETY: a live client; `subs` holds `n` (or more) entries, NULL
+    // asked for with `n` > 0 refused; properties and id as the API asks.
+    let result = unsafe {
+        emq_client_subscribe_v5(
+            c,
+            if b & 0x80 != 0 && n > 0 && b & 0x40 != 0 {
+                null()
+            } else {
+                subs.as_ptr()
+            },
+            n,
+            props.ptr(),
+            props.count(),
+            if b & 0x40 != 0 { null_mut() } else { &mut id },
+        )
+    };
+    v5_result(w, "subscribe_v5", result);
+    if result == EMQ_OK {
+        assert!(n > 0);
+        assert!(
+            subs[..n].iter().all(|s| s.qos < 3 && s.retain_handling < 3),
+            "subscribe_v5 took {:?}",
+            &subs[..n]
+        );
+    }
+}
+
+fn call_unsubscribe_v5(w: *mut World, c: *mut emq_client) {
+    let (n, filters, props, b) = with(w, |w| {
+        let b = w.byte();
+        let n = usize::from(b % 10);
+        let filters: Vec<CString> = (0..n.max(1)).map(|_| w.filter()).collect();
+        (n, filters, w.props(PropertyContext::Unsubscribe), b)
+    });
+    let list: Vec<*const c_char> = filters.iter().map(|f| f.as_ptr()).collect();
+    let mut id = 0xABCD;
+    // SAFETY: a live client; `list` holds `n` (or more) C strings, NULL
+    // asked for with `n` > 0 refused; properties and id as the API asks.
+    let result = unsafe {
+        emq_client_unsubscribe_v5(
+            c,
+            if b & 0xc0 == 0xc0 && n > 0 {
+                null()
+            } else {
+                list.as_ptr()
+            },
+            n,
+            props.ptr(),
+            props.count(),
+            if b & 0x40 != 0 { null_mut() } else { &mut id },
+        )
+    };
+    v5_result(w, "unsubscribe_v5", result);
+}
+
+fn call_disconnect_v5(w: *mut World, c: *mut emq_client) {
+    let (reason, props, link) = with(w, |w| {
+        let b = w.byte();
+        let reason = match b % 8 {
+            0..=2 => 0,
+            3 => 4,
+            4 => 0x80,
+            5 => 0x87,
+            _ => w.byte(),
+        };
+        (reason, w.props(PropertyContext::Disconnect), w.link)
+    });
+    // SAFETY: a live client; properties as the API asks.
+    let result = unsafe { emq_client_disconnect_v5(c, reason, props.ptr(), props.count()) };
+    named(result);
+    trace!("  disconnect_v5({reason:#04x}) -> {result:?}");
+    // A connect in progress is abandoned (with nothing to send) whatever
+    // the arguments.
+    if result == EMQ_OK && link == Link::Open {
+        assert!(
+            ReasonCode(reason).allowed_in(ReasonPacket::Disconnect, Sender::Client),
+            "disconnect_v5 took reason {reason:#04x}"
+        );
+        assert_eq!(with(w, |w| w.level), 5, "disconnect_v5 on a 3.1.1 client");
+    }
+}
+
+fn call_auth(w: *mut World, c: *mut emq_client) {
+    let (reason, props) = with(w, |w| {
+        let b = w.byte();
+        let reason = match b % 8 {
+            0..=3 => 0x18,
+            4 | 5 => 0x19,
+            6 => 0,
+            _ => w.byte(),
+        };
+        (reason, w.auth_props())
+    });
+    // SAFETY: a live client; properties as the API asks.
+    let result = unsafe { emq_client_auth(c, reason, props.ptr(), props.count()) };
+    v5_result(w, "auth", result);
+    if result == EMQ_OK {
+        assert!(
+            reason == 0x18 || reason == 0x19,
+            "auth took reason {reason:#04x}"
+        );
+    }
+}
+
+/// MQTT 5 settings from the input: what CONNECT announces, topic aliases,
+/// CONNECT and will properties (their arrays go to `keep`). Returns
+/// whether properties were given, and the topic alias memory.
+fn options_v5(w: &mut World, o: &mut emq_options, keep: &mut Vec<PropList>) -> (bool, usize) {
+    let v = w.byte();
+    o.protocol_level = 5;
+    o.session_expiry_secs = [0, 0, 60, u32::MAX][usize::from(v & 3)];
+    o.receive_maximum = [0, 1, 3, 65535][usize::from(v >> 2 & 3)];
+    o.maximum_packet_size = [0, 0, 40, 100_000][usize::from(v >> 4 & 3)];
+    if v & 0x40 != 0 {
+        let t = w.byte();
+        o.topic_alias_maximum = u16::from(t & 3);
+        o.topic_alias_outgoing = u16::from(t >> 2 & 3);
+        o.topic_alias_length = [0, 8, 24, 300][usize::from(t >> 4 & 3)];
+        if t & 0xc0 == 0xc0 {
+            o.topic_alias_maximum = 1000;
+            o.topic_alias_outgoing = 1000;
+        }
+    }
+    let aliases = (usize::from(o.topic_alias_maximum) + usize::from(o.topic_alias_outgoing))
+        * (2 + usize::from(o.topic_alias_length));
+    let mut given = false;
+    if v & 0x80 != 0 {
+        let connect = w.props(PropertyContext::Connect);
+        let will = w.props(PropertyContext::Will);
+        o.connect_properties = connect.ptr();
+        o.connect_property_count = connect.count();
+        o.will_properties = will.ptr();
+        o.will_property_count = will.count();
+        given = connect.count() + will.count() > 0;
+        keep.push(connect);
+        keep.push(will);
+    }
+    (given, aliases)
+}
+
+/// What a configuration's topic aliases leave of the receive buffer, as
+/// the API asks: 64 bytes, and a length when there are aliases.
+fn aliases_fit(o: &emq_options, reserved: usize, rx_size: usize) -> bool {
+    reserved == 0 || (o.topic_alias_length > 0 && rx_size >= reserved + 64)
+}
+
+/// The Authentication Method among the kept CONNECT properties.
+fn method_of(keep: &[PropList]) -> Option<Vec<u8>> {
+    keep.first().and_then(PropList::method)
+}
+
 /// A packet from the broker, well-formed but not necessarily expected.
 fn broker_packet(w: &mut World) {
     let kind = w.byte();
+    if w.v5 {
+        let bytes = broker_packet_v5(w, kind);
+        trace!("  broker queues {bytes:02x?}");
+        w.feed.push_back(Feed::Bytes(bytes));
+        return;
+    }
     let bytes = match kind % 9 {
         0 => vec![0x20, 2, w.byte() % 2, w.byte() % 7],
         1 | 2 => {
@@ -1050,7 +2523,7 @@ fn broker_packet(w: &mut World) {
             if kind & 0x80 != 0 {
                 vec![0xD0, 0]
             } else {
-                let unsubs: Vec<u16> = w.unsub_wire.iter().copied().collect();
+                let unsubs: Vec<u16> = w.unsub_wire.keys().copied().collect();
                 let id = w.pick_id(&unsubs);
                 ack(0xB0, id)
             }
@@ -1066,6 +2539,11 @@ fn step(w: *mut World) -> bool {
         w.byte()
     });
     trace!("op {op} ({})", op % 20);
+    // Outside callbacks: no received properties.
+    received_outside(w);
+    // The v5 forms of publish, subscribe, unsubscribe and disconnect, for
+    // a client at protocol level 5.
+    let v5 = op & 0x40 != 0 && with(w, |w| w.level == 5);
     match op % 20 {
         0 | 1 => with(w, broker_packet),
         2 => with(w, |w| {
@@ -1105,10 +2583,15 @@ fn step(w: *mut World) -> bool {
                 emq_client_connect_start(c, c"broker".as_ptr(), 1883)
             });
         }
+        7 | 8 if v5 => {
+            api(w, |c| call_publish_v5(w, c));
+        }
         7 | 8 => {
             api(w, |c| call_publish(w, c));
         }
+        9 if v5 => api(w, |c| call_subscribe_v5(w, c)),
         9 => api(w, |c| call_subscribe(w, c)),
+        10 if v5 => api(w, |c| call_unsubscribe_v5(w, c)),
         10 => api(w, |c| call_unsubscribe(w, c)),
         11 | 12 => {
             let ms = u32::from(with(w, |w| w.byte())) * 8;
@@ -1123,6 +2606,7 @@ fn step(w: *mut World) -> bool {
             // SAFETY: a live client.
             api(w, |c| unsafe { emq_client_wait(c, id, ms) });
         }
+        14 if v5 => api(w, |c| call_disconnect_v5(w, c)),
         14 => {
             // SAFETY: a live client.
             api(w, |c| unsafe { emq_client_disconnect(c) });
@@ -1143,20 +2627,35 @@ fn step(w: *mut World) -> bool {
             }
         }
         17 => {
-            let (raw, structured) = with(w, |w| {
+            let (raw, structured, level) = with(w, |w| {
                 let flags = w.byte();
                 let id = w.u16();
                 let payload = w.payload();
                 let n = usize::from(w.byte() % 8);
-                (w.bytes(n), publish(b"r/s", &payload, flags, id))
+                // What the store hook of a client at this level gets.
+                let structured = if w.level == 5 {
+                    let props: &[u8] = match flags >> 4 & 3 {
+                        0 | 1 => b"",
+                        2 => b"\x03\x00\x01a",
+                        _ => b"\x26\x00\x01k\x00\x01v",
+                    };
+                    publish_v5(b"r/s", &payload, flags, id, props)
+                } else {
+                    publish(b"r/s", &payload, flags, id)
+                };
+                (w.bytes(n), structured, w.level)
             });
             for bytes in [raw, structured] {
+                if level == 5 && !is_v5_publish(&bytes) && allowed("restore-protocol") {
+                    continue;
+                }
                 // SAFETY: a live client; `bytes` readable.
                 let result = api(w, |c| unsafe {
                     emq_client_restore(c, bytes.as_ptr(), bytes.len())
                 });
                 if result == EMQ_OK {
-                    let (packet, _) = parse(&bytes).expect("restore took bytes that do not parse");
+                    let (packet, _) =
+                        parse(&bytes, false).expect("restore took bytes that do not parse");
                     let Pkt::Publish { qos, id, .. } = packet else {
                         panic!("restore took {packet:?}");
                     };
@@ -1175,21 +2674,58 @@ fn step(w: *mut World) -> bool {
             });
             let ud = w.cast::<c_void>();
             if b % 3 == 0 {
-                // SAFETY: a live client; `o` is valid for the call.
                 let mut o = options(b);
                 o.client_id = c"fz2".as_ptr();
-                api(w, |c| unsafe { emq_client_reconfigure(c, &o) });
-                with(w, |w| w.clean_session = w.clean_session || o.clean_session);
+                // The new settings' arrays, borrowed once they are taken.
+                let mut keep = Vec::new();
+                if b & 0x40 != 0 {
+                    with(w, |w| options_v5(w, &mut o, &mut keep));
+                }
+                // SAFETY: a live client; `o` valid, its arrays until the
+                // next reconfigure or deinit.
+                let result = named(api(w, |c| unsafe { emq_client_reconfigure(c, &o) }));
+                trace!("  reconfigure to level {} -> {result:?}", o.protocol_level);
+                if result == EMQ_OK {
+                    with(w, |w| {
+                        w.clean_session = w.clean_session || o.clean_session;
+                        w.level = o.protocol_level;
+                        w.method = method_of(&keep);
+                        // The old arrays may go now.
+                        if w.live() {
+                            w.options_memory = keep;
+                        }
+                    });
+                }
             } else {
                 // SAFETY: a live client; `cb` valid for the call.
                 api(w, |c| unsafe { emq_client_set_callbacks(c, &cb, ud) });
             }
         }
-        _ => {
-            if op & 0xe0 == 0xe0 {
-                return false;
+        _ if op & 0xe0 == 0xe0 => return false,
+        _ => match op / 20 {
+            0 | 5 => api(w, |c| {
+                let _ = call_publish_v5(w, c);
+            }),
+            1 | 6 => api(w, |c| call_subscribe_v5(w, c)),
+            2 | 7 => api(w, |c| call_unsubscribe_v5(w, c)),
+            3 => api(w, |c| call_disconnect_v5(w, c)),
+            4 | 8 => api(w, |c| call_auth(w, c)),
+            _ => {
+                let c = with(w, |w| w.client);
+                let mut props = EMPTY_PROPERTIES;
+                // SAFETY: a live client; NULL arguments are refused.
+                unsafe {
+                    assert_eq!(
+                        emq_client_received_properties(c, null_mut()),
+                        EMQ_ERR_NULL_POINTER
+                    );
+                    assert_eq!(
+                        emq_client_received_properties(null(), &mut props),
+                        EMQ_ERR_NULL_POINTER
+                    );
+                }
             }
-        }
+        },
     }
     with(w, |w| w.live() && !w.done() && w.ops < MAX_OPS)
 }
@@ -1225,7 +2761,18 @@ fn init(w: *mut World) -> bool {
     o.drop_unacked_on_loss = c3 & 4 != 0;
     o.all_matching_handlers = c3 & 8 != 0;
     o.resubscribe = c3 & 16 == 0;
-    o.protocol_level = if c3 & 32 != 0 { 3 } else { 4 };
+    o.protocol_level = 4;
+    // MQTT 3.1 or 5: the arrays of the v5 settings are kept for the
+    // client's life.
+    let mut keep = Vec::new();
+    let mut v5 = (false, 0);
+    if c3 & 32 != 0 {
+        if with(w, |w| w.byte()) & 1 == 0 {
+            o.protocol_level = 3;
+        } else {
+            v5 = with(w, |w| options_v5(w, &mut o, &mut keep));
+        }
+    }
     if c3 & 64 != 0 {
         o.will_topic = c"fz/will".as_ptr();
         o.will_payload = b"gone".as_ptr();
@@ -1245,6 +2792,7 @@ fn init(w: *mut World) -> bool {
     }
     let (mem, storage, transport, lock_state) = with(w, |w| {
         // A new life (the load hook runs inside init).
+        w.level = o.protocol_level;
         w.freed = false;
         w.deinit_requested = false;
         w.clean_session = o.clean_session;
@@ -1296,16 +2844,42 @@ fn init(w: *mut World) -> bool {
             &mut out,
         )
     };
+    named(result);
+    trace!("init at level {} -> {result:?}", o.protocol_level);
+    let (props_given, aliases) = v5;
+    let aliases_ok = aliases_fit(&o, aliases, b.rx_size);
+    if !props_given {
+        // Without properties to judge, the outcome is known.
+        if aliases_ok {
+            assert!(
+                result == EMQ_OK || result == EMQ_ERR_PERSISTENCE,
+                "init refused a valid setup: {result:?}"
+            );
+        } else {
+            assert_eq!(
+                result, EMQ_ERR_INVALID_ARGUMENT,
+                "topic aliases taking {aliases} of {} bytes",
+                b.rx_size
+            );
+        }
+    }
     if result != EMQ_OK {
-        assert_eq!(result, EMQ_ERR_PERSISTENCE, "init refused a valid setup");
         assert!(out.is_null());
         return false;
     }
+    assert!(
+        aliases_ok,
+        "init took topic aliases taking {aliases} of {} bytes",
+        b.rx_size
+    );
     with(w, |w| {
         w.client = out;
         w.freed = false;
         w.deinit_requested = false;
         w.ops = 0;
+        w.level = o.protocol_level;
+        w.method = method_of(&keep);
+        w.options_memory = keep;
     });
     if c1 & 0x10 != 0 {
         let hooks = emq_lock {
@@ -1326,6 +2900,7 @@ fn init(w: *mut World) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
+    reason_texts();
     // Some runs start just before the 32-bit tick wraps.
     let start = if data.first().is_some_and(|&b| b & 1 != 0) {
         u32::MAX - 3_000
@@ -1338,7 +2913,7 @@ fuzz_target!(|data: &[u8]| {
         at: 1,
         end: data.len(),
         client: null_mut(),
-        storage: Box::into_raw(Box::new(Storage([0; 1024]))),
+        storage: Box::into_raw(Box::new(Storage([0; 2048]))),
         mem: Box::into_raw(Box::new(Mem {
             rx: [0; 512],
             tx: [0; 512],
@@ -1366,7 +2941,7 @@ fuzz_target!(|data: &[u8]| {
         outstanding: HashSet::new(),
         early: HashSet::new(),
         sub_wire: HashSet::new(),
-        unsub_wire: HashSet::new(),
+        unsub_wire: HashMap::new(),
         inbound_open: HashSet::new(),
         tags: Vec::new(),
         saved: Vec::new(),
@@ -1375,6 +2950,13 @@ fuzz_target!(|data: &[u8]| {
         deinit_requested: false,
         freed: false,
         ops: 0,
+        level: 4,
+        options_memory: Vec::new(),
+        method: None,
+        v5: false,
+        link_method: None,
+        expiry_zero: false,
+        server_alias_max: 0,
     }));
     let transport = Box::into_raw(Box::new(emq_transport {
         connect: Some(t_connect),
@@ -1388,6 +2970,7 @@ fuzz_target!(|data: &[u8]| {
     // what the first saved through the persistence hooks).
     for _ in 0..2 {
         with(world, |w| {
+            w.level = 4;
             w.outstanding.clear();
             w.sub_wire.clear();
             w.unsub_wire.clear();
@@ -1401,10 +2984,7 @@ fuzz_target!(|data: &[u8]| {
                 let c = with(world, |w| w.client);
                 // SAFETY: a live client, not inside a callback.
                 assert_eq!(unsafe { emq_client_deinit(c) }, EMQ_OK);
-                with(world, |w| {
-                    w.client = null_mut();
-                    w.freed = true;
-                });
+                with(world, World::ended);
             }
             with(world, World::link_closed_at_end);
         }

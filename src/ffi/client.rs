@@ -1031,16 +1031,19 @@ pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_e
 
 /// DISCONNECT, close, stop reconnecting, and tell `on_disconnect`.
 pub(crate) fn disconnect(c: &emq_client) -> emq_err {
-    disconnect_with(c, |core| core.sup.disconnect().map_err(emq_err::from))
+    disconnect_with(c, |core, _| core.sup.disconnect().map_err(emq_err::from))
 }
 
-/// `disconnect` with `send` writing the DISCONNECT and closing.
+/// `disconnect` with `send` writing the DISCONNECT and closing; `send`
+/// sets its flag when it refused and left the connection as it was (then
+/// `on_disconnect` is not called).
 #[inline(always)]
 pub(crate) fn disconnect_with(
     c: &emq_client,
-    send: impl FnOnce(&mut Core) -> Result<(), emq_err>,
+    send: impl FnOnce(&mut Core, &mut bool) -> Result<(), emq_err>,
 ) -> emq_err {
     let mut cb = None;
+    let mut kept = false;
     let result = with_core(c, |core| {
         cb = core.callback(|cb| cb.on_disconnect);
         if core.opening.take().is_some() {
@@ -1049,10 +1052,10 @@ pub(crate) fn disconnect_with(
             core.sup.stop_reconnecting();
             return Ok(());
         }
-        send(core)
+        send(core, &mut kept)
     });
     sys::notify_progress(c);
-    if result != EMQ_ERR_NOT_CONNECTED {
+    if result != EMQ_ERR_NOT_CONNECTED && !kept {
         if let Some((cb, user_data)) = cb {
             // SAFETY: user callback with valid arguments.
             sys::in_callback(c, || unsafe { cb(user_data, c.as_ptr(), result) });
@@ -1431,6 +1434,9 @@ fn persist_stored(c: &emq_client, packet_id: u16) -> emq_err {
 /// EMQ_ERR_ALREADY_CONNECTED once connected, EMQ_ERR_MALFORMED_PACKET (also
 /// for `packet_len` 0) or EMQ_ERR_INVALID_QOS for bytes that are not a QoS 1/2 PUBLISH,
 /// EMQ_ERR_INVALID_ARGUMENT when its packet id is taken, EMQ_ERR_STORE_FULL.
+/// The packet is checked in the form of the client's protocol level (an
+/// MQTT 5 client's saved packets carry properties): restore into a client
+/// of the level that saved them, as nothing in the bytes says which.
 ///
 /// Firmware builds have it with the `persistence` feature.
 ///

@@ -607,6 +607,15 @@ pub unsafe extern "C" fn emq_client_auth(
         request_call(client, core::ptr::null_mut(), |core| {
             // SAFETY: valid per the contract.
             let properties = CProperties::new(properties, count, PropertyContext::Auth)?;
+            // [MQTT-4.12.1-1]: the method of CONNECT, no other.
+            let given = properties
+                .properties()
+                .get(PropertyId::AuthenticationMethod);
+            let options = core.connect.options();
+            let announced = options.properties.get(PropertyId::AuthenticationMethod);
+            if announced.is_some() && given != announced {
+                return Err(EMQ_ERR_INVALID_PROPERTY);
+            }
             let reason = crate::codec::v5::ReasonCode(reason_code);
             core.sup
                 .client_mut()
@@ -641,13 +650,27 @@ pub unsafe extern "C" fn emq_client_disconnect_v5(
         Ok(c) => c,
         Err(err) => return err,
     };
-    disconnect_with(c, |core| {
-        // SAFETY: valid per the contract.
-        let properties =
-            unsafe { CProperties::new(properties, count, PropertyContext::Disconnect) }?;
-        let reason = crate::codec::v5::ReasonCode(reason_code);
-        core.sup
+    // Arguments first: refused ones leave the client as it was, even while
+    // a connection is still opening.
+    use crate::codec::v5::{ReasonCode, ReasonPacket, Sender};
+    let reason = ReasonCode(reason_code);
+    if !reason.allowed_in(ReasonPacket::Disconnect, Sender::Client) {
+        return EMQ_ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: valid per the contract.
+    let properties =
+        match unsafe { CProperties::new(properties, count, PropertyContext::Disconnect) } {
+            Ok(properties) => properties,
+            Err(err) => return err,
+        };
+    disconnect_with(c, |core, kept| {
+        let sent = core
+            .sup
             .disconnect_v5(reason, properties.properties())
-            .map_err(emq_err::from)
+            .map_err(emq_err::from);
+        // Refused by the session (a Session Expiry after a CONNECT that set
+        // 0, too large for the server): still connected, no on_disconnect.
+        *kept = sent.is_err() && core.sup.client().is_connected();
+        sent
     })
 }

@@ -351,15 +351,15 @@ impl<M: Memory> Session<M> {
         if self.state != State::Disconnected {
             return Err(Error::AlreadyConnected);
         }
-        let decoded = crate::codec::decode(packet, crate::codec::MAX_PACKET_SIZE)
-            .map_err(|_| Error::MalformedPacket)?;
-        let publish = match decoded {
-            crate::codec::Decoded::Packet {
-                packet: Packet::Publish(publish),
-                len,
-            } if len == packet.len() => publish,
-            _ => return Err(Error::MalformedPacket),
+        // An MQTT 5 session restores MQTT 5 packets: they are sent as
+        // they are.
+        #[cfg(feature = "mqtt5")]
+        let publish = match self.v5.active {
+            true => self.restored_v5(packet)?,
+            false => restored(packet)?,
         };
+        #[cfg(not(feature = "mqtt5"))]
+        let publish = restored(packet)?;
         let kind = match publish.qos {
             QoS::AtMostOnce => return Err(Error::InvalidQos),
             QoS::AtLeastOnce => SlotKind::AwaitPubAck,
@@ -1024,6 +1024,19 @@ fn ack(first_byte: u8, packet_id: u16) -> [u8; 4] {
 }
 
 /// The index of the busy slot holding `packet_id`, if any.
+/// The MQTT 3.1.1 PUBLISH a restore hands back, whole and nothing more.
+fn restored(packet: &[u8]) -> Result<Publish<'_>, Error> {
+    let decoded = crate::codec::decode(packet, crate::codec::MAX_PACKET_SIZE)
+        .map_err(|_| Error::MalformedPacket)?;
+    match decoded {
+        crate::codec::Decoded::Packet {
+            packet: Packet::Publish(publish),
+            len,
+        } if len == packet.len() => Ok(publish),
+        _ => Err(Error::MalformedPacket),
+    }
+}
+
 fn find_slot(slots: &[Slot], packet_id: u16) -> Option<usize> {
     let index = usize::from(packet_id) % slots.len().max(1);
     let slot = slots.get(index)?;

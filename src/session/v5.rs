@@ -9,7 +9,7 @@
 use super::store::{LIVE, RELEASED};
 use super::{Event, Memory, Session, Slot, SlotKind, State};
 use crate::codec::v5::{self, Encode as _, Properties, Property, PropertyId, ReasonCode};
-use crate::codec::{ConnAck, ConnectReturnCode, Packet, QoS, SubAck};
+use crate::codec::{ConnAck, ConnectReturnCode, Packet, Publish, QoS, SubAck};
 use crate::time::Millis;
 use crate::Error;
 
@@ -645,6 +645,27 @@ impl<M: Memory> Session<M> {
         self.v5 = link;
         if let Some(secs) = limits.server_keep_alive {
             self.keep_alive_ms = u32::from(secs) * 1000;
+        }
+    }
+
+    /// The MQTT 5 PUBLISH a restore hands back, whole and nothing more, in
+    /// its 3.1.1 form for the outbox's bookkeeping. (Which protocol a saved
+    /// packet was encoded for is not in its bytes: a client restores what a
+    /// client of its own protocol level saved.)
+    pub(super) fn restored_v5<'p>(&self, packet: &'p [u8]) -> Result<Publish<'p>, Error> {
+        match v5::decode_from_server(packet, crate::codec::MAX_PACKET_SIZE) {
+            Ok(v5::Decoded::Packet {
+                packet: v5::ServerPacket::Publish(p),
+                len,
+            }) if len == packet.len() && !p.topic.is_empty() => Ok(Publish {
+                dup: p.dup,
+                qos: p.qos,
+                retain: p.retain,
+                topic: p.topic,
+                packet_id: p.packet_id,
+                payload: p.payload,
+            }),
+            _ => Err(Error::MalformedPacket),
         }
     }
 

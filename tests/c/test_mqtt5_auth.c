@@ -138,6 +138,11 @@ int main(void)
     CHECK_ERR(emq_client_auth(client, 0x87, reauth, 2), EMQ_ERR_INVALID_ARGUMENT);
     reauth[1] = text_prop(EMQ_PROP_CONTENT_TYPE, "x"); /* not in AUTH */
     CHECK_ERR(emq_client_auth(client, 0x19, reauth, 2), EMQ_ERR_INVALID_PROPERTY);
+    /* [MQTT-4.12.1-1]: only CONNECT's method. */
+    reauth[0] = text_prop(EMQ_PROP_AUTHENTICATION_METHOD, "OTHER");
+    reauth[1] = text_prop(EMQ_PROP_AUTHENTICATION_DATA, "again");
+    CHECK_ERR(emq_client_auth(client, 0x19, reauth, 2), EMQ_ERR_INVALID_PROPERTY);
+    reauth[0] = text_prop(EMQ_PROP_AUTHENTICATION_METHOD, "TOKEN");
     CHECK(emq_client_is_connected(client));
 
     /* Re-authentication: 0x19, one more challenge, then 0x00. */

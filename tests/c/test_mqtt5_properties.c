@@ -140,8 +140,9 @@ static emq_client *client_v5(v5rec *v, emq_options *o)
 static emq_property connect_props[2];
 static emq_property will_props[2];
 
-static void check_refusals(emq_client *c, const char *topic)
+static void check_refusals(emq_client *c, void *user_data, const char *topic)
 {
+    int disconnects;
     static const uint8_t p[] = "x";
     emq_property bad[2];
     emq_subscription_v5 sub;
@@ -179,12 +180,17 @@ static void check_refusals(emq_client *c, const char *topic)
     CHECK_ERR(emq_client_subscribe_v5(c, &sub, 1, bad, 1, &id), EMQ_ERR_INVALID_PROPERTY);
     bad[0] = text_prop(EMQ_PROP_CONTENT_TYPE, "x"); /* not in UNSUBSCRIBE */
     CHECK_ERR(emq_client_unsubscribe_v5(c, &topic, 1, bad, 1, &id), EMQ_ERR_INVALID_PROPERTY);
-    /* 0x87 is the server's; a client's DISCONNECT may not carry it. */
+    /* 0x87 is the server's; a client's DISCONNECT may not carry it. A
+     * refused DISCONNECT keeps the connection: no on_disconnect. */
+    disconnects = ((v5rec *)user_data)->r.disconnects;
     CHECK_ERR(emq_client_disconnect_v5(c, 0x87, NULL, 0), EMQ_ERR_INVALID_ARGUMENT);
+    bad[0] = text_prop(EMQ_PROP_REASON_STRING, "\xff");
+    CHECK_ERR(emq_client_disconnect_v5(c, 0, bad, 1), EMQ_ERR_INVALID_UTF8);
     /* [MQTT-3.14.2-2]: no session expiry after a CONNECT that set 0. */
     bad[0] = number_prop(EMQ_PROP_SESSION_EXPIRY_INTERVAL, 30);
     CHECK_ERR(emq_client_disconnect_v5(c, 0, bad, 1), EMQ_ERR_INVALID_PROPERTY);
     CHECK(emq_client_is_connected(c));
+    CHECK(((v5rec *)user_data)->r.disconnects == disconnects);
 }
 
 /* Resubscribing after a reconnect (clean session) keeps an MQTT 5
@@ -351,7 +357,7 @@ int main(void)
         CHECK_ERR(emq_client_received_properties(subscriber, NULL), EMQ_ERR_NULL_POINTER);
     }
 
-    check_refusals(publisher, topic);
+    check_refusals(publisher, &pub, topic);
     check_resubscribe(base);
     /* Still usable: a plain v5 publish goes through. */
     CHECK_OK(emq_client_publish_v5(publisher, topic, payload, 1, 1, false, NULL, 0, &packet_id));
