@@ -521,14 +521,7 @@ impl<M: Memory> Session<M> {
             S::Auth(auth) => return self.auth_received(&auth, now_ms),
             S::Disconnect(d) => return Err(Error::ServerDisconnected(d.reason.0)),
             _ if self.state == State::AwaitingConnAck => return Err(Error::ProtocolViolation),
-            S::Publish(p) => Packet::Publish(crate::codec::Publish {
-                dup: p.dup,
-                qos: p.qos,
-                retain: p.retain,
-                topic: p.topic,
-                packet_id: p.packet_id,
-                payload: p.payload,
-            }),
+            S::Publish(p) => Packet::Publish(p.plain()),
             S::PubAck(r) if r.reason.is_error() => {
                 return self.fail(r.packet_id, SlotKind::AwaitPubAck, r.reason, now_ms)
             }
@@ -657,14 +650,7 @@ impl<M: Memory> Session<M> {
             Ok(v5::Decoded::Packet {
                 packet: v5::ServerPacket::Publish(p),
                 len,
-            }) if len == packet.len() && !p.topic.is_empty() => Ok(Publish {
-                dup: p.dup,
-                qos: p.qos,
-                retain: p.retain,
-                topic: p.topic,
-                packet_id: p.packet_id,
-                payload: p.payload,
-            }),
+            }) if len == packet.len() && !p.topic.is_empty() => Ok(p.plain()),
             _ => Err(Error::MalformedPacket),
         }
     }

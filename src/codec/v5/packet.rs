@@ -80,6 +80,19 @@ impl<'a> Publish<'a> {
         }
     }
 
+    /// The message without its properties, as the 3.1.1 state machine
+    /// handles it.
+    pub fn plain(&self) -> crate::codec::Publish<'a> {
+        crate::codec::Publish {
+            dup: self.dup,
+            qos: self.qos,
+            retain: self.retain,
+            topic: self.topic,
+            packet_id: self.packet_id,
+            payload: self.payload,
+        }
+    }
+
     /// Checks that the payload is UTF-8 when the Payload Format Indicator
     /// says so. A receiver MAY check this and answer 0x99 Payload format
     /// invalid (3.3.2.3.2), so decoding leaves it to the caller; encoding
