@@ -4,12 +4,16 @@
 /// Everything that can go wrong in embermq, from malformed bytes on the wire
 /// to a full in-flight window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+// Discriminants from 1 leave 0 free, so `Ok(())` of a `Result<(), Error>`
+// is the byte 0: every `?` tests it with one flag-setting shift instead of
+// masking and comparing against the first free discriminant.
+#[repr(u8)]
 pub enum Error {
     // ---- encoding into caller buffers ----
     /// The output buffer is too small for the packet (its size is
     /// `encoded_len`).
     #[error("buffer too small")]
-    BufferTooSmall,
+    BufferTooSmall = 1,
 
     // ---- framing ----
     /// The remaining-length field runs past its maximum of 4 bytes.
