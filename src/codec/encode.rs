@@ -24,31 +24,27 @@ pub fn encoded_len(packet: &Packet<'_>) -> Result<usize, Error> {
 /// by the packets a client sends, so that a client links only the
 /// encoders it calls.
 pub(crate) trait Encode {
-    /// Validates the packet and returns its body length (the remaining
-    /// length), not yet checked against the protocol maximum.
-    fn body_len(&self) -> Result<usize, Error>;
-    /// Writes the whole packet; `w` has room for exactly it.
-    fn write(&self, w: &mut Writer<'_>, body_len: usize);
-}
-
-fn checked_body_len<P: Encode + ?Sized>(packet: &P) -> Result<usize, Error> {
-    let len = packet.body_len()?;
-    if len > MAX_REMAINING_LENGTH {
-        return Err(Error::PacketTooLarge);
-    }
-    Ok(len)
+    /// Validates the packet and writes it through `w`. One function both
+    /// sizes (a sizing [`Writer`] only counts the body) and writes, so
+    /// each packet's layout is code once.
+    fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error>;
 }
 
 /// Writes `packet` into `out` and returns the number of bytes written.
 /// Nothing is written when the packet is invalid or does not fit.
 fn encode_into<P: Encode + ?Sized>(packet: &P, out: &mut [u8]) -> Result<usize, Error> {
     // The whole size is checked first, so nothing is written on failure.
-    encode_sized(packet, checked_body_len(packet)?, out)
+    encode_sized(packet, sized(packet)?.0, out)
 }
 
 /// A packet validated (and sized) once: its body length and total size.
 pub(crate) fn sized<P: Encode + ?Sized>(packet: &P) -> Result<(usize, usize), Error> {
-    let body = checked_body_len(packet)?;
+    let mut w = Writer::sizing();
+    packet.emit(&mut w)?;
+    let body = w.at;
+    if body > MAX_REMAINING_LENGTH {
+        return Err(Error::PacketTooLarge);
+    }
     Ok((body, 1 + remaining_length_len(body) + body))
 }
 
@@ -60,33 +56,10 @@ pub(crate) fn encode_sized<P: Encode + ?Sized>(
     out: &mut [u8],
 ) -> Result<usize, Error> {
     let needed = 1 + remaining_length_len(body) + body;
-    check_room(out, needed)?;
-    let mut w = Writer {
-        out: &mut out[..needed],
-        at: 0,
-    };
-    packet.write(&mut w, body);
+    let mut w = Writer::new(out, needed, body)?;
+    packet.emit(&mut w)?;
     debug_assert_eq!(w.at, needed);
     Ok(needed)
-}
-
-fn string_len(text: &str) -> Result<usize, Error> {
-    if text.len() > u16::MAX as usize {
-        return Err(Error::StringTooLong);
-    }
-    // A plain loop: `contains` brings a word-at-a-time search firmware
-    // does not need for topics.
-    if text.bytes().any(|byte| byte == 0) {
-        return Err(Error::NullCharacter);
-    }
-    Ok(2 + text.len())
-}
-
-fn binary_len(bytes: &[u8]) -> Result<usize, Error> {
-    if bytes.len() > u16::MAX as usize {
-        return Err(Error::StringTooLong);
-    }
-    Ok(2 + bytes.len())
 }
 
 fn require_id(packet_id: u16) -> Result<(), Error> {
@@ -98,30 +71,9 @@ fn require_id(packet_id: u16) -> Result<(), Error> {
 }
 
 impl Encode for Connect<'_> {
-    fn body_len(&self) -> Result<usize, Error> {
-        let mut len = string_len(self.protocol.protocol_name())? + 1 + 1 + 2;
-        len += string_len(self.client_id)?;
-        if let Some(will) = &self.will {
-            topic::validate_topic_name(will.topic)?;
-            len += string_len(will.topic)? + binary_len(will.payload)?;
-        }
-        match (self.username, self.password) {
-            (None, Some(_)) => return Err(Error::InvalidConnectFlags),
-            (username, password) => {
-                if let Some(username) = username {
-                    len += string_len(username)?;
-                }
-                if let Some(password) = password {
-                    len += binary_len(password)?;
-                }
-            }
-        }
-        Ok(len)
-    }
-
-    fn write(&self, w: &mut Writer<'_>, body_len: usize) {
-        w.fixed_header(0x10, body_len);
-        w.binary(self.protocol.protocol_name().as_bytes());
+    fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.fixed_header(0x10);
+        w.prefixed(self.protocol.protocol_name().as_bytes());
         w.u8(self.protocol as u8);
         let mut flags = (self.clean_session as u8) << 1;
         if let Some(will) = &self.will {
@@ -131,100 +83,93 @@ impl Encode for Connect<'_> {
         flags |= (self.username.is_some() as u8) << 7;
         w.u8(flags);
         w.u16(self.keep_alive);
-        w.binary(self.client_id.as_bytes());
+        w.string(self.client_id)?;
         if let Some(will) = &self.will {
-            w.binary(will.topic.as_bytes());
-            w.binary(will.payload);
+            // A valid topic name is also a valid MQTT string.
+            w.validate(|| topic::validate_topic_name(will.topic))?;
+            w.prefixed(will.topic.as_bytes());
+            w.binary(will.payload)?;
+        }
+        if self.password.is_some() && self.username.is_none() {
+            return Err(Error::InvalidConnectFlags);
         }
         if let Some(username) = self.username {
-            w.binary(username.as_bytes());
+            w.string(username)?;
         }
         if let Some(password) = self.password {
-            w.binary(password);
+            w.binary(password)?;
         }
+        Ok(())
     }
 }
 
 impl Encode for Publish<'_> {
-    fn body_len(&self) -> Result<usize, Error> {
-        Ok(publish_header_body_len(self)? + self.payload.len())
-    }
-
-    fn write(&self, w: &mut Writer<'_>, body_len: usize) {
-        self.write_header(w, body_len);
+    fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        self.emit_header(w)?;
         w.bytes(self.payload);
+        Ok(())
     }
 }
 
 impl Encode for Subscribe<'_> {
-    fn body_len(&self) -> Result<usize, Error> {
+    fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         require_id(self.packet_id)?;
-        let mut len = 2;
+        w.fixed_header(0x82);
+        w.u16(self.packet_id);
+        let mut none = true;
         for entry in self.topics.iter() {
             // A valid filter is also a valid MQTT string (length, no U+0000).
-            topic::validate_topic_filter(entry.filter)?;
-            len += 2 + entry.filter.len() + 1;
+            w.validate(|| topic::validate_topic_filter(entry.filter))?;
+            w.prefixed(entry.filter.as_bytes());
+            w.u8(entry.qos as u8);
+            none = false;
         }
-        if len == 2 {
+        if none {
             return Err(Error::NoTopicFilters);
         }
-        Ok(len)
-    }
-
-    fn write(&self, w: &mut Writer<'_>, body_len: usize) {
-        w.fixed_header(0x82, body_len);
-        w.u16(self.packet_id);
-        for entry in self.topics.iter() {
-            w.binary(entry.filter.as_bytes());
-            w.u8(entry.qos as u8);
-        }
+        Ok(())
     }
 }
 
 impl Encode for Unsubscribe<'_> {
-    fn body_len(&self) -> Result<usize, Error> {
+    fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         require_id(self.packet_id)?;
-        let mut len = 2;
+        w.fixed_header(0xa2);
+        w.u16(self.packet_id);
+        let mut none = true;
         for filter in self.topics.iter() {
-            topic::validate_topic_filter(filter)?;
-            len += 2 + filter.len();
+            w.validate(|| topic::validate_topic_filter(filter))?;
+            w.prefixed(filter.as_bytes());
+            none = false;
         }
-        if len == 2 {
+        if none {
             return Err(Error::NoTopicFilters);
         }
-        Ok(len)
-    }
-
-    fn write(&self, w: &mut Writer<'_>, body_len: usize) {
-        w.fixed_header(0xa2, body_len);
-        w.u16(self.packet_id);
-        for filter in self.topics.iter() {
-            w.binary(filter.as_bytes());
-        }
+        Ok(())
     }
 }
 
 /// Every packet type, as a server or a test encodes them.
 impl Encode for Packet<'_> {
-    fn body_len(&self) -> Result<usize, Error> {
+    fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         match self {
-            Packet::Connect(c) => c.body_len(),
+            Packet::Connect(c) => c.emit(w),
             Packet::ConnAck(ack) => {
                 if ack.session_present && ack.code != ConnectReturnCode::Accepted {
                     return Err(Error::InvalidConnackFlags);
                 }
-                Ok(2)
+                w.fixed_header(0x20);
+                w.u8(ack.session_present as u8);
+                w.u8(ack.code as u8);
+                Ok(())
             }
-            Packet::Publish(p) => p.body_len(),
-            Packet::PubAck(id)
-            | Packet::PubRec(id)
-            | Packet::PubRel(id)
-            | Packet::PubComp(id)
-            | Packet::UnsubAck(id) => {
-                require_id(*id)?;
-                Ok(2)
-            }
-            Packet::Subscribe(s) => s.body_len(),
+            Packet::Publish(p) => p.emit(w),
+            Packet::PubAck(id) => ack(w, 0x40, *id),
+            Packet::PubRec(id) => ack(w, 0x50, *id),
+            Packet::PubRel(id) => ack(w, 0x62, *id),
+            Packet::PubComp(id) => ack(w, 0x70, *id),
+            Packet::UnsubAck(id) => ack(w, 0xb0, *id),
+            Packet::Subscribe(s) => s.emit(w),
             Packet::SubAck(s) => {
                 require_id(s.packet_id)?;
                 if s.return_codes.is_empty() {
@@ -237,63 +182,68 @@ impl Encode for Packet<'_> {
                 {
                     return Err(Error::InvalidSubackCode(bad));
                 }
-                Ok(2 + s.return_codes.len())
-            }
-            Packet::Unsubscribe(u) => u.body_len(),
-            Packet::PingReq | Packet::PingResp | Packet::Disconnect => Ok(0),
-        }
-    }
-
-    fn write(&self, w: &mut Writer<'_>, body_len: usize) {
-        match self {
-            Packet::Connect(c) => c.write(w, body_len),
-            Packet::ConnAck(ack) => {
-                w.fixed_header(0x20, body_len);
-                w.u8(ack.session_present as u8);
-                w.u8(ack.code as u8);
-            }
-            Packet::Publish(p) => p.write(w, body_len),
-            Packet::PubAck(id) => ack(w, 0x40, *id),
-            Packet::PubRec(id) => ack(w, 0x50, *id),
-            Packet::PubRel(id) => ack(w, 0x62, *id),
-            Packet::PubComp(id) => ack(w, 0x70, *id),
-            Packet::UnsubAck(id) => ack(w, 0xb0, *id),
-            Packet::Subscribe(s) => s.write(w, body_len),
-            Packet::SubAck(s) => {
-                w.fixed_header(0x90, body_len);
+                w.fixed_header(0x90);
                 w.u16(s.packet_id);
                 w.bytes(s.return_codes);
+                Ok(())
             }
-            Packet::Unsubscribe(u) => u.write(w, body_len),
-            Packet::PingReq => w.fixed_header(0xc0, 0),
-            Packet::PingResp => w.fixed_header(0xd0, 0),
-            Packet::Disconnect => w.fixed_header(0xe0, 0),
+            Packet::Unsubscribe(u) => u.emit(w),
+            Packet::PingReq => bodiless(w, 0xc0),
+            Packet::PingResp => bodiless(w, 0xd0),
+            Packet::Disconnect => bodiless(w, 0xe0),
         }
     }
 }
 
-/// Body bytes of a PUBLISH before its payload: topic and packet id.
-fn publish_header_body_len(p: &Publish<'_>) -> Result<usize, Error> {
-    // A valid topic name is also a valid MQTT string (length, no U+0000).
-    topic::validate_topic_name(p.topic)?;
-    let id_len = if p.qos == QoS::AtMostOnce {
-        0
-    } else {
-        require_id(p.packet_id)?;
-        2
-    };
-    Ok(2 + p.topic.len() + id_len)
-}
-
-/// Sequential writer into a buffer whose size was checked up front.
+/// Sequential writer of a packet. A sizing writer (no buffer) only counts
+/// the body's bytes; a writing one has room for exactly the packet, whose
+/// body length it knows, and writes the fixed header too.
 pub(crate) struct Writer<'b> {
+    /// The packet's bytes; empty while sizing.
     out: &'b mut [u8],
+    /// Bytes written, or counted while sizing.
     at: usize,
+    /// The remaining length the fixed header announces.
+    body_len: usize,
 }
 
 impl Writer<'_> {
+    fn sizing() -> Writer<'static> {
+        Writer {
+            out: &mut [],
+            at: 0,
+            body_len: 0,
+        }
+    }
+
+    /// A writer of the `needed` bytes of a packet with a `body_len` body
+    /// at the start of `out`, or [`Error::BufferTooSmall`].
+    fn new(out: &mut [u8], needed: usize, body_len: usize) -> Result<Writer<'_>, Error> {
+        Ok(Writer {
+            out: out.get_mut(..needed).ok_or(Error::BufferTooSmall)?,
+            at: 0,
+            body_len,
+        })
+    }
+
+    fn is_sizing(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    /// Runs a validation while sizing only: the writing pass repeats a
+    /// packet that sizing validated.
+    fn validate(&self, check: impl FnOnce() -> Result<(), Error>) -> Result<(), Error> {
+        if self.is_sizing() {
+            check()
+        } else {
+            Ok(())
+        }
+    }
+
     fn u8(&mut self, byte: u8) {
-        self.out[self.at] = byte;
+        if let Some(slot) = self.out.get_mut(self.at) {
+            *slot = byte;
+        }
         self.at += 1;
     }
 
@@ -302,18 +252,48 @@ impl Writer<'_> {
     }
 
     fn bytes(&mut self, bytes: &[u8]) {
-        self.out[self.at..self.at + bytes.len()].copy_from_slice(bytes);
+        if let Some(room) = self.out.get_mut(self.at..self.at + bytes.len()) {
+            room.copy_from_slice(bytes);
+        }
         self.at += bytes.len();
     }
 
-    /// A length-prefixed field; lengths were validated by `body_len`.
-    fn binary(&mut self, bytes: &[u8]) {
+    /// A length-prefixed field whose length was validated.
+    fn prefixed(&mut self, bytes: &[u8]) {
         self.u16(bytes.len() as u16);
         self.bytes(bytes);
     }
 
-    fn fixed_header(&mut self, first_byte: u8, mut body_len: usize) {
+    /// Binary data: a length-prefixed field of at most 65,535 bytes.
+    fn binary(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if bytes.len() > u16::MAX as usize {
+            return Err(Error::StringTooLong);
+        }
+        self.prefixed(bytes);
+        Ok(())
+    }
+
+    /// An MQTT string: binary data without U+0000 (`text` is UTF-8).
+    fn string(&mut self, text: &str) -> Result<(), Error> {
+        if text.len() > u16::MAX as usize {
+            return Err(Error::StringTooLong);
+        }
+        // A plain loop: `contains` brings a word-at-a-time search firmware
+        // does not need.
+        if text.bytes().any(|byte| byte == 0) {
+            return Err(Error::NullCharacter);
+        }
+        self.prefixed(text.as_bytes());
+        Ok(())
+    }
+
+    /// The fixed header; a sizing writer counts only the body.
+    fn fixed_header(&mut self, first_byte: u8) {
+        if self.is_sizing() {
+            return;
+        }
         self.u8(first_byte);
+        let mut body_len = self.body_len;
         loop {
             let mut byte = (body_len & 0x7f) as u8;
             body_len >>= 7;
@@ -328,14 +308,6 @@ impl Writer<'_> {
     }
 }
 
-fn check_room(out: &[u8], needed: usize) -> Result<(), Error> {
-    if out.len() < needed {
-        Err(Error::BufferTooSmall)
-    } else {
-        Ok(())
-    }
-}
-
 fn publish_first_byte(p: &Publish<'_>) -> u8 {
     // DUP is meaningless on QoS 0 and must be 0 there [MQTT-3.3.1-2].
     let dup = p.dup && p.qos != QoS::AtMostOnce;
@@ -347,24 +319,30 @@ impl Publish<'_> {
     /// can go to the transport straight from the caller's memory. Returns the
     /// header length; the payload must follow it on the wire.
     pub fn encode_header(&self, out: &mut [u8]) -> Result<usize, Error> {
-        let head = publish_header_body_len(self)?;
+        let mut sizing = Writer::sizing();
+        self.emit_header(&mut sizing)?;
+        let head = sizing.at;
         let body = head + self.payload.len();
         if body > MAX_REMAINING_LENGTH {
             return Err(Error::PacketTooLarge);
         }
         let needed = 1 + remaining_length_len(body) + head;
-        check_room(out, needed)?;
-        let mut w = Writer { out, at: 0 };
-        self.write_header(&mut w, body);
-        Ok(w.at)
+        let mut w = Writer::new(out, needed, body)?;
+        self.emit_header(&mut w)?;
+        Ok(needed)
     }
 
-    fn write_header(&self, w: &mut Writer<'_>, body_len: usize) {
-        w.fixed_header(publish_first_byte(self), body_len);
-        w.binary(self.topic.as_bytes());
+    /// The fixed header, topic and packet id.
+    fn emit_header(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        // A valid topic name is also a valid MQTT string (length, no U+0000).
+        w.validate(|| topic::validate_topic_name(self.topic))?;
+        w.fixed_header(publish_first_byte(self));
+        w.prefixed(self.topic.as_bytes());
         if self.qos != QoS::AtMostOnce {
+            require_id(self.packet_id)?;
             w.u16(self.packet_id);
         }
+        Ok(())
     }
 }
 
@@ -383,7 +361,14 @@ impl Packet<'_> {
     }
 }
 
-fn ack(w: &mut Writer<'_>, first_byte: u8, packet_id: u16) {
-    w.fixed_header(first_byte, 2);
+fn bodiless(w: &mut Writer<'_>, first_byte: u8) -> Result<(), Error> {
+    w.fixed_header(first_byte);
+    Ok(())
+}
+
+fn ack(w: &mut Writer<'_>, first_byte: u8, packet_id: u16) -> Result<(), Error> {
+    require_id(packet_id)?;
+    w.fixed_header(first_byte);
     w.u16(packet_id);
+    Ok(())
 }
