@@ -202,11 +202,19 @@ impl<'a> Reader<'a> {
         Ok(byte)
     }
 
+    #[inline(always)]
     fn u16(&mut self) -> Result<u16, Error> {
-        let value = u16::from_be_bytes([self.u8()?, self.u8()?]);
-        Ok(value)
+        // Both bytes at once: one length check, one error path.
+        match self.bytes.split_first_chunk() {
+            Some((&bytes, rest)) => {
+                self.bytes = rest;
+                Ok(u16::from_be_bytes(bytes))
+            }
+            None => Err(Error::MalformedPacket),
+        }
     }
 
+    #[inline(always)]
     fn packet_id(&mut self) -> Result<u16, Error> {
         match self.u16()? {
             0 => Err(Error::ZeroPacketId),
@@ -305,14 +313,15 @@ fn decode_server_sent(
     debug_assert!(body.len() <= MAX_REMAINING_LENGTH);
     let mut r = Reader { bytes: body };
     let packet = match packet_type {
+        PacketType::Publish => return decode_publish(flags, r),
+        PacketType::PingResp => Packet::PingResp,
         PacketType::ConnAck => {
-            let ack_flags = r.u8()?;
-            let code = r.u8()?;
+            let [ack_flags, code] = r.u16()?.to_be_bytes();
             if ack_flags & 0xfe != 0 {
                 return Err(Error::InvalidConnackFlags);
             }
             let code = ConnectReturnCode::from_u8(code)?;
-            let session_present = ack_flags & 1 != 0;
+            let session_present = ack_flags != 0;
             // A refusal never comes with a session [MQTT-3.2.2-4].
             if session_present && code != ConnectReturnCode::Accepted {
                 return Err(Error::InvalidConnackFlags);
@@ -322,51 +331,63 @@ fn decode_server_sent(
                 code,
             })
         }
-        PacketType::Publish => {
-            let qos = QoS::from_u8((flags >> 1) & 0x03)?;
-            let topic = r.string()?;
-            topic::validate_topic_name(topic)?;
-            let packet_id = if qos == QoS::AtMostOnce {
-                0
-            } else {
-                r.packet_id()?
-            };
-            Packet::Publish(Publish {
-                dup: flags & 0x08 != 0,
-                qos,
-                retain: flags & 0x01 != 0,
-                topic,
-                packet_id,
-                payload: r.rest(),
-            })
-        }
-        PacketType::PubAck => Packet::PubAck(r.packet_id()?),
-        PacketType::PubRec => Packet::PubRec(r.packet_id()?),
-        PacketType::PubRel => Packet::PubRel(r.packet_id()?),
-        PacketType::PubComp => Packet::PubComp(r.packet_id()?),
-        PacketType::UnsubAck => Packet::UnsubAck(r.packet_id()?),
-        PacketType::SubAck => {
+        PacketType::PubAck
+        | PacketType::PubRec
+        | PacketType::PubRel
+        | PacketType::PubComp
+        | PacketType::SubAck
+        | PacketType::UnsubAck => {
+            // One read of the packet id for every acknowledgement.
             let packet_id = r.packet_id()?;
-            let return_codes = r.rest();
-            if return_codes.is_empty() {
-                return Err(Error::MalformedPacket);
+            match packet_type {
+                PacketType::PubAck => Packet::PubAck(packet_id),
+                PacketType::PubRec => Packet::PubRec(packet_id),
+                PacketType::PubRel => Packet::PubRel(packet_id),
+                PacketType::PubComp => Packet::PubComp(packet_id),
+                PacketType::SubAck => {
+                    let return_codes = r.rest();
+                    if return_codes.is_empty() {
+                        return Err(Error::MalformedPacket);
+                    }
+                    if let Some(&bad) = return_codes
+                        .iter()
+                        .find(|&&code| code > 2 && code != SUBACK_FAILURE)
+                    {
+                        return Err(Error::InvalidSubackCode(bad));
+                    }
+                    Packet::SubAck(SubAck {
+                        packet_id,
+                        return_codes,
+                    })
+                }
+                // UNSUBACK, the last of the group.
+                _ => Packet::UnsubAck(packet_id),
             }
-            if let Some(&bad) = return_codes
-                .iter()
-                .find(|&&code| code > 2 && code != SUBACK_FAILURE)
-            {
-                return Err(Error::InvalidSubackCode(bad));
-            }
-            Packet::SubAck(SubAck {
-                packet_id,
-                return_codes,
-            })
         }
-        PacketType::PingResp => Packet::PingResp,
         other => return Err(Error::UnexpectedPacket(other as u8)),
     };
     r.finish()?;
     Ok(packet)
+}
+
+/// A PUBLISH body; `flags` passed [`check_flags`].
+fn decode_publish(flags: u8, mut r: Reader<'_>) -> Result<Packet<'_>, Error> {
+    let qos = QoS::from_u8((flags >> 1) & 0x03)?;
+    let topic = r.string()?;
+    topic::validate_topic_name(topic)?;
+    let packet_id = if qos == QoS::AtMostOnce {
+        0
+    } else {
+        r.packet_id()?
+    };
+    Ok(Packet::Publish(Publish {
+        dup: flags & 0x08 != 0,
+        qos,
+        retain: flags & 0x01 != 0,
+        topic,
+        packet_id,
+        payload: r.rest(),
+    }))
 }
 
 fn decode_connect<'a>(r: &mut Reader<'a>) -> Result<Connect<'a>, Error> {
