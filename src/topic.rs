@@ -51,16 +51,15 @@ pub fn validate_topic_name(name: &str) -> Result<(), Error> {
     check_length(name)?;
     let mut wildcard = false;
     let bytes = name.as_bytes();
-    #[cfg(not(feature = "std"))]
-    let plain = 0;
-    // Hosts: past the words with no NUL, `+` or `#` first.
+    // Hosts: past the words with no NUL, `+` or `#` first. (Firmware
+    // starts at 0 without slicing, which would link a bounds check.)
     #[cfg(feature = "std")]
-    let plain = crate::codec::skip_words(bytes, 0, |word| {
+    let bytes = &bytes[crate::codec::skip_words(bytes, 0, |word| {
         const ONES: u64 = 0x0101_0101_0101_0101;
         let found = |byte: u8| crate::codec::zero_bytes(word ^ (ONES * u64::from(byte)));
         found(0) | found(PLUS) | found(HASH) != 0
-    });
-    for &b in &bytes[plain..] {
+    })..];
+    for &b in bytes {
         match b {
             0 => return Err(Error::NullCharacter),
             PLUS | HASH => wildcard = true,
@@ -93,24 +92,23 @@ pub fn validate_topic_name(name: &str) -> Result<(), Error> {
 /// - [`Error::InvalidTopicFilter`] if a `+` or `#` is misplaced.
 pub fn validate_topic_filter(filter: &str) -> Result<(), Error> {
     check_length(filter)?;
-    let bytes = filter.as_bytes();
-    let last = bytes.len() - 1;
     let mut misplaced = false;
-    for (i, &b) in bytes.iter().enumerate() {
+    // The byte before the current one; the start counts as a level's start.
+    let mut previous = SEP;
+    let mut rest = filter.as_bytes();
+    while let Some((&b, after)) = rest.split_first() {
         match b {
             0 => return Err(Error::NullCharacter),
             PLUS | HASH => {
-                let starts_level = i == 0 || bytes[i - 1] == SEP;
-                let ends_level = i == last || bytes[i + 1] == SEP;
-                let placed = if b == PLUS {
-                    starts_level && ends_level
-                } else {
-                    starts_level && i == last
-                };
-                misplaced |= !placed;
+                let next = after.first();
+                let whole_level = previous == SEP && matches!(next, None | Some(&SEP));
+                // `#` must also be the last character.
+                misplaced |= !whole_level || (b == HASH && next.is_some());
             }
             _ => {}
         }
+        previous = b;
+        rest = after;
     }
     if misplaced {
         Err(Error::InvalidTopicFilter)
@@ -629,6 +627,28 @@ mod tests {
         fn prop_agrees_with_reference(filter in valid_filter(), name in valid_name()) {
             prop_assert_eq!(validate_topic_filter(&filter), Ok(()));
             prop_assert_eq!(matches(&filter, &name), reference_matches(&filter, &name));
+        }
+
+        #[test]
+        fn prop_filter_validity_as_by_levels(s in tricky_string()) {
+            // The rule as the spec states it: a level holding a wildcard is
+            // just that wildcard, and `#` is only the last level.
+            let levels: Vec<&str> = s.split('/').collect();
+            let by_levels = levels.iter().enumerate().all(|(i, level)| {
+                !(level.contains('+') || level.contains('#'))
+                    || *level == "+"
+                    || (*level == "#" && i == levels.len() - 1)
+            });
+            let expected = if s.is_empty() {
+                Err(Error::EmptyTopic)
+            } else if s.contains('\0') {
+                Err(Error::NullCharacter)
+            } else if by_levels {
+                Ok(())
+            } else {
+                Err(Error::InvalidTopicFilter)
+            };
+            prop_assert_eq!(validate_topic_filter(&s), expected);
         }
 
         #[test]
