@@ -260,21 +260,13 @@ impl Packet<'_> {
     }
 }
 
-/// Reads a big-endian u16 at `at`; the caller has checked the bounds.
-fn be16(bytes: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([bytes[at], bytes[at + 1]])
-}
-
 /// Walks validated wire bytes of length-prefixed strings. Validation ran at
 /// decode time, so a malformed entry only ends the walk early.
 fn next_wire_string<'a>(wire: &mut &'a [u8]) -> Option<&'a str> {
-    if wire.len() < 2 {
-        return None;
-    }
-    let len = be16(wire, 0) as usize;
-    let bytes = wire.get(2..2 + len)?;
+    let (len, rest) = wire.split_first_chunk()?;
+    let (bytes, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))?;
     let text = super::from_utf8(bytes)?;
-    *wire = &wire[2 + len..];
+    *wire = rest;
     Some(text)
 }
 
