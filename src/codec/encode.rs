@@ -38,6 +38,9 @@ fn encode_into<P: Encode + ?Sized>(packet: &P, out: &mut [u8]) -> Result<usize, 
 }
 
 /// A packet validated (and sized) once: its body length and total size.
+// Inlined, as `encode_sized`: a caller takes the sizes in registers
+// instead of a `Result` built in memory.
+#[inline(always)]
 pub(crate) fn sized<P: Encode + ?Sized>(packet: &P) -> Result<(usize, usize), Error> {
     let mut w = Writer::sizing();
     packet.emit(&mut w)?;
@@ -50,6 +53,7 @@ pub(crate) fn sized<P: Encode + ?Sized>(packet: &P) -> Result<(usize, usize), Er
 
 /// Writes `packet`, whose body length `body` came from [`sized`] (so it is
 /// not validated again), into `out`.
+#[inline(always)]
 pub(crate) fn encode_sized<P: Encode + ?Sized>(
     packet: &P,
     body: usize,
