@@ -115,42 +115,84 @@ impl Encode for Publish<'_> {
     }
 }
 
+/// A SUBSCRIBE as a client sends it: the caller's list. Encoding it links
+/// no walk of a decoded SUBSCRIBE's wire bytes, which a client never sends.
+pub(crate) struct SubscribeRequest<'a> {
+    pub packet_id: u16,
+    pub topics: &'a [SubscribeTopic<'a>],
+}
+
+/// An UNSUBSCRIBE as a client sends it: the caller's list (see
+/// [`SubscribeRequest`]).
+pub(crate) struct UnsubscribeRequest<'a> {
+    pub packet_id: u16,
+    pub filters: &'a [&'a str],
+}
+
 impl Encode for Subscribe<'_> {
     fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        require_id(self.packet_id)?;
-        w.fixed_header(0x82);
-        w.u16(self.packet_id);
-        let mut none = true;
-        for entry in self.topics.iter() {
-            // A valid filter is also a valid MQTT string (length, no U+0000).
-            w.validate(|| topic::validate_topic_filter(entry.filter))?;
-            w.prefixed(entry.filter.as_bytes());
-            w.u8(entry.qos as u8);
-            none = false;
-        }
-        if none {
-            return Err(Error::NoTopicFilters);
-        }
-        Ok(())
+        emit_subscribe(w, self.packet_id, self.topics.iter())
     }
+}
+
+impl Encode for SubscribeRequest<'_> {
+    fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        emit_subscribe(w, self.packet_id, self.topics.iter().copied())
+    }
+}
+
+fn emit_subscribe<'a>(
+    w: &mut Writer<'_>,
+    packet_id: u16,
+    topics: impl Iterator<Item = SubscribeTopic<'a>>,
+) -> Result<(), Error> {
+    require_id(packet_id)?;
+    w.fixed_header(0x82);
+    w.u16(packet_id);
+    let mut none = true;
+    for entry in topics {
+        // A valid filter is also a valid MQTT string (length, no U+0000).
+        w.validate(|| topic::validate_topic_filter(entry.filter))?;
+        w.prefixed(entry.filter.as_bytes());
+        w.u8(entry.qos as u8);
+        none = false;
+    }
+    if none {
+        return Err(Error::NoTopicFilters);
+    }
+    Ok(())
 }
 
 impl Encode for Unsubscribe<'_> {
     fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        require_id(self.packet_id)?;
-        w.fixed_header(0xa2);
-        w.u16(self.packet_id);
-        let mut none = true;
-        for filter in self.topics.iter() {
-            w.validate(|| topic::validate_topic_filter(filter))?;
-            w.prefixed(filter.as_bytes());
-            none = false;
-        }
-        if none {
-            return Err(Error::NoTopicFilters);
-        }
-        Ok(())
+        emit_unsubscribe(w, self.packet_id, self.topics.iter())
     }
+}
+
+impl Encode for UnsubscribeRequest<'_> {
+    fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        emit_unsubscribe(w, self.packet_id, self.filters.iter().copied())
+    }
+}
+
+fn emit_unsubscribe<'a>(
+    w: &mut Writer<'_>,
+    packet_id: u16,
+    filters: impl Iterator<Item = &'a str>,
+) -> Result<(), Error> {
+    require_id(packet_id)?;
+    w.fixed_header(0xa2);
+    w.u16(packet_id);
+    let mut none = true;
+    for filter in filters {
+        w.validate(|| topic::validate_topic_filter(filter))?;
+        w.prefixed(filter.as_bytes());
+        none = false;
+    }
+    if none {
+        return Err(Error::NoTopicFilters);
+    }
+    Ok(())
 }
 
 /// Every packet type, as a server or a test encodes them.

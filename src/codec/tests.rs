@@ -1861,3 +1861,50 @@ proptest! {
         check_arbitrary(&bytes)?;
     }
 }
+
+/// What a client's request form of a packet encodes to: the bytes, or the
+/// error of sizing it.
+fn enc_request(packet: &dyn Encode) -> Result<Vec<u8>, Error> {
+    let (body, len) = sized(packet)?;
+    let mut out = vec![0u8; len];
+    assert_eq!(encode_sized(packet, body, &mut out), Ok(len));
+    Ok(out)
+}
+
+#[test]
+fn request_forms_encode_as_the_packets() {
+    let qos = |filter, qos| SubscribeTopic { filter, qos };
+    let lists: [&[SubscribeTopic<'_>]; 5] = [
+        &[qos("a/b", QoS::AtLeastOnce)],
+        &[qos("+/x", QoS::AtMostOnce), qos("#", QoS::ExactlyOnce)],
+        &[],
+        &[qos("a#", QoS::AtMostOnce)],
+        &[qos("a\0", QoS::AtMostOnce)],
+    ];
+    for packet_id in [0, 1, 0xffff] {
+        for topics in lists {
+            let packet = Packet::Subscribe(Subscribe {
+                packet_id,
+                topics: SubscribeTopics::List(topics),
+            });
+            let expected = packet.encoded_len().map(|_| enc(&packet));
+            assert_eq!(
+                enc_request(&SubscribeRequest { packet_id, topics }),
+                expected
+            );
+            let filters: Vec<&str> = topics.iter().map(|t| t.filter).collect();
+            let packet = Packet::Unsubscribe(Unsubscribe {
+                packet_id,
+                topics: UnsubscribeTopics::List(&filters),
+            });
+            let expected = packet.encoded_len().map(|_| enc(&packet));
+            assert_eq!(
+                enc_request(&UnsubscribeRequest {
+                    packet_id,
+                    filters: &filters
+                }),
+                expected
+            );
+        }
+    }
+}

@@ -31,8 +31,8 @@ pub use memory::{ArrayMemory, Memory, Parts, SliceMemory, Slot, SlotKind};
 
 use crate::codec::{self, Encode};
 use crate::codec::{
-    ConnAck, Connect, ConnectReturnCode, LastWill, Packet, ProtocolLevel, Publish, QoS, Subscribe,
-    SubscribeTopic, SubscribeTopics, Unsubscribe, UnsubscribeTopics,
+    ConnAck, Connect, ConnectReturnCode, LastWill, Packet, ProtocolLevel, Publish, QoS,
+    SubscribeRequest, SubscribeTopic, UnsubscribeRequest,
 };
 use crate::time::{self, Millis};
 use crate::{topic, Error};
@@ -539,10 +539,7 @@ impl<M: Memory> Session<M> {
             return Err(Error::NoTopicFilters);
         }
         let (slot_index, packet_id) = self.free_slot()?;
-        let packet = Subscribe {
-            packet_id,
-            topics: SubscribeTopics::List(topics),
-        };
+        let packet = SubscribeRequest { packet_id, topics };
         self.queue(&packet, now_ms)?;
         self.memory.parts().slots[slot_index] = Slot {
             packet_id,
@@ -564,10 +561,7 @@ impl<M: Memory> Session<M> {
             return Err(Error::NoTopicFilters);
         }
         let (slot_index, packet_id) = self.free_slot()?;
-        let packet = Unsubscribe {
-            packet_id,
-            topics: UnsubscribeTopics::List(filters),
-        };
+        let packet = UnsubscribeRequest { packet_id, filters };
         self.queue(&packet, now_ms)?;
         self.memory.parts().slots[slot_index] = Slot {
             packet_id,
