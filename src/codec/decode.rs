@@ -225,18 +225,16 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn take(&mut self, len: usize) -> Result<&'a [u8], Error> {
-        if self.bytes.len() < len {
-            return Err(Error::MalformedPacket);
-        }
-        let (taken, rest) = self.bytes.split_at(len);
+    fn binary(&mut self) -> Result<&'a [u8], Error> {
+        // Length and bytes as one `Option`: through `u16` its
+        // `Result<u16, Error>` was packed and unpacked in registers.
+        let (taken, rest) = self
+            .bytes
+            .split_first_chunk()
+            .and_then(|(len, rest)| rest.split_at_checked(usize::from(u16::from_be_bytes(*len))))
+            .ok_or(Error::MalformedPacket)?;
         self.bytes = rest;
         Ok(taken)
-    }
-
-    fn binary(&mut self) -> Result<&'a [u8], Error> {
-        let len = self.u16()? as usize;
-        self.take(len)
     }
 
     fn string(&mut self) -> Result<&'a str, Error> {
