@@ -675,7 +675,7 @@ impl<M: Memory> Session<M> {
             Packet::PubRec(id) => {
                 let parts = self.memory.parts();
                 let Some(index) = find_slot(parts.slots, id) else {
-                    self.queue_raw(&ack(PUBREL, id), now_ms)?;
+                    self.queue_ack(PUBREL, id, now_ms)?;
                     self.unknown_acks = self.unknown_acks.wrapping_add(1);
                     return Ok(None);
                 };
@@ -684,7 +684,7 @@ impl<M: Memory> Session<M> {
                     return Err(Error::ProtocolViolation);
                 }
                 // A repeated PUBREC gets PUBREL again [MQTT-4.3.3].
-                self.queue_raw(&ack(PUBREL, id), now_ms)?;
+                self.queue_ack(PUBREL, id, now_ms)?;
                 let parts = self.memory.parts();
                 let offset = slot.store_offset as usize;
                 let flags = self.ring.entry(parts.store, offset).flags;
@@ -710,7 +710,7 @@ impl<M: Memory> Session<M> {
                 .complete(id, SlotKind::AwaitPubComp)?
                 .then_some(Event::Published { packet_id: id })),
             Packet::PubRel(id) => {
-                self.queue_raw(&ack(PUBCOMP, id), now_ms)?;
+                self.queue_ack(PUBCOMP, id, now_ms)?;
                 inbound::remove(self.memory.parts().inbound_qos2, id);
                 Ok(None)
             }
@@ -900,18 +900,18 @@ impl<M: Memory> Session<M> {
     ) -> Result<Option<Event<'p>>, Error> {
         match publish.qos {
             QoS::AtMostOnce => {}
-            QoS::AtLeastOnce => self.queue_raw(&ack(PUBACK, publish.packet_id), now_ms)?,
+            QoS::AtLeastOnce => self.queue_ack(PUBACK, publish.packet_id, now_ms)?,
             QoS::ExactlyOnce => {
                 let id = publish.packet_id;
                 if inbound::contains(self.memory.parts().inbound_qos2, id) {
                     // Delivered already; the broker did not see our PUBREC.
-                    self.queue_raw(&ack(PUBREC, id), now_ms)?;
+                    self.queue_ack(PUBREC, id, now_ms)?;
                     return Ok(None);
                 }
                 if !inbound::has_room(self.memory.parts().inbound_qos2) {
                     return Err(Error::InboundQos2Full);
                 }
-                self.queue_raw(&ack(PUBREC, id), now_ms)?;
+                self.queue_ack(PUBREC, id, now_ms)?;
                 inbound::insert(self.memory.parts().inbound_qos2, id);
             }
         }
@@ -972,6 +972,14 @@ impl<M: Memory> Session<M> {
         } else {
             Ok(())
         }
+    }
+
+    /// Queues a PUBACK, PUBREC, PUBREL or PUBCOMP (by first byte) for
+    /// `packet_id`. Out of line: the answers of the receive path share one
+    /// copy of building and queueing the four bytes.
+    #[inline(never)]
+    fn queue_ack(&mut self, first_byte: u8, packet_id: u16, now_ms: Millis) -> Result<(), Error> {
+        self.queue_raw(&ack(first_byte, packet_id), now_ms)
     }
 
     /// Appends an already encoded packet to the pending output.
