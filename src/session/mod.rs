@@ -903,16 +903,18 @@ impl<M: Memory> Session<M> {
             QoS::AtLeastOnce => self.queue_ack(PUBACK, publish.packet_id, now_ms)?,
             QoS::ExactlyOnce => {
                 let id = publish.packet_id;
-                if inbound::contains(self.memory.parts().inbound_qos2, id) {
-                    // Delivered already; the broker did not see our PUBREC.
-                    self.queue_ack(PUBREC, id, now_ms)?;
-                    return Ok(None);
-                }
-                if !inbound::has_room(self.memory.parts().inbound_qos2) {
-                    return Err(Error::InboundQos2Full);
-                }
+                let free = match inbound::lookup(self.memory.parts().inbound_qos2, id) {
+                    inbound::Lookup::Full => return Err(Error::InboundQos2Full),
+                    inbound::Lookup::Free(at) => Some(at),
+                    // Delivered already: the broker did not see our PUBREC,
+                    // which goes out again.
+                    inbound::Lookup::Held => None,
+                };
                 self.queue_ack(PUBREC, id, now_ms)?;
-                inbound::insert(self.memory.parts().inbound_qos2, id);
+                let Some(at) = free else {
+                    return Ok(None);
+                };
+                inbound::insert_at(self.memory.parts().inbound_qos2, at, id);
             }
         }
         Ok(Some(Event::Message(publish)))
