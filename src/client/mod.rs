@@ -27,6 +27,10 @@ use crate::time::{self, Millis};
 use crate::transport::{Clock, Transport};
 use crate::Error;
 
+/// Queues a request in the session at a time; returns its packet id (0
+/// when it has none).
+type SessionOp<'a, M> = dyn FnMut(&mut Session<M>, Millis) -> Result<u16, Error> + 'a;
+
 /// A range of bytes in the client's receive buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
@@ -405,7 +409,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     ) -> Result<(u16, bool), Error> {
         let now = self.clock.now_ms();
         let busy = time::elapsed(now, self.session.last_sent_ms()) == 0;
-        let id = self.with_room(|session| session.publish(topic, payload, qos, retain, now))?;
+        let id = self.with_room(now, &mut |session, now| {
+            session.publish(topic, payload, qos, retain, now)
+        })?;
         if self.transport.is_none() {
             // Accepted offline into the outbox: it goes out after CONNACK.
             return Ok((id, false));
@@ -426,18 +432,12 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// Subscribes to one or more filters; returns the packet id. The
     /// granted QoS arrive as [`ClientEvent::Subscribed`].
     pub fn subscribe(&mut self, topics: &[SubscribeTopic<'_>]) -> Result<u16, Error> {
-        let now = self.clock.now_ms();
-        let id = self.with_room(|session| session.subscribe(topics, now))?;
-        self.flush_or_drop()?;
-        Ok(id)
+        self.request(&mut |session, now| session.subscribe(topics, now))
     }
 
     /// Unsubscribes from one or more filters; returns the packet id.
     pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<u16, Error> {
-        let now = self.clock.now_ms();
-        let id = self.with_room(|session| session.unsubscribe(filters, now))?;
-        self.flush_or_drop()?;
-        Ok(id)
+        self.request(&mut |session, now| session.unsubscribe(filters, now))
     }
 
     /// Writes whatever output is pending (acknowledgements queued while
@@ -463,8 +463,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         }
         let now = self.clock.now_ms();
         let result = self
-            .with_room(|session| session.disconnect(now))
-            .and_then(|()| self.flush_output());
+            .with_room(now, &mut |session, now| session.disconnect(now).map(|()| 0))
+            .and_then(|_| self.flush_output());
         self.drop_connection();
         result
     }
@@ -544,15 +544,22 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         }
     }
 
-    /// Runs `op`; when the send buffer is full, writes it out and tries once more.
-    fn with_room<V>(
-        &mut self,
-        mut op: impl FnMut(&mut Session<M>) -> Result<V, Error>,
-    ) -> Result<V, Error> {
-        match op(&mut self.session) {
+    /// Queues a request with `op` and writes it; returns its packet id.
+    fn request(&mut self, op: &mut SessionOp<'_, M>) -> Result<u16, Error> {
+        let now = self.clock.now_ms();
+        let id = self.with_room(now, op)?;
+        self.flush_or_drop()?;
+        Ok(id)
+    }
+
+    /// Runs `op` at `now`; when the send buffer is full, writes it out and
+    /// tries once more. `dyn` and one result type: one copy serves every
+    /// request.
+    fn with_room(&mut self, now: Millis, op: &mut SessionOp<'_, M>) -> Result<u16, Error> {
+        match op(&mut self.session, now) {
             Err(Error::SendBufferFull) => {
                 self.flush_or_drop()?;
-                op(&mut self.session)
+                op(&mut self.session, now)
             }
             other => other,
         }
