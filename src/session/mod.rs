@@ -534,23 +534,7 @@ impl<M: Memory> Session<M> {
         if self.v5.active {
             return self.subscribe_qos_v5(topics, now_ms);
         }
-        self.require_connected()?;
-        if topics.is_empty() || topics.len() > u16::MAX as usize {
-            return Err(Error::NoTopicFilters);
-        }
-        let (slot_index, packet_id) = self.free_slot()?;
-        let packet = Subscribe {
-            packet_id,
-            topics: SubscribeTopics::List(topics),
-        };
-        self.queue(&packet, now_ms)?;
-        self.memory.parts().slots[slot_index] = Slot {
-            packet_id,
-            kind: SlotKind::AwaitSubAck,
-            filter_count: topics.len() as u16,
-            store_offset: 0,
-        };
-        Ok(packet_id)
+        self.request(topics, &[], now_ms)
     }
 
     /// Queues an UNSUBSCRIBE for one or more filters and returns its packet id.
@@ -559,20 +543,45 @@ impl<M: Memory> Session<M> {
         if self.v5.active {
             return self.unsubscribe_v5(filters, crate::codec::v5::Properties::NONE, now_ms);
         }
+        self.request(&[], filters, now_ms)
+    }
+
+    /// Queues a SUBSCRIBE for `topics` or, when there are none, an
+    /// UNSUBSCRIBE for `filters`, and takes a slot to await its answer.
+    /// Out of line: one copy serves both.
+    #[inline(never)]
+    fn request(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+        filters: &[&str],
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
         self.require_connected()?;
-        if filters.is_empty() {
+        let filter_count = u16::try_from(topics.len()).map_err(|_| Error::NoTopicFilters)?;
+        if topics.is_empty() && filters.is_empty() {
             return Err(Error::NoTopicFilters);
         }
         let (slot_index, packet_id) = self.free_slot()?;
-        let packet = Unsubscribe {
-            packet_id,
-            topics: UnsubscribeTopics::List(filters),
+        let subscribe;
+        let unsubscribe;
+        let (packet, kind): (&dyn Encode, _) = if topics.is_empty() {
+            unsubscribe = Unsubscribe {
+                packet_id,
+                topics: UnsubscribeTopics::List(filters),
+            };
+            (&unsubscribe, SlotKind::AwaitUnsubAck)
+        } else {
+            subscribe = Subscribe {
+                packet_id,
+                topics: SubscribeTopics::List(topics),
+            };
+            (&subscribe, SlotKind::AwaitSubAck)
         };
-        self.queue(&packet, now_ms)?;
+        self.queue(packet, now_ms)?;
         self.memory.parts().slots[slot_index] = Slot {
             packet_id,
-            kind: SlotKind::AwaitUnsubAck,
-            filter_count: 0,
+            kind,
+            filter_count,
             store_offset: 0,
         };
         Ok(packet_id)
