@@ -845,27 +845,23 @@ impl<M: Memory> Session<M> {
                 return;
             }
             let next = self.ring.next_live(parts.store, at);
-            let room = parts.tx.len() - self.out_end;
-            if entry.flags & RELEASED != 0 {
-                let pubrel = ack(PUBREL, entry.packet_id);
-                let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + pubrel.len()) else {
-                    return;
-                };
-                out.copy_from_slice(&pubrel);
-                self.out_end += pubrel.len();
-            } else {
-                // publish() checked that every stored message fits an empty
-                // send buffer, so this only waits for a flush.
-                if entry.len > room {
-                    return;
-                }
-                let out = &mut parts.tx[self.out_end..self.out_end + entry.len];
-                out.copy_from_slice(&parts.store[entry.data..entry.data + entry.len]);
-                if self.session_resumed && entry.flags & SENT != 0 {
-                    out[0] |= 0x08;
-                }
-                self.out_end += entry.len;
+            // A released QoS 2 message sends its PUBREL; any other its
+            // stored PUBLISH. publish() checked that every stored message
+            // fits an empty send buffer, so no room only waits for a flush.
+            let pubrel = ack(PUBREL, entry.packet_id);
+            let released = entry.flags & RELEASED != 0;
+            let bytes = match released {
+                true => &pubrel[..],
+                false => &parts.store[entry.data..entry.data + entry.len],
+            };
+            let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + bytes.len()) else {
+                return;
+            };
+            out.copy_from_slice(bytes);
+            if !released && self.session_resumed && entry.flags & SENT != 0 {
+                out[0] |= 0x08;
             }
+            self.out_end += bytes.len();
             self.send_cursor = next;
             if qos0 {
                 // Queued offline QoS 0: once written it is the network's.
