@@ -496,50 +496,49 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         if self.transport.is_none() {
             return Err(Error::NotConnected);
         }
+        // Every failure below closes the connection: one path reports it.
+        self.poll_connected(timeout_ms)
+            .or_else(|err| Ok(Some(self.lose_connection(err))))
+    }
+
+    /// [`poll_event`](Self::poll_event) on an open transport; an error is
+    /// why the connection is lost.
+    fn poll_connected(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
         let deadline = time::after(self.clock.now_ms(), timeout_ms);
         let mut read_once = false;
         loop {
             // Buffered packets first: their answers collect in the send
             // buffer and go out together before the next read.
-            match self.next_buffered() {
-                Ok(Some(Packet::Event(event))) => return Ok(Some(event)),
-                Ok(Some(Packet::ConnAck {
+            match self.next_buffered()? {
+                Some(Packet::Event(event)) => return Ok(Some(event)),
+                Some(Packet::ConnAck {
                     session_present,
                     code,
-                })) => return Ok(Some(self.connack(session_present, code))),
-                Ok(None) => {}
-                Err(err) => return Ok(Some(self.lose_connection(err))),
+                }) => return self.connack(session_present, code).map(Some),
+                None => {}
             }
             let now = self.clock.now_ms();
             if self
                 .connack_deadline
                 .is_some_and(|at| time::reached(now, at))
             {
-                return Ok(Some(self.lose_connection(Error::Timeout)));
+                return Err(Error::Timeout);
             }
             // Past the deadline nothing more is read, so a stream of
             // packets that make no event cannot hold poll beyond it.
             if read_once && time::reached(now, deadline) {
-                if let Err(err) = self.flush_output() {
-                    return Ok(Some(self.lose_connection(err)));
-                }
+                self.flush_output()?;
                 return Ok(None);
             }
-            let timers = self.session.handle_timers(now);
-            if let Ok(Some(Event::ConnectionLost(err))) | Err(err) = timers {
-                return Ok(Some(self.lose_connection(err)));
+            if let Some(Event::ConnectionLost(err)) = self.session.handle_timers(now)? {
+                return Err(err);
             }
-            if let Err(err) = self.flush_output() {
-                return Ok(Some(self.lose_connection(err)));
-            }
+            self.flush_output()?;
             let until = match self.next_deadline() {
                 Some(timer) => time::earlier(timer, deadline),
                 None => deadline,
             };
-            let wait = time::until(now, until);
-            if let Err(err) = self.fill_rx(wait) {
-                return Ok(Some(self.lose_connection(err)));
-            }
+            self.fill_rx(time::until(now, until))?;
             read_once = true;
         }
     }
@@ -609,24 +608,24 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         }
     }
 
-    /// A CONNACK arrived: the outcome of the connection awaiting it, or a
-    /// protocol violation when none was.
-    fn connack(&mut self, session_present: bool, code: ConnectReturnCode) -> ClientEvent {
+    /// A CONNACK arrived: the outcome of the connection awaiting it (an
+    /// error fails it), or a protocol violation when none was.
+    fn connack(
+        &mut self,
+        session_present: bool,
+        code: ConnectReturnCode,
+    ) -> Result<ClientEvent, Error> {
         if self.connack_deadline.is_none() {
-            return self.lose_connection(Error::ProtocolViolation);
+            return Err(Error::ProtocolViolation);
         }
         if code != ConnectReturnCode::Accepted {
-            return self.lose_connection(Error::ConnectionRefused(code as u8));
+            return Err(Error::ConnectionRefused(code as u8));
         }
+        // Resent messages from an earlier connection go out now; still
+        // connecting, so a failure is ConnectFailed.
+        self.flush_output()?;
         self.connack_deadline = None;
-        // Resent messages from an earlier connection go out now.
-        match self.flush_output() {
-            Ok(()) => ClientEvent::Connected { session_present },
-            Err(err) => {
-                self.connack_deadline = Some(0);
-                self.lose_connection(err)
-            }
-        }
+        Ok(ClientEvent::Connected { session_present })
     }
 
     /// Reads once into the free end of the receive buffer, waiting at most
@@ -749,13 +748,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Err(Error::SendBufferFull) => {
                     // Answers (PUBACK, ...) did not fit: write them and
                     // hand in the same packet again.
-                    let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
-                    flush(
-                        &mut self.session,
-                        transport,
-                        &mut self.clock,
-                        self.command_timeout_ms,
-                    )?;
+                    self.flush_output()?;
                     continue;
                 }
                 other => other?,
