@@ -534,7 +534,19 @@ impl<M: Memory> Session<M> {
         if self.v5.active {
             return self.subscribe_qos_v5(topics, now_ms);
         }
-        self.request(topics, &[], now_ms)
+        self.require_connected()?;
+        let filter_count = match u16::try_from(topics.len()) {
+            Ok(0) | Err(_) => return Err(Error::NoTopicFilters),
+            Ok(count) => count,
+        };
+        self.request(
+            SlotKind::AwaitSubAck,
+            filter_count,
+            &mut |session, packet_id| {
+                let topics = SubscribeTopics::List(topics);
+                session.queue(&Subscribe { packet_id, topics }, now_ms)
+            },
+        )
     }
 
     /// Queues an UNSUBSCRIBE for one or more filters and returns its packet id.
@@ -543,41 +555,29 @@ impl<M: Memory> Session<M> {
         if self.v5.active {
             return self.unsubscribe_v5(filters, crate::codec::v5::Properties::NONE, now_ms);
         }
-        self.request(&[], filters, now_ms)
+        self.require_connected()?;
+        if filters.is_empty() {
+            return Err(Error::NoTopicFilters);
+        }
+        self.request(SlotKind::AwaitUnsubAck, 0, &mut |session, packet_id| {
+            let topics = UnsubscribeTopics::List(filters);
+            session.queue(&Unsubscribe { packet_id, topics }, now_ms)
+        })
     }
 
-    /// Queues a SUBSCRIBE for `topics` or, when there are none, an
-    /// UNSUBSCRIBE for `filters`, and takes a slot to await its answer.
-    /// Out of line: one copy serves both.
+    /// Takes a packet id for a SUBSCRIBE or UNSUBSCRIBE, lets `queue` queue
+    /// the packet with it, and keeps the slot awaiting its answer (`kind`).
+    /// Out of line, each packet's encoder in its caller: one copy serves
+    /// both, and a build that sends only one links only its encoder.
     #[inline(never)]
     fn request(
         &mut self,
-        topics: &[SubscribeTopic<'_>],
-        filters: &[&str],
-        now_ms: Millis,
+        kind: SlotKind,
+        filter_count: u16,
+        queue: &mut dyn FnMut(&mut Self, u16) -> Result<(), Error>,
     ) -> Result<u16, Error> {
-        self.require_connected()?;
-        let filter_count = u16::try_from(topics.len()).map_err(|_| Error::NoTopicFilters)?;
-        if topics.is_empty() && filters.is_empty() {
-            return Err(Error::NoTopicFilters);
-        }
         let (slot_index, packet_id) = self.free_slot()?;
-        let subscribe;
-        let unsubscribe;
-        let (packet, kind): (&dyn Encode, _) = if topics.is_empty() {
-            unsubscribe = Unsubscribe {
-                packet_id,
-                topics: UnsubscribeTopics::List(filters),
-            };
-            (&unsubscribe, SlotKind::AwaitUnsubAck)
-        } else {
-            subscribe = Subscribe {
-                packet_id,
-                topics: SubscribeTopics::List(topics),
-            };
-            (&subscribe, SlotKind::AwaitSubAck)
-        };
-        self.queue(packet, now_ms)?;
+        queue(self, packet_id)?;
         self.memory.parts().slots[slot_index] = Slot {
             packet_id,
             kind,
