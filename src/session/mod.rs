@@ -535,18 +535,22 @@ impl<M: Memory> Session<M> {
             return self.subscribe_qos_v5(topics, now_ms);
         }
         self.require_connected()?;
-        let filter_count = match u16::try_from(topics.len()) {
-            Ok(0) | Err(_) => return Err(Error::NoTopicFilters),
-            Ok(count) => count,
+        if topics.is_empty() || topics.len() > u16::MAX as usize {
+            return Err(Error::NoTopicFilters);
+        }
+        let (slot_index, packet_id) = self.free_slot()?;
+        let packet = Subscribe {
+            packet_id,
+            topics: SubscribeTopics::List(topics),
         };
-        self.request(
-            SlotKind::AwaitSubAck,
-            filter_count,
-            &mut |session, packet_id| {
-                let topics = SubscribeTopics::List(topics);
-                session.queue(&Subscribe { packet_id, topics }, now_ms)
-            },
-        )
+        self.queue(&packet, now_ms)?;
+        self.memory.parts().slots[slot_index] = Slot {
+            packet_id,
+            kind: SlotKind::AwaitSubAck,
+            filter_count: topics.len() as u16,
+            store_offset: 0,
+        };
+        Ok(packet_id)
     }
 
     /// Queues an UNSUBSCRIBE for one or more filters and returns its packet id.
@@ -559,29 +563,16 @@ impl<M: Memory> Session<M> {
         if filters.is_empty() {
             return Err(Error::NoTopicFilters);
         }
-        self.request(SlotKind::AwaitUnsubAck, 0, &mut |session, packet_id| {
-            let topics = UnsubscribeTopics::List(filters);
-            session.queue(&Unsubscribe { packet_id, topics }, now_ms)
-        })
-    }
-
-    /// Takes a packet id for a SUBSCRIBE or UNSUBSCRIBE, lets `queue` queue
-    /// the packet with it, and keeps the slot awaiting its answer (`kind`).
-    /// Out of line, each packet's encoder in its caller: one copy serves
-    /// both, and a build that sends only one links only its encoder.
-    #[inline(never)]
-    fn request(
-        &mut self,
-        kind: SlotKind,
-        filter_count: u16,
-        queue: &mut dyn FnMut(&mut Self, u16) -> Result<(), Error>,
-    ) -> Result<u16, Error> {
         let (slot_index, packet_id) = self.free_slot()?;
-        queue(self, packet_id)?;
+        let packet = Unsubscribe {
+            packet_id,
+            topics: UnsubscribeTopics::List(filters),
+        };
+        self.queue(&packet, now_ms)?;
         self.memory.parts().slots[slot_index] = Slot {
             packet_id,
-            kind,
-            filter_count,
+            kind: SlotKind::AwaitUnsubAck,
+            filter_count: 0,
             store_offset: 0,
         };
         Ok(packet_id)
