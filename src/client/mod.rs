@@ -544,6 +544,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     /// Queues a request with `op` and writes it; returns its packet id.
+    // Inlined: a frame of its own lies under the encoder's, and that path
+    // is the deepest of the firmwares (16 B more stack).
+    #[inline(always)]
     fn request(&mut self, op: &mut SessionOp<'_, M>) -> Result<u16, Error> {
         let now = self.clock.now_ms();
         let id = self.with_room(now, op)?;
