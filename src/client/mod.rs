@@ -27,6 +27,10 @@ use crate::time::{self, Millis};
 use crate::transport::{Clock, Transport};
 use crate::Error;
 
+/// Queues a request in the session at a time; returns its packet id (0
+/// when it has none).
+type SessionOp<'a, M> = dyn FnMut(&mut Session<M>, Millis) -> Result<u16, Error> + 'a;
+
 /// A range of bytes in the client's receive buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
@@ -405,7 +409,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     ) -> Result<(u16, bool), Error> {
         let now = self.clock.now_ms();
         let busy = time::elapsed(now, self.session.last_sent_ms()) == 0;
-        let id = self.with_room(|session| session.publish(topic, payload, qos, retain, now))?;
+        let id = self.with_room(now, &mut |session, now| {
+            session.publish(topic, payload, qos, retain, now)
+        })?;
         if self.transport.is_none() {
             // Accepted offline into the outbox: it goes out after CONNACK.
             return Ok((id, false));
@@ -426,18 +432,12 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// Subscribes to one or more filters; returns the packet id. The
     /// granted QoS arrive as [`ClientEvent::Subscribed`].
     pub fn subscribe(&mut self, topics: &[SubscribeTopic<'_>]) -> Result<u16, Error> {
-        let now = self.clock.now_ms();
-        let id = self.with_room(|session| session.subscribe(topics, now))?;
-        self.flush_or_drop()?;
-        Ok(id)
+        self.request(&mut |session, now| session.subscribe(topics, now))
     }
 
     /// Unsubscribes from one or more filters; returns the packet id.
     pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<u16, Error> {
-        let now = self.clock.now_ms();
-        let id = self.with_room(|session| session.unsubscribe(filters, now))?;
-        self.flush_or_drop()?;
-        Ok(id)
+        self.request(&mut |session, now| session.unsubscribe(filters, now))
     }
 
     /// Writes whatever output is pending (acknowledgements queued while
@@ -463,8 +463,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         }
         let now = self.clock.now_ms();
         let result = self
-            .with_room(|session| session.disconnect(now))
-            .and_then(|()| self.flush_output());
+            .with_room(now, &mut |session, now| session.disconnect(now).map(|()| 0))
+            .and_then(|_| self.flush_output());
         self.drop_connection();
         result
     }
@@ -496,63 +496,72 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         if self.transport.is_none() {
             return Err(Error::NotConnected);
         }
+        // Every failure below closes the connection: one path reports it.
+        self.poll_connected(timeout_ms)
+            .or_else(|err| Ok(Some(self.lose_connection(err))))
+    }
+
+    /// [`poll_event`](Self::poll_event) on an open transport; an error is
+    /// why the connection is lost.
+    fn poll_connected(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
         let deadline = time::after(self.clock.now_ms(), timeout_ms);
         let mut read_once = false;
         loop {
             // Buffered packets first: their answers collect in the send
             // buffer and go out together before the next read.
-            match self.next_buffered() {
-                Ok(Some(Packet::Event(event))) => return Ok(Some(event)),
-                Ok(Some(Packet::ConnAck {
+            match self.next_buffered()? {
+                Some(Packet::Event(event)) => return Ok(Some(event)),
+                Some(Packet::ConnAck {
                     session_present,
                     code,
-                })) => return Ok(Some(self.connack(session_present, code))),
-                Ok(None) => {}
-                Err(err) => return Ok(Some(self.lose_connection(err))),
+                }) => return self.connack(session_present, code).map(Some),
+                None => {}
             }
             let now = self.clock.now_ms();
             if self
                 .connack_deadline
                 .is_some_and(|at| time::reached(now, at))
             {
-                return Ok(Some(self.lose_connection(Error::Timeout)));
+                return Err(Error::Timeout);
             }
             // Past the deadline nothing more is read, so a stream of
             // packets that make no event cannot hold poll beyond it.
             if read_once && time::reached(now, deadline) {
-                if let Err(err) = self.flush_output() {
-                    return Ok(Some(self.lose_connection(err)));
-                }
+                self.flush_output()?;
                 return Ok(None);
             }
-            let timers = self.session.handle_timers(now);
-            if let Ok(Some(Event::ConnectionLost(err))) | Err(err) = timers {
-                return Ok(Some(self.lose_connection(err)));
+            if let Some(Event::ConnectionLost(err)) = self.session.handle_timers(now)? {
+                return Err(err);
             }
-            if let Err(err) = self.flush_output() {
-                return Ok(Some(self.lose_connection(err)));
-            }
+            self.flush_output()?;
             let until = match self.next_deadline() {
                 Some(timer) => time::earlier(timer, deadline),
                 None => deadline,
             };
-            let wait = time::until(now, until);
-            if let Err(err) = self.fill_rx(wait) {
-                return Ok(Some(self.lose_connection(err)));
-            }
+            self.fill_rx(time::until(now, until))?;
             read_once = true;
         }
     }
 
-    /// Runs `op`; when the send buffer is full, writes it out and tries once more.
-    fn with_room<V>(
-        &mut self,
-        mut op: impl FnMut(&mut Session<M>) -> Result<V, Error>,
-    ) -> Result<V, Error> {
-        match op(&mut self.session) {
+    /// Queues a request with `op` and writes it; returns its packet id.
+    // Inlined: a frame of its own lies under the encoder's, and that path
+    // is the deepest of the firmwares (16 B more stack).
+    #[inline(always)]
+    fn request(&mut self, op: &mut SessionOp<'_, M>) -> Result<u16, Error> {
+        let now = self.clock.now_ms();
+        let id = self.with_room(now, op)?;
+        self.flush_or_drop()?;
+        Ok(id)
+    }
+
+    /// Runs `op` at `now`; when the send buffer is full, writes it out and
+    /// tries once more. `dyn` and one result type: one copy serves every
+    /// request.
+    fn with_room(&mut self, now: Millis, op: &mut SessionOp<'_, M>) -> Result<u16, Error> {
+        match op(&mut self.session, now) {
             Err(Error::SendBufferFull) => {
                 self.flush_or_drop()?;
-                op(&mut self.session)
+                op(&mut self.session, now)
             }
             other => other,
         }
@@ -602,24 +611,24 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         }
     }
 
-    /// A CONNACK arrived: the outcome of the connection awaiting it, or a
-    /// protocol violation when none was.
-    fn connack(&mut self, session_present: bool, code: ConnectReturnCode) -> ClientEvent {
+    /// A CONNACK arrived: the outcome of the connection awaiting it (an
+    /// error fails it), or a protocol violation when none was.
+    fn connack(
+        &mut self,
+        session_present: bool,
+        code: ConnectReturnCode,
+    ) -> Result<ClientEvent, Error> {
         if self.connack_deadline.is_none() {
-            return self.lose_connection(Error::ProtocolViolation);
+            return Err(Error::ProtocolViolation);
         }
         if code != ConnectReturnCode::Accepted {
-            return self.lose_connection(Error::ConnectionRefused(code as u8));
+            return Err(Error::ConnectionRefused(code as u8));
         }
+        // Resent messages from an earlier connection go out now; still
+        // connecting, so a failure is ConnectFailed.
+        self.flush_output()?;
         self.connack_deadline = None;
-        // Resent messages from an earlier connection go out now.
-        match self.flush_output() {
-            Ok(()) => ClientEvent::Connected { session_present },
-            Err(err) => {
-                self.connack_deadline = Some(0);
-                self.lose_connection(err)
-            }
-        }
+        Ok(ClientEvent::Connected { session_present })
     }
 
     /// Reads once into the free end of the receive buffer, waiting at most
@@ -742,13 +751,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Err(Error::SendBufferFull) => {
                     // Answers (PUBACK, ...) did not fit: write them and
                     // hand in the same packet again.
-                    let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
-                    flush(
-                        &mut self.session,
-                        transport,
-                        &mut self.clock,
-                        self.command_timeout_ms,
-                    )?;
+                    self.flush_output()?;
                     continue;
                 }
                 other => other?,

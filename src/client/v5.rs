@@ -12,8 +12,7 @@ use super::{span_in, Client, ClientEvent, Packet, Span};
 use crate::codec::v5::{self, Properties, Property, PropertyId, ReasonCode};
 use crate::codec::QoS;
 use crate::codec::SubscribeTopic;
-use crate::session::{disconnect_reason, ConnectV5, Event, Memory, Session};
-use crate::time::Millis;
+use crate::session::{disconnect_reason, ConnectV5, Event, Memory};
 use crate::transport::{Clock, Transport};
 use crate::Error;
 
@@ -214,14 +213,14 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             _ => None,
         };
         let id = match alias {
-            None => self.with_room(|session| {
+            None => self.with_room(now, &mut |session, now| {
                 session.publish_v5(topic, payload, qos, retain, properties, now)
             })?,
             Some((alias, known)) => {
                 let own = [Property::TopicAlias(alias)];
                 let joined = v5::Joined(properties, Properties::List(&own));
                 let sent_topic = if known { "" } else { topic };
-                let id = self.with_room(|session| {
+                let id = self.with_room(now, &mut |session, now| {
                     let properties = Properties::Source(&joined);
                     session.publish_v5(sent_topic, payload, qos, retain, properties, now)
                 })?;
@@ -254,7 +253,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         topics: &[v5::SubscribeTopic<'_>],
         properties: Properties<'_>,
     ) -> Result<u16, Error> {
-        self.request_v5(|session, now| session.subscribe_v5(topics, properties, now))
+        self.request(&mut |session, now| session.subscribe_v5(topics, properties, now))
     }
 
     /// Unsubscribes with MQTT 5 and `properties` (User Properties); the
@@ -264,7 +263,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         filters: &[&str],
         properties: Properties<'_>,
     ) -> Result<u16, Error> {
-        self.request_v5(|session, now| session.unsubscribe_v5(filters, properties, now))
+        self.request(&mut |session, now| session.unsubscribe_v5(filters, properties, now))
     }
 
     /// Sends an MQTT 5 AUTH (see [`crate::session::Session::auth_v5`]):
@@ -273,7 +272,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// Authentication Method and carry the data.
     pub fn auth(&mut self, reason: ReasonCode, properties: Properties<'_>) -> Result<(), Error> {
         let now = self.clock.now_ms();
-        self.with_room(|session| session.auth_v5(reason, properties, now))?;
+        self.with_room(now, &mut |session, now| {
+            session.auth_v5(reason, properties, now).map(|()| 0)
+        })?;
         self.flush_or_drop()
     }
 
@@ -291,21 +292,12 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         let now = self.clock.now_ms();
         // Checked before anything changes: a refused DISCONNECT leaves the
         // connection as it was.
-        self.with_room(|session| session.disconnect_v5(reason, properties, now))?;
+        self.with_room(now, &mut |session, now| {
+            session.disconnect_v5(reason, properties, now).map(|()| 0)
+        })?;
         let result = self.flush_output();
         self.drop_connection();
         result
-    }
-
-    /// Queues a request with `op` and writes it; returns its packet id.
-    fn request_v5(
-        &mut self,
-        mut op: impl FnMut(&mut Session<M>, Millis) -> Result<u16, Error>,
-    ) -> Result<u16, Error> {
-        let now = self.clock.now_ms();
-        let id = self.with_room(|session| op(session, now))?;
-        self.flush_or_drop()?;
-        Ok(id)
     }
 
     /// The properties of a message event ([`ClientEvent::Message`]'s

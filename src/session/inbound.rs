@@ -14,25 +14,52 @@ fn is_bitmap(table: &[u16]) -> bool {
     table.len() == BITMAP_WORDS
 }
 
+// Not `<[u16]>::contains`: its eight-lane unrolling costs code.
+#[allow(clippy::manual_contains)]
 pub fn contains(table: &[u16], id: u16) -> bool {
     if is_bitmap(table) {
         table[usize::from(id / 16)] & (1 << (id % 16)) != 0
     } else {
-        id != 0 && table.contains(&id)
+        id != 0 && table.iter().any(|&held| held == id)
     }
 }
 
-/// Whether one more id fits.
-pub fn has_room(table: &[u16]) -> bool {
-    is_bitmap(table) || table.contains(&0)
+/// What the table holds of an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// The id is held.
+    Held,
+    /// The id is not held; [`insert_at`] that index adds it.
+    Free(usize),
+    /// The id is not held and the list has no room for it.
+    Full,
 }
 
-/// Adds `id`; the caller checked [`has_room`].
-pub fn insert(table: &mut [u16], id: u16) {
+/// Whether `id` is held, and where it would go if not: one pass over a list.
+pub fn lookup(table: &[u16], id: u16) -> Lookup {
     if is_bitmap(table) {
-        table[usize::from(id / 16)] |= 1 << (id % 16);
-    } else if let Some(free) = table.iter_mut().find(|held| **held == 0) {
-        *free = id;
+        return match contains(table, id) {
+            true => Lookup::Held,
+            false => Lookup::Free(usize::from(id / 16)),
+        };
+    }
+    if contains(table, id) {
+        return Lookup::Held;
+    }
+    match table.iter().position(|&held| held == 0) {
+        Some(at) => Lookup::Free(at),
+        None => Lookup::Full,
+    }
+}
+
+/// Adds `id` at the index [`lookup`] gave for it.
+pub fn insert_at(table: &mut [u16], at: usize, id: u16) {
+    let bitmap = is_bitmap(table);
+    if let Some(word) = table.get_mut(at) {
+        *word = match bitmap {
+            true => *word | 1 << (id % 16),
+            false => id,
+        };
     }
 }
 
@@ -55,9 +82,12 @@ mod tests {
         for table in [&mut bitmap[..], &mut list[..]] {
             for id in [1u16, 17, 65_535] {
                 assert!(!contains(table, id));
-                assert!(has_room(table));
-                insert(table, id);
+                let Lookup::Free(at) = lookup(table, id) else {
+                    panic!("room for {id}");
+                };
+                insert_at(table, at, id);
                 assert!(contains(table, id));
+                assert_eq!(lookup(table, id), Lookup::Held);
             }
             assert!(!contains(table, 2));
             remove(table, 17);
@@ -65,12 +95,18 @@ mod tests {
             assert!(contains(table, 65_535));
         }
         // The list fills up; the bitmap never does.
-        insert(&mut list, 9);
-        assert!(!has_room(&list));
+        let Lookup::Free(at) = lookup(&list, 9) else {
+            panic!("room for 9");
+        };
+        insert_at(&mut list, at, 9);
+        assert_eq!(lookup(&list, 10), Lookup::Full);
         for id in 1..=u16::MAX {
-            insert(&mut bitmap, id);
+            match lookup(&bitmap, id) {
+                Lookup::Free(at) => insert_at(&mut bitmap, at, id),
+                found => assert_eq!((id, found), (id, Lookup::Held)),
+            }
         }
-        assert!(has_room(&bitmap));
         assert!(contains(&bitmap, 40_000));
+        assert_eq!(lookup(&bitmap, 0), Lookup::Free(0));
     }
 }

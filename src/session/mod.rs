@@ -663,48 +663,25 @@ impl<M: Memory> Session<M> {
         }
         match *packet {
             Packet::Publish(publish) => self.handle_publish(publish, now_ms),
-            Packet::PubAck(id) => Ok(self
-                .complete(id, SlotKind::AwaitPubAck)?
-                .then_some(Event::Published { packet_id: id })),
-            Packet::PubRec(id) => {
-                let parts = self.memory.parts();
-                let Some(index) = find_slot(parts.slots, id) else {
-                    self.queue_raw(&ack(PUBREL, id), now_ms)?;
-                    self.unknown_acks = self.unknown_acks.wrapping_add(1);
-                    return Ok(None);
+            Packet::PubAck(id) | Packet::PubRec(id) | Packet::PubComp(id) => {
+                let (expected, release) = match *packet {
+                    Packet::PubAck(_) => (SlotKind::AwaitPubAck, None),
+                    Packet::PubRec(_) => (SlotKind::AwaitPubRec, Some(now_ms)),
+                    _ => (SlotKind::AwaitPubComp, None),
                 };
-                let slot = parts.slots[index];
-                if !matches!(slot.kind, SlotKind::AwaitPubRec | SlotKind::AwaitPubComp) {
-                    return Err(Error::ProtocolViolation);
+                let was = self.acknowledged(id, expected, release)?;
+                if release.is_none() {
+                    return Ok(was.map(|_| Event::Published { packet_id: id }));
                 }
-                // A repeated PUBREC gets PUBREL again [MQTT-4.3.3].
-                self.queue_raw(&ack(PUBREL, id), now_ms)?;
-                let parts = self.memory.parts();
-                let offset = slot.store_offset as usize;
-                let flags = self.ring.entry(parts.store, offset).flags;
-                if flags & WIRE == 0 {
-                    // Acknowledged before this connection resent it: the
-                    // PUBREL just queued stands for that resend.
-                    self.on_wire += 1;
-                    if self.send_cursor == Some(offset) {
-                        self.send_cursor = self.ring.next_live(parts.store, offset);
-                    }
-                }
-                self.ring
-                    .set_flags(parts.store, offset, flags | RELEASED | SENT | WIRE);
-                parts.slots[index].kind = SlotKind::AwaitPubComp;
                 // A repeated PUBREC (or one after a resent PUBREL) is not news.
                 #[cfg(feature = "ack-events")]
-                return Ok((slot.kind == SlotKind::AwaitPubRec)
+                return Ok((was == Some(SlotKind::AwaitPubRec))
                     .then_some(Event::Received { packet_id: id }));
                 #[cfg(not(feature = "ack-events"))]
                 Ok(None)
             }
-            Packet::PubComp(id) => Ok(self
-                .complete(id, SlotKind::AwaitPubComp)?
-                .then_some(Event::Published { packet_id: id })),
             Packet::PubRel(id) => {
-                self.queue_raw(&ack(PUBCOMP, id), now_ms)?;
+                self.queue_ack(PUBCOMP, id, now_ms)?;
                 inbound::remove(self.memory.parts().inbound_qos2, id);
                 Ok(None)
             }
@@ -853,27 +830,23 @@ impl<M: Memory> Session<M> {
                 return;
             }
             let next = self.ring.next_live(parts.store, at);
-            let room = parts.tx.len() - self.out_end;
-            if entry.flags & RELEASED != 0 {
-                let pubrel = ack(PUBREL, entry.packet_id);
-                let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + pubrel.len()) else {
-                    return;
-                };
-                out.copy_from_slice(&pubrel);
-                self.out_end += pubrel.len();
-            } else {
-                // publish() checked that every stored message fits an empty
-                // send buffer, so this only waits for a flush.
-                if entry.len > room {
-                    return;
-                }
-                let out = &mut parts.tx[self.out_end..self.out_end + entry.len];
-                out.copy_from_slice(&parts.store[entry.data..entry.data + entry.len]);
-                if self.session_resumed && entry.flags & SENT != 0 {
-                    out[0] |= 0x08;
-                }
-                self.out_end += entry.len;
+            // A released QoS 2 message sends its PUBREL; any other its
+            // stored PUBLISH. publish() checked that every stored message
+            // fits an empty send buffer, so no room only waits for a flush.
+            let pubrel = ack(PUBREL, entry.packet_id);
+            let released = entry.flags & RELEASED != 0;
+            let bytes = match released {
+                true => &pubrel[..],
+                false => &parts.store[entry.data..entry.data + entry.len],
+            };
+            let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + bytes.len()) else {
+                return;
+            };
+            out.copy_from_slice(bytes);
+            if !released && self.session_resumed && entry.flags & SENT != 0 {
+                out[0] |= 0x08;
             }
+            self.out_end += bytes.len();
             self.send_cursor = next;
             if qos0 {
                 // Queued offline QoS 0: once written it is the network's.
@@ -894,19 +867,21 @@ impl<M: Memory> Session<M> {
     ) -> Result<Option<Event<'p>>, Error> {
         match publish.qos {
             QoS::AtMostOnce => {}
-            QoS::AtLeastOnce => self.queue_raw(&ack(PUBACK, publish.packet_id), now_ms)?,
+            QoS::AtLeastOnce => self.queue_ack(PUBACK, publish.packet_id, now_ms)?,
             QoS::ExactlyOnce => {
                 let id = publish.packet_id;
-                if inbound::contains(self.memory.parts().inbound_qos2, id) {
-                    // Delivered already; the broker did not see our PUBREC.
-                    self.queue_raw(&ack(PUBREC, id), now_ms)?;
+                let free = match inbound::lookup(self.memory.parts().inbound_qos2, id) {
+                    inbound::Lookup::Full => return Err(Error::InboundQos2Full),
+                    inbound::Lookup::Free(at) => Some(at),
+                    // Delivered already: the broker did not see our PUBREC,
+                    // which goes out again.
+                    inbound::Lookup::Held => None,
+                };
+                self.queue_ack(PUBREC, id, now_ms)?;
+                let Some(at) = free else {
                     return Ok(None);
-                }
-                if !inbound::has_room(self.memory.parts().inbound_qos2) {
-                    return Err(Error::InboundQos2Full);
-                }
-                self.queue_raw(&ack(PUBREC, id), now_ms)?;
-                inbound::insert(self.memory.parts().inbound_qos2, id);
+                };
+                inbound::insert_at(self.memory.parts().inbound_qos2, at, id);
             }
         }
         Ok(Some(Event::Message(publish)))
@@ -914,22 +889,59 @@ impl<M: Memory> Session<M> {
 
     /// Frees the slot of an acknowledged publish. `Ok(false)`: an ack for a
     /// packet id not in flight (a late duplicate), which is ignored.
+    #[cfg(feature = "mqtt5")]
     fn complete(&mut self, packet_id: u16, expected: SlotKind) -> Result<bool, Error> {
+        Ok(self.acknowledged(packet_id, expected, None)?.is_some())
+    }
+
+    /// An acknowledgement of outbound message `packet_id`, whose slot must
+    /// await it as `expected`: done and freed, or with `release` (a PUBREC,
+    /// at that time) released: PUBREL queued, PUBCOMP awaited. Returns what
+    /// the slot awaited; `None` for a packet id not in flight (a late
+    /// duplicate), which is ignored (a PUBREC still gets its PUBREL, as
+    /// MQTT 5 answers one with "packet identifier not found").
+    fn acknowledged(
+        &mut self,
+        packet_id: u16,
+        expected: SlotKind,
+        release: Option<Millis>,
+    ) -> Result<Option<SlotKind>, Error> {
         let parts = self.memory.parts();
-        let Some(index) = find_slot(parts.slots, packet_id) else {
-            self.unknown_acks = self.unknown_acks.wrapping_add(1);
-            return Ok(false);
-        };
-        let slot = parts.slots[index];
-        if slot.kind != expected {
-            return Err(Error::ProtocolViolation);
+        let found = find_slot(parts.slots, packet_id).map(|index| (index, parts.slots[index]));
+        if let Some((_, slot)) = found {
+            // A repeated PUBREC gets PUBREL again [MQTT-4.3.3].
+            let repeated = release.is_some() && slot.kind == SlotKind::AwaitPubComp;
+            if slot.kind != expected && !repeated {
+                return Err(Error::ProtocolViolation);
+            }
         }
+        if let Some(now_ms) = release {
+            self.queue_ack(PUBREL, packet_id, now_ms)?;
+        }
+        let Some((index, slot)) = found else {
+            self.unknown_acks = self.unknown_acks.wrapping_add(1);
+            return Ok(None);
+        };
+        let parts = self.memory.parts();
         let offset = slot.store_offset as usize;
         if self.send_cursor == Some(offset) {
-            // Keep the cursor on a live entry: reclaiming never passes one.
+            // Keep the cursor on a live entry: reclaiming never passes one
+            // (and a released entry needs no writing).
             self.send_cursor = self.ring.next_live(parts.store, offset);
         }
-        if self.ring.entry(parts.store, offset).flags & WIRE != 0 {
+        let flags = self.ring.entry(parts.store, offset).flags;
+        if release.is_some() {
+            if flags & WIRE == 0 {
+                // Acknowledged before this connection resent it: the
+                // PUBREL just queued stands for that resend.
+                self.on_wire += 1;
+            }
+            self.ring
+                .set_flags(parts.store, offset, flags | RELEASED | SENT | WIRE);
+            parts.slots[index].kind = SlotKind::AwaitPubComp;
+            return Ok(Some(slot.kind));
+        }
+        if flags & WIRE != 0 {
             self.on_wire -= 1;
         }
         self.ring.free(parts.store, offset);
@@ -937,7 +949,7 @@ impl<M: Memory> Session<M> {
         self.queued -= 1;
         // The window has room again.
         self.pump();
-        Ok(true)
+        Ok(Some(slot.kind))
     }
 
     /// Finds a packet id no packet of any kind is using, and its slot.
@@ -966,6 +978,14 @@ impl<M: Memory> Session<M> {
         } else {
             Ok(())
         }
+    }
+
+    /// Queues a PUBACK, PUBREC, PUBREL or PUBCOMP (by first byte) for
+    /// `packet_id`. Out of line: the answers of the receive path share one
+    /// copy of building and queueing the four bytes.
+    #[inline(never)]
+    fn queue_ack(&mut self, first_byte: u8, packet_id: u16, now_ms: Millis) -> Result<(), Error> {
+        self.queue_raw(&ack(first_byte, packet_id), now_ms)
     }
 
     /// Appends an already encoded packet to the pending output.

@@ -101,12 +101,13 @@ impl Ring {
         write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
         let (at, wraps) = self.place(buf.len(), len)?;
-        let written = write(&mut buf[at + HEADER..at + HEADER + len])?;
+        // One bounds check for the whole entry.
+        let (header, data) = buf[at..at + HEADER + len].split_at_mut(HEADER);
+        let written = write(data)?;
         debug_assert_eq!(written, len);
-        buf[at..at + 4].copy_from_slice(&(len as u32).to_le_bytes());
-        buf[at + 4..at + 6].copy_from_slice(&packet_id.to_le_bytes());
-        buf[at + 6] = flags;
-        buf[at + 7] = 0;
+        let [l0, l1, l2, l3] = (len as u32).to_le_bytes();
+        let [i0, i1] = packet_id.to_le_bytes();
+        header.copy_from_slice(&[l0, l1, l2, l3, i0, i1, flags, 0]);
         if self.entries == 0 {
             *self = Ring::default();
         }
