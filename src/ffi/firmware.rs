@@ -520,15 +520,31 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), emq_err>) -> emq_err {
 /// Calls a C callback with the client marked as inside a callback.
 /// Once a callback asked for `emq_client_deinit`, no further callback runs
 /// (the application may already have freed what its `user_data` points to).
+// Inlined into each caller, but the marking on both sides is shared: a
+// firmware has a dozen callback sites, each otherwise a copy of it.
+#[inline(always)]
 pub(crate) fn in_callback(c: &emq_client, call: impl FnOnce()) {
-    {
-        let _core = c.core();
-        if c.deinit_requested.get() {
-            return;
-        }
-        c.in_callback.set(c.in_callback.get().saturating_add(1));
+    if enter_callback(c) {
+        call();
+        leave_callback(c);
     }
-    call();
+}
+
+/// Marks `c` as inside a callback; false (nothing marked) once a callback
+/// asked for `emq_client_deinit`.
+#[inline(never)]
+fn enter_callback(c: &emq_client) -> bool {
+    let _core = c.core();
+    if c.deinit_requested.get() {
+        return false;
+    }
+    c.in_callback.set(c.in_callback.get().saturating_add(1));
+    true
+}
+
+/// Ends what `enter_callback` marked.
+#[inline(never)]
+fn leave_callback(c: &emq_client) {
     let _core = c.core();
     c.in_callback.set(c.in_callback.get().saturating_sub(1));
 }
