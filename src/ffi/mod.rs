@@ -308,9 +308,13 @@ impl emq_transport_choice {
     /// The choice an `emq_options.transport` value names.
     pub(crate) fn of(value: core::ffi::c_int) -> Option<Self> {
         use emq_transport_choice::*;
-        [EMQ_TRANSPORT_AUTO, EMQ_TRANSPORT_TCP, EMQ_TRANSPORT_TLS]
-            .into_iter()
-            .find(|choice| *choice as core::ffi::c_int == value)
+        // A match, not a search of the values: a range check in code.
+        match value {
+            0 => Some(EMQ_TRANSPORT_AUTO),
+            1 => Some(EMQ_TRANSPORT_TCP),
+            2 => Some(EMQ_TRANSPORT_TLS),
+            _ => None,
+        }
     }
 }
 
@@ -1070,15 +1074,15 @@ const MAX_BUFFER: usize = crate::codec::MAX_PACKET_SIZE;
 
 fn log_level_of(value: core::ffi::c_int) -> Option<emq_log_level> {
     use emq_log_level::*;
-    [
-        EMQ_LOG_NONE,
-        EMQ_LOG_ERROR,
-        EMQ_LOG_WARNING,
-        EMQ_LOG_INFO,
-        EMQ_LOG_DEBUG,
-    ]
-    .into_iter()
-    .find(|level| *level as core::ffi::c_int == value)
+    // A match, not a search of the values: a range check in code.
+    match value {
+        0 => Some(EMQ_LOG_NONE),
+        1 => Some(EMQ_LOG_ERROR),
+        2 => Some(EMQ_LOG_WARNING),
+        3 => Some(EMQ_LOG_INFO),
+        4 => Some(EMQ_LOG_DEBUG),
+        _ => None,
+    }
 }
 
 /// A NUL-terminated UTF-8 string argument; NULL is an error.
