@@ -1015,55 +1015,34 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
     if out.is_null() {
         return EMQ_ERR_NULL_POINTER;
     }
-    let defaults = emq_options {
-        struct_size: core::mem::size_of::<emq_options>(),
-        client_id: core::ptr::null(),
-        username: core::ptr::null(),
-        password: core::ptr::null(),
-        password_len: 0,
-        keepalive_secs: 60,
-        clean_session: true,
-        protocol_level: 4,
-        will_topic: core::ptr::null(),
-        will_payload: core::ptr::null(),
-        will_payload_len: 0,
-        will_qos: 0,
-        will_retain: false,
-        rx_buffer_size: 16 * 1024,
-        tx_buffer_size: 16 * 1024,
-        store_size: 64 * 1024,
-        inflight_window: 20,
-        command_timeout_ms: 10_000,
-        tcp_nodelay: true,
-        log_level: emq_log_level::EMQ_LOG_INFO as core::ffi::c_int,
-        tls: core::ptr::null(),
-        auto_reconnect: false,
-        reconnect_min_ms: 3_000,
-        reconnect_max_ms: 60_000,
-        resubscribe: true,
-        outbox_max_messages: 256,
-        queue_offline: false,
-        queue_qos0_offline: false,
-        persistence: emq_persistence::default(),
-        transport: emq_transport_choice::EMQ_TRANSPORT_AUTO as core::ffi::c_int,
-        reconnect_fixed_interval: false,
-        reconnect_after_connack_only: false,
-        drop_unacked_on_loss: false,
-        all_matching_handlers: false,
-        ws: core::ptr::null(),
-        session_expiry_secs: 0,
-        maximum_packet_size: 0,
-        receive_maximum: 0,
-        topic_alias_maximum: 0,
-        topic_alias_outgoing: 0,
-        topic_alias_length: 0,
-        connect_properties: core::ptr::null(),
-        connect_property_count: 0,
-        will_properties: core::ptr::null(),
-        will_property_count: 0,
-    };
+    // Zeroed, then the fields whose default is not 0, NULL or false set:
+    // a struct literal that names every field compiles to a store per
+    // field. Every field of `emq_options` is valid as all zero bytes
+    // (integers, bools, raw pointers, `Option`s of functions).
     // SAFETY: checked non-NULL above; writable per the contract.
-    unsafe { out.write(defaults) };
+    let o = unsafe {
+        out.write_bytes(0, 1);
+        &mut *out
+    };
+    o.struct_size = core::mem::size_of::<emq_options>();
+    o.keepalive_secs = 60;
+    o.clean_session = true;
+    o.protocol_level = 4;
+    o.rx_buffer_size = 16 * 1024;
+    o.tx_buffer_size = 16 * 1024;
+    o.store_size = 64 * 1024;
+    o.inflight_window = 20;
+    o.command_timeout_ms = 10_000;
+    o.tcp_nodelay = true;
+    o.log_level = emq_log_level::EMQ_LOG_INFO as core::ffi::c_int;
+    o.reconnect_min_ms = 3_000;
+    o.reconnect_max_ms = 60_000;
+    o.resubscribe = true;
+    o.outbox_max_messages = 256;
+    // The rest stays 0: no client id, credentials, will, TLS, WebSocket,
+    // persistence hooks or MQTT 5 limits and properties;
+    // EMQ_TRANSPORT_AUTO; every other flag off.
+    const _: () = assert!(emq_transport_choice::EMQ_TRANSPORT_AUTO as i32 == 0);
     EMQ_OK
 }
 
