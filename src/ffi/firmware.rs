@@ -744,20 +744,18 @@ pub(crate) fn close_opening(c: &emq_client) {
 /// most. `Ok(None)`: nothing by the deadline.
 #[cfg(not(feature = "lock-hooks"))]
 pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, emq_err> {
-    let mut event = None;
-    let result = super::client::with_core(c, |core| {
-        let client = core.sup.client_mut();
-        let now = client.now_ms();
-        event = core
-            .sup
-            .poll_event(time::until(now, deadline))
-            .map_err(emq_err::from)?;
-        Ok(())
-    });
-    match result {
-        EMQ_OK => Ok(event),
-        err => Err(err),
+    // Not through `with_core`: its `emq_err` would be taken apart into a
+    // `Result` again, copying the event.
+    let (event, logged) = {
+        let mut core = c.core();
+        let now = core.sup.client_mut().now_ms();
+        let event = core.sup.poll_event(time::until(now, deadline));
+        (event, core.sup.has_logs())
+    };
+    if logged {
+        super::client::emit_logs(c);
     }
+    event.map_err(emq_err::from)
 }
 
 /// The next event, waiting in the transport's `recv` until `deadline` at
