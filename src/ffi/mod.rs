@@ -1081,6 +1081,10 @@ unsafe fn str_arg<'a>(ptr: *const c_char) -> Result<&'a str, emq_err> {
 ///
 /// # Safety
 /// As for `str_arg`.
+// Inlined: out of line, its `Result<Option<_>>` is rebuilt from
+// `str_arg`'s `Result` in memory, which costs more than the NULL test
+// at each caller.
+#[inline(always)]
 unsafe fn opt_str_arg<'a>(ptr: *const c_char) -> Result<Option<&'a str>, emq_err> {
     if ptr.is_null() {
         Ok(None)
