@@ -1162,18 +1162,19 @@ unsafe fn list_arg<'a, T>(ptr: *const T, count: usize, max: usize) -> Result<&'a
 unsafe fn subscription_args<'o, 'a>(
     ptr: *const emq_subscription,
     count: usize,
-    out: &'o mut [SubscribeTopic<'a>],
+    out: &'o mut Unfilled<SubscribeTopic<'a>>,
 ) -> Result<&'o [SubscribeTopic<'a>], emq_err> {
     // SAFETY: forwarded contract.
     let entries = unsafe { list_arg(ptr, count, out.len()) }?;
     for (slot, entry) in out.iter_mut().zip(entries) {
-        *slot = SubscribeTopic {
+        slot.write(SubscribeTopic {
             // SAFETY: NUL-terminated per the contract.
             filter: unsafe { str_arg(entry.filter) }?,
             qos: qos_arg(entry.qos)?,
-        };
+        });
     }
-    Ok(&out[..entries.len()])
+    // SAFETY: the loop wrote one value per entry.
+    Ok(unsafe { filled(out, entries.len()) })
 }
 
 /// Checks `count` C-string filters (1..=`out.len()`) into `out` and returns
@@ -1184,22 +1185,36 @@ unsafe fn subscription_args<'o, 'a>(
 unsafe fn filter_args<'o, 'a>(
     ptr: *const *const c_char,
     count: usize,
-    out: &'o mut [&'a str],
+    out: &'o mut Unfilled<&'a str>,
 ) -> Result<&'o [&'a str], emq_err> {
     // SAFETY: forwarded contract.
     let entries = unsafe { list_arg(ptr, count, out.len()) }?;
     for (slot, &entry) in out.iter_mut().zip(entries) {
         // SAFETY: NUL-terminated per the contract.
-        *slot = unsafe { str_arg(entry) }?;
+        slot.write(unsafe { str_arg(entry) }?);
     }
-    Ok(&out[..entries.len()])
+    // SAFETY: the loop wrote one value per entry.
+    Ok(unsafe { filled(out, entries.len()) })
 }
 
-/// An empty SUBSCRIBE entry, to initialise the arrays `subscription_args` fills.
-pub(crate) const NO_TOPIC: SubscribeTopic<'static> = SubscribeTopic {
-    filter: "",
-    qos: QoS::AtMostOnce,
-};
+/// Room for the filters of one call, left unwritten until they are
+/// checked into it (writing placeholders first costs a loop per call).
+pub(crate) type Unfilled<T> = [core::mem::MaybeUninit<T>; sys::MAX_FILTERS_PER_CALL];
+
+/// Room for the filters of one call.
+#[inline(always)]
+pub(crate) fn unfilled<T>() -> Unfilled<T> {
+    [const { core::mem::MaybeUninit::uninit() }; sys::MAX_FILTERS_PER_CALL]
+}
+
+/// The first `len` values of `out`.
+///
+/// # Safety
+/// `out[..len]` must have been written, and `len <= out.len()`.
+unsafe fn filled<T>(out: &Unfilled<T>, len: usize) -> &[T] {
+    // SAFETY: written (contract); `MaybeUninit<T>` has `T`'s layout.
+    unsafe { core::slice::from_raw_parts(out.as_ptr().cast::<T>(), len) }
+}
 
 /// Writes `value` through an optional out-pointer.
 ///
