@@ -710,11 +710,11 @@ fn open_callbacks(
     // Bounded by the deadline (and the count, should the clock stand still).
     for _ in 0..10_000 {
         // SAFETY: the host is NULL or NUL-terminated (contract of connect).
-        if unsafe { link.open(target.0, target.1, left) }? {
-            return Ok(Some(*link));
-        }
-        if !wait {
-            return Ok(None);
+        match unsafe { link.open(target.0, target.1, left) } {
+            Ok(true) => return Ok(Some(*link)),
+            Ok(false) if wait => {}
+            Ok(false) => return Ok(None),
+            Err(err) => return Err(err),
         }
         left = time::until(c.core().sup.client_mut().now_ms(), deadline);
         if left == 0 {
