@@ -1549,7 +1549,9 @@ unsafe fn subscribe_with(
             let mut storage = unfilled();
             // SAFETY: valid per the contract.
             let topics = subscription_args(subscriptions, count, &mut storage)?;
-            core.sup.subscribe(topics, handler).map_err(emq_err::from)
+            // `?` rather than `map_err`: converted in place, not through
+            // an out-of-line `map_err` instance.
+            Ok(core.sup.subscribe(topics, handler)?)
         })
     }
 }
@@ -1616,7 +1618,9 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
             let mut storage = unfilled();
             // SAFETY: valid per the contract.
             let list = filter_args(filters, count, &mut storage)?;
-            core.sup.unsubscribe(list).map_err(emq_err::from)
+            // `?` rather than `map_err`: converted in place, not through
+            // an out-of-line `map_err` instance.
+            Ok(core.sup.unsubscribe(list)?)
         })
     }
 }
