@@ -1546,10 +1546,12 @@ unsafe fn subscribe_with(
     // SAFETY: contract forwarded.
     unsafe {
         request_call(client, packet_id, |core| {
-            let mut storage = [NO_TOPIC; sys::MAX_FILTERS_PER_CALL];
+            let mut storage = unfilled();
             // SAFETY: valid per the contract.
             let topics = subscription_args(subscriptions, count, &mut storage)?;
-            core.sup.subscribe(topics, handler).map_err(emq_err::from)
+            // `?` rather than `map_err`: converted in place, not through
+            // an out-of-line `map_err` instance.
+            Ok(core.sup.subscribe(topics, handler)?)
         })
     }
 }
@@ -1613,10 +1615,12 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     // SAFETY: contract forwarded.
     unsafe {
         request_call(client, packet_id, |core| {
-            let mut storage = [""; sys::MAX_FILTERS_PER_CALL];
+            let mut storage = unfilled();
             // SAFETY: valid per the contract.
             let list = filter_args(filters, count, &mut storage)?;
-            core.sup.unsubscribe(list).map_err(emq_err::from)
+            // `?` rather than `map_err`: converted in place, not through
+            // an out-of-line `map_err` instance.
+            Ok(core.sup.unsubscribe(list)?)
         })
     }
 }

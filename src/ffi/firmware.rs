@@ -520,15 +520,31 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), emq_err>) -> emq_err {
 /// Calls a C callback with the client marked as inside a callback.
 /// Once a callback asked for `emq_client_deinit`, no further callback runs
 /// (the application may already have freed what its `user_data` points to).
+// Inlined into each caller, but the marking on both sides is shared: a
+// firmware has a dozen callback sites, each otherwise a copy of it.
+#[inline(always)]
 pub(crate) fn in_callback(c: &emq_client, call: impl FnOnce()) {
-    {
-        let _core = c.core();
-        if c.deinit_requested.get() {
-            return;
-        }
-        c.in_callback.set(c.in_callback.get().saturating_add(1));
+    if enter_callback(c) {
+        call();
+        leave_callback(c);
     }
-    call();
+}
+
+/// Marks `c` as inside a callback; false (nothing marked) once a callback
+/// asked for `emq_client_deinit`.
+#[inline(never)]
+fn enter_callback(c: &emq_client) -> bool {
+    let _core = c.core();
+    if c.deinit_requested.get() {
+        return false;
+    }
+    c.in_callback.set(c.in_callback.get().saturating_add(1));
+    true
+}
+
+/// Ends what `enter_callback` marked.
+#[inline(never)]
+fn leave_callback(c: &emq_client) {
     let _core = c.core();
     c.in_callback.set(c.in_callback.get().saturating_sub(1));
 }
@@ -694,11 +710,11 @@ fn open_callbacks(
     // Bounded by the deadline (and the count, should the clock stand still).
     for _ in 0..10_000 {
         // SAFETY: the host is NULL or NUL-terminated (contract of connect).
-        if unsafe { link.open(target.0, target.1, left) }? {
-            return Ok(Some(*link));
-        }
-        if !wait {
-            return Ok(None);
+        match unsafe { link.open(target.0, target.1, left) } {
+            Ok(true) => return Ok(Some(*link)),
+            Ok(false) if wait => {}
+            Ok(false) => return Ok(None),
+            Err(err) => return Err(err),
         }
         left = time::until(c.core().sup.client_mut().now_ms(), deadline);
         if left == 0 {
@@ -728,20 +744,18 @@ pub(crate) fn close_opening(c: &emq_client) {
 /// most. `Ok(None)`: nothing by the deadline.
 #[cfg(not(feature = "lock-hooks"))]
 pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, emq_err> {
-    let mut event = None;
-    let result = super::client::with_core(c, |core| {
-        let client = core.sup.client_mut();
-        let now = client.now_ms();
-        event = core
-            .sup
-            .poll_event(time::until(now, deadline))
-            .map_err(emq_err::from)?;
-        Ok(())
-    });
-    match result {
-        EMQ_OK => Ok(event),
-        err => Err(err),
+    // Not through `with_core`: its `emq_err` would be taken apart into a
+    // `Result` again, copying the event.
+    let (event, logged) = {
+        let mut core = c.core();
+        let now = core.sup.client_mut().now_ms();
+        let event = core.sup.poll_event(time::until(now, deadline));
+        (event, core.sup.has_logs())
+    };
+    if logged {
+        super::client::emit_logs(c);
     }
+    event.map_err(emq_err::from)
 }
 
 /// The next event, waiting in the transport's `recv` until `deadline` at

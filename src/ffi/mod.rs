@@ -308,9 +308,13 @@ impl emq_transport_choice {
     /// The choice an `emq_options.transport` value names.
     pub(crate) fn of(value: core::ffi::c_int) -> Option<Self> {
         use emq_transport_choice::*;
-        [EMQ_TRANSPORT_AUTO, EMQ_TRANSPORT_TCP, EMQ_TRANSPORT_TLS]
-            .into_iter()
-            .find(|choice| *choice as core::ffi::c_int == value)
+        // A match, not a search of the values: a range check in code.
+        match value {
+            0 => Some(EMQ_TRANSPORT_AUTO),
+            1 => Some(EMQ_TRANSPORT_TCP),
+            2 => Some(EMQ_TRANSPORT_TLS),
+            _ => None,
+        }
     }
 }
 
@@ -1011,55 +1015,34 @@ pub unsafe extern "C" fn emq_options_default(out: *mut emq_options) -> emq_err {
     if out.is_null() {
         return EMQ_ERR_NULL_POINTER;
     }
-    let defaults = emq_options {
-        struct_size: core::mem::size_of::<emq_options>(),
-        client_id: core::ptr::null(),
-        username: core::ptr::null(),
-        password: core::ptr::null(),
-        password_len: 0,
-        keepalive_secs: 60,
-        clean_session: true,
-        protocol_level: 4,
-        will_topic: core::ptr::null(),
-        will_payload: core::ptr::null(),
-        will_payload_len: 0,
-        will_qos: 0,
-        will_retain: false,
-        rx_buffer_size: 16 * 1024,
-        tx_buffer_size: 16 * 1024,
-        store_size: 64 * 1024,
-        inflight_window: 20,
-        command_timeout_ms: 10_000,
-        tcp_nodelay: true,
-        log_level: emq_log_level::EMQ_LOG_INFO as core::ffi::c_int,
-        tls: core::ptr::null(),
-        auto_reconnect: false,
-        reconnect_min_ms: 3_000,
-        reconnect_max_ms: 60_000,
-        resubscribe: true,
-        outbox_max_messages: 256,
-        queue_offline: false,
-        queue_qos0_offline: false,
-        persistence: emq_persistence::default(),
-        transport: emq_transport_choice::EMQ_TRANSPORT_AUTO as core::ffi::c_int,
-        reconnect_fixed_interval: false,
-        reconnect_after_connack_only: false,
-        drop_unacked_on_loss: false,
-        all_matching_handlers: false,
-        ws: core::ptr::null(),
-        session_expiry_secs: 0,
-        maximum_packet_size: 0,
-        receive_maximum: 0,
-        topic_alias_maximum: 0,
-        topic_alias_outgoing: 0,
-        topic_alias_length: 0,
-        connect_properties: core::ptr::null(),
-        connect_property_count: 0,
-        will_properties: core::ptr::null(),
-        will_property_count: 0,
-    };
+    // Zeroed, then the fields whose default is not 0, NULL or false set:
+    // a struct literal that names every field compiles to a store per
+    // field. Every field of `emq_options` is valid as all zero bytes
+    // (integers, bools, raw pointers, `Option`s of functions).
     // SAFETY: checked non-NULL above; writable per the contract.
-    unsafe { out.write(defaults) };
+    let o = unsafe {
+        out.write_bytes(0, 1);
+        &mut *out
+    };
+    o.struct_size = core::mem::size_of::<emq_options>();
+    o.keepalive_secs = 60;
+    o.clean_session = true;
+    o.protocol_level = 4;
+    o.rx_buffer_size = 16 * 1024;
+    o.tx_buffer_size = 16 * 1024;
+    o.store_size = 64 * 1024;
+    o.inflight_window = 20;
+    o.command_timeout_ms = 10_000;
+    o.tcp_nodelay = true;
+    o.log_level = emq_log_level::EMQ_LOG_INFO as core::ffi::c_int;
+    o.reconnect_min_ms = 3_000;
+    o.reconnect_max_ms = 60_000;
+    o.resubscribe = true;
+    o.outbox_max_messages = 256;
+    // The rest stays 0: no client id, credentials, will, TLS, WebSocket,
+    // persistence hooks or MQTT 5 limits and properties;
+    // EMQ_TRANSPORT_AUTO; every other flag off.
+    const _: () = assert!(emq_transport_choice::EMQ_TRANSPORT_AUTO as i32 == 0);
     EMQ_OK
 }
 
@@ -1070,15 +1053,15 @@ const MAX_BUFFER: usize = crate::codec::MAX_PACKET_SIZE;
 
 fn log_level_of(value: core::ffi::c_int) -> Option<emq_log_level> {
     use emq_log_level::*;
-    [
-        EMQ_LOG_NONE,
-        EMQ_LOG_ERROR,
-        EMQ_LOG_WARNING,
-        EMQ_LOG_INFO,
-        EMQ_LOG_DEBUG,
-    ]
-    .into_iter()
-    .find(|level| *level as core::ffi::c_int == value)
+    // A match, not a search of the values: a range check in code.
+    match value {
+        0 => Some(EMQ_LOG_NONE),
+        1 => Some(EMQ_LOG_ERROR),
+        2 => Some(EMQ_LOG_WARNING),
+        3 => Some(EMQ_LOG_INFO),
+        4 => Some(EMQ_LOG_DEBUG),
+        _ => None,
+    }
 }
 
 /// A NUL-terminated UTF-8 string argument; NULL is an error.
@@ -1098,6 +1081,10 @@ unsafe fn str_arg<'a>(ptr: *const c_char) -> Result<&'a str, emq_err> {
 ///
 /// # Safety
 /// As for `str_arg`.
+// Inlined: out of line, its `Result<Option<_>>` is rebuilt from
+// `str_arg`'s `Result` in memory, which costs more than the NULL test
+// at each caller.
+#[inline(always)]
 unsafe fn opt_str_arg<'a>(ptr: *const c_char) -> Result<Option<&'a str>, emq_err> {
     if ptr.is_null() {
         Ok(None)
@@ -1175,18 +1162,19 @@ unsafe fn list_arg<'a, T>(ptr: *const T, count: usize, max: usize) -> Result<&'a
 unsafe fn subscription_args<'o, 'a>(
     ptr: *const emq_subscription,
     count: usize,
-    out: &'o mut [SubscribeTopic<'a>],
+    out: &'o mut Unfilled<SubscribeTopic<'a>>,
 ) -> Result<&'o [SubscribeTopic<'a>], emq_err> {
     // SAFETY: forwarded contract.
     let entries = unsafe { list_arg(ptr, count, out.len()) }?;
     for (slot, entry) in out.iter_mut().zip(entries) {
-        *slot = SubscribeTopic {
+        slot.write(SubscribeTopic {
             // SAFETY: NUL-terminated per the contract.
             filter: unsafe { str_arg(entry.filter) }?,
             qos: qos_arg(entry.qos)?,
-        };
+        });
     }
-    Ok(&out[..entries.len()])
+    // SAFETY: the loop wrote one value per entry.
+    Ok(unsafe { filled(out, entries.len()) })
 }
 
 /// Checks `count` C-string filters (1..=`out.len()`) into `out` and returns
@@ -1197,22 +1185,36 @@ unsafe fn subscription_args<'o, 'a>(
 unsafe fn filter_args<'o, 'a>(
     ptr: *const *const c_char,
     count: usize,
-    out: &'o mut [&'a str],
+    out: &'o mut Unfilled<&'a str>,
 ) -> Result<&'o [&'a str], emq_err> {
     // SAFETY: forwarded contract.
     let entries = unsafe { list_arg(ptr, count, out.len()) }?;
     for (slot, &entry) in out.iter_mut().zip(entries) {
         // SAFETY: NUL-terminated per the contract.
-        *slot = unsafe { str_arg(entry) }?;
+        slot.write(unsafe { str_arg(entry) }?);
     }
-    Ok(&out[..entries.len()])
+    // SAFETY: the loop wrote one value per entry.
+    Ok(unsafe { filled(out, entries.len()) })
 }
 
-/// An empty SUBSCRIBE entry, to initialise the arrays `subscription_args` fills.
-pub(crate) const NO_TOPIC: SubscribeTopic<'static> = SubscribeTopic {
-    filter: "",
-    qos: QoS::AtMostOnce,
-};
+/// Room for the filters of one call, left unwritten until they are
+/// checked into it (writing placeholders first costs a loop per call).
+pub(crate) type Unfilled<T> = [core::mem::MaybeUninit<T>; sys::MAX_FILTERS_PER_CALL];
+
+/// Room for the filters of one call.
+#[inline(always)]
+pub(crate) fn unfilled<T>() -> Unfilled<T> {
+    [const { core::mem::MaybeUninit::uninit() }; sys::MAX_FILTERS_PER_CALL]
+}
+
+/// The first `len` values of `out`.
+///
+/// # Safety
+/// `out[..len]` must have been written, and `len <= out.len()`.
+unsafe fn filled<T>(out: &Unfilled<T>, len: usize) -> &[T] {
+    // SAFETY: written (contract); `MaybeUninit<T>` has `T`'s layout.
+    unsafe { core::slice::from_raw_parts(out.as_ptr().cast::<T>(), len) }
+}
 
 /// Writes `value` through an optional out-pointer.
 ///

@@ -566,7 +566,7 @@ pub unsafe extern "C" fn emq_client_unsubscribe_v5(
     // SAFETY: contract forwarded.
     unsafe {
         request_call(client, packet_id, |core| {
-            let mut storage = [""; sys::MAX_FILTERS_PER_CALL];
+            let mut storage = unfilled();
             // SAFETY: valid per the contract.
             let list = filter_args(filters, count, &mut storage)?;
             // SAFETY: valid per the contract.
