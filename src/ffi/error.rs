@@ -201,6 +201,9 @@ pub enum emq_err {
 }
 
 impl From<Error> for emq_err {
+    // One copy: inlined, its table lookup is repeated at every `?` and
+    // `.into()` of the C layer.
+    #[inline(never)]
     fn from(err: Error) -> emq_err {
         use emq_err::*;
         match err {
