@@ -1170,9 +1170,18 @@ unsafe fn init(
         return Err(EMQ_ERR_UNSUPPORTED);
     }
     let mut config = checked.config;
+    let handle = storage.cast::<emq_client>();
+    // SAFETY: non-NULL, aligned and large enough (checked), writable per
+    // the contract. The borrowed options go in at once, so they are not
+    // kept on the stack while the rest is built; a
+    // failure further on leaves nothing that needs dropping.
+    unsafe {
+        let core = UnsafeCell::raw_get(addr_of_mut!((*handle).core));
+        addr_of_mut!((*core).connect).write(ConnectSettings::from_checked(&checked));
+        addr_of_mut!((*core).persistence).write(super::client::Persistence::new(o.persistence));
+    }
     // SAFETY: the table memory is writable and the client's (contract).
     let tables = unsafe { carve_tables(b) }?;
-    let handle = storage.cast::<emq_client>();
     // SAFETY: non-NULL, aligned and large enough (checked), writable per
     // the contract; whatever was there before is not read or dropped. Field
     // by field, so no whole client is built on the stack first (firmware
@@ -1220,7 +1229,8 @@ unsafe fn init(
         let core = UnsafeCell::raw_get(addr_of_mut!((*handle).core));
         addr_of_mut!((*core).sup).write(Supervisor::new(
             Client::new(
-                Session::new(memory, config),
+                // Its tables were cleared above (or by carve_tables).
+                Session::new_cleared(memory, config),
                 clock,
                 rx,
                 o.command_timeout_ms,
@@ -1235,10 +1245,8 @@ unsafe fn init(
         // written of the storage so far needs no dropping).
         #[cfg(feature = "mqtt5")]
         checked.select_protocol(&mut *addr_of_mut!((*core).sup))?;
-        addr_of_mut!((*core).connect).write(ConnectSettings::from_checked(&checked));
         addr_of_mut!((*core).target).write(None);
         addr_of_mut!((*core).opening).write(None);
-        addr_of_mut!((*core).persistence).write(super::client::Persistence::new(o.persistence));
         addr_of_mut!((*core).callbacks).write(Callbacks::default());
         addr_of_mut!((*core).user_data).write(core::ptr::null_mut());
         addr_of_mut!((*core).extra).write(CoreExtra);

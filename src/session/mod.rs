@@ -226,7 +226,20 @@ impl<M: Memory> Session<M> {
     // copy of the whole session on a small stack.
     #[inline(always)]
     pub fn new(memory: M, config: SessionConfig) -> Self {
-        let mut session = Session {
+        let mut session = Self::new_cleared(memory, config);
+        let parts = session.memory.parts();
+        parts.slots.fill(Slot::FREE);
+        parts.inbound_qos2.fill(0);
+        session
+    }
+
+    /// [`Session::new`] for `memory` whose packet-id slots are already
+    /// free and inbound QoS 2 ids 0 (firmware clears them as it lays out
+    /// its tables): without the clearing, which takes the session's
+    /// address, firmware builds the session straight into its storage.
+    #[inline(always)]
+    pub(crate) fn new_cleared(memory: M, config: SessionConfig) -> Self {
+        Session {
             memory,
             config,
             state: State::Disconnected,
@@ -248,11 +261,7 @@ impl<M: Memory> Session<M> {
             v5: v5::Link::new(false, v5::ConnectV5::DEFAULT),
             #[cfg(feature = "mqtt5")]
             refused: 0,
-        };
-        let parts = session.memory.parts();
-        parts.slots.fill(Slot::FREE);
-        parts.inbound_qos2.fill(0);
-        session
+        }
     }
 
     /// Where the connection stands.
