@@ -839,8 +839,9 @@ fn start_attempt(
 fn send_connect(core: &mut Core, transport: Result<sys::Transport, Error>) -> Result<(), Error> {
     let started = match transport {
         Ok(transport) => {
-            let options = core.connect.options();
-            core.sup.start_connect(transport, &options)
+            let sup = &mut core.sup;
+            core.connect
+                .with_options(|options| sup.start_connect(transport, options))
         }
         Err(err) => Err(err),
     };

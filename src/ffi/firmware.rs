@@ -268,16 +268,24 @@ impl ConnectSettings {
         )
     }
 
-    /// The settings as the session takes them.
+    /// The settings as the session takes them (MQTT 5: with the
+    /// properties; else see `with_options`).
+    #[cfg(feature = "mqtt5")]
     pub(crate) fn options(&self) -> ConnectOptions<'_> {
-        #[cfg(feature = "mqtt5")]
-        return ConnectOptions {
+        ConnectOptions {
             properties: self.1[0].properties(),
             will_properties: self.1[1].properties(),
             ..self.0
-        };
+        }
+    }
+
+    /// Lends the settings as the session takes them to `use_them`: without
+    /// MQTT 5 the stored options themselves, not a copy on the stack.
+    pub(crate) fn with_options<R>(&self, use_them: impl FnOnce(&ConnectOptions<'_>) -> R) -> R {
+        #[cfg(feature = "mqtt5")]
+        return use_them(&self.options());
         #[cfg(not(feature = "mqtt5"))]
-        self.0
+        use_them(&self.0)
     }
 }
 

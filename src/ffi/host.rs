@@ -76,6 +76,11 @@ impl ConnectSettings {
         }
     }
 
+    /// Lends the settings as the session takes them to `use_them`.
+    pub(crate) fn with_options<R>(&self, use_them: impl FnOnce(&ConnectOptions<'_>) -> R) -> R {
+        use_them(&self.options())
+    }
+
     /// The settings as the session takes them.
     pub(crate) fn options(&self) -> ConnectOptions<'_> {
         ConnectOptions {
