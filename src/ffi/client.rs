@@ -449,15 +449,16 @@ pub(crate) fn report_if_lost(c: &emq_client) {
     }
 }
 
-/// Delivers one event to the callbacks, with no lock held while C code
-/// runs. For a message, the caller holds `link`, so the receive buffer the
-/// message points into stays as it is. Returns EMQ_ERR_MESSAGE_OVERFLOW for
-/// an oversized message no callback took (poll reports it), else EMQ_OK.
-pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
+/// Hands a message to its handlers or `on_message`, or (overflow) to
+/// `on_overflow`. One path for both events (`dispatch` takes it inline):
+/// each built the message from the receive buffer in its own copy of the
+/// slicing.
+fn deliver(c: &emq_client, event: &ClientEvent) -> emq_err {
     let me = c.as_ptr();
-    #[cfg(feature = "mqtt5")]
-    let _received = super::v5::Received::enter(c, &event);
-    match event {
+    // `overflow`: a message larger than the receive buffer, with its
+    // payload's length (`on_overflow` gets it, else the call returns
+    // EMQ_ERR_MESSAGE_OVERFLOW).
+    let (topic, payload, qos, retain, dup, packet_id, overflow) = match *event {
         ClientEvent::Overflow {
             topic,
             payload,
@@ -465,28 +466,15 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
             qos,
             retain,
             packet_id,
-        } => {
-            let (message, cb) = {
-                let core = c.core();
-                let client = core.sup.client();
-                let message = emq_message::borrowing(
-                    client.bytes(topic),
-                    client.bytes(payload),
-                    qos,
-                    retain,
-                    false,
-                    packet_id,
-                );
-                (message, core.callback(|cb| cb.on_overflow))
-            };
-            emit_logs(c);
-            let Some((cb, user_data)) = cb else {
-                return EMQ_ERR_MESSAGE_OVERFLOW;
-            };
-            // SAFETY: user callback; `message` points into the receive
-            // buffer, which stays as it is (the caller holds `link`).
-            sys::in_callback(c, || unsafe { cb(user_data, me, &message, payload_len) });
-        }
+        } => (
+            topic,
+            payload,
+            qos,
+            retain,
+            false,
+            packet_id,
+            Some(payload_len),
+        ),
         ClientEvent::Message {
             topic,
             payload,
@@ -496,44 +484,68 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
             packet_id,
             // MQTT 5 properties: C clients connect with 3.1.1 for now.
             ..
-        } => {
-            // Bounded by the handlers in the table; one at a time, so no
-            // lock is held while each runs (they may subscribe and
-            // unsubscribe).
-            for n in 0..usize::from(u16::MAX) {
-                let (message, handler, more) = {
-                    let core = c.core();
-                    let client = core.sup.client();
-                    let topic_bytes = client.bytes(topic);
-                    let message = emq_message::borrowing(
-                        topic_bytes,
-                        client.bytes(payload),
-                        qos,
-                        retain,
-                        dup,
-                        packet_id,
-                    );
-                    let (handler, more) = match core.sup.nth_handler_for(topic_bytes, n) {
-                        Some(handler) => (Some(handler), core.sup.routes_to_every_handler()),
-                        None if n == 0 => (core.callback(|cb| cb.on_message), false),
-                        None => (None, false),
-                    };
-                    (message, handler, more)
-                };
-                let Some((handler, user_data)) = handler else {
-                    break;
-                };
-                // SAFETY: user callback; `message` points into the receive
-                // buffer, which only reads change, and the caller holds
-                // `link`, which every read needs.
-                sys::in_callback(c, || unsafe { handler(user_data, me, &message) });
-                // The common case (one handler, or on_message) takes the
-                // lock once per message.
-                if !more {
-                    break;
-                }
-            }
+        } => (topic, payload, qos, retain, dup, packet_id, None),
+        _ => return EMQ_OK,
+    };
+    // Bounded by the handlers in the table; one at a time, so no lock is
+    // held while each runs (they may subscribe and unsubscribe).
+    for n in 0..usize::from(u16::MAX) {
+        let (message, handler, more, on_overflow) = {
+            let core = c.core();
+            let client = core.sup.client();
+            let topic_bytes = client.bytes(topic);
+            let message = emq_message::borrowing(
+                topic_bytes,
+                client.bytes(payload),
+                qos,
+                retain,
+                dup,
+                packet_id,
+            );
+            let (handler, more) = match core.sup.nth_handler_for(topic_bytes, n) {
+                _ if overflow.is_some() => (None, false),
+                Some(handler) => (Some(handler), core.sup.routes_to_every_handler()),
+                None if n == 0 => (core.callback(|cb| cb.on_message), false),
+                None => (None, false),
+            };
+            (message, handler, more, core.callback(|cb| cb.on_overflow))
+        };
+        if let Some(payload_len) = overflow {
+            emit_logs(c);
+            let Some((cb, user_data)) = on_overflow else {
+                return EMQ_ERR_MESSAGE_OVERFLOW;
+            };
+            // SAFETY: user callback; `message` points into the receive
+            // buffer, which stays as it is (the caller holds `link`).
+            sys::in_callback(c, || unsafe { cb(user_data, me, &message, payload_len) });
+            break;
         }
+        let Some((handler, user_data)) = handler else {
+            break;
+        };
+        // SAFETY: user callback; `message` points into the receive buffer,
+        // which only reads change, and the caller holds `link`, which
+        // every read needs.
+        sys::in_callback(c, || unsafe { handler(user_data, me, &message) });
+        // The common case (one handler, or on_message) takes the lock once
+        // per message.
+        if !more {
+            break;
+        }
+    }
+    EMQ_OK
+}
+
+/// Delivers one event to the callbacks, with no lock held while C code
+/// runs. For a message, the caller holds `link`, so the receive buffer the
+/// message points into stays as it is. Returns EMQ_ERR_MESSAGE_OVERFLOW for
+/// an oversized message no callback took (poll reports it), else EMQ_OK.
+pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
+    let me = c.as_ptr();
+    #[cfg(feature = "mqtt5")]
+    let _received = super::v5::Received::enter(c, &event);
+    match event {
+        ClientEvent::Overflow { .. } | ClientEvent::Message { .. } => return deliver(c, &event),
         ClientEvent::Published { packet_id } => {
             let cb = forget_stored(c, packet_id, |cb| cb.on_published);
             if let Some((cb, user_data)) = cb {
