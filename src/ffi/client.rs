@@ -405,7 +405,10 @@ pub(crate) fn emit_logs(c: &emq_client) {
             let Some(record) = core.sup.take_log() else {
                 return;
             };
+            #[cfg(feature = "log-events")]
             let on_event = core.callback(|cb| cb.on_log_event);
+            #[cfg(not(feature = "log-events"))]
+            let on_event = core.callback(|_| emq_on_log_event::None);
             // Firmware keeps no `on_log` (it never calls it).
             #[cfg(feature = "std")]
             let on_log = core.callback(|cb| cb.on_log);

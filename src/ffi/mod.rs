@@ -634,6 +634,8 @@ pub(crate) struct Callbacks {
     #[cfg(feature = "std")]
     pub(crate) on_log: emq_on_log,
     pub(crate) on_overflow: emq_on_overflow,
+    /// Without `log-events` no event is ever queued, so it is not kept.
+    #[cfg(feature = "log-events")]
     pub(crate) on_log_event: emq_on_log_event,
     pub(crate) on_connect_failed: emq_on_connect_failed,
     pub(crate) on_dropped: emq_on_dropped,
@@ -668,6 +670,7 @@ impl Callbacks {
             #[cfg(feature = "std")]
             on_log: c.on_log,
             on_overflow: c.on_overflow,
+            #[cfg(feature = "log-events")]
             on_log_event: c.on_log_event,
             on_connect_failed: c.on_connect_failed,
             on_dropped: c.on_dropped,
