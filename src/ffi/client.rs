@@ -238,11 +238,12 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
         // Left out of this firmware build at link time.
         return Err(EMQ_ERR_UNSUPPORTED);
     }
-    if o.inflight_window == 0
-        || o.command_timeout_ms == 0
-        || o.outbox_max_messages == 0
-        || o.reconnect_min_ms == 0
-        || o.reconnect_max_ms < o.reconnect_min_ms
+    // `|`, not `||`: one branch instead of one per test.
+    if (o.inflight_window == 0)
+        | (o.command_timeout_ms == 0)
+        | (o.outbox_max_messages == 0)
+        | (o.reconnect_min_ms == 0)
+        | (o.reconnect_max_ms < o.reconnect_min_ms)
     {
         return Err(EMQ_ERR_INVALID_ARGUMENT);
     }

@@ -976,7 +976,8 @@ unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
         if b.tables_size != 0 {
             return Err(EMQ_ERR_NULL_POINTER);
         }
-        if b.packet_ids != 0 || b.inbound_qos2 != 0 || b.subscriptions != 0 {
+        // `|`, not `||`: one test instead of a branch per capacity.
+        if b.packet_ids | b.inbound_qos2 | b.subscriptions != 0 {
             // Capacities without memory for them.
             return Err(EMQ_ERR_BUFFER_TOO_SMALL);
         }
