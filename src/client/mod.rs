@@ -530,9 +530,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 self.flush_output()?;
                 return Ok(None);
             }
-            if let Some(Event::ConnectionLost(err)) = self.session.handle_timers(now)? {
-                return Err(err);
-            }
+            // A lost link is an error here (KeepaliveTimeout), like any other.
+            self.session.keepalive(now)?;
             self.flush_output()?;
             let until = match self.next_deadline() {
                 Some(timer) => time::earlier(timer, deadline),

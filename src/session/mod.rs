@@ -724,22 +724,34 @@ impl<M: Memory> Session<M> {
     /// received, for the keepalive interval, and reports the link lost when
     /// PINGRESP (or any packet) is overdue.
     pub fn handle_timers(&mut self, now_ms: Millis) -> Result<Option<Event<'static>>, Error> {
+        match self.keepalive(now_ms) {
+            Err(Error::KeepaliveTimeout) => {
+                Ok(Some(Event::ConnectionLost(Error::KeepaliveTimeout)))
+            }
+            other => other.map(|()| None),
+        }
+    }
+
+    /// [`handle_timers`](Self::handle_timers) for a driver that closes the
+    /// connection on any error: a lost link is [`Error::KeepaliveTimeout`].
+    /// A plain result, not an `Event` built in memory on the receive path.
+    pub(crate) fn keepalive(&mut self, now_ms: Millis) -> Result<(), Error> {
         if self.state != State::Connected || self.keep_alive_ms == 0 {
-            return Ok(None);
+            return Ok(());
         }
         if let Some(sent) = self.ping_sent() {
             if time::elapsed(now_ms, sent) >= self.ping_timeout_ms() {
                 self.connection_closed();
-                return Ok(Some(Event::ConnectionLost(Error::KeepaliveTimeout)));
+                return Err(Error::KeepaliveTimeout);
             }
-            return Ok(None);
+            return Ok(());
         }
         if time::elapsed(now_ms, self.last_activity_ms()) >= self.keep_alive_ms {
             self.queue_raw(&header_only(PINGREQ), now_ms)?;
             self.ping_sent_ms = now_ms;
             self.ping_outstanding = true;
         }
-        Ok(None)
+        Ok(())
     }
 
     /// The next time [`handle_timers`](Self::handle_timers) has work to do,
