@@ -494,14 +494,15 @@ impl<M: Memory> Session<M> {
         };
         let packet_id = slot.map_or(0, |(_, id)| id);
         publish.packet_id = packet_id;
-        let (body, len) = codec::sized(&publish as &dyn Encode)?;
+        let size = codec::sized(&publish as &dyn Encode)?;
+        let len = size.1;
         let tx_capacity = self.memory.tx().len();
         if len > tx_capacity {
             return Err(Error::PacketTooLarge);
         }
         let parts = self.memory.parts();
         let offset = self.ring.push(parts.store, packet_id, LIVE, len, |out| {
-            codec::encode_sized(&publish as &dyn Encode, body, out)
+            codec::encode_sized(&publish as &dyn Encode, size, out)
         })?;
         if let Some((slot_index, _)) = slot {
             parts.slots[slot_index] = Slot {
@@ -1013,10 +1014,10 @@ impl<M: Memory> Session<M> {
     /// Encodes `packet` at the end of the pending output. `dyn`: one copy
     /// of the sizing and writing serves every packet type a client sends.
     fn queue(&mut self, packet: &dyn Encode, now_ms: Millis) -> Result<(), Error> {
-        let (body, len) = codec::sized(packet)?;
-        self.check_output_room(len)?;
+        let size = codec::sized(packet)?;
+        self.check_output_room(size.1)?;
         let tx = self.memory.parts().tx;
-        let written = codec::encode_sized(packet, body, &mut tx[self.out_end..])?;
+        let written = codec::encode_sized(packet, size, &mut tx[self.out_end..])?;
         self.out_end += written;
         self.last_sent_ms = now_ms;
         Ok(())
