@@ -729,30 +729,35 @@ impl<M: Memory> Session<M> {
             Err(Error::KeepaliveTimeout) => {
                 Ok(Some(Event::ConnectionLost(Error::KeepaliveTimeout)))
             }
-            other => other.map(|()| None),
+            other => other.map(|_| None),
         }
     }
 
     /// [`handle_timers`](Self::handle_timers) for a driver that closes the
     /// connection on any error: a lost link is [`Error::KeepaliveTimeout`].
     /// A plain result, not an `Event` built in memory on the receive path.
-    pub(crate) fn keepalive(&mut self, now_ms: Millis) -> Result<(), Error> {
+    /// Returns [`next_deadline`](Self::next_deadline), worked out here
+    /// rather than again by the caller.
+    pub(crate) fn keepalive(&mut self, now_ms: Millis) -> Result<Option<Millis>, Error> {
         if self.state != State::Connected || self.keep_alive_ms == 0 {
-            return Ok(());
+            return Ok(None);
         }
+        let timeout = self.ping_timeout_ms();
         if let Some(sent) = self.ping_sent() {
-            if time::elapsed(now_ms, sent) >= self.ping_timeout_ms() {
+            if time::elapsed(now_ms, sent) >= timeout {
                 self.connection_closed();
                 return Err(Error::KeepaliveTimeout);
             }
-            return Ok(());
+            return Ok(Some(time::after(sent, timeout)));
         }
-        if time::elapsed(now_ms, self.last_activity_ms()) >= self.keep_alive_ms {
-            self.queue_raw(&header_only(PINGREQ), now_ms)?;
-            self.ping_sent_ms = now_ms;
-            self.ping_outstanding = true;
+        let idle_since = self.last_activity_ms();
+        if time::elapsed(now_ms, idle_since) < self.keep_alive_ms {
+            return Ok(Some(time::after(idle_since, self.keep_alive_ms)));
         }
-        Ok(())
+        self.queue_raw(&header_only(PINGREQ), now_ms)?;
+        self.ping_sent_ms = now_ms;
+        self.ping_outstanding = true;
+        Ok(Some(time::after(now_ms, timeout)))
     }
 
     /// The next time [`handle_timers`](Self::handle_timers) has work to do,
