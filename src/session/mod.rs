@@ -504,8 +504,9 @@ impl<M: Memory> Session<M> {
         let offset = self.ring.push(parts.store, packet_id, LIVE, len, |out| {
             codec::encode_sized(&publish as &dyn Encode, size, out)
         })?;
-        if let Some((slot_index, _)) = slot {
-            parts.slots[slot_index] = Slot {
+        // Always in range (free_slot's index): no panic path.
+        if let Some(slot) = slot.and_then(|(index, _)| parts.slots.get_mut(index)) {
+            *slot = Slot {
                 packet_id,
                 kind: if qos == QoS::AtLeastOnce {
                     SlotKind::AwaitPubAck
@@ -542,12 +543,15 @@ impl<M: Memory> Session<M> {
         let (slot_index, packet_id) = self.free_slot()?;
         let packet = SubscribeRequest { packet_id, topics };
         self.queue(&packet, now_ms)?;
-        self.memory.parts().slots[slot_index] = Slot {
-            packet_id,
-            kind: SlotKind::AwaitSubAck,
-            filter_count: topics.len() as u16,
-            store_offset: 0,
-        };
+        // Always in range (free_slot's index): no panic path.
+        if let Some(slot) = self.memory.parts().slots.get_mut(slot_index) {
+            *slot = Slot {
+                packet_id,
+                kind: SlotKind::AwaitSubAck,
+                filter_count: topics.len() as u16,
+                store_offset: 0,
+            };
+        }
         Ok(packet_id)
     }
 
@@ -564,12 +568,15 @@ impl<M: Memory> Session<M> {
         let (slot_index, packet_id) = self.free_slot()?;
         let packet = UnsubscribeRequest { packet_id, filters };
         self.queue(&packet, now_ms)?;
-        self.memory.parts().slots[slot_index] = Slot {
-            packet_id,
-            kind: SlotKind::AwaitUnsubAck,
-            filter_count: 0,
-            store_offset: 0,
-        };
+        // Always in range (free_slot's index): no panic path.
+        if let Some(slot) = self.memory.parts().slots.get_mut(slot_index) {
+            *slot = Slot {
+                packet_id,
+                kind: SlotKind::AwaitUnsubAck,
+                filter_count: 0,
+                store_offset: 0,
+            };
+        }
         Ok(packet_id)
     }
 
