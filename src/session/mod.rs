@@ -694,25 +694,23 @@ impl<M: Memory> Session<M> {
                 Ok(None)
             }
             Packet::SubAck(ack) => {
-                let parts = self.memory.parts();
-                let index = find_slot(parts.slots, ack.packet_id)
-                    .filter(|&index| parts.slots[index].kind == SlotKind::AwaitSubAck)
+                let slot = pending_slot(self.memory.parts().slots, ack.packet_id)
+                    .filter(|slot| slot.kind == SlotKind::AwaitSubAck)
                     .ok_or(Error::ProtocolViolation)?;
-                if ack.return_codes.len() != usize::from(parts.slots[index].filter_count) {
+                if ack.return_codes.len() != usize::from(slot.filter_count) {
                     return Err(Error::SubackCountMismatch);
                 }
-                parts.slots[index] = Slot::FREE;
+                *slot = Slot::FREE;
                 Ok(Some(Event::Subscribed {
                     packet_id: ack.packet_id,
                     return_codes: ack.return_codes,
                 }))
             }
             Packet::UnsubAck(id) => {
-                let parts = self.memory.parts();
-                let index = find_slot(parts.slots, id)
-                    .filter(|&index| parts.slots[index].kind == SlotKind::AwaitUnsubAck)
+                let slot = pending_slot(self.memory.parts().slots, id)
+                    .filter(|slot| slot.kind == SlotKind::AwaitUnsubAck)
                     .ok_or(Error::ProtocolViolation)?;
-                parts.slots[index] = Slot::FREE;
+                *slot = Slot::FREE;
                 Ok(Some(Event::Unsubscribed { packet_id: id }))
             }
             #[cfg(feature = "ack-events")]
@@ -1074,6 +1072,12 @@ fn restored(packet: &[u8]) -> Result<Publish<'_>, Error> {
         } if len == packet.len() => Ok(publish),
         _ => Err(Error::MalformedPacket),
     }
+}
+
+/// The busy slot holding `packet_id`, if any, to change: through
+/// [`find_slot`]'s index without a panic path.
+fn pending_slot(slots: &mut [Slot], packet_id: u16) -> Option<&mut Slot> {
+    find_slot(slots, packet_id).and_then(|index| slots.get_mut(index))
 }
 
 fn find_slot(slots: &[Slot], packet_id: u16) -> Option<usize> {
