@@ -930,8 +930,8 @@ impl<M: Memory> Session<M> {
         release: Option<Millis>,
     ) -> Result<Option<SlotKind>, Error> {
         let parts = self.memory.parts();
-        let found = find_slot(parts.slots, packet_id).map(|index| (index, parts.slots[index]));
-        if let Some((_, slot)) = found {
+        let found = pending_slot(parts.slots, packet_id).map(|slot| *slot);
+        if let Some(slot) = found {
             // A repeated PUBREC gets PUBREL again [MQTT-4.3.3].
             let repeated = release.is_some() && slot.kind == SlotKind::AwaitPubComp;
             if slot.kind != expected && !repeated {
@@ -941,7 +941,7 @@ impl<M: Memory> Session<M> {
         if let Some(now_ms) = release {
             self.queue_ack(PUBREL, packet_id, now_ms)?;
         }
-        let Some((index, slot)) = found else {
+        let Some(slot) = found else {
             self.unknown_acks = self.unknown_acks.wrapping_add(1);
             return Ok(None);
         };
@@ -961,14 +961,18 @@ impl<M: Memory> Session<M> {
             }
             self.ring
                 .set_flags(parts.store, offset, flags | RELEASED | SENT | WIRE);
-            parts.slots[index].kind = SlotKind::AwaitPubComp;
+            if let Some(held) = pending_slot(parts.slots, packet_id) {
+                held.kind = SlotKind::AwaitPubComp;
+            }
             return Ok(Some(slot.kind));
         }
         if flags & WIRE != 0 {
             self.on_wire -= 1;
         }
         self.ring.free(parts.store, offset);
-        parts.slots[index] = Slot::FREE;
+        if let Some(held) = pending_slot(parts.slots, packet_id) {
+            *held = Slot::FREE;
+        }
         self.queued -= 1;
         // The window has room again.
         self.pump();
