@@ -530,11 +530,12 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 self.flush_output()?;
                 return Ok(None);
             }
-            if let Some(Event::ConnectionLost(err)) = self.session.handle_timers(now)? {
-                return Err(err);
-            }
+            // A lost link is an error here (KeepaliveTimeout), like any other.
+            let timer = self.session.keepalive(now)?;
             self.flush_output()?;
-            let until = match self.next_deadline() {
+            // The session's next turn (none while connecting) or the
+            // CONNACK deadline (only while connecting), if before `deadline`.
+            let until = match timer.or(self.connack_deadline) {
                 Some(timer) => time::earlier(timer, deadline),
                 None => deadline,
             };

@@ -34,7 +34,7 @@ pub(crate) trait Encode {
 /// Nothing is written when the packet is invalid or does not fit.
 fn encode_into<P: Encode + ?Sized>(packet: &P, out: &mut [u8]) -> Result<usize, Error> {
     // The whole size is checked first, so nothing is written on failure.
-    encode_sized(packet, sized(packet)?.0, out)
+    encode_sized(packet, sized(packet)?, out)
 }
 
 /// A packet validated (and sized) once: its body length and total size.
@@ -51,15 +51,15 @@ pub(crate) fn sized<P: Encode + ?Sized>(packet: &P) -> Result<(usize, usize), Er
     Ok((body, 1 + remaining_length_len(body) + body))
 }
 
-/// Writes `packet`, whose body length `body` came from [`sized`] (so it is
-/// not validated again), into `out`.
+/// Writes `packet`, whose body length and total size `(body, needed)`
+/// came from [`sized`] (so it is not validated, nor its size worked out,
+/// again), into `out`.
 #[inline(always)]
 pub(crate) fn encode_sized<P: Encode + ?Sized>(
     packet: &P,
-    body: usize,
+    (body, needed): (usize, usize),
     out: &mut [u8],
 ) -> Result<usize, Error> {
-    let needed = 1 + remaining_length_len(body) + body;
     let mut w = Writer::new(out, needed, body)?;
     packet.emit(&mut w)?;
     debug_assert_eq!(w.at, needed);

@@ -1867,7 +1867,7 @@ proptest! {
 fn enc_request(packet: &dyn Encode) -> Result<Vec<u8>, Error> {
     let (body, len) = sized(packet)?;
     let mut out = vec![0u8; len];
-    assert_eq!(encode_sized(packet, body, &mut out), Ok(len));
+    assert_eq!(encode_sized(packet, (body, len), &mut out), Ok(len));
     Ok(out)
 }
 

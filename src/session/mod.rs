@@ -503,17 +503,19 @@ impl<M: Memory> Session<M> {
         };
         let packet_id = slot.map_or(0, |(_, id)| id);
         publish.packet_id = packet_id;
-        let (body, len) = codec::sized(&publish as &dyn Encode)?;
+        let size = codec::sized(&publish as &dyn Encode)?;
+        let len = size.1;
         let tx_capacity = self.memory.tx().len();
         if len > tx_capacity {
             return Err(Error::PacketTooLarge);
         }
         let parts = self.memory.parts();
         let offset = self.ring.push(parts.store, packet_id, LIVE, len, |out| {
-            codec::encode_sized(&publish as &dyn Encode, body, out)
+            codec::encode_sized(&publish as &dyn Encode, size, out)
         })?;
-        if let Some((slot_index, _)) = slot {
-            parts.slots[slot_index] = Slot {
+        // Always in range (free_slot's index): no panic path.
+        if let Some(slot) = slot.and_then(|(index, _)| parts.slots.get_mut(index)) {
+            *slot = Slot {
                 packet_id,
                 kind: if qos == QoS::AtLeastOnce {
                     SlotKind::AwaitPubAck
@@ -550,12 +552,15 @@ impl<M: Memory> Session<M> {
         let (slot_index, packet_id) = self.free_slot()?;
         let packet = SubscribeRequest { packet_id, topics };
         self.queue(&packet, now_ms)?;
-        self.memory.parts().slots[slot_index] = Slot {
-            packet_id,
-            kind: SlotKind::AwaitSubAck,
-            filter_count: topics.len() as u16,
-            store_offset: 0,
-        };
+        // Always in range (free_slot's index): no panic path.
+        if let Some(slot) = self.memory.parts().slots.get_mut(slot_index) {
+            *slot = Slot {
+                packet_id,
+                kind: SlotKind::AwaitSubAck,
+                filter_count: topics.len() as u16,
+                store_offset: 0,
+            };
+        }
         Ok(packet_id)
     }
 
@@ -572,12 +577,15 @@ impl<M: Memory> Session<M> {
         let (slot_index, packet_id) = self.free_slot()?;
         let packet = UnsubscribeRequest { packet_id, filters };
         self.queue(&packet, now_ms)?;
-        self.memory.parts().slots[slot_index] = Slot {
-            packet_id,
-            kind: SlotKind::AwaitUnsubAck,
-            filter_count: 0,
-            store_offset: 0,
-        };
+        // Always in range (free_slot's index): no panic path.
+        if let Some(slot) = self.memory.parts().slots.get_mut(slot_index) {
+            *slot = Slot {
+                packet_id,
+                kind: SlotKind::AwaitUnsubAck,
+                filter_count: 0,
+                store_offset: 0,
+            };
+        }
         Ok(packet_id)
     }
 
@@ -695,25 +703,23 @@ impl<M: Memory> Session<M> {
                 Ok(None)
             }
             Packet::SubAck(ack) => {
-                let parts = self.memory.parts();
-                let index = find_slot(parts.slots, ack.packet_id)
-                    .filter(|&index| parts.slots[index].kind == SlotKind::AwaitSubAck)
+                let slot = pending_slot(self.memory.parts().slots, ack.packet_id)
+                    .filter(|slot| slot.kind == SlotKind::AwaitSubAck)
                     .ok_or(Error::ProtocolViolation)?;
-                if ack.return_codes.len() != usize::from(parts.slots[index].filter_count) {
+                if ack.return_codes.len() != usize::from(slot.filter_count) {
                     return Err(Error::SubackCountMismatch);
                 }
-                parts.slots[index] = Slot::FREE;
+                *slot = Slot::FREE;
                 Ok(Some(Event::Subscribed {
                     packet_id: ack.packet_id,
                     return_codes: ack.return_codes,
                 }))
             }
             Packet::UnsubAck(id) => {
-                let parts = self.memory.parts();
-                let index = find_slot(parts.slots, id)
-                    .filter(|&index| parts.slots[index].kind == SlotKind::AwaitUnsubAck)
+                let slot = pending_slot(self.memory.parts().slots, id)
+                    .filter(|slot| slot.kind == SlotKind::AwaitUnsubAck)
                     .ok_or(Error::ProtocolViolation)?;
-                parts.slots[index] = Slot::FREE;
+                *slot = Slot::FREE;
                 Ok(Some(Event::Unsubscribed { packet_id: id }))
             }
             #[cfg(feature = "ack-events")]
@@ -733,22 +739,39 @@ impl<M: Memory> Session<M> {
     /// received, for the keepalive interval, and reports the link lost when
     /// PINGRESP (or any packet) is overdue.
     pub fn handle_timers(&mut self, now_ms: Millis) -> Result<Option<Event<'static>>, Error> {
+        match self.keepalive(now_ms) {
+            Err(Error::KeepaliveTimeout) => {
+                Ok(Some(Event::ConnectionLost(Error::KeepaliveTimeout)))
+            }
+            other => other.map(|_| None),
+        }
+    }
+
+    /// [`handle_timers`](Self::handle_timers) for a driver that closes the
+    /// connection on any error: a lost link is [`Error::KeepaliveTimeout`].
+    /// A plain result, not an `Event` built in memory on the receive path.
+    /// Returns [`next_deadline`](Self::next_deadline), worked out here
+    /// rather than again by the caller.
+    pub(crate) fn keepalive(&mut self, now_ms: Millis) -> Result<Option<Millis>, Error> {
         if self.state != State::Connected || self.keep_alive_ms == 0 {
             return Ok(None);
         }
+        let timeout = self.ping_timeout_ms();
         if let Some(sent) = self.ping_sent() {
-            if time::elapsed(now_ms, sent) >= self.ping_timeout_ms() {
+            if time::elapsed(now_ms, sent) >= timeout {
                 self.connection_closed();
-                return Ok(Some(Event::ConnectionLost(Error::KeepaliveTimeout)));
+                return Err(Error::KeepaliveTimeout);
             }
-            return Ok(None);
+            return Ok(Some(time::after(sent, timeout)));
         }
-        if time::elapsed(now_ms, self.last_activity_ms()) >= self.keep_alive_ms {
-            self.queue_raw(&header_only(PINGREQ), now_ms)?;
-            self.ping_sent_ms = now_ms;
-            self.ping_outstanding = true;
+        let idle_since = self.last_activity_ms();
+        if time::elapsed(now_ms, idle_since) < self.keep_alive_ms {
+            return Ok(Some(time::after(idle_since, self.keep_alive_ms)));
         }
-        Ok(None)
+        self.queue_raw(&header_only(PINGREQ), now_ms)?;
+        self.ping_sent_ms = now_ms;
+        self.ping_outstanding = true;
+        Ok(Some(time::after(now_ms, timeout)))
     }
 
     /// The next time [`handle_timers`](Self::handle_timers) has work to do,
@@ -916,8 +939,8 @@ impl<M: Memory> Session<M> {
         release: Option<Millis>,
     ) -> Result<Option<SlotKind>, Error> {
         let parts = self.memory.parts();
-        let found = find_slot(parts.slots, packet_id).map(|index| (index, parts.slots[index]));
-        if let Some((_, slot)) = found {
+        let found = pending_slot(parts.slots, packet_id).map(|slot| *slot);
+        if let Some(slot) = found {
             // A repeated PUBREC gets PUBREL again [MQTT-4.3.3].
             let repeated = release.is_some() && slot.kind == SlotKind::AwaitPubComp;
             if slot.kind != expected && !repeated {
@@ -927,7 +950,7 @@ impl<M: Memory> Session<M> {
         if let Some(now_ms) = release {
             self.queue_ack(PUBREL, packet_id, now_ms)?;
         }
-        let Some((index, slot)) = found else {
+        let Some(slot) = found else {
             self.unknown_acks = self.unknown_acks.wrapping_add(1);
             return Ok(None);
         };
@@ -947,14 +970,18 @@ impl<M: Memory> Session<M> {
             }
             self.ring
                 .set_flags(parts.store, offset, flags | RELEASED | SENT | WIRE);
-            parts.slots[index].kind = SlotKind::AwaitPubComp;
+            if let Some(held) = pending_slot(parts.slots, packet_id) {
+                held.kind = SlotKind::AwaitPubComp;
+            }
             return Ok(Some(slot.kind));
         }
         if flags & WIRE != 0 {
             self.on_wire -= 1;
         }
         self.ring.free(parts.store, offset);
-        parts.slots[index] = Slot::FREE;
+        if let Some(held) = pending_slot(parts.slots, packet_id) {
+            *held = Slot::FREE;
+        }
         self.queued -= 1;
         // The window has room again.
         self.pump();
@@ -1010,10 +1037,10 @@ impl<M: Memory> Session<M> {
     /// Encodes `packet` at the end of the pending output. `dyn`: one copy
     /// of the sizing and writing serves every packet type a client sends.
     fn queue(&mut self, packet: &dyn Encode, now_ms: Millis) -> Result<(), Error> {
-        let (body, len) = codec::sized(packet)?;
-        self.check_output_room(len)?;
+        let size = codec::sized(packet)?;
+        self.check_output_room(size.1)?;
         let tx = self.memory.parts().tx;
-        let written = codec::encode_sized(packet, body, &mut tx[self.out_end..])?;
+        let written = codec::encode_sized(packet, size, &mut tx[self.out_end..])?;
         self.out_end += written;
         self.last_sent_ms = now_ms;
         Ok(())
@@ -1058,6 +1085,12 @@ fn restored(packet: &[u8]) -> Result<Publish<'_>, Error> {
         } if len == packet.len() => Ok(publish),
         _ => Err(Error::MalformedPacket),
     }
+}
+
+/// The busy slot holding `packet_id`, if any, to change: through
+/// [`find_slot`]'s index without a panic path.
+fn pending_slot(slots: &mut [Slot], packet_id: u16) -> Option<&mut Slot> {
+    find_slot(slots, packet_id).and_then(|index| slots.get_mut(index))
 }
 
 fn find_slot(slots: &[Slot], packet_id: u16) -> Option<usize> {
