@@ -183,13 +183,60 @@ impl<H> TableMemory<H> for HeapTable<H> {
 /// C callback and its context.
 pub struct Subscriptions<M, H> {
     memory: M,
-    /// Entries in use: the first `count` of the memory's entries.
-    count: u16,
-    /// Pool bytes in use: the first `used`, the sum of those entries'
-    /// lengths. 16 bits (as `count`): a table holds at most 65,535 filters
-    /// and 65,535 filter bytes, and costs firmware 4 bytes of client.
-    used: u16,
+    fill: Fill,
     _handler: PhantomData<H>,
+}
+
+/// How much of the table is in use: the first `count` of the memory's
+/// entries, and the first `used` pool bytes (the sum of those entries'
+/// lengths). 16 bits each: a table holds at most 65,535 filters and 65,535
+/// filter bytes, and costs firmware 4 bytes of client.
+#[cfg(feature = "subscriptions")]
+#[derive(Clone, Copy)]
+struct Fill {
+    count: u16,
+    used: u16,
+}
+
+/// Without the `subscriptions` feature there is no table: it stays empty
+/// and costs no bytes of client.
+#[cfg(not(feature = "subscriptions"))]
+#[derive(Clone, Copy)]
+struct Fill;
+
+impl Fill {
+    /// Whether a table can hold anything (the feature is on).
+    const HOLDS: bool = cfg!(feature = "subscriptions");
+
+    const EMPTY: Fill = {
+        #[cfg(feature = "subscriptions")]
+        let empty = Fill { count: 0, used: 0 };
+        #[cfg(not(feature = "subscriptions"))]
+        let empty = Fill;
+        empty
+    };
+
+    fn count(self) -> u16 {
+        #[cfg(feature = "subscriptions")]
+        return self.count;
+        #[cfg(not(feature = "subscriptions"))]
+        0
+    }
+
+    fn used(self) -> u16 {
+        #[cfg(feature = "subscriptions")]
+        return self.used;
+        #[cfg(not(feature = "subscriptions"))]
+        0
+    }
+
+    #[cfg_attr(not(feature = "subscriptions"), allow(unused_variables))]
+    fn set(&mut self, count: u16, used: u16) {
+        #[cfg(feature = "subscriptions")]
+        {
+            *self = Fill { count, used };
+        }
+    }
 }
 
 impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
@@ -198,25 +245,24 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
     pub const fn new(memory: M) -> Self {
         Subscriptions {
             memory,
-            count: 0,
-            used: 0,
+            fill: Fill::EMPTY,
             _handler: PhantomData,
         }
     }
 
     /// How many subscriptions are remembered.
     pub fn len(&self) -> usize {
-        usize::from(self.count)
+        usize::from(self.fill.count())
     }
 
     /// Pool bytes in use.
     fn used(&self) -> usize {
-        usize::from(self.used)
+        usize::from(self.fill.used())
     }
 
     /// True when no subscription is remembered.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.fill.count() == 0
     }
 
     /// Most entries and filter bytes it can hold.
@@ -307,7 +353,9 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
             return Ok(());
         }
         let end = used + filter.len();
-        let (Ok(new_used), Ok(new_count)) = (u16::try_from(end), u16::try_from(count + 1)) else {
+        let (Ok(new_used), Ok(new_count), true) =
+            (u16::try_from(end), u16::try_from(count + 1), Fill::HOLDS)
+        else {
             return Err(Error::SubscriptionsFull);
         };
         match (entries.get_mut(count), bytes.get_mut(used..end)) {
@@ -324,8 +372,7 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
             }
             _ => return Err(Error::SubscriptionsFull),
         }
-        self.count = new_count;
-        self.used = new_used;
+        self.fill.set(new_count, new_used);
         Ok(())
     }
 
@@ -376,15 +423,16 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
                 rest.copy_within(1.., 0);
             }
         }
-        self.count -= 1;
         // `len` came from an entry, so it is at most `used` (a u16).
-        self.used -= len as u16;
+        self.fill.set(
+            self.fill.count().wrapping_sub(1),
+            self.fill.used().wrapping_sub(len as u16),
+        );
     }
 
     /// Forgets every subscription.
     pub fn clear(&mut self) {
-        self.count = 0;
-        self.used = 0;
+        self.fill = Fill::EMPTY;
     }
 
     /// True when SUBSCRIBEs or UNSUBSCRIBEs made offline wait to be sent.
@@ -677,7 +725,7 @@ mod tests {
             assert!(subs.forget(filter));
         }
         assert!(subs.is_empty());
-        assert_eq!(subs.used, 0);
+        assert_eq!(subs.used(), 0);
     }
 
     #[test]

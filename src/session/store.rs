@@ -41,15 +41,16 @@ pub fn refused(flags: u8) -> bool {
     }
 }
 
-/// Positions within the byte buffer. With `wrapped` false the entries lie in
-/// `[head, tail)`; with `wrapped` true in `[head, wrap_end)` then `[0, tail)`,
+/// Positions within the byte buffer. Unwrapped (`wrap_end` 0) the entries
+/// lie in `[head, tail)`; wrapped in `[head, wrap_end)` then `[0, tail)`,
 /// and `tail < head` always holds, so `cursor == tail` means the end.
+/// (`wrap_end` doubles as the flag: an entry never ends at 0, and a `bool`
+/// would pad the ring by 4 bytes.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Ring {
     head: usize,
     tail: usize,
     wrap_end: usize,
-    wrapped: bool,
     entries: usize,
 }
 
@@ -78,7 +79,7 @@ impl Ring {
         if self.entries == 0 {
             return Ok((0, false));
         }
-        if self.wrapped {
+        if self.wrap_end != 0 {
             if self.tail + size < self.head {
                 return Ok((self.tail, false));
             }
@@ -112,8 +113,8 @@ impl Ring {
             *self = Ring::default();
         }
         if wraps {
+            // Never 0: the ring holds an entry.
             self.wrap_end = self.tail;
-            self.wrapped = true;
         }
         self.tail = at + HEADER + len;
         self.entries += 1;
@@ -161,7 +162,8 @@ impl Ring {
     pub fn next(&self, buf: &[u8], at: usize) -> Option<usize> {
         let entry = self.entry(buf, at);
         let mut next = entry.data + entry.len;
-        if self.wrapped && next == self.wrap_end {
+        // `next` is never 0, so an unwrapped ring never matches.
+        if next == self.wrap_end {
             next = 0;
         }
         (next != self.tail).then_some(next)
@@ -188,7 +190,7 @@ impl Ring {
             match after {
                 Some(next) => {
                     if next < self.head {
-                        self.wrapped = false;
+                        self.wrap_end = 0;
                     }
                     self.head = next;
                 }
