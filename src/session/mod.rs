@@ -617,7 +617,7 @@ impl<M: Memory> Session<M> {
         let parts = self.memory.parts();
         let mut cursor = self.ring.first();
         while let Some(at) = cursor {
-            let flags = self.ring.entry(parts.store, at).flags;
+            let flags = self.ring.flags(parts.store, at);
             self.ring.set_flags(parts.store, at, flags & !WIRE);
             cursor = self.ring.next(parts.store, at);
         }
@@ -961,7 +961,7 @@ impl<M: Memory> Session<M> {
             // (and a released entry needs no writing).
             self.send_cursor = self.ring.next_live(parts.store, offset);
         }
-        let flags = self.ring.entry(parts.store, offset).flags;
+        let flags = self.ring.flags(parts.store, offset);
         if release.is_some() {
             if flags & WIRE == 0 {
                 // Acknowledged before this connection resent it: the
