@@ -121,6 +121,9 @@ impl Ring {
     }
 
     /// Reads the entry at `at`.
+    // Inline: built in registers, not in the caller's frame (`pump`, under
+    // the decoder's frame: 8 B of the deepest stack).
+    #[inline(always)]
     pub fn entry(&self, buf: &[u8], at: usize) -> Entry {
         let [l0, l1, l2, l3, i0, i1, flags, _] = header(buf, at);
         Entry {
