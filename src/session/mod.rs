@@ -844,8 +844,10 @@ impl<M: Memory> Session<M> {
         }
         #[cfg(feature = "mqtt5")]
         let window = self.window();
-        let parts = self.memory.parts();
         while let Some(at) = self.send_cursor {
+            // Taken each turn: fixed addresses in `self`, not four words
+            // kept in the frame across the loop.
+            let parts = self.memory.parts();
             let entry = self.ring.entry(parts.store, at);
             if entry.flags & LIVE == 0 || entry.flags & WIRE != 0 || store::refused(entry.flags) {
                 // Live entries only: dead ones may be reclaimed under the cursor.
