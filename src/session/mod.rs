@@ -867,20 +867,20 @@ impl<M: Memory> Session<M> {
             // A released QoS 2 message sends its PUBREL; any other its
             // stored PUBLISH. publish() checked that every stored message
             // fits an empty send buffer, so no room only waits for a flush.
-            let pubrel = ack(PUBREL, entry.packet_id);
             let released = entry.flags & RELEASED != 0;
-            let bytes = match released {
-                true => &pubrel[..],
-                false => &parts.store[entry.data..entry.data + entry.len],
-            };
-            let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + bytes.len()) else {
+            let len = if released { 4 } else { entry.len }; // PUBREL: 4 bytes
+            let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + len) else {
                 return;
             };
-            out.copy_from_slice(bytes);
+            // The PUBREL written in place: no copy of it in the frame.
+            match released {
+                true => out.copy_from_slice(&ack(PUBREL, entry.packet_id)),
+                false => out.copy_from_slice(&parts.store[entry.data..entry.data + entry.len]),
+            }
             if !released && self.session_resumed && entry.flags & SENT != 0 {
                 out[0] |= 0x08;
             }
-            self.out_end += bytes.len();
+            self.out_end += len;
             self.send_cursor = next;
             if qos0 {
                 // Queued offline QoS 0: once written it is the network's.
