@@ -617,7 +617,7 @@ impl<M: Memory> Session<M> {
         let parts = self.memory.parts();
         let mut cursor = self.ring.first();
         while let Some(at) = cursor {
-            let flags = self.ring.entry(parts.store, at).flags;
+            let flags = self.ring.flags(parts.store, at);
             self.ring.set_flags(parts.store, at, flags & !WIRE);
             cursor = self.ring.next(parts.store, at);
         }
@@ -844,8 +844,10 @@ impl<M: Memory> Session<M> {
         }
         #[cfg(feature = "mqtt5")]
         let window = self.window();
-        let parts = self.memory.parts();
         while let Some(at) = self.send_cursor {
+            // Taken each turn: fixed addresses in `self`, not four words
+            // kept in the frame across the loop.
+            let parts = self.memory.parts();
             let entry = self.ring.entry(parts.store, at);
             if entry.flags & LIVE == 0 || entry.flags & WIRE != 0 || store::refused(entry.flags) {
                 // Live entries only: dead ones may be reclaimed under the cursor.
@@ -865,20 +867,20 @@ impl<M: Memory> Session<M> {
             // A released QoS 2 message sends its PUBREL; any other its
             // stored PUBLISH. publish() checked that every stored message
             // fits an empty send buffer, so no room only waits for a flush.
-            let pubrel = ack(PUBREL, entry.packet_id);
             let released = entry.flags & RELEASED != 0;
-            let bytes = match released {
-                true => &pubrel[..],
-                false => &parts.store[entry.data..entry.data + entry.len],
-            };
-            let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + bytes.len()) else {
+            let len = if released { 4 } else { entry.len }; // PUBREL: 4 bytes
+            let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + len) else {
                 return;
             };
-            out.copy_from_slice(bytes);
+            // The PUBREL written in place: no copy of it in the frame.
+            match released {
+                true => out.copy_from_slice(&ack(PUBREL, entry.packet_id)),
+                false => out.copy_from_slice(&parts.store[entry.data..entry.data + entry.len]),
+            }
             if !released && self.session_resumed && entry.flags & SENT != 0 {
                 out[0] |= 0x08;
             }
-            self.out_end += bytes.len();
+            self.out_end += len;
             self.send_cursor = next;
             if qos0 {
                 // Queued offline QoS 0: once written it is the network's.
@@ -961,7 +963,7 @@ impl<M: Memory> Session<M> {
             // (and a released entry needs no writing).
             self.send_cursor = self.ring.next_live(parts.store, offset);
         }
-        let flags = self.ring.entry(parts.store, offset).flags;
+        let flags = self.ring.flags(parts.store, offset);
         if release.is_some() {
             if flags & WIRE == 0 {
                 // Acknowledged before this connection resent it: the
