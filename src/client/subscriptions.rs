@@ -265,8 +265,13 @@ impl<H: Copy, M: TableMemory<H>> Subscriptions<M, H> {
         self.fill.count() == 0
     }
 
-    /// Most entries and filter bytes it can hold.
+    /// Most entries and filter bytes it can hold: none without the
+    /// `subscriptions` feature, whatever memory it was given (nothing is
+    /// remembered there, so no caller may count on room).
     pub fn capacity(&self) -> (usize, usize) {
+        if !Fill::HOLDS {
+            return (0, 0);
+        }
         let (entries, bytes) = self.memory.view();
         let most = usize::from(u16::MAX);
         (entries.len().min(most), bytes.len().min(most))
