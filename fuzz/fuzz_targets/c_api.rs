@@ -1930,7 +1930,18 @@ fn api<R>(w: *mut World, f: impl FnOnce(*mut emq_client) -> R) -> R {
 }
 
 fn call_publish(w: *mut World, c: *mut emq_client) -> emq_err {
+    publish_call(w, c, false)
+}
+
+fn call_publish_v5(w: *mut World, c: *mut emq_client) -> emq_err {
+    publish_call(w, c, true)
+}
+
+/// Publishes with random arguments (`v5`: through `emq_client_publish_v5`
+/// with random properties) and checks the packet id against the model.
+fn publish_call(w: *mut World, c: *mut emq_client, v5: bool) -> emq_err {
     let (topic, payload, flags) = with(w, |w| (w.topic(), w.payload(), w.byte()));
+    let props = v5.then(|| with(w, |w| w.props(PropertyContext::Publish)));
     let qos = flags % 4; // 3: invalid
     let retain = flags & 4 != 0;
     // QoS 1/2 ids are needed for the model.
@@ -1945,19 +1956,32 @@ fn call_publish(w: *mut World, c: *mut emq_client) -> emq_err {
     } else {
         payload.as_ptr()
     };
-    // SAFETY: a live client; C string, payload and id as the API asks.
-    let result = unsafe {
-        emq_client_publish(
-            c,
-            topic.as_ptr(),
-            ptr,
-            payload.len(),
-            qos,
-            retain,
-            if with_id { &mut id } else { null_mut() },
-        )
+    let id_out: *mut u16 = if with_id { &mut id } else { null_mut() };
+    let result = match &props {
+        // SAFETY: a live client; C string, payload and id as the API asks.
+        None => unsafe {
+            emq_client_publish(c, topic.as_ptr(), ptr, payload.len(), qos, retain, id_out)
+        },
+        // SAFETY: as above, and properties as the API asks.
+        Some(props) => unsafe {
+            emq_client_publish_v5(
+                c,
+                topic.as_ptr(),
+                ptr,
+                payload.len(),
+                qos,
+                retain,
+                props.ptr(),
+                props.count(),
+                id_out,
+            )
+        },
     };
-    trace!("  publish qos {qos} -> {result:?}, id {id}");
+    if v5 {
+        v5_result(w, "publish_v5", result);
+    } else {
+        trace!("  publish qos {qos} -> {result:?}, id {id}");
+    }
     with(w, |w| {
         w.publishing -= 1;
         w.publishing_qos0 -= u32::from(qos == 0);
@@ -2241,61 +2265,6 @@ fn v5_result(w: *mut World, what: &str, result: emq_err) -> emq_err {
     if with(w, |w| w.level) != 5 {
         assert_ne!(result, EMQ_OK, "{what} on a 3.1.1 client");
     }
-    result
-}
-
-fn call_publish_v5(w: *mut World, c: *mut emq_client) -> emq_err {
-    let (topic, payload, flags, props) = with(w, |w| {
-        (
-            w.topic(),
-            w.payload(),
-            w.byte(),
-            w.props(PropertyContext::Publish),
-        )
-    });
-    let qos = flags % 4; // 3: invalid
-    let retain = flags & 4 != 0;
-    let with_id = qos == 1 || qos == 2 || flags & 8 == 0;
-    let mut id = 0xABCD;
-    with(w, |w| {
-        w.publishing += 1;
-        w.publishing_qos0 += u32::from(qos == 0);
-    });
-    let ptr = if payload.is_empty() && flags & 16 != 0 {
-        null()
-    } else {
-        payload.as_ptr()
-    };
-    // SAFETY: a live client; C string, payload, properties and id as the
-    // API asks.
-    let result = unsafe {
-        emq_client_publish_v5(
-            c,
-            topic.as_ptr(),
-            ptr,
-            payload.len(),
-            qos,
-            retain,
-            props.ptr(),
-            props.count(),
-            if with_id { &mut id } else { null_mut() },
-        )
-    };
-    v5_result(w, "publish_v5", result);
-    with(w, |w| {
-        w.publishing -= 1;
-        w.publishing_qos0 -= u32::from(qos == 0);
-        if with_id {
-            assert_ne!(id, 0xABCD, "the id was not written");
-            assert!(result == EMQ_OK || result == EMQ_ERR_PERSISTENCE || id == 0);
-            if id != 0 {
-                assert!(qos > 0);
-                if !w.early.remove(&id) {
-                    w.outstanding.insert(id);
-                }
-            }
-        }
-    });
     result
 }
 
