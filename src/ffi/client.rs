@@ -946,12 +946,20 @@ fn await_connack(c: &emq_client) -> emq_err {
                 c.core().sup.client_mut().abort();
                 break;
             }
-            Err(err) => return err,
+            Err(err) => return event_error(err),
         }
     }
     let result = outcome.map_or_else(emq_err::from, |_| EMQ_OK);
     report_connect(c, outcome);
     result
+}
+
+/// An error of `sys::next_event` as C sees it: firmware hands on the core
+/// `Error` (converted here, once, so no event is copied to convert it),
+/// hosts an `emq_err` already.
+#[inline(always)]
+fn event_error(err: impl Into<emq_err>) -> emq_err {
+    err.into()
 }
 
 /// A message left the outbox (acknowledged, or refused by an MQTT 5
@@ -1214,7 +1222,7 @@ fn dispatch_events(c: &emq_client, timeout_ms: u32) -> emq_err {
                 deadline = c.core().sup.client_mut().now_ms();
             }
             Ok(None) => break,
-            Err(err) => return err,
+            Err(err) => return event_error(err),
         }
     }
     unreported
@@ -1285,7 +1293,7 @@ pub unsafe extern "C" fn emq_client_wait(
                 }
             }
             Ok(None) => {}
-            Err(EMQ_ERR_NOT_CONNECTED) if reconnecting(c) => {
+            Err(err) if event_error(err) == EMQ_ERR_NOT_CONNECTED && reconnecting(c) => {
                 // A transport still opening is driven as poll drives it;
                 // a reconnect attempt would only find it under way, so the
                 // loop would spin until the deadline (forever on a clock
@@ -1307,7 +1315,7 @@ pub unsafe extern "C" fn emq_client_wait(
                     Turn::Attempted(_) | Turn::Idle => {}
                 }
             }
-            Err(err) => return err,
+            Err(err) => return event_error(err),
         }
     }
 }

@@ -759,8 +759,10 @@ pub(crate) fn close_opening(c: &emq_client) {
 
 /// The next event, waiting in the transport's `recv` until `deadline` at
 /// most. `Ok(None)`: nothing by the deadline.
+/// The core `Error` is handed on as it is (callers convert it once): the
+/// event then goes straight into the caller's slot, not through a copy.
 #[cfg(not(feature = "lock-hooks"))]
-pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, emq_err> {
+pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, Error> {
     // Not through `with_core`: its `emq_err` would be taken apart into a
     // `Result` again, copying the event.
     let (event, logged) = {
@@ -772,18 +774,17 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
     if logged {
         super::client::emit_logs(c);
     }
-    event.map_err(emq_err::from)
+    event
 }
 
 /// The next event, waiting in the transport's `recv` until `deadline` at
 /// most, without the lock: other tasks may publish meanwhile.
 /// `Ok(None)`: nothing by the deadline. The caller holds the link.
 #[cfg(feature = "lock-hooks")]
-pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, emq_err> {
+pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, Error> {
     // Log events go out only after the read: a log callback may disconnect
     // and close the transport this turn is about to read from.
-    let quietly =
-        |body: &mut dyn FnMut(&mut Core) -> Result<(), emq_err>| guard(|| body(&mut c.core()));
+    let quietly = |body: &mut dyn FnMut(&mut Core) -> Result<(), Error>| body(&mut c.core());
     // Bounded by the deadline: each turn returns or waits in `recv`.
     loop {
         let mut event = None;
@@ -792,7 +793,7 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
         #[cfg_attr(not(feature = "websocket"), allow(unused_mut))]
         let mut waited_locked = false;
         let result = quietly(&mut |core| {
-            event = core.sup.poll_event(0).map_err(emq_err::from)?;
+            event = core.sup.poll_event(0)?;
             if event.is_none() {
                 let client = core.sup.client_mut();
                 let now = client.now_ms();
@@ -804,7 +805,7 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
                 // answer a ping): its reads stay under the lock.
                 #[cfg(feature = "websocket")]
                 if ms > 0 && client.transport().is_some_and(|t| t.ws.is_some()) {
-                    event = core.sup.poll_event(ms).map_err(emq_err::from)?;
+                    event = core.sup.poll_event(ms)?;
                     waited_locked = event.is_none();
                     return Ok(());
                 }
@@ -815,9 +816,9 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
             }
             Ok(())
         });
-        if result != EMQ_OK {
+        if let Err(err) = result {
             super::client::emit_logs(c);
-            return Err(result);
+            return Err(err);
         }
         if waited_locked {
             super::client::emit_logs(c);
@@ -834,15 +835,8 @@ pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<Clie
             core::slice::from_raw_parts_mut(c.rx.ptr.as_ptr().add(window.start), window.len)
         };
         let read = transport.read(room, ms);
-        let mut lost = None;
-        let result = quietly(&mut |core| {
-            lost = core.sup.input_arrived(window, read);
-            Ok(())
-        });
+        let lost = c.core().sup.input_arrived(window, read);
         super::client::emit_logs(c);
-        if result != EMQ_OK {
-            return Err(result);
-        }
         if lost.is_some() {
             return Ok(lost);
         }
