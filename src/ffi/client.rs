@@ -711,6 +711,9 @@ pub unsafe extern "C" fn emq_client_connect(
 ///
 /// # Safety
 /// As for `emq_client_connect`.
+// Inlined, as `connect_requested`: the entry point's frame is then the only
+// one above `connect_to` while CONNACK is waited for.
+#[inline(always)]
 unsafe fn connect_call(
     client: *mut emq_client,
     host: *const c_char,
@@ -754,6 +757,7 @@ pub unsafe extern "C" fn emq_client_connect_start(
 }
 
 /// A connect the application asked for, to `target`.
+#[inline(always)]
 pub(crate) fn connect_requested(
     c: &emq_client,
     target: Target,
@@ -774,6 +778,9 @@ pub(crate) fn connect_requested(
 /// returns once CONNECT is written (or the transport's `connect` is under
 /// way, polled by this turn) and poll reports its outcome; otherwise it
 /// waits for CONNACK. The caller holds `link`.
+// One copy, with `await_connack` inside (its frame holds the event slot),
+// for connect calls and automatic reconnects alike.
+#[inline(never)]
 pub(crate) fn connect_to(
     c: &emq_client,
     link: &mut Link,
@@ -909,8 +916,9 @@ fn open_turn(c: &emq_client, link: &mut Link) -> Option<emq_err> {
 
 /// Waits for the CONNACK of a started attempt, without the state lock,
 /// and reports the outcome. The client gives up at its CONNACK deadline
-/// (the command timeout); the margin here only bounds the loop.
-#[inline(never)]
+/// (the command timeout); the margin here only bounds the loop. Inlined
+/// into `connect_to`: one frame instead of two while CONNACK is waited for.
+#[inline(always)]
 fn await_connack(c: &emq_client) -> emq_err {
     let (deadline, mut outcome) = {
         let mut core = c.core();
