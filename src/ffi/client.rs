@@ -674,7 +674,7 @@ pub unsafe extern "C" fn emq_client_set_callbacks(
                 Callbacks::default()
             } else {
                 // NULL or valid per the contract.
-                Callbacks::kept(&callbacks_arg(callbacks)?)?
+                Callbacks::read(callbacks)?
             };
             c.user_data = user_data;
             Ok(())

@@ -652,38 +652,85 @@ pub(crate) struct Callbacks {
 }
 
 impl Callbacks {
-    /// The callbacks of `c` this build keeps; EMQ_ERR_UNSUPPORTED when `c`
+    /// The callbacks the caller's `emq_callbacks` sets that this build
+    /// keeps, read field by field in place (no copy of the whole struct
+    /// over its defaults on the stack): a field past the caller's
+    /// `struct_size` (an older layout) is NULL. EMQ_ERR_NULL_POINTER,
+    /// EMQ_ERR_STRUCT_SIZE as for `sized_arg`; EMQ_ERR_UNSUPPORTED when it
     /// sets one this build leaves out at link time.
-    pub(crate) fn kept(c: &emq_callbacks) -> Result<Callbacks, emq_err> {
-        let events = c.on_pubrec.is_some() || c.on_pingresp.is_some();
-        let v5 = c.on_publish_failed.is_some() || c.on_unsuback.is_some() || c.on_auth.is_some();
-        if (events && !cfg!(feature = "ack-events")) || (v5 && !cfg!(feature = "mqtt5")) {
-            return Err(EMQ_ERR_UNSUPPORTED);
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or point to an `emq_callbacks` of the size it states.
+    pub(crate) unsafe fn read(ptr: *const emq_callbacks) -> Result<Callbacks, emq_err> {
+        if ptr.is_null() {
+            return Err(EMQ_ERR_NULL_POINTER);
+        }
+        // SAFETY: it starts with a `usize` size (contract).
+        let size = unsafe { ptr.cast::<usize>().read_unaligned() };
+        if size < CALLBACKS_SIZE_V1 || size > core::mem::size_of::<emq_callbacks>() {
+            return Err(EMQ_ERR_STRUCT_SIZE);
+        }
+        // A field of the caller's struct: only through raw places, as the
+        // struct may be shorter than this library's.
+        macro_rules! field {
+            // In every layout (`size` is at least `CALLBACKS_SIZE_V1`).
+            ($name:ident) => {
+                // SAFETY: within the caller's `size` bytes (checked above).
+                unsafe { core::ptr::addr_of!((*ptr).$name).read() }
+            };
+            // Added later: NULL when the caller's layout ends before it.
+            (later $name:ident) => {
+                if core::mem::offset_of!(emq_callbacks, $name) < size {
+                    field!($name)
+                } else {
+                    None
+                }
+            };
+        }
+        // The callbacks this build leaves out, which must be NULL: one run
+        // of pointers (`on_pubrec`, `on_pingresp` without `ack-events`; from
+        // `on_publish_failed` to the end without `mqtt5`), checked as words.
+        let v5_at = core::mem::offset_of!(emq_callbacks, on_publish_failed);
+        let mut at = match cfg!(feature = "ack-events") {
+            true => v5_at,
+            false => core::mem::offset_of!(emq_callbacks, on_pubrec),
+        };
+        let end = match cfg!(feature = "mqtt5") {
+            true => v5_at,
+            false => size,
+        };
+        // Bounded by the struct's size.
+        while at + core::mem::size_of::<usize>() <= end.min(size) {
+            // SAFETY: a pointer-sized field within the caller's `size` bytes.
+            if unsafe { ptr.cast::<u8>().add(at).cast::<usize>().read() } != 0 {
+                return Err(EMQ_ERR_UNSUPPORTED);
+            }
+            at += core::mem::size_of::<usize>();
         }
         Ok(Callbacks {
-            on_connect: c.on_connect,
-            on_disconnect: c.on_disconnect,
-            on_message: c.on_message,
-            on_published: c.on_published,
-            on_subscribed: c.on_subscribed,
-            on_unsubscribed: c.on_unsubscribed,
+            on_connect: field!(on_connect),
+            on_disconnect: field!(on_disconnect),
+            on_message: field!(on_message),
+            on_published: field!(on_published),
+            on_subscribed: field!(on_subscribed),
+            on_unsubscribed: field!(on_unsubscribed),
             #[cfg(feature = "std")]
-            on_log: c.on_log,
-            on_overflow: c.on_overflow,
+            on_log: field!(on_log),
+            on_overflow: field!(on_overflow),
             #[cfg(feature = "log-events")]
-            on_log_event: c.on_log_event,
-            on_connect_failed: c.on_connect_failed,
-            on_dropped: c.on_dropped,
+            on_log_event: field!(on_log_event),
+            on_connect_failed: field!(on_connect_failed),
+            on_dropped: field!(on_dropped),
             #[cfg(feature = "ack-events")]
-            on_pubrec: c.on_pubrec,
+            on_pubrec: field!(later on_pubrec),
             #[cfg(feature = "ack-events")]
-            on_pingresp: c.on_pingresp,
+            on_pingresp: field!(later on_pingresp),
             #[cfg(feature = "mqtt5")]
-            on_publish_failed: c.on_publish_failed,
+            on_publish_failed: field!(later on_publish_failed),
             #[cfg(feature = "mqtt5")]
-            on_unsuback: c.on_unsuback,
+            on_unsuback: field!(later on_unsuback),
             #[cfg(feature = "mqtt5")]
-            on_auth: c.on_auth,
+            on_auth: field!(later on_auth),
         })
     }
 }
@@ -794,6 +841,7 @@ const CALLBACKS_SIZE_V1: usize = core::mem::offset_of!(emq_callbacks, on_pubrec)
 ///
 /// # Safety
 /// `ptr` must be NULL or point to a struct of the size it states.
+#[cfg(feature = "std")]
 unsafe fn sized_arg<T: Copy>(
     ptr: *const T,
     min: usize,
@@ -856,15 +904,6 @@ pub(crate) unsafe fn options_arg<'a>(ptr: *const emq_options) -> Result<&'a emq_
         return Err(EMQ_ERR_STRUCT_SIZE);
     }
     Ok(options)
-}
-
-/// The caller's callbacks over none (see `sized_arg`).
-///
-/// # Safety
-/// As for `sized_arg`.
-pub(crate) unsafe fn callbacks_arg(ptr: *const emq_callbacks) -> Result<emq_callbacks, emq_err> {
-    // SAFETY: forwarded.
-    unsafe { sized_arg(ptr, CALLBACKS_SIZE_V1, emq_callbacks::default) }
 }
 
 /// A handler for messages matching one subscription's filter.
@@ -1250,4 +1289,52 @@ static VERSION: [u8; VERSION_LEN] = {
 #[no_mangle]
 pub extern "C" fn emq_version() -> *const c_char {
     VERSION.as_ptr().cast()
+}
+
+#[cfg(test)]
+mod callbacks_tests {
+    use super::*;
+
+    unsafe extern "C" fn pubrec(_: *mut c_void, _: *mut emq_client, _: u16) {}
+
+    /// `Callbacks::read` takes the fields in place: what lies past an
+    /// older layout's `struct_size` is never read, and a callback the build
+    /// leaves out is refused only when the caller's layout has it.
+    #[test]
+    fn read_in_place_respects_the_callers_layout() {
+        let mut cb = emq_callbacks {
+            struct_size: core::mem::size_of::<emq_callbacks>(),
+            on_pubrec: Some(pubrec),
+            ..Default::default()
+        };
+        // SAFETY: a whole struct.
+        let kept = unsafe { Callbacks::read(&cb) };
+        assert_eq!(kept.is_ok(), cfg!(feature = "ack-events"));
+        #[cfg(feature = "ack-events")]
+        assert!(kept.unwrap().on_pubrec.is_some());
+        // An older layout ends before `on_pubrec`: it counts as NULL.
+        cb.struct_size = CALLBACKS_SIZE_V1;
+        // SAFETY: larger than the size it states.
+        let kept = unsafe { Callbacks::read(&cb) }.unwrap();
+        #[cfg(feature = "ack-events")]
+        assert!(kept.on_pubrec.is_none());
+        let _ = kept;
+        for size in [
+            0,
+            CALLBACKS_SIZE_V1 - 1,
+            core::mem::size_of::<emq_callbacks>() + 1,
+        ] {
+            cb.struct_size = size;
+            // SAFETY: as above.
+            assert_eq!(
+                unsafe { Callbacks::read(&cb) }.err(),
+                Some(EMQ_ERR_STRUCT_SIZE)
+            );
+        }
+        // SAFETY: NULL is allowed.
+        assert_eq!(
+            unsafe { Callbacks::read(core::ptr::null()) }.err(),
+            Some(EMQ_ERR_NULL_POINTER)
+        );
+    }
 }
