@@ -1110,13 +1110,26 @@ fn log_level_of(value: core::ffi::c_int) -> Option<emq_log_level> {
 ///
 /// # Safety
 /// `ptr` must be NULL or point to a NUL-terminated string.
+// Inlined over the out-of-line `utf8_arg`, whose `Option<&str>` comes
+// back in two registers (a `Result<&str, _>` goes through memory).
+#[inline(always)]
 unsafe fn str_arg<'a>(ptr: *const c_char) -> Result<&'a str, emq_err> {
     if ptr.is_null() {
         return Err(EMQ_ERR_NULL_POINTER);
     }
     // SAFETY: non-NULL and NUL-terminated per this function's contract.
+    unsafe { utf8_arg(ptr) }.ok_or(EMQ_ERR_INVALID_UTF8)
+}
+
+/// The UTF-8 text of a NUL-terminated string, or `None` if it is not.
+///
+/// # Safety
+/// `ptr` must point to a NUL-terminated string.
+#[inline(never)]
+unsafe fn utf8_arg<'a>(ptr: *const c_char) -> Option<&'a str> {
+    // SAFETY: NUL-terminated per the contract.
     let text = unsafe { CStr::from_ptr(ptr) };
-    crate::codec::from_utf8(text.to_bytes()).ok_or(EMQ_ERR_INVALID_UTF8)
+    crate::codec::from_utf8(text.to_bytes())
 }
 
 /// Like `str_arg`, but NULL means "none".
