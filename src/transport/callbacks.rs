@@ -167,6 +167,9 @@ impl Transport for CallbackTransport {
         )
     }
 
+    // Inlined into the client's flush: out of line, its frame sat between
+    // the client's and the firmware's `send`, on the deepest path.
+    #[inline(always)]
     fn write(&mut self, buf: &[u8], timeout_ms: u32) -> Result<usize, Error> {
         let c = self.callbacks();
         let Some(send) = c.send else {
