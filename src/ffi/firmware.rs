@@ -455,28 +455,34 @@ impl DerefMut for CoreGuard<'_> {
 }
 
 /// The transport, borrowed by the one task reading from the network.
-/// (The client is needed only to release the `reading` flag.)
-#[cfg_attr(not(feature = "lock-hooks"), allow(dead_code))]
-pub(crate) struct LinkGuard<'a>(&'a emq_client, Link);
+pub(crate) struct LinkGuard<'a> {
+    link: Link,
+    /// The client, to release the `reading` flag (lock hooks only: without
+    /// them the guard is the link alone, a word less in poll's frame).
+    #[cfg(feature = "lock-hooks")]
+    client: &'a emq_client,
+    #[cfg(not(feature = "lock-hooks"))]
+    client: core::marker::PhantomData<&'a emq_client>,
+}
 
 #[cfg(feature = "lock-hooks")]
 impl Drop for LinkGuard<'_> {
     fn drop(&mut self) {
-        let _core = CoreGuard::new(self.0);
-        self.0.reading.set(false);
+        let _core = CoreGuard::new(self.client);
+        self.client.reading.set(false);
     }
 }
 
 impl Deref for LinkGuard<'_> {
     type Target = Link;
     fn deref(&self) -> &Link {
-        &self.1
+        &self.link
     }
 }
 
 impl DerefMut for LinkGuard<'_> {
     fn deref_mut(&mut self) -> &mut Link {
-        &mut self.1
+        &mut self.link
     }
 }
 
@@ -496,7 +502,13 @@ impl emq_client {
                 return Err(EMQ_ERR_BUSY);
             }
         }
-        Ok(LinkGuard(self, self.link))
+        Ok(LinkGuard {
+            link: self.link,
+            #[cfg(feature = "lock-hooks")]
+            client: self,
+            #[cfg(not(feature = "lock-hooks"))]
+            client: core::marker::PhantomData,
+        })
     }
 
     /// The handle as C sees it, for callback arguments.
