@@ -815,9 +815,10 @@ pub(crate) fn connect_to(
 
 /// Opens the transport and writes CONNECT. `Err(None)`: already connected
 /// (nothing to report). With `start_only`, a transport whose `connect` is
-/// in progress is left to that turn. Out of line, so its frame is gone
-/// while CONNACK is waited for.
-#[inline(never)]
+/// in progress is left to that turn. Inlined into `connect_to`, whose
+/// event slot it shares (its locals are dead by the CONNACK wait): out of
+/// line, its frame sat above `send_connect` on the deepest path.
+#[inline(always)]
 fn start_attempt(
     c: &emq_client,
     link: &mut Link,
