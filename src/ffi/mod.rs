@@ -1214,6 +1214,12 @@ unsafe fn list_arg<'a, T>(ptr: *const T, count: usize, max: usize) -> Result<&'a
 ///
 /// # Safety
 /// `ptr` must be NULL or valid for `count` entries with NUL-terminated filters.
+// Out of line where `emq_client_subscribe_many` is its only caller (no
+// `subscriptions`): that frame, which holds the filters while the SUBSCRIBE
+// is written (a subscribe's deepest path), then saves one register less
+// (-8 B stack). With handlers, the shared `subscribe_with` grew by more
+// than the loop (+112 B text), so it stays inline there.
+#[cfg_attr(not(feature = "subscriptions"), inline(never))]
 unsafe fn subscription_args<'o, 'a>(
     ptr: *const emq_subscription,
     count: usize,
