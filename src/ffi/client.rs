@@ -215,7 +215,8 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
     let will = match unsafe { opt_str_arg(o.will_topic) }? {
         None => None,
         Some(will_topic) => {
-            crate::topic::validate_topic_name(will_topic).map_err(emq_err::from)?;
+            // `?`, not `map_err`: no out-of-line `map_err` instance.
+            crate::topic::validate_topic_name(will_topic)?;
             let payload = unsafe { bytes_arg(o.will_payload, o.will_payload_len) }?;
             if payload.len() > u16::MAX as usize {
                 return Err(EMQ_ERR_STRING_TOO_LONG);
@@ -1065,7 +1066,8 @@ pub unsafe extern "C" fn emq_client_disconnect(client: *mut emq_client) -> emq_e
 
 /// DISCONNECT, close, stop reconnecting, and tell `on_disconnect`.
 pub(crate) fn disconnect(c: &emq_client) -> emq_err {
-    disconnect_with(c, |core, _| core.sup.disconnect().map_err(emq_err::from))
+    // `?`, not `map_err`: no out-of-line `map_err` instance.
+    disconnect_with(c, |core, _| Ok(core.sup.disconnect()?))
 }
 
 /// `disconnect` with `send` writing the DISCONNECT and closing; `send`
@@ -1102,7 +1104,8 @@ pub(crate) fn disconnect_with(
 /// returns to the caller (who may sleep or free the client next).
 pub(crate) fn flush_before_return(c: &emq_client, result: emq_err) -> emq_err {
     let flushed = with_core(c, |core| {
-        core.sup.client_mut().flush().map_err(emq_err::from)
+        // `?`, not `map_err`: no out-of-line `map_err` instance.
+        Ok(core.sup.client_mut().flush()?)
     });
     report_if_lost(c);
     if result == EMQ_OK {
