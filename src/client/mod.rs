@@ -861,10 +861,9 @@ enum Oversized<'a> {
 
 /// Decodes what `buffered` (the start of the receive buffer, `capacity`
 /// bytes) holds of an oversized PUBLISH; `long`: its topic was read through.
-/// Out of line and cold, so the common receive path's stack frame does not
-/// carry it.
-#[inline(never)]
-#[cold]
+// Inlined: out of line, its 36-byte result was a slot of the receive
+// loop's frame of its own; inlined, the loop's frame is 24 B smaller.
+#[inline(always)]
 fn oversized(
     buffered: &[u8],
     capacity: usize,
