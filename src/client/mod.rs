@@ -637,7 +637,14 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     fn fill_rx(&mut self, wait_ms: u32) -> Result<usize, Error> {
         let window = self.free_input()?;
         let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
-        let room = &mut self.rx.as_mut()[window.start..window.start + window.len];
+        // Always in the buffer (its free end): no panic path.
+        let Some(room) = self
+            .rx
+            .as_mut()
+            .get_mut(window.start..window.start + window.len)
+        else {
+            return Err(Error::PacketTooLarge);
+        };
         // A transport claiming more than it was given must not move the
         // end past the buffer.
         let read = transport.read(room, wait_ms)?.min(window.len);
