@@ -656,7 +656,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// receive buffer.
     fn free_input(&mut self) -> Result<InputWindow, Error> {
         if self.rx_start > 0 {
-            self.rx.as_mut().copy_within(self.rx_start..self.rx_end, 0);
+            // Always in the buffer: no panic path.
+            if let Some(unread) = self.rx.as_mut().get_mut(..self.rx_end) {
+                unread.copy_within(self.rx_start.., 0);
+            }
             self.rx_end -= self.rx_start;
             self.rx_start = 0;
         }
