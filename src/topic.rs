@@ -47,29 +47,52 @@ fn check_length(topic: &str) -> Result<(), Error> {
 /// - [`Error::StringTooLong`] if `name` is longer than 65,535 bytes;
 /// - [`Error::NullCharacter`] if `name` contains U+0000;
 /// - [`Error::WildcardInTopicName`] if `name` contains `+` or `#`.
+#[inline(always)]
 pub fn validate_topic_name(name: &str) -> Result<(), Error> {
-    check_length(name)?;
-    let mut wildcard = false;
-    let bytes = name.as_bytes();
     // Hosts: past the words with no NUL, `+` or `#` first. (Firmware
     // starts at 0 without slicing, which would link a bounds check.)
     #[cfg(feature = "std")]
-    let bytes = &bytes[crate::codec::skip_words(bytes, 0, |word| {
+    let start = crate::codec::skip_words(name.as_bytes(), 0, |word| {
         const ONES: u64 = 0x0101_0101_0101_0101;
         let found = |byte: u8| crate::codec::zero_bytes(word ^ (ONES * u64::from(byte)));
         found(0) | found(PLUS) | found(HASH) != 0
-    })..];
-    for &b in bytes {
+    });
+    #[cfg(not(feature = "std"))]
+    let start = 0;
+    validate_topic(name, false, start)
+}
+
+/// The rules of topic names (`filter` false: no wildcard at all) and
+/// filters (wildcards fill whole levels, `#` only last), the bytes checked
+/// from `start` on (those before it hold no NUL and no wildcard): one
+/// function for both, out of line once.
+#[inline(never)]
+fn validate_topic(topic: &str, filter: bool, start: usize) -> Result<(), Error> {
+    check_length(topic)?;
+    let mut misplaced = false;
+    // The byte before the current one; the start counts as a level's start.
+    let mut previous = SEP;
+    let mut rest = topic.as_bytes().get(start..).unwrap_or_default();
+    while let Some((&b, after)) = rest.split_first() {
         match b {
             0 => return Err(Error::NullCharacter),
-            PLUS | HASH => wildcard = true,
+            PLUS | HASH => {
+                let next = after.first();
+                let whole_level = previous == SEP && matches!(next, None | Some(&SEP));
+                // `#` must also be the last character.
+                misplaced |= !filter || !whole_level || (b == HASH && next.is_some());
+            }
             _ => {}
         }
+        previous = b;
+        rest = after;
     }
-    if wildcard {
-        Err(Error::WildcardInTopicName)
-    } else {
+    if !misplaced {
         Ok(())
+    } else if filter {
+        Err(Error::InvalidTopicFilter)
+    } else {
+        Err(Error::WildcardInTopicName)
     }
 }
 
@@ -90,31 +113,9 @@ pub fn validate_topic_name(name: &str) -> Result<(), Error> {
 /// - [`Error::StringTooLong`] if `filter` is longer than 65,535 bytes;
 /// - [`Error::NullCharacter`] if `filter` contains U+0000;
 /// - [`Error::InvalidTopicFilter`] if a `+` or `#` is misplaced.
+#[inline(always)]
 pub fn validate_topic_filter(filter: &str) -> Result<(), Error> {
-    check_length(filter)?;
-    let mut misplaced = false;
-    // The byte before the current one; the start counts as a level's start.
-    let mut previous = SEP;
-    let mut rest = filter.as_bytes();
-    while let Some((&b, after)) = rest.split_first() {
-        match b {
-            0 => return Err(Error::NullCharacter),
-            PLUS | HASH => {
-                let next = after.first();
-                let whole_level = previous == SEP && matches!(next, None | Some(&SEP));
-                // `#` must also be the last character.
-                misplaced |= !whole_level || (b == HASH && next.is_some());
-            }
-            _ => {}
-        }
-        previous = b;
-        rest = after;
-    }
-    if misplaced {
-        Err(Error::InvalidTopicFilter)
-    } else {
-        Ok(())
-    }
+    validate_topic(filter, true, 0)
 }
 
 /// Returns `true` if `topic` contains a wildcard character (`+` or `#`)

@@ -637,7 +637,14 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     fn fill_rx(&mut self, wait_ms: u32) -> Result<usize, Error> {
         let window = self.free_input()?;
         let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
-        let room = &mut self.rx.as_mut()[window.start..window.start + window.len];
+        // Always in the buffer (its free end): no panic path.
+        let Some(room) = self
+            .rx
+            .as_mut()
+            .get_mut(window.start..window.start + window.len)
+        else {
+            return Err(Error::PacketTooLarge);
+        };
         // A transport claiming more than it was given must not move the
         // end past the buffer.
         let read = transport.read(room, wait_ms)?.min(window.len);
@@ -649,7 +656,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// receive buffer.
     fn free_input(&mut self) -> Result<InputWindow, Error> {
         if self.rx_start > 0 {
-            self.rx.as_mut().copy_within(self.rx_start..self.rx_end, 0);
+            // Always in the buffer: no panic path.
+            if let Some(unread) = self.rx.as_mut().get_mut(..self.rx_end) {
+                unread.copy_within(self.rx_start.., 0);
+            }
             self.rx_end -= self.rx_start;
             self.rx_start = 0;
         }
@@ -861,10 +871,9 @@ enum Oversized<'a> {
 
 /// Decodes what `buffered` (the start of the receive buffer, `capacity`
 /// bytes) holds of an oversized PUBLISH; `long`: its topic was read through.
-/// Out of line and cold, so the common receive path's stack frame does not
-/// carry it.
-#[inline(never)]
-#[cold]
+// Inlined: out of line, its 36-byte result was a slot of the receive
+// loop's frame of its own; inlined, the loop's frame is 24 B smaller.
+#[inline(always)]
 fn oversized(
     buffered: &[u8],
     capacity: usize,
