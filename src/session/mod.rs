@@ -346,9 +346,10 @@ impl<M: Memory> Session<M> {
         ) {
             return None;
         }
-        let entry = self
-            .ring
-            .entry(parts.store, parts.slots[index].store_offset as usize);
+        let entry = self.ring.entry(
+            parts.store,
+            parts.slots[index].store_offset_or_filters as usize,
+        );
         Some(&parts.store[entry.data..entry.data + entry.len])
     }
 
@@ -402,8 +403,7 @@ impl<M: Memory> Session<M> {
         parts.slots[index] = Slot {
             packet_id: id,
             kind,
-            filter_count: 0,
-            store_offset: offset as u32,
+            store_offset_or_filters: offset as u32,
         };
         self.queued += 1;
         Ok(id)
@@ -522,8 +522,7 @@ impl<M: Memory> Session<M> {
                 } else {
                     SlotKind::AwaitPubRec
                 },
-                filter_count: 0,
-                store_offset: offset as u32,
+                store_offset_or_filters: offset as u32,
             };
         }
         self.queued += 1;
@@ -557,8 +556,7 @@ impl<M: Memory> Session<M> {
             *slot = Slot {
                 packet_id,
                 kind: SlotKind::AwaitSubAck,
-                filter_count: topics.len() as u16,
-                store_offset: 0,
+                store_offset_or_filters: topics.len() as u32,
             };
         }
         Ok(packet_id)
@@ -582,8 +580,7 @@ impl<M: Memory> Session<M> {
             *slot = Slot {
                 packet_id,
                 kind: SlotKind::AwaitUnsubAck,
-                filter_count: 0,
-                store_offset: 0,
+                store_offset_or_filters: 0,
             };
         }
         Ok(packet_id)
@@ -706,7 +703,7 @@ impl<M: Memory> Session<M> {
                 let slot = pending_slot(self.memory.parts().slots, ack.packet_id)
                     .filter(|slot| slot.kind == SlotKind::AwaitSubAck)
                     .ok_or(Error::ProtocolViolation)?;
-                if ack.return_codes.len() != usize::from(slot.filter_count) {
+                if ack.return_codes.len() != slot.store_offset_or_filters as usize {
                     return Err(Error::SubackCountMismatch);
                 }
                 *slot = Slot::FREE;
@@ -957,7 +954,7 @@ impl<M: Memory> Session<M> {
             return Ok(None);
         };
         let parts = self.memory.parts();
-        let offset = slot.store_offset as usize;
+        let offset = slot.store_offset_or_filters as usize;
         if self.send_cursor == Some(offset) {
             // Keep the cursor on a live entry: reclaiming never passes one
             // (and a released entry needs no writing).

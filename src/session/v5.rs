@@ -352,8 +352,7 @@ impl<M: Memory> Session<M> {
             parts.slots[index] = Slot {
                 packet_id,
                 kind,
-                filter_count: 0,
-                store_offset: offset as u32,
+                store_offset_or_filters: offset as u32,
             };
         }
         self.queued += 1;
@@ -429,8 +428,7 @@ impl<M: Memory> Session<M> {
         self.memory.parts().slots[slot_index] = Slot {
             packet_id,
             kind,
-            filter_count: filters as u16,
-            store_offset: 0,
+            store_offset_or_filters: filters as u32,
         };
         Ok(packet_id)
     }
@@ -783,7 +781,7 @@ impl<M: Memory> Session<M> {
         let index = super::find_slot(parts.slots, acks.packet_id)
             .filter(|&index| parts.slots[index].kind == SlotKind::AwaitUnsubAck)
             .ok_or(Error::ProtocolViolation)?;
-        if acks.reason_codes.len() != usize::from(parts.slots[index].filter_count) {
+        if acks.reason_codes.len() != parts.slots[index].store_offset_or_filters as usize {
             return Err(Error::SubackCountMismatch);
         }
         parts.slots[index] = Slot::FREE;
