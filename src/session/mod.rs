@@ -544,22 +544,16 @@ impl<M: Memory> Session<M> {
         if self.v5.active {
             return self.subscribe_qos_v5(topics, now_ms);
         }
-        self.require_connected()?;
-        if topics.is_empty() || topics.len() > u16::MAX as usize {
-            return Err(Error::NoTopicFilters);
-        }
-        let (slot_index, packet_id) = self.free_slot()?;
-        let packet = SubscribeRequest { packet_id, topics };
-        self.queue(&packet, now_ms)?;
-        // Always in range (free_slot's index): no panic path.
-        if let Some(slot) = self.memory.parts().slots.get_mut(slot_index) {
-            *slot = Slot {
-                packet_id,
-                kind: SlotKind::AwaitSubAck,
-                store_offset_or_filters: topics.len() as u32,
-            };
-        }
-        Ok(packet_id)
+        // More filters than a SUBACK can answer count as none.
+        let filters = match topics.len() {
+            n if n > u16::MAX as usize => 0,
+            n => n,
+        };
+        let mut packet = SubscribeRequest {
+            packet_id: 0,
+            topics,
+        };
+        self.queue_request(&mut packet, SlotKind::AwaitSubAck, filters, now_ms)
     }
 
     /// Queues an UNSUBSCRIBE for one or more filters and returns its packet id.
@@ -568,19 +562,36 @@ impl<M: Memory> Session<M> {
         if self.v5.active {
             return self.unsubscribe_v5(filters, crate::codec::v5::Properties::NONE, now_ms);
         }
+        let mut packet = UnsubscribeRequest {
+            packet_id: 0,
+            filters,
+        };
+        self.queue_request(&mut packet, SlotKind::AwaitUnsubAck, filters.len(), now_ms)
+    }
+
+    /// Queues a SUBSCRIBE or UNSUBSCRIBE of `filters` filters (0:
+    /// [`Error::NoTopicFilters`]) under a new packet id, its slot awaiting
+    /// `kind`; returns the id. One copy for both requests.
+    fn queue_request(
+        &mut self,
+        packet: &mut dyn Request,
+        kind: SlotKind,
+        filters: usize,
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
         self.require_connected()?;
-        if filters.is_empty() {
+        if filters == 0 {
             return Err(Error::NoTopicFilters);
         }
         let (slot_index, packet_id) = self.free_slot()?;
-        let packet = UnsubscribeRequest { packet_id, filters };
-        self.queue(&packet, now_ms)?;
+        self.queue(packet.with_packet_id(packet_id), now_ms)?;
         // Always in range (free_slot's index): no panic path.
         if let Some(slot) = self.memory.parts().slots.get_mut(slot_index) {
             *slot = Slot {
                 packet_id,
-                kind: SlotKind::AwaitUnsubAck,
-                store_offset_or_filters: 0,
+                kind,
+                // The SUBACK's count (an UNSUBACK has none to check).
+                store_offset_or_filters: filters as u32,
             };
         }
         Ok(packet_id)
@@ -1072,7 +1083,25 @@ fn ack(first_byte: u8, packet_id: u16) -> [u8; 4] {
     [first_byte, 2, high, low]
 }
 
-/// The index of the busy slot holding `packet_id`, if any.
+/// A SUBSCRIBE or UNSUBSCRIBE, given its packet id once one is free.
+trait Request {
+    fn with_packet_id(&mut self, packet_id: u16) -> &dyn Encode;
+}
+
+impl Request for SubscribeRequest<'_> {
+    fn with_packet_id(&mut self, packet_id: u16) -> &dyn Encode {
+        self.packet_id = packet_id;
+        self
+    }
+}
+
+impl Request for UnsubscribeRequest<'_> {
+    fn with_packet_id(&mut self, packet_id: u16) -> &dyn Encode {
+        self.packet_id = packet_id;
+        self
+    }
+}
+
 /// The MQTT 3.1.1 PUBLISH a restore hands back, whole and nothing more.
 fn restored(packet: &[u8]) -> Result<Publish<'_>, Error> {
     let decoded = crate::codec::decode(packet, crate::codec::MAX_PACKET_SIZE)
