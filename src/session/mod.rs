@@ -189,10 +189,11 @@ pub struct Session<M: Memory> {
     last_sent_ms: Millis,
     /// Time the last packet arrived: a client that keeps sending still
     /// pings when the broker has gone quiet, so a half-open link is found.
+    /// While a PINGREQ is outstanding, when it went out instead: nothing
+    /// reads the arrival time then, and any packet that arrives ends the
+    /// wait and sets it again (one time kept, not two).
     last_received_ms: Millis,
-    /// When the last PINGREQ went out.
-    ping_sent_ms: Millis,
-    /// A PINGREQ went out at `ping_sent_ms` and awaits its PINGRESP (a
+    /// A PINGREQ went out at `last_received_ms` and awaits its PINGRESP (a
     /// flag beside the time, not an `Option`: it fits the struct's padding).
     ping_outstanding: bool,
     /// Next packet id to try; never 0.
@@ -248,7 +249,6 @@ impl<M: Memory> Session<M> {
             out_end: 0,
             last_sent_ms: 0,
             last_received_ms: 0,
-            ping_sent_ms: 0,
             ping_outstanding: false,
             next_packet_id: 1,
             queued: 0,
@@ -777,7 +777,7 @@ impl<M: Memory> Session<M> {
             return Ok(Some(time::after(idle_since, self.keep_alive_ms)));
         }
         self.queue_raw(&header_only(PINGREQ), now_ms)?;
-        self.ping_sent_ms = now_ms;
+        self.last_received_ms = now_ms;
         self.ping_outstanding = true;
         Ok(Some(time::after(now_ms, timeout)))
     }
@@ -796,7 +796,7 @@ impl<M: Memory> Session<M> {
 
     /// When the outstanding PINGREQ went out, if one is outstanding.
     fn ping_sent(&self) -> Option<Millis> {
-        self.ping_outstanding.then_some(self.ping_sent_ms)
+        self.ping_outstanding.then_some(self.last_received_ms)
     }
 
     /// The older of the last send and the last receive: a PINGREQ is due a
