@@ -607,7 +607,7 @@ impl<M: Memory> Session<M> {
             State::AwaitingConnAck | State::Connected => {}
         }
         self.send_cursor = None;
-        self.queue_raw(&header_only(DISCONNECT), now_ms)?;
+        self.queue_fixed(DISCONNECT, 0, now_ms)?;
         self.state = State::Disconnecting;
         Ok(())
     }
@@ -706,7 +706,7 @@ impl<M: Memory> Session<M> {
                 Ok(None)
             }
             Packet::PubRel(id) => {
-                self.queue_ack(PUBCOMP, id, now_ms)?;
+                self.queue_fixed(PUBCOMP, id, now_ms)?;
                 inbound::remove(self.memory.parts().inbound_qos2, id);
                 Ok(None)
             }
@@ -776,7 +776,7 @@ impl<M: Memory> Session<M> {
         if time::elapsed(now_ms, idle_since) < self.keep_alive_ms {
             return Ok(Some(time::after(idle_since, self.keep_alive_ms)));
         }
-        self.queue_raw(&header_only(PINGREQ), now_ms)?;
+        self.queue_fixed(PINGREQ, 0, now_ms)?;
         self.last_received_ms = now_ms;
         self.ping_outstanding = true;
         Ok(Some(time::after(now_ms, timeout)))
@@ -909,7 +909,7 @@ impl<M: Memory> Session<M> {
     ) -> Result<Option<Event<'p>>, Error> {
         match publish.qos {
             QoS::AtMostOnce => {}
-            QoS::AtLeastOnce => self.queue_ack(PUBACK, publish.packet_id, now_ms)?,
+            QoS::AtLeastOnce => self.queue_fixed(PUBACK, publish.packet_id, now_ms)?,
             QoS::ExactlyOnce => {
                 let id = publish.packet_id;
                 let free = match inbound::lookup(self.memory.parts().inbound_qos2, id) {
@@ -919,7 +919,7 @@ impl<M: Memory> Session<M> {
                     // which goes out again.
                     inbound::Lookup::Held => None,
                 };
-                self.queue_ack(PUBREC, id, now_ms)?;
+                self.queue_fixed(PUBREC, id, now_ms)?;
                 let Some(at) = free else {
                     return Ok(None);
                 };
@@ -958,7 +958,7 @@ impl<M: Memory> Session<M> {
             }
         }
         if let Some(now_ms) = release {
-            self.queue_ack(PUBREL, packet_id, now_ms)?;
+            self.queue_fixed(PUBREL, packet_id, now_ms)?;
         }
         let Some(slot) = found else {
             self.unknown_acks = self.unknown_acks.wrapping_add(1);
@@ -1026,12 +1026,13 @@ impl<M: Memory> Session<M> {
         }
     }
 
-    /// Queues a PUBACK, PUBREC, PUBREL or PUBCOMP (by first byte) for
-    /// `packet_id`. Out of line: the answers of the receive path share one
-    /// copy of building and queueing the four bytes.
+    /// Queues a fixed-size packet (see [`fixed_packet`]). Out of line: the
+    /// acks of the receive path, PINGREQ and DISCONNECT share one copy of
+    /// building and queueing their bytes.
     #[inline(never)]
-    fn queue_ack(&mut self, first_byte: u8, packet_id: u16, now_ms: Millis) -> Result<(), Error> {
-        self.queue_raw(&ack(first_byte, packet_id), now_ms)
+    fn queue_fixed(&mut self, first_byte: u8, packet_id: u16, now_ms: Millis) -> Result<(), Error> {
+        let (bytes, len) = fixed_packet(first_byte, packet_id);
+        self.queue_raw(&bytes[..len], now_ms)
     }
 
     /// Appends an already encoded packet to the pending output.
@@ -1068,13 +1069,19 @@ const PUBCOMP: u8 = 0x70;
 const PINGREQ: u8 = 0xC0;
 const DISCONNECT: u8 = 0xE0;
 
-/// A PINGREQ or DISCONNECT (by first byte).
-// Not a `const` array: LLVM would place `[0xC0, 0]` among the C strings,
-// and that merged section (holding every `emq_err_str` message) cannot be
-// dropped by the linker once anything in it is used.
-#[inline(never)]
-fn header_only(first_byte: u8) -> [u8; 2] {
-    [first_byte, 0]
+/// A fixed-size packet by its first byte, and its length: a PUBACK,
+/// PUBREC, PUBREL or PUBCOMP for `packet_id` (4 bytes), or a PINGREQ or
+/// DISCONNECT (0xC0 and up: a header alone, 2 bytes; `packet_id` unused).
+// Built at run time, not a `const` array: LLVM would place `[0xC0, 0]`
+// among the C strings, and that merged section (holding every
+// `emq_err_str` message) cannot be dropped by the linker once anything in
+// it is used.
+fn fixed_packet(first_byte: u8, packet_id: u16) -> ([u8; 4], usize) {
+    if first_byte >= PINGREQ {
+        ([first_byte, 0, 0, 0], 2)
+    } else {
+        (ack(first_byte, packet_id), 4)
+    }
 }
 
 /// A PUBACK, PUBREC, PUBREL or PUBCOMP (by first byte) for `packet_id`.
