@@ -36,9 +36,9 @@
  * EMBERMQ_MQTT5 before this header (the firmware CMake function does when
  * its FEATURES have mqtt5) and EMQ_CLIENT_STORAGE_SIZE is this one. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 928
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 920
 #else
-#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 612
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 608
 #endif
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if defined(EMBERMQ_MQTT5)

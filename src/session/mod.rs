@@ -181,7 +181,9 @@ pub struct Session<M: Memory> {
     memory: M,
     config: SessionConfig,
     state: State,
-    keep_alive_ms: u32,
+    /// Keepalive in seconds, as CONNECT gave it (0: none); 2 bytes, not a
+    /// `u32` of milliseconds.
+    keep_alive_secs: u16,
     /// Output waiting in the send buffer: `tx[out_start..out_end]`.
     out_start: usize,
     out_end: usize,
@@ -210,7 +212,9 @@ pub struct Session<M: Memory> {
     /// Whether the broker kept the session (resent messages carry DUP).
     session_resumed: bool,
     /// PUBACK, PUBREC and PUBCOMP received for packet ids not in flight
-    /// (wrapping), for the layers above to log.
+    /// (wrapping), for the layers above to log (kept only with
+    /// `log-events`, the feature that logs them).
+    #[cfg(feature = "log-events")]
     unknown_acks: u16,
     /// MQTT 5: the protocol of this session and the server's limits.
     #[cfg(feature = "mqtt5")]
@@ -244,7 +248,7 @@ impl<M: Memory> Session<M> {
             memory,
             config,
             state: State::Disconnected,
-            keep_alive_ms: 0,
+            keep_alive_secs: 0,
             out_start: 0,
             out_end: 0,
             last_sent_ms: 0,
@@ -256,6 +260,7 @@ impl<M: Memory> Session<M> {
             ring: Ring::default(),
             send_cursor: None,
             session_resumed: false,
+            #[cfg(feature = "log-events")]
             unknown_acks: 0,
             #[cfg(feature = "mqtt5")]
             v5: v5::Link::new(false, v5::ConnectV5::DEFAULT),
@@ -292,8 +297,12 @@ impl<M: Memory> Session<M> {
     /// protocol violation: they are ignored (a PUBREC still gets its PUBREL,
     /// as MQTT 5 answers one with "packet identifier not found", so the
     /// broker can let its id go) and counted here.
+    /// Always 0 without the `log-events` feature.
     pub fn unknown_acks(&self) -> u16 {
-        self.unknown_acks
+        #[cfg(feature = "log-events")]
+        return self.unknown_acks;
+        #[cfg(not(feature = "log-events"))]
+        0
     }
 
     /// When a packet was last queued for sending.
@@ -434,7 +443,7 @@ impl<M: Memory> Session<M> {
             password: options.password,
         };
         self.queue(&connect, now_ms)?;
-        self.keep_alive_ms = u32::from(options.keep_alive_secs) * 1000;
+        self.keep_alive_secs = options.keep_alive_secs;
         self.ping_outstanding = false;
         self.last_received_ms = now_ms;
         self.state = State::AwaitingConnAck;
@@ -761,7 +770,7 @@ impl<M: Memory> Session<M> {
     /// Returns [`next_deadline`](Self::next_deadline), worked out here
     /// rather than again by the caller.
     pub(crate) fn keepalive(&mut self, now_ms: Millis) -> Result<Option<Millis>, Error> {
-        if self.state != State::Connected || self.keep_alive_ms == 0 {
+        if self.state != State::Connected || self.keep_alive_secs == 0 {
             return Ok(None);
         }
         let timeout = self.ping_timeout_ms();
@@ -773,8 +782,9 @@ impl<M: Memory> Session<M> {
             return Ok(Some(time::after(sent, timeout)));
         }
         let idle_since = self.last_activity_ms();
-        if time::elapsed(now_ms, idle_since) < self.keep_alive_ms {
-            return Ok(Some(time::after(idle_since, self.keep_alive_ms)));
+        let keep_alive_ms = self.keep_alive_ms();
+        if time::elapsed(now_ms, idle_since) < keep_alive_ms {
+            return Ok(Some(time::after(idle_since, keep_alive_ms)));
         }
         self.queue_fixed(PINGREQ, 0, now_ms)?;
         self.last_received_ms = now_ms;
@@ -785,12 +795,12 @@ impl<M: Memory> Session<M> {
     /// The next time [`handle_timers`](Self::handle_timers) has work to do,
     /// so a driver knows how long it may sleep. `None`: no timer is running.
     pub fn next_deadline(&self) -> Option<Millis> {
-        if self.state != State::Connected || self.keep_alive_ms == 0 {
+        if self.state != State::Connected || self.keep_alive_secs == 0 {
             return None;
         }
         Some(match self.ping_sent() {
             Some(sent) => time::after(sent, self.ping_timeout_ms()),
-            None => time::after(self.last_activity_ms(), self.keep_alive_ms),
+            None => time::after(self.last_activity_ms(), self.keep_alive_ms()),
         })
     }
 
@@ -805,10 +815,14 @@ impl<M: Memory> Session<M> {
         time::earlier(self.last_sent_ms, self.last_received_ms)
     }
 
+    fn keep_alive_ms(&self) -> u32 {
+        u32::from(self.keep_alive_secs) * 1000
+    }
+
     fn ping_timeout_ms(&self) -> u32 {
         match self.config.ping_timeout_ms {
             Some(ms) => ms.get(),
-            None => (self.keep_alive_ms / 2).max(1000),
+            None => (self.keep_alive_ms() / 2).max(1000),
         }
     }
 
@@ -961,7 +975,10 @@ impl<M: Memory> Session<M> {
             self.queue_fixed(PUBREL, packet_id, now_ms)?;
         }
         let Some(slot) = found else {
-            self.unknown_acks = self.unknown_acks.wrapping_add(1);
+            #[cfg(feature = "log-events")]
+            {
+                self.unknown_acks = self.unknown_acks.wrapping_add(1);
+            }
             return Ok(None);
         };
         let parts = self.memory.parts();
