@@ -36,17 +36,17 @@
  * EMBERMQ_MQTT5 before this header (the firmware CMake function does when
  * its FEATURES have mqtt5) and EMQ_CLIENT_STORAGE_SIZE is this one. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 1080
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 920
 #else
-#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 696
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 608
 #endif
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if defined(EMBERMQ_MQTT5)
 #define EMQ_CLIENT_STORAGE_SIZE EMQ_CLIENT_STORAGE_SIZE_MQTT5
 #elif UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 784
+#define EMQ_CLIENT_STORAGE_SIZE 680
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 492
+#define EMQ_CLIENT_STORAGE_SIZE 432
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
@@ -1209,7 +1209,10 @@ typedef struct emq_property {
 /**
  * Client options. Always start from `emq_options_default()` so fields added
  * later get their defaults. Strings are NUL-terminated and copied by
- * `emq_client_new`: the caller may free them afterwards.
+ * `emq_client_new`: the caller may free them afterwards. `emq_client_init`
+ * (firmware) copies nothing: it keeps a pointer to the struct, which with
+ * its strings must stay valid and unchanged until `emq_client_deinit` (or
+ * the next successful `emq_client_reconfigure`).
  */
 typedef struct emq_options {
   /**
@@ -2045,13 +2048,14 @@ const char *emq_connack_str(uint8_t return_code);
  * ignored here: buffer and table sizes, `inflight_window`,
  * `outbox_max_messages`, the offline queueing flags, `tls`, `transport`,
  * `tcp_nodelay`, `persistence`. Hosts copy the strings; firmware builds
- * borrow them until `emq_client_deinit` or the next reconfigure. Errors
+ * borrow `options` itself and its strings, unchanged, until
+ * `emq_client_deinit` or the next reconfigure. Errors
  * change nothing: EMQ_ERR_ALREADY_CONNECTED while connected or connecting,
  * or what `emq_client_new`/`emq_client_init` would say of the options.
  *
  * # Safety
  * `client` must be a live handle; `options` NULL or valid (firmware: its
- * strings valid as said above).
+ * options and strings valid as said above).
  */
 enum emq_err emq_client_reconfigure(struct emq_client *client, const struct emq_options *options);
 
@@ -2119,9 +2123,10 @@ size_t emq_tables_size(const struct emq_buffers *buffers);
  * `reconnect_min_ms`/`reconnect_max_ms` (reconnects go through the
  * transport's `connect` and are driven by `emq_client_poll`),
  * `resubscribe` (with a subscription table in `buffers`), `persistence`
- * (the `load` hook runs here) and `log_level` (for `on_log_event`); their
- * strings and bytes are borrowed, not copied, and must stay valid until
- * `emq_client_deinit`. The buffer sizes and table capacities come from
+ * (the `load` hook runs here) and `log_level` (for `on_log_event`).
+ * `options` itself, its strings and bytes are borrowed, not copied (each
+ * CONNECT reads them again), and must stay valid and unchanged until
+ * `emq_client_deinit` (or the next successful `emq_client_reconfigure`). The buffer sizes and table capacities come from
  * `buffers`. `tls` is a host feature: EMQ_ERR_TLS_UNAVAILABLE.
  *
  * Errors: EMQ_ERR_NULL_POINTER (storage, options, transport, its
@@ -2133,7 +2138,8 @@ size_t emq_tables_size(const struct emq_buffers *buffers);
  *
  * # Safety
  * `storage` must be NULL or writable for `storage_size` bytes; `options`
- * NULL or valid, its strings until `emq_client_deinit`; `transport` NULL
+ * NULL or valid, and it and its strings unchanged until
+ * `emq_client_deinit`; `transport` NULL
  * or valid, and it and the buffers must stay valid and unused by others
  * until `emq_client_deinit`; `out` NULL or writable.
  */

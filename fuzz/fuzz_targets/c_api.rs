@@ -213,6 +213,9 @@ struct World {
     /// The property arrays the client borrows (its options'): freed when
     /// it may no longer read them (deinit, a reconfigure that took others).
     options_memory: Vec<PropList>,
+    /// The options themselves, which a firmware client keeps a pointer to
+    /// (init, reconfigure): freed with `options_memory`.
+    options: Option<Box<emq_options>>,
     /// The Authentication Method among the configured CONNECT properties.
     method: Option<Vec<u8>>,
     /// The link's CONNECT said 5: the broker speaks MQTT 5.
@@ -298,6 +301,7 @@ impl World {
         self.client = null_mut();
         self.freed = true;
         self.options_memory.clear();
+        self.options = None;
     }
 
     /// Every callback and hook: never after the client ended.
@@ -2650,9 +2654,12 @@ fn step(w: *mut World) -> bool {
                 if b & 0x40 != 0 {
                     with(w, |w| options_v5(w, &mut o, &mut keep));
                 }
-                // SAFETY: a live client; `o` valid, its arrays until the
-                // next reconfigure or deinit.
-                let result = named(api(w, |c| unsafe { emq_client_reconfigure(c, &o) }));
+                // Boxed: kept, with its arrays, until the next reconfigure
+                // or deinit.
+                let o = Box::new(o);
+                // SAFETY: a live client; `o` valid, it and its arrays until
+                // the next reconfigure or deinit.
+                let result = named(api(w, |c| unsafe { emq_client_reconfigure(c, &*o) }));
                 trace!("  reconfigure to level {} -> {result:?}", o.protocol_level);
                 if result == EMQ_OK {
                     with(w, |w| {
@@ -2662,6 +2669,7 @@ fn step(w: *mut World) -> bool {
                         // The old arrays may go now.
                         if w.live() {
                             w.options_memory = keep;
+                            w.options = Some(o);
                         }
                     });
                 }
@@ -2800,13 +2808,15 @@ fn init(w: *mut World) -> bool {
         assert!(b.tables_size <= TABLE_BYTES);
     }
     let mut out = null_mut();
+    // Boxed: the client keeps a pointer to it for its life.
+    let o = Box::new(o);
     // SAFETY: storage, options, transport, buffers and out valid as the
     // API asks, for the client's life.
     let result = unsafe {
         emq_client_init(
             storage.cast(),
             std::mem::size_of::<Storage>(),
-            &o,
+            &*o,
             transport,
             Some(clock),
             &b,
@@ -2849,6 +2859,7 @@ fn init(w: *mut World) -> bool {
         w.level = o.protocol_level;
         w.method = method_of(&keep);
         w.options_memory = keep;
+        w.options = Some(o);
     });
     if c1 & 0x10 != 0 {
         let hooks = emq_lock {
@@ -2921,6 +2932,7 @@ fuzz_target!(|data: &[u8]| {
         ops: 0,
         level: 4,
         options_memory: Vec::new(),
+        options: None,
         method: None,
         v5: false,
         link_method: None,

@@ -1888,13 +1888,14 @@ pub extern "C" fn emq_connack_str(return_code: u8) -> *const c_char {
 /// ignored here: buffer and table sizes, `inflight_window`,
 /// `outbox_max_messages`, the offline queueing flags, `tls`, `transport`,
 /// `tcp_nodelay`, `persistence`. Hosts copy the strings; firmware builds
-/// borrow them until `emq_client_deinit` or the next reconfigure. Errors
+/// borrow `options` itself and its strings, unchanged, until
+/// `emq_client_deinit` or the next reconfigure. Errors
 /// change nothing: EMQ_ERR_ALREADY_CONNECTED while connected or connecting,
 /// or what `emq_client_new`/`emq_client_init` would say of the options.
 ///
 /// # Safety
 /// `client` must be a live handle; `options` NULL or valid (firmware: its
-/// strings valid as said above).
+/// options and strings valid as said above).
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_reconfigure(
     client: *mut emq_client,
@@ -1910,7 +1911,7 @@ pub unsafe extern "C" fn emq_client_reconfigure(
                 return Err(EMQ_ERR_ALREADY_CONNECTED);
             }
             checked.select_protocol(&mut core.sup)?;
-            core.connect = sys::ConnectSettings::from_checked(&checked);
+            core.connect = sys::ConnectSettings::from_checked(&checked, options);
             core.sup.set_behaviour(checked.behaviour);
             core.sup
                 .client_mut()

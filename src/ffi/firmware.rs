@@ -25,6 +25,7 @@ use super::*;
 use crate::client::log::LogRecord;
 use crate::client::subscriptions::{Entry, Subscriptions, TableMemory};
 use crate::client::{supervisor, Client, ClientEvent};
+use crate::codec::{LastWill, ProtocolLevel};
 use crate::session::{ConnectOptions, Memory, Parts, Session, Slot};
 use crate::time::{self, Millis};
 pub use crate::transport::callbacks::{
@@ -55,15 +56,15 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 492;
+pub const STORAGE_SIZE_32: usize = 432;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 784;
+pub const STORAGE_SIZE_64: usize = 680;
 /// With the `mqtt5` feature too (its session keeps the server's limits and
 /// the assigned client id): `EMQ_CLIENT_STORAGE_SIZE_MQTT5`, which
 /// `EMQ_CLIENT_STORAGE_SIZE` becomes when `EMBERMQ_MQTT5` is defined.
-pub const STORAGE_SIZE_MQTT5_32: usize = 696;
+pub const STORAGE_SIZE_MQTT5_32: usize = 608;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_MQTT5_64: usize = 1080;
+pub const STORAGE_SIZE_MQTT5_64: usize = 920;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -257,44 +258,87 @@ pub(crate) enum TargetSet {
     Yes = 1,
 }
 
-/// The connect options, borrowed from the caller's `emq_options` (valid
-/// for the client's life by `emq_client_init`'s contract).
+/// The caller's `emq_options`, kept by pointer rather than copied (48
+/// bytes less client storage): `emq_client_init` and
+/// `emq_client_reconfigure` check them, and the contract keeps them valid
+/// and unchanged until `emq_client_deinit` or the next reconfigure, so each
+/// CONNECT reads them again without checking.
 pub(crate) struct ConnectSettings(
-    ConnectOptions<'static>,
+    &'static emq_options,
     /// MQTT 5: the CONNECT properties and the Will Properties.
     #[cfg(feature = "mqtt5")]
     [super::v5::CProperties<'static>; 2],
 );
 
 impl ConnectSettings {
-    /// Borrows the checked options (their strings stay valid for the
-    /// client's life).
-    pub(crate) fn from_checked(c: &CheckedOptions<'static>) -> Self {
-        ConnectSettings(
-            c.connect,
+    /// Keeps `options`, which `checked` came from.
+    ///
+    /// # Safety
+    /// `options` must be the non-NULL options `checked` was checked from,
+    /// valid and unchanged for as long as the settings are used.
+    pub(crate) unsafe fn from_checked(
+        checked: &CheckedOptions<'static>,
+        options: *const emq_options,
+    ) -> Self {
+        let settings = ConnectSettings(
+            // SAFETY: non-NULL and valid for the settings' life (contract).
+            unsafe { &*options },
             #[cfg(feature = "mqtt5")]
-            c.properties,
-        )
+            checked.properties,
+        );
+        // What each CONNECT reads is what was checked.
+        #[cfg(feature = "mqtt5")]
+        debug_assert!(
+            ConnectOptions {
+                properties: checked.connect.properties,
+                will_properties: checked.connect.will_properties,
+                ..settings.options()
+            } == checked.connect
+        );
+        #[cfg(not(feature = "mqtt5"))]
+        debug_assert!(settings.options() == checked.connect);
+        settings
     }
 
-    /// The settings as the session takes them (MQTT 5: with the
-    /// properties; else see `with_options`).
-    #[cfg(feature = "mqtt5")]
+    /// The settings as the session takes them.
     pub(crate) fn options(&self) -> ConnectOptions<'_> {
+        let o = self.0;
+        // SAFETY (all blocks below): the pointers and lengths passed
+        // `check_options` (strings NUL-terminated UTF-8, byte pointers valid
+        // for their lengths) and are unchanged since (contract).
+        let text = |ptr: *const c_char| {
+            (!ptr.is_null())
+                .then(|| unsafe { core::str::from_utf8_unchecked(CStr::from_ptr(ptr).to_bytes()) })
+        };
+        // NULL only with length 0 (checked).
+        let bytes = |ptr: *const u8, len: usize| {
+            (!ptr.is_null()).then(|| unsafe { core::slice::from_raw_parts(ptr, len) })
+        };
         ConnectOptions {
+            client_id: text(o.client_id).unwrap_or(""),
+            username: text(o.username),
+            password: bytes(o.password, o.password_len),
+            keep_alive_secs: o.keepalive_secs,
+            clean_session: o.clean_session,
+            // MQTT 5 (level 5, checked) names its own level in its CONNECT;
+            // 3.1.1 stands in here.
+            protocol: ProtocolLevel::from_u8(o.protocol_level).unwrap_or(ProtocolLevel::V3_1_1),
+            will: text(o.will_topic).map(|topic| LastWill {
+                topic,
+                payload: bytes(o.will_payload, o.will_payload_len).unwrap_or(&[]),
+                qos: QoS::from_u8(o.will_qos).unwrap_or(QoS::AtMostOnce),
+                retain: o.will_retain,
+            }),
+            #[cfg(feature = "mqtt5")]
             properties: self.1[0].properties(),
+            #[cfg(feature = "mqtt5")]
             will_properties: self.1[1].properties(),
-            ..self.0
         }
     }
 
-    /// Lends the settings as the session takes them to `use_them`: without
-    /// MQTT 5 the stored options themselves, not a copy on the stack.
+    /// Lends the settings as the session takes them to `use_them`.
     pub(crate) fn with_options<R>(&self, use_them: impl FnOnce(&ConnectOptions<'_>) -> R) -> R {
-        #[cfg(feature = "mqtt5")]
-        return use_them(&self.options());
-        #[cfg(not(feature = "mqtt5"))]
-        use_them(&self.0)
+        use_them(&self.options())
     }
 }
 
@@ -1081,9 +1125,10 @@ fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
 /// `reconnect_min_ms`/`reconnect_max_ms` (reconnects go through the
 /// transport's `connect` and are driven by `emq_client_poll`),
 /// `resubscribe` (with a subscription table in `buffers`), `persistence`
-/// (the `load` hook runs here) and `log_level` (for `on_log_event`); their
-/// strings and bytes are borrowed, not copied, and must stay valid until
-/// `emq_client_deinit`. The buffer sizes and table capacities come from
+/// (the `load` hook runs here) and `log_level` (for `on_log_event`).
+/// `options` itself, its strings and bytes are borrowed, not copied (each
+/// CONNECT reads them again), and must stay valid and unchanged until
+/// `emq_client_deinit` (or the next successful `emq_client_reconfigure`). The buffer sizes and table capacities come from
 /// `buffers`. `tls` is a host feature: EMQ_ERR_TLS_UNAVAILABLE.
 ///
 /// Errors: EMQ_ERR_NULL_POINTER (storage, options, transport, its
@@ -1095,7 +1140,8 @@ fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
 ///
 /// # Safety
 /// `storage` must be NULL or writable for `storage_size` bytes; `options`
-/// NULL or valid, its strings until `emq_client_deinit`; `transport` NULL
+/// NULL or valid, and it and its strings unchanged until
+/// `emq_client_deinit`; `transport` NULL
 /// or valid, and it and the buffers must stay valid and unused by others
 /// until `emq_client_deinit`; `out` NULL or writable.
 #[no_mangle]
@@ -1221,7 +1267,7 @@ unsafe fn init(
     // failure further on leaves nothing that needs dropping.
     unsafe {
         let core = UnsafeCell::raw_get(addr_of_mut!((*handle).core));
-        addr_of_mut!((*core).connect).write(ConnectSettings::from_checked(&checked));
+        addr_of_mut!((*core).connect).write(ConnectSettings::from_checked(&checked, options));
         addr_of_mut!((*core).persistence).write(super::client::Persistence::new(o.persistence));
     }
     // SAFETY: the table memory is writable and the client's (contract).

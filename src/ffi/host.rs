@@ -59,8 +59,9 @@ pub(crate) struct ConnectSettings {
 }
 
 impl ConnectSettings {
-    /// Owned copies of the checked options.
-    pub(crate) fn from_checked(checked: &CheckedOptions<'_>) -> Self {
+    /// Owned copies of the checked options (`emq_options` itself is not
+    /// kept: hosts copy).
+    pub(crate) fn from_checked(checked: &CheckedOptions<'_>, _: *const emq_options) -> Self {
         let c = &checked.connect;
         ConnectSettings {
             properties: checked.properties.map(|p| encoded(p.properties())),
@@ -592,7 +593,7 @@ unsafe fn read_options(o: &emq_options) -> Result<(ConnectSettings, CheckedOptio
     {
         return Err(EMQ_ERR_INVALID_ARGUMENT);
     }
-    Ok((ConnectSettings::from_checked(&checked), checked))
+    Ok((ConnectSettings::from_checked(&checked, o), checked))
 }
 
 /// Subscriptions a host client remembers (for resubscribing and handlers).

@@ -72,7 +72,10 @@ pub enum emq_log_level {
 
 /// Client options. Always start from `emq_options_default()` so fields added
 /// later get their defaults. Strings are NUL-terminated and copied by
-/// `emq_client_new`: the caller may free them afterwards.
+/// `emq_client_new`: the caller may free them afterwards. `emq_client_init`
+/// (firmware) copies nothing: it keeps a pointer to the struct, which with
+/// its strings must stay valid and unchanged until `emq_client_deinit` (or
+/// the next successful `emq_client_reconfigure`).
 #[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]

@@ -27,10 +27,10 @@ pub enum SlotKind {
 pub struct Slot {
     pub(crate) packet_id: u16,
     pub(crate) kind: SlotKind,
-    /// SUBSCRIBE: how many filters the SUBACK must answer.
-    pub(crate) filter_count: u16,
-    /// PUBLISH: offset of the stored copy in the message store.
-    pub(crate) store_offset: u32,
+    /// PUBLISH: offset of the stored copy in the message store. SUBSCRIBE:
+    /// how many filters the SUBACK must answer. One field for both (a slot
+    /// is one or the other): 8 bytes a slot instead of 12.
+    pub(crate) store_offset_or_filters: u32,
 }
 
 impl Slot {
@@ -38,8 +38,7 @@ impl Slot {
     pub const FREE: Slot = Slot {
         packet_id: 0,
         kind: SlotKind::Free,
-        filter_count: 0,
-        store_offset: 0,
+        store_offset_or_filters: 0,
     };
 }
 

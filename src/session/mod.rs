@@ -181,7 +181,9 @@ pub struct Session<M: Memory> {
     memory: M,
     config: SessionConfig,
     state: State,
-    keep_alive_ms: u32,
+    /// Keepalive in seconds, as CONNECT gave it (0: none); 2 bytes, not a
+    /// `u32` of milliseconds.
+    keep_alive_secs: u16,
     /// Output waiting in the send buffer: `tx[out_start..out_end]`.
     out_start: usize,
     out_end: usize,
@@ -189,10 +191,11 @@ pub struct Session<M: Memory> {
     last_sent_ms: Millis,
     /// Time the last packet arrived: a client that keeps sending still
     /// pings when the broker has gone quiet, so a half-open link is found.
+    /// While a PINGREQ is outstanding, when it went out instead: nothing
+    /// reads the arrival time then, and any packet that arrives ends the
+    /// wait and sets it again (one time kept, not two).
     last_received_ms: Millis,
-    /// When the last PINGREQ went out.
-    ping_sent_ms: Millis,
-    /// A PINGREQ went out at `ping_sent_ms` and awaits its PINGRESP (a
+    /// A PINGREQ went out at `last_received_ms` and awaits its PINGRESP (a
     /// flag beside the time, not an `Option`: it fits the struct's padding).
     ping_outstanding: bool,
     /// Next packet id to try; never 0.
@@ -209,7 +212,9 @@ pub struct Session<M: Memory> {
     /// Whether the broker kept the session (resent messages carry DUP).
     session_resumed: bool,
     /// PUBACK, PUBREC and PUBCOMP received for packet ids not in flight
-    /// (wrapping), for the layers above to log.
+    /// (wrapping), for the layers above to log (kept only with
+    /// `log-events`, the feature that logs them).
+    #[cfg(feature = "log-events")]
     unknown_acks: u16,
     /// MQTT 5: the protocol of this session and the server's limits.
     #[cfg(feature = "mqtt5")]
@@ -243,12 +248,11 @@ impl<M: Memory> Session<M> {
             memory,
             config,
             state: State::Disconnected,
-            keep_alive_ms: 0,
+            keep_alive_secs: 0,
             out_start: 0,
             out_end: 0,
             last_sent_ms: 0,
             last_received_ms: 0,
-            ping_sent_ms: 0,
             ping_outstanding: false,
             next_packet_id: 1,
             queued: 0,
@@ -256,6 +260,7 @@ impl<M: Memory> Session<M> {
             ring: Ring::default(),
             send_cursor: None,
             session_resumed: false,
+            #[cfg(feature = "log-events")]
             unknown_acks: 0,
             #[cfg(feature = "mqtt5")]
             v5: v5::Link::new(false, v5::ConnectV5::DEFAULT),
@@ -292,8 +297,12 @@ impl<M: Memory> Session<M> {
     /// protocol violation: they are ignored (a PUBREC still gets its PUBREL,
     /// as MQTT 5 answers one with "packet identifier not found", so the
     /// broker can let its id go) and counted here.
+    /// Always 0 without the `log-events` feature.
     pub fn unknown_acks(&self) -> u16 {
-        self.unknown_acks
+        #[cfg(feature = "log-events")]
+        return self.unknown_acks;
+        #[cfg(not(feature = "log-events"))]
+        0
     }
 
     /// When a packet was last queued for sending.
@@ -346,9 +355,10 @@ impl<M: Memory> Session<M> {
         ) {
             return None;
         }
-        let entry = self
-            .ring
-            .entry(parts.store, parts.slots[index].store_offset as usize);
+        let entry = self.ring.entry(
+            parts.store,
+            parts.slots[index].store_offset_or_filters as usize,
+        );
         Some(&parts.store[entry.data..entry.data + entry.len])
     }
 
@@ -402,8 +412,7 @@ impl<M: Memory> Session<M> {
         parts.slots[index] = Slot {
             packet_id: id,
             kind,
-            filter_count: 0,
-            store_offset: offset as u32,
+            store_offset_or_filters: offset as u32,
         };
         self.queued += 1;
         Ok(id)
@@ -434,7 +443,7 @@ impl<M: Memory> Session<M> {
             password: options.password,
         };
         self.queue(&connect, now_ms)?;
-        self.keep_alive_ms = u32::from(options.keep_alive_secs) * 1000;
+        self.keep_alive_secs = options.keep_alive_secs;
         self.ping_outstanding = false;
         self.last_received_ms = now_ms;
         self.state = State::AwaitingConnAck;
@@ -522,8 +531,7 @@ impl<M: Memory> Session<M> {
                 } else {
                     SlotKind::AwaitPubRec
                 },
-                filter_count: 0,
-                store_offset: offset as u32,
+                store_offset_or_filters: offset as u32,
             };
         }
         self.queued += 1;
@@ -545,23 +553,16 @@ impl<M: Memory> Session<M> {
         if self.v5.active {
             return self.subscribe_qos_v5(topics, now_ms);
         }
-        self.require_connected()?;
-        if topics.is_empty() || topics.len() > u16::MAX as usize {
-            return Err(Error::NoTopicFilters);
-        }
-        let (slot_index, packet_id) = self.free_slot()?;
-        let packet = SubscribeRequest { packet_id, topics };
-        self.queue(&packet, now_ms)?;
-        // Always in range (free_slot's index): no panic path.
-        if let Some(slot) = self.memory.parts().slots.get_mut(slot_index) {
-            *slot = Slot {
-                packet_id,
-                kind: SlotKind::AwaitSubAck,
-                filter_count: topics.len() as u16,
-                store_offset: 0,
-            };
-        }
-        Ok(packet_id)
+        // More filters than a SUBACK can answer count as none.
+        let filters = match topics.len() {
+            n if n > u16::MAX as usize => 0,
+            n => n,
+        };
+        let mut packet = SubscribeRequest {
+            packet_id: 0,
+            topics,
+        };
+        self.queue_request(&mut packet, SlotKind::AwaitSubAck, filters, now_ms)
     }
 
     /// Queues an UNSUBSCRIBE for one or more filters and returns its packet id.
@@ -570,20 +571,36 @@ impl<M: Memory> Session<M> {
         if self.v5.active {
             return self.unsubscribe_v5(filters, crate::codec::v5::Properties::NONE, now_ms);
         }
+        let mut packet = UnsubscribeRequest {
+            packet_id: 0,
+            filters,
+        };
+        self.queue_request(&mut packet, SlotKind::AwaitUnsubAck, filters.len(), now_ms)
+    }
+
+    /// Queues a SUBSCRIBE or UNSUBSCRIBE of `filters` filters (0:
+    /// [`Error::NoTopicFilters`]) under a new packet id, its slot awaiting
+    /// `kind`; returns the id. One copy for both requests.
+    fn queue_request(
+        &mut self,
+        packet: &mut dyn Request,
+        kind: SlotKind,
+        filters: usize,
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
         self.require_connected()?;
-        if filters.is_empty() {
+        if filters == 0 {
             return Err(Error::NoTopicFilters);
         }
         let (slot_index, packet_id) = self.free_slot()?;
-        let packet = UnsubscribeRequest { packet_id, filters };
-        self.queue(&packet, now_ms)?;
+        self.queue(packet.with_packet_id(packet_id), now_ms)?;
         // Always in range (free_slot's index): no panic path.
         if let Some(slot) = self.memory.parts().slots.get_mut(slot_index) {
             *slot = Slot {
                 packet_id,
-                kind: SlotKind::AwaitUnsubAck,
-                filter_count: 0,
-                store_offset: 0,
+                kind,
+                // The SUBACK's count (an UNSUBACK has none to check).
+                store_offset_or_filters: filters as u32,
             };
         }
         Ok(packet_id)
@@ -599,7 +616,7 @@ impl<M: Memory> Session<M> {
             State::AwaitingConnAck | State::Connected => {}
         }
         self.send_cursor = None;
-        self.queue_raw(&header_only(DISCONNECT), now_ms)?;
+        self.queue_fixed(DISCONNECT, 0, now_ms)?;
         self.state = State::Disconnecting;
         Ok(())
     }
@@ -698,7 +715,7 @@ impl<M: Memory> Session<M> {
                 Ok(None)
             }
             Packet::PubRel(id) => {
-                self.queue_ack(PUBCOMP, id, now_ms)?;
+                self.queue_fixed(PUBCOMP, id, now_ms)?;
                 inbound::remove(self.memory.parts().inbound_qos2, id);
                 Ok(None)
             }
@@ -706,7 +723,7 @@ impl<M: Memory> Session<M> {
                 let slot = pending_slot(self.memory.parts().slots, ack.packet_id)
                     .filter(|slot| slot.kind == SlotKind::AwaitSubAck)
                     .ok_or(Error::ProtocolViolation)?;
-                if ack.return_codes.len() != usize::from(slot.filter_count) {
+                if ack.return_codes.len() != slot.store_offset_or_filters as usize {
                     return Err(Error::SubackCountMismatch);
                 }
                 *slot = Slot::FREE;
@@ -753,7 +770,7 @@ impl<M: Memory> Session<M> {
     /// Returns [`next_deadline`](Self::next_deadline), worked out here
     /// rather than again by the caller.
     pub(crate) fn keepalive(&mut self, now_ms: Millis) -> Result<Option<Millis>, Error> {
-        if self.state != State::Connected || self.keep_alive_ms == 0 {
+        if self.state != State::Connected || self.keep_alive_secs == 0 {
             return Ok(None);
         }
         let timeout = self.ping_timeout_ms();
@@ -765,11 +782,12 @@ impl<M: Memory> Session<M> {
             return Ok(Some(time::after(sent, timeout)));
         }
         let idle_since = self.last_activity_ms();
-        if time::elapsed(now_ms, idle_since) < self.keep_alive_ms {
-            return Ok(Some(time::after(idle_since, self.keep_alive_ms)));
+        let keep_alive_ms = self.keep_alive_ms();
+        if time::elapsed(now_ms, idle_since) < keep_alive_ms {
+            return Ok(Some(time::after(idle_since, keep_alive_ms)));
         }
-        self.queue_raw(&header_only(PINGREQ), now_ms)?;
-        self.ping_sent_ms = now_ms;
+        self.queue_fixed(PINGREQ, 0, now_ms)?;
+        self.last_received_ms = now_ms;
         self.ping_outstanding = true;
         Ok(Some(time::after(now_ms, timeout)))
     }
@@ -777,18 +795,18 @@ impl<M: Memory> Session<M> {
     /// The next time [`handle_timers`](Self::handle_timers) has work to do,
     /// so a driver knows how long it may sleep. `None`: no timer is running.
     pub fn next_deadline(&self) -> Option<Millis> {
-        if self.state != State::Connected || self.keep_alive_ms == 0 {
+        if self.state != State::Connected || self.keep_alive_secs == 0 {
             return None;
         }
         Some(match self.ping_sent() {
             Some(sent) => time::after(sent, self.ping_timeout_ms()),
-            None => time::after(self.last_activity_ms(), self.keep_alive_ms),
+            None => time::after(self.last_activity_ms(), self.keep_alive_ms()),
         })
     }
 
     /// When the outstanding PINGREQ went out, if one is outstanding.
     fn ping_sent(&self) -> Option<Millis> {
-        self.ping_outstanding.then_some(self.ping_sent_ms)
+        self.ping_outstanding.then_some(self.last_received_ms)
     }
 
     /// The older of the last send and the last receive: a PINGREQ is due a
@@ -797,10 +815,14 @@ impl<M: Memory> Session<M> {
         time::earlier(self.last_sent_ms, self.last_received_ms)
     }
 
+    fn keep_alive_ms(&self) -> u32 {
+        u32::from(self.keep_alive_secs) * 1000
+    }
+
     fn ping_timeout_ms(&self) -> u32 {
         match self.config.ping_timeout_ms {
             Some(ms) => ms.get(),
-            None => (self.keep_alive_ms / 2).max(1000),
+            None => (self.keep_alive_ms() / 2).max(1000),
         }
     }
 
@@ -901,7 +923,7 @@ impl<M: Memory> Session<M> {
     ) -> Result<Option<Event<'p>>, Error> {
         match publish.qos {
             QoS::AtMostOnce => {}
-            QoS::AtLeastOnce => self.queue_ack(PUBACK, publish.packet_id, now_ms)?,
+            QoS::AtLeastOnce => self.queue_fixed(PUBACK, publish.packet_id, now_ms)?,
             QoS::ExactlyOnce => {
                 let id = publish.packet_id;
                 let free = match inbound::lookup(self.memory.parts().inbound_qos2, id) {
@@ -911,7 +933,7 @@ impl<M: Memory> Session<M> {
                     // which goes out again.
                     inbound::Lookup::Held => None,
                 };
-                self.queue_ack(PUBREC, id, now_ms)?;
+                self.queue_fixed(PUBREC, id, now_ms)?;
                 let Some(at) = free else {
                     return Ok(None);
                 };
@@ -950,14 +972,17 @@ impl<M: Memory> Session<M> {
             }
         }
         if let Some(now_ms) = release {
-            self.queue_ack(PUBREL, packet_id, now_ms)?;
+            self.queue_fixed(PUBREL, packet_id, now_ms)?;
         }
         let Some(slot) = found else {
-            self.unknown_acks = self.unknown_acks.wrapping_add(1);
+            #[cfg(feature = "log-events")]
+            {
+                self.unknown_acks = self.unknown_acks.wrapping_add(1);
+            }
             return Ok(None);
         };
         let parts = self.memory.parts();
-        let offset = slot.store_offset as usize;
+        let offset = slot.store_offset_or_filters as usize;
         if self.send_cursor == Some(offset) {
             // Keep the cursor on a live entry: reclaiming never passes one
             // (and a released entry needs no writing).
@@ -1018,12 +1043,13 @@ impl<M: Memory> Session<M> {
         }
     }
 
-    /// Queues a PUBACK, PUBREC, PUBREL or PUBCOMP (by first byte) for
-    /// `packet_id`. Out of line: the answers of the receive path share one
-    /// copy of building and queueing the four bytes.
+    /// Queues a fixed-size packet (see [`fixed_packet`]). Out of line: the
+    /// acks of the receive path, PINGREQ and DISCONNECT share one copy of
+    /// building and queueing their bytes.
     #[inline(never)]
-    fn queue_ack(&mut self, first_byte: u8, packet_id: u16, now_ms: Millis) -> Result<(), Error> {
-        self.queue_raw(&ack(first_byte, packet_id), now_ms)
+    fn queue_fixed(&mut self, first_byte: u8, packet_id: u16, now_ms: Millis) -> Result<(), Error> {
+        let (bytes, len) = fixed_packet(first_byte, packet_id);
+        self.queue_raw(&bytes[..len], now_ms)
     }
 
     /// Appends an already encoded packet to the pending output.
@@ -1060,13 +1086,19 @@ const PUBCOMP: u8 = 0x70;
 const PINGREQ: u8 = 0xC0;
 const DISCONNECT: u8 = 0xE0;
 
-/// A PINGREQ or DISCONNECT (by first byte).
-// Not a `const` array: LLVM would place `[0xC0, 0]` among the C strings,
-// and that merged section (holding every `emq_err_str` message) cannot be
-// dropped by the linker once anything in it is used.
-#[inline(never)]
-fn header_only(first_byte: u8) -> [u8; 2] {
-    [first_byte, 0]
+/// A fixed-size packet by its first byte, and its length: a PUBACK,
+/// PUBREC, PUBREL or PUBCOMP for `packet_id` (4 bytes), or a PINGREQ or
+/// DISCONNECT (0xC0 and up: a header alone, 2 bytes; `packet_id` unused).
+// Built at run time, not a `const` array: LLVM would place `[0xC0, 0]`
+// among the C strings, and that merged section (holding every
+// `emq_err_str` message) cannot be dropped by the linker once anything in
+// it is used.
+fn fixed_packet(first_byte: u8, packet_id: u16) -> ([u8; 4], usize) {
+    if first_byte >= PINGREQ {
+        ([first_byte, 0, 0, 0], 2)
+    } else {
+        (ack(first_byte, packet_id), 4)
+    }
 }
 
 /// A PUBACK, PUBREC, PUBREL or PUBCOMP (by first byte) for `packet_id`.
@@ -1075,7 +1107,25 @@ fn ack(first_byte: u8, packet_id: u16) -> [u8; 4] {
     [first_byte, 2, high, low]
 }
 
-/// The index of the busy slot holding `packet_id`, if any.
+/// A SUBSCRIBE or UNSUBSCRIBE, given its packet id once one is free.
+trait Request {
+    fn with_packet_id(&mut self, packet_id: u16) -> &dyn Encode;
+}
+
+impl Request for SubscribeRequest<'_> {
+    fn with_packet_id(&mut self, packet_id: u16) -> &dyn Encode {
+        self.packet_id = packet_id;
+        self
+    }
+}
+
+impl Request for UnsubscribeRequest<'_> {
+    fn with_packet_id(&mut self, packet_id: u16) -> &dyn Encode {
+        self.packet_id = packet_id;
+        self
+    }
+}
+
 /// The MQTT 3.1.1 PUBLISH a restore hands back, whole and nothing more.
 fn restored(packet: &[u8]) -> Result<Publish<'_>, Error> {
     let decoded = crate::codec::decode(packet, crate::codec::MAX_PACKET_SIZE)

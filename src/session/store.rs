@@ -45,13 +45,13 @@ pub fn refused(flags: u8) -> bool {
 /// lie in `[head, tail)`; wrapped in `[head, wrap_end)` then `[0, tail)`,
 /// and `tail < head` always holds, so `cursor == tail` means the end.
 /// (`wrap_end` doubles as the flag: an entry never ends at 0, and a `bool`
-/// would pad the ring by 4 bytes.)
+/// would pad the ring by 4 bytes.) Empty, the ring is all zeroes: `tail`
+/// 0 means empty, as an entry never ends at 0 (no count of entries kept).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Ring {
     head: usize,
     tail: usize,
     wrap_end: usize,
-    entries: usize,
 }
 
 /// What an entry holds.
@@ -67,7 +67,7 @@ pub struct Entry {
 impl Ring {
     /// True when no entry (live or awaiting reclaim) is stored.
     pub fn is_empty(&self) -> bool {
-        self.entries == 0
+        self.tail == 0
     }
 
     /// Finds room for a packet of `len` bytes, or says why there is none.
@@ -76,7 +76,7 @@ impl Ring {
         if size > capacity {
             return Err(Error::PacketTooLarge);
         }
-        if self.entries == 0 {
+        if self.is_empty() {
             return Ok((0, false));
         }
         if self.wrap_end != 0 {
@@ -109,15 +109,12 @@ impl Ring {
         let [l0, l1, l2, l3] = (len as u32).to_le_bytes();
         let [i0, i1] = packet_id.to_le_bytes();
         header.copy_from_slice(&[l0, l1, l2, l3, i0, i1, flags, 0]);
-        if self.entries == 0 {
-            *self = Ring::default();
-        }
+        // Empty, the ring is already all zeroes (see `free`).
         if wraps {
             // Never 0: the ring holds an entry.
             self.wrap_end = self.tail;
         }
         self.tail = at + HEADER + len;
-        self.entries += 1;
         Ok(at)
     }
 
@@ -161,7 +158,7 @@ impl Ring {
 
     /// The oldest entry, if any.
     pub fn first(&self) -> Option<usize> {
-        (self.entries > 0).then_some(self.head)
+        (!self.is_empty()).then_some(self.head)
     }
 
     /// The entry after the one at `at`, if any.
@@ -192,10 +189,8 @@ impl Ring {
     /// Marks the entry at `at` dead and reclaims dead entries at the head.
     pub fn free(&mut self, buf: &mut [u8], at: usize) {
         buf[at + 6] = 0;
-        while self.entries > 0 && self.flags(buf, self.head) & LIVE == 0 {
-            let after = self.next(buf, self.head);
-            self.entries -= 1;
-            match after {
+        while !self.is_empty() && self.flags(buf, self.head) & LIVE == 0 {
+            match self.next(buf, self.head) {
                 Some(next) => {
                     if next < self.head {
                         self.wrap_end = 0;

@@ -907,8 +907,15 @@ fn raw_packets_match_the_codec() {
         assert_eq!(ack(PUBREL, id).to_vec(), encode(Packet::PubRel(id)));
         assert_eq!(ack(PUBCOMP, id).to_vec(), encode(Packet::PubComp(id)));
     }
-    assert_eq!(header_only(PINGREQ).to_vec(), encode(Packet::PingReq));
-    assert_eq!(header_only(DISCONNECT).to_vec(), encode(Packet::Disconnect));
+    for (first_byte, packet) in [
+        (PUBACK, Packet::PubAck(0x1234)),
+        (PUBREL, Packet::PubRel(0x1234)),
+        (PINGREQ, Packet::PingReq),
+        (DISCONNECT, Packet::Disconnect),
+    ] {
+        let (bytes, len) = fixed_packet(first_byte, 0x1234);
+        assert_eq!(bytes[..len].to_vec(), encode(packet));
+    }
 }
 
 #[test]

@@ -148,7 +148,7 @@ impl<M: Memory> Session<M> {
     /// The keepalive in force, in seconds: the client's, or the Server
     /// Keep Alive of an MQTT 5 CONNACK.
     pub fn keep_alive_secs(&self) -> u16 {
-        (self.keep_alive_ms / 1000) as u16
+        self.keep_alive_secs
     }
 
     /// Chooses the protocol: MQTT 5 with what its CONNECT announces
@@ -263,7 +263,7 @@ impl<M: Memory> Session<M> {
         self.out_start = 0;
         self.out_end = 0;
         self.queue_v5(&connect, now_ms)?;
-        self.keep_alive_ms = u32::from(options.keep_alive_secs) * 1000;
+        self.keep_alive_secs = options.keep_alive_secs;
         self.ping_outstanding = false;
         self.last_received_ms = now_ms;
         self.state = State::AwaitingConnAck;
@@ -352,8 +352,7 @@ impl<M: Memory> Session<M> {
             parts.slots[index] = Slot {
                 packet_id,
                 kind,
-                filter_count: 0,
-                store_offset: offset as u32,
+                store_offset_or_filters: offset as u32,
             };
         }
         self.queued += 1;
@@ -429,8 +428,7 @@ impl<M: Memory> Session<M> {
         self.memory.parts().slots[slot_index] = Slot {
             packet_id,
             kind,
-            filter_count: filters as u16,
-            store_offset: 0,
+            store_offset_or_filters: filters as u32,
         };
         Ok(packet_id)
     }
@@ -532,7 +530,10 @@ impl<M: Memory> Session<M> {
             // [MQTT-4.3.3], section 3.6.2.1: an id this client is not
             // waiting on gets PUBREL 0x92 Packet Identifier not found.
             S::PubRec(r) if super::find_slot(self.memory.parts().slots, r.packet_id).is_none() => {
-                self.unknown_acks = self.unknown_acks.wrapping_add(1);
+                #[cfg(feature = "log-events")]
+                {
+                    self.unknown_acks = self.unknown_acks.wrapping_add(1);
+                }
                 return self.not_found(v5::ClientPacket::PubRel, r.packet_id, now_ms);
             }
             // Section 3.7.2.1: a PUBREL for an id with no QoS 2 message
@@ -637,7 +638,7 @@ impl<M: Memory> Session<M> {
         }
         self.v5 = link;
         if let Some(secs) = limits.server_keep_alive {
-            self.keep_alive_ms = u32::from(secs) * 1000;
+            self.keep_alive_secs = secs;
         }
     }
 
@@ -783,7 +784,7 @@ impl<M: Memory> Session<M> {
         let index = super::find_slot(parts.slots, acks.packet_id)
             .filter(|&index| parts.slots[index].kind == SlotKind::AwaitUnsubAck)
             .ok_or(Error::ProtocolViolation)?;
-        if acks.reason_codes.len() != usize::from(parts.slots[index].filter_count) {
+        if acks.reason_codes.len() != parts.slots[index].store_offset_or_filters as usize {
             return Err(Error::SubackCountMismatch);
         }
         parts.slots[index] = Slot::FREE;

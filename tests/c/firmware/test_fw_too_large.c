@@ -42,7 +42,8 @@ int main(void)
     emq_buffers ba = {.rx = rx_a, .rx_size = sizeof rx_a, .tx = tx_a, .tx_size = sizeof tx_a, .store = store_a, .store_size = sizeof store_a};
     emq_buffers bb = {.rx = rx_b, .rx_size = sizeof rx_b, .tx = tx_b, .tx_size = sizeof tx_b, .store = NULL, .store_size = 0}; /* no store */
     emq_callbacks cb = fw_callbacks();
-    emq_options o;
+    /* One options struct per client: emq_client_init keeps a pointer to it. */
+    emq_options o, o_b, o_p;
     emq_client *a, *b, *p;
     fw_rec ra, rb;
     char id_a[64], id_b[64], id_p[64], topic[96];
@@ -64,8 +65,9 @@ int main(void)
     CHECK_OK(emq_options_default(&o));
     o.client_id = id_a;
     CHECK_OK(emq_client_init(&storage_a, sizeof storage_a, &o, &ta, fw_clock_ms, &ba, &a));
-    o.client_id = id_b;
-    CHECK_OK(emq_client_init(&storage_b, sizeof storage_b, &o, &tb, fw_clock_ms, &bb, &b));
+    o_b = o;
+    o_b.client_id = id_b;
+    CHECK_OK(emq_client_init(&storage_b, sizeof storage_b, &o_b, &tb, fw_clock_ms, &bb, &b));
     CHECK_OK(emq_client_set_callbacks(a, &cb, &ra));
     CHECK_OK(emq_client_set_callbacks(b, &cb, &rb));
     CHECK_OK(emq_client_connect(a, test_host(), test_port()));
@@ -105,8 +107,9 @@ int main(void)
     CHECK_OK(emq_client_set_callbacks(a, &cb, &ra));
     CHECK_OK(emq_client_subscribe(a, topic, 2, &pid));
     CHECK_OK(emq_client_wait(a, pid, 3000));
-    o.client_id = id_p;
-    CHECK_OK(emq_client_init(&storage_p, sizeof storage_p, &o, &tp, fw_clock_ms, &bp, &p));
+    o_p = o;
+    o_p.client_id = id_p;
+    CHECK_OK(emq_client_init(&storage_p, sizeof storage_p, &o_p, &tp, fw_clock_ms, &bp, &p));
     CHECK_OK(emq_client_connect(p, test_host(), test_port()));
     for (i = 0; i < EACH; i++) {
         CHECK_OK(emq_client_publish(p, topic, mid, sizeof mid, 1, false, &pid));
