@@ -682,6 +682,9 @@ struct Fx {
     broker: *mut Broker,
     rec: *mut Rec,
     transport: *mut emq_transport,
+    /// Every `emq_options` given to init or reconfigure: the firmware
+    /// client keeps a pointer to them until it ends.
+    options: Vec<*mut emq_options>,
 }
 
 impl Fx {
@@ -698,6 +701,7 @@ impl Fx {
             broker: Box::into_raw(Box::new(Broker::new())),
             rec: Box::into_raw(Box::new(Rec::new())),
             transport: null_mut(),
+            options: Vec::new(),
         };
         fx.transport = Box::into_raw(Box::new(emq_transport {
             connect: Some(t_connect),
@@ -741,17 +745,26 @@ impl Fx {
         b
     }
 
+    /// `o` where it stays valid and unchanged until the fixture ends, as a
+    /// firmware client needs the options it was given.
+    fn keep(&mut self, o: emq_options) -> *const emq_options {
+        let kept = Box::into_raw(Box::new(o));
+        self.options.push(kept);
+        kept
+    }
+
     /// `emq_client_init` in this fixture's storage, and the callbacks.
     fn init(&mut self, setup: Setup) -> emq_err {
         let mut o = options();
         (setup.tweak)(&mut o);
+        let o = self.keep(o);
         let b = self.buffers(setup);
         let mut out = null_mut();
         let result = unsafe {
             emq_client_init(
                 self.storage.cast(),
                 std::mem::size_of::<Storage>(),
-                &o,
+                o,
                 self.transport,
                 Some(clock),
                 &b,
@@ -864,6 +877,9 @@ impl Drop for Fx {
             drop(Box::from_raw(self.transport));
             drop(Box::from_raw(self.mem));
             drop(Box::from_raw(self.storage));
+            for &o in &self.options {
+                drop(Box::from_raw(o));
+            }
         }
         if !std::thread::panicking() {
             assert_eq!(b.after_free, 0, "transport called after the client ended");
@@ -1293,7 +1309,7 @@ fn calls_with_null_and_bad_arguments() {
         assert_eq!(emq_client_reconfigure(c, null()), EMQ_ERR_NULL_POINTER);
         let mut o = options();
         o.client_id = c"other".as_ptr();
-        assert_eq!(emq_client_reconfigure(c, &o), EMQ_OK);
+        assert_eq!(emq_client_reconfigure(c, fx.keep(o)), EMQ_OK);
         assert_eq!(emq_client_restore(c, null(), 0), EMQ_ERR_NULL_POINTER);
         assert_eq!(
             emq_client_restore(c, b"".as_ptr(), 0),
