@@ -735,8 +735,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             let base = self.rx.as_ref();
             let buffered = &base[self.rx_start..self.rx_end];
             // What the bytes hold: a packet (and how many bytes it took),
-            // or, for a message too large for the buffer, its head, its
-            // payload's whole length and what remains to read through. No
+            // or, for a message too large for the buffer, its head and
+            // what remains of it to read through. No
             // decoding while the topic of one is being read through.
             let decoded = self
                 .long_topic
