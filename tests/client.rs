@@ -109,15 +109,10 @@ fn poll_until(
             ClientEvent::ConnectionLost(reason) => seen.lost.push(reason),
             ClientEvent::Connected { session_present } => seen.connected.push(Ok(session_present)),
             ClientEvent::ConnectFailed(reason) => seen.connected.push(Err(reason)),
-            ClientEvent::Overflow {
-                topic,
-                payload,
-                payload_len,
-                ..
-            } => seen.overflows.push((
+            ClientEvent::Overflow { topic, payload, .. } => seen.overflows.push((
                 String::from_utf8(client.bytes(topic).to_vec()).unwrap(),
                 client.bytes(payload).to_vec(),
-                payload_len,
+                client.overflow_len(payload),
             )),
         }
     }

@@ -65,12 +65,12 @@ pub enum ClientEvent {
     /// without being buffered and acknowledged like any other (a QoS 2
     /// message is reported once); the connection stays up. `topic` (empty
     /// when it did not fit either) and `payload`, the start of the payload
-    /// that fit, lie in the receive buffer; `payload_len` is the whole
-    /// payload's length.
+    /// that fit, lie in the receive buffer; the whole payload's length is
+    /// [`Client::overflow_len`]. (Not a field: it made this the largest
+    /// variant, and the event 4 B larger in every receive loop's frame.)
     Overflow {
         topic: Span,
         payload: Span,
-        payload_len: usize,
         qos: QoS,
         retain: bool,
         packet_id: u16,
@@ -295,6 +295,14 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             .as_ref()
             .get(span.start..span.start + span.len)
             .unwrap_or(&[])
+    }
+
+    /// The whole payload length of the message the last event, an
+    /// [`ClientEvent::Overflow`] with this `payload`, reported: what fit
+    /// plus what is read through next (valid, like the event's spans,
+    /// until the next read of input).
+    pub fn overflow_len(&self, payload: Span) -> usize {
+        payload.len + self.skip
     }
 
     /// Puts a saved outbox entry back (see [`Session::restore`]).
@@ -727,8 +735,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             let base = self.rx.as_ref();
             let buffered = &base[self.rx_start..self.rx_end];
             // What the bytes hold: a packet (and how many bytes it took),
-            // or, for a message too large for the buffer, its head, its
-            // payload's whole length and what remains to read through. No
+            // or, for a message too large for the buffer, its head and
+            // what remains of it to read through. No
             // decoding while the topic of one is being read through.
             let decoded = self
                 .long_topic
@@ -749,12 +757,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                         self.skip = skip;
                         continue;
                     }
-                    Oversized::Head {
-                        publish,
-                        len,
-                        payload_len,
-                        rest,
-                    } => (Wire::Publish(publish), len, Some((payload_len, rest))),
+                    Oversized::Head { publish, len, rest } => {
+                        (Wire::Publish(publish), len, Some(rest))
+                    }
                 },
             };
             let now = self.clock.now_ms();
@@ -775,26 +780,30 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                     session_present,
                     code: return_code,
                 },
-                Event::Message(m) => Packet::Event(match overflow {
-                    None => ClientEvent::Message {
-                        topic: span_in(base, m.topic.as_bytes()),
-                        payload: span_in(base, m.payload),
-                        qos: m.qos,
-                        retain: m.retain,
-                        dup: m.dup,
-                        packet_id: m.packet_id,
-                        #[cfg(feature = "mqtt5")]
-                        properties: Span::default(),
-                    },
-                    Some((payload_len, _)) => ClientEvent::Overflow {
-                        topic: span_in(base, m.topic.as_bytes()),
-                        payload: span_in(base, m.payload),
-                        payload_len,
-                        qos: m.qos,
-                        retain: m.retain,
-                        packet_id: m.packet_id,
-                    },
-                }),
+                Event::Message(m) => {
+                    let topic = span_in(base, m.topic.as_bytes());
+                    let payload = span_in(base, m.payload);
+                    Packet::Event(if overflow.is_some() {
+                        ClientEvent::Overflow {
+                            topic,
+                            payload,
+                            qos: m.qos,
+                            retain: m.retain,
+                            packet_id: m.packet_id,
+                        }
+                    } else {
+                        ClientEvent::Message {
+                            topic,
+                            payload,
+                            qos: m.qos,
+                            retain: m.retain,
+                            dup: m.dup,
+                            packet_id: m.packet_id,
+                            #[cfg(feature = "mqtt5")]
+                            properties: Span::default(),
+                        }
+                    })
+                }
                 Event::Published { packet_id } => {
                     Packet::Event(ClientEvent::Published { packet_id })
                 }
@@ -829,7 +838,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 Event::Auth { reason } => Packet::Event(ClientEvent::Auth { reason }),
             });
             self.rx_start += len;
-            if let Some((_, rest)) = overflow {
+            if let Some(rest) = overflow {
                 self.skip = rest;
                 self.long_topic = None;
             }
@@ -864,7 +873,6 @@ enum Oversized<'a> {
     Head {
         publish: Publish<'a>,
         len: usize,
-        payload_len: usize,
         rest: usize,
     },
 }
@@ -905,7 +913,6 @@ fn oversized(
                 payload: nothing,
             },
             len: id_len,
-            payload_len: long.payload_len,
             rest: long.payload_len,
         });
     }
@@ -934,13 +941,11 @@ fn oversized(
                 },
             })
         }
-        PublishHead::Decoded {
-            publish,
-            payload_len,
-        } => Ok(Oversized::Head {
+        // What fit of the payload runs to the buffer's end, so what fit
+        // plus `rest` is its whole length (see `Client::overflow_len`).
+        PublishHead::Decoded { publish, .. } => Ok(Oversized::Head {
             publish,
             len: buffered.len(),
-            payload_len,
             rest: header.total_len() - buffered.len(),
         }),
     }

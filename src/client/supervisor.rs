@@ -636,10 +636,9 @@ where
             ClientEvent::Connected { session_present } => self.connected(session_present),
             ClientEvent::ConnectFailed(err) => self.attempt_failed(err),
             ClientEvent::Overflow {
-                payload_len,
-                packet_id,
-                ..
+                payload, packet_id, ..
             } => {
+                let payload_len = self.client.overflow_len(payload);
                 let len = u32::try_from(payload_len).unwrap_or(u32::MAX);
                 self.record(
                     LogLevel::Warning,

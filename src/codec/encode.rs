@@ -78,15 +78,15 @@ impl Encode for Connect<'_> {
     fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.fixed_header(0x10);
         w.prefixed(self.protocol.protocol_name().as_bytes());
-        w.u8(self.protocol as u8);
         let mut flags = (self.clean_session as u8) << 1;
         if let Some(will) = &self.will {
             flags |= 0x04 | ((will.qos as u8) << 3) | ((will.retain as u8) << 5);
         }
         flags |= (self.password.is_some() as u8) << 6;
         flags |= (self.username.is_some() as u8) << 7;
-        w.u8(flags);
-        w.u16(self.keep_alive);
+        // Level, flags and keepalive in one write: three were each inlined.
+        let [keep_alive_high, keep_alive_low] = self.keep_alive.to_be_bytes();
+        w.bytes(&[self.protocol as u8, flags, keep_alive_high, keep_alive_low]);
         w.string(self.client_id)?;
         if let Some(will) = &self.will {
             // A valid topic name is also a valid MQTT string.
@@ -287,10 +287,8 @@ impl Writer<'_> {
     }
 
     fn u8(&mut self, byte: u8) {
-        if let Some(slot) = self.out.get_mut(self.at) {
-            *slot = byte;
-        }
-        self.at += 1;
+        // Through `bytes`: its own bounds check was inlined at every call.
+        self.bytes(&[byte]);
     }
 
     fn u16(&mut self, value: u16) {
@@ -311,6 +309,8 @@ impl Writer<'_> {
     }
 
     /// Binary data: a length-prefixed field of at most 65,535 bytes.
+    // Inlined: a length check and a call of `prefixed` at its two callers.
+    #[inline(always)]
     fn binary(&mut self, bytes: &[u8]) -> Result<(), Error> {
         if bytes.len() > u16::MAX as usize {
             return Err(Error::StringTooLong);

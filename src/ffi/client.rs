@@ -467,7 +467,6 @@ fn deliver(c: &emq_client, event: &ClientEvent) -> emq_err {
         ClientEvent::Overflow {
             topic,
             payload,
-            payload_len,
             qos,
             retain,
             packet_id,
@@ -478,7 +477,7 @@ fn deliver(c: &emq_client, event: &ClientEvent) -> emq_err {
             retain,
             false,
             packet_id,
-            Some(payload_len),
+            Some(c.core().sup.client().overflow_len(payload)),
         ),
         ClientEvent::Message {
             topic,
