@@ -350,6 +350,43 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         transport: T,
         options: &ConnectOptions<'_>,
     ) -> Result<(), Error> {
+        self.queue_connect(transport, options)?;
+        self.write_connect()
+    }
+
+    /// The first half of [`start_connect`](Self::start_connect): takes
+    /// `transport` and puts CONNECT in the send buffer, nothing written
+    /// yet; [`write_connect`](Self::write_connect) writes it. Apart so a
+    /// caller that builds `options` in a frame of its own has dropped that
+    /// frame before the transport's write runs.
+    pub fn queue_connect(
+        &mut self,
+        transport: T,
+        options: &ConnectOptions<'_>,
+    ) -> Result<(), Error> {
+        self.queue_connect_with(transport, |session, now| session.connect(options, now))
+    }
+
+    /// [`queue_connect`](Self::queue_connect) at MQTT 3.1.x from the packet
+    /// itself (see [`Session::connect_packet`]).
+    #[cfg(not(any(feature = "std", feature = "mqtt5")))]
+    pub(crate) fn queue_connect_packet(
+        &mut self,
+        transport: T,
+        connect: &crate::codec::Connect<'_>,
+    ) -> Result<(), Error> {
+        self.queue_connect_with(transport, |session, now| {
+            session.connect_packet(connect, now)
+        })
+    }
+
+    /// Takes `transport` and has `queue` put CONNECT in the send buffer.
+    #[inline(always)]
+    fn queue_connect_with(
+        &mut self,
+        transport: T,
+        queue: impl FnOnce(&mut Session<M>, Millis) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         if self.transport.is_some() || self.session.state() != State::Disconnected {
             let mut transport = transport;
             transport.close();
@@ -364,16 +401,18 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             self.aliases.forget(self.rx.as_mut());
         }
         let now = self.clock.now_ms();
-        let started = self
-            .session
-            .connect(options, now)
-            .and_then(|()| self.flush_output());
-        if let Err(err) = started {
+        if let Err(err) = queue(&mut self.session, now) {
             self.drop_connection();
             return Err(err);
         }
         self.connack_deadline = Some(time::after(now, self.command_timeout_ms));
         Ok(())
+    }
+
+    /// The second half of [`start_connect`](Self::start_connect): writes
+    /// the CONNECT [`queue_connect`](Self::queue_connect) queued.
+    pub fn write_connect(&mut self) -> Result<(), Error> {
+        self.flush_output().inspect_err(|_| self.drop_connection())
     }
 
     /// True while a connection waits for its CONNACK.

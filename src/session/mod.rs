@@ -420,19 +420,13 @@ impl<M: Memory> Session<M> {
 
     /// Starts a connection: queues CONNECT. The transport must already be open.
     pub fn connect(&mut self, options: &ConnectOptions<'_>, now_ms: Millis) -> Result<(), Error> {
-        if self.state != State::Disconnected {
-            return Err(Error::AlreadyConnected);
-        }
         #[cfg(feature = "mqtt5")]
         if self.v5.active {
+            if self.state != State::Disconnected {
+                return Err(Error::AlreadyConnected);
+            }
             return self.connect_selected(options, now_ms);
         }
-        if options.client_id.is_empty() && !options.clean_session {
-            // The broker would refuse it with code 2 [MQTT-3.1.3-7].
-            return Err(Error::InvalidArgument);
-        }
-        self.out_start = 0;
-        self.out_end = 0;
         let connect = Connect {
             protocol: options.protocol,
             clean_session: options.clean_session,
@@ -442,8 +436,29 @@ impl<M: Memory> Session<M> {
             username: options.username,
             password: options.password,
         };
-        self.queue(&connect, now_ms)?;
-        self.keep_alive_secs = options.keep_alive_secs;
+        self.connect_packet(&connect, now_ms)
+    }
+
+    /// [`connect`](Self::connect) at MQTT 3.1.x from the packet itself, for
+    /// a caller that builds it without a [`ConnectOptions`] (one copy of
+    /// the fields on the stack instead of two).
+    #[inline(always)]
+    pub(crate) fn connect_packet(
+        &mut self,
+        connect: &Connect<'_>,
+        now_ms: Millis,
+    ) -> Result<(), Error> {
+        if self.state != State::Disconnected {
+            return Err(Error::AlreadyConnected);
+        }
+        if connect.client_id.is_empty() && !connect.clean_session {
+            // The broker would refuse it with code 2 [MQTT-3.1.3-7].
+            return Err(Error::InvalidArgument);
+        }
+        self.out_start = 0;
+        self.out_end = 0;
+        self.queue(connect, now_ms)?;
+        self.keep_alive_secs = connect.keep_alive;
         self.ping_outstanding = false;
         self.last_received_ms = now_ms;
         self.state = State::AwaitingConnAck;
