@@ -131,8 +131,6 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     /// An oversized message whose topic did not fit either, being read
     /// through to its packet id.
     long_topic: Option<LongTopic>,
-    /// While a connection waits for CONNACK: when it gives up.
-    connack_deadline: Option<Millis>,
     /// Counts closed connections, so input read for one that is gone is
     /// dropped (see [`Client::input_arrived`]).
     connection: u16,
@@ -218,7 +216,6 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             unreported_loss: None,
             skip: 0,
             long_topic: None,
-            connack_deadline: None,
             connection: 0,
             #[cfg(feature = "mqtt5")]
             server_disconnect: None,
@@ -269,7 +266,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// When the session next needs a turn (a ping to send, a PINGRESP
     /// overdue), on the client's clock.
     pub fn next_deadline(&self) -> Option<Millis> {
-        match (self.session.next_deadline(), self.connack_deadline) {
+        match (self.session.next_deadline(), self.connack_deadline()) {
             (Some(a), Some(b)) => Some(time::earlier(a, b)),
             (a, b) => a.or(b),
         }
@@ -405,7 +402,6 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             self.drop_connection();
             return Err(err);
         }
-        self.connack_deadline = Some(time::after(now, self.command_timeout_ms));
         Ok(())
     }
 
@@ -417,7 +413,14 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
 
     /// True while a connection waits for its CONNACK.
     pub fn is_connecting(&self) -> bool {
-        self.connack_deadline.is_some()
+        self.session.connack_wait_since().is_some()
+    }
+
+    /// While a connection waits for CONNACK: when it gives up (a command
+    /// timeout after CONNECT, or after the latest MQTT 5 AUTH step).
+    fn connack_deadline(&self) -> Option<Millis> {
+        let since = self.session.connack_wait_since()?;
+        Some(time::after(since, self.command_timeout_ms))
     }
 
     /// Queues and writes a PUBLISH; returns its packet id (0 for QoS 0).
@@ -522,7 +525,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     // would stay under every callback that loop makes.
     #[inline(never)]
     pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
-        if self.connack_deadline.is_none() {
+        if !self.is_connecting() {
             if let Some(reason) = self.unreported_loss.take() {
                 return Ok(Some(ClientEvent::ConnectionLost(reason)));
             }
@@ -558,7 +561,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             }
             let now = self.clock.now_ms();
             if self
-                .connack_deadline
+                .connack_deadline()
                 .is_some_and(|at| time::reached(now, at))
             {
                 return Err(Error::Timeout);
@@ -574,7 +577,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             self.flush_output()?;
             // The session's next turn (none while connecting) or the
             // CONNACK deadline (only while connecting), if before `deadline`.
-            let until = match timer.or(self.connack_deadline) {
+            let until = match timer.or(self.connack_deadline()) {
                 Some(timer) => time::earlier(timer, deadline),
                 None => deadline,
             };
@@ -627,7 +630,6 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     fn drop_connection(&mut self) {
-        self.connack_deadline = None;
         self.connection = self.connection.wrapping_add(1);
         if let Some(mut transport) = self.transport.take() {
             transport.close();
@@ -642,7 +644,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// The event for a lost connection: a failed connect while CONNACK
     /// was awaited.
     fn lose_connection(&mut self, reason: Error) -> ClientEvent {
-        let connecting = self.connack_deadline.is_some();
+        let connecting = self.is_connecting();
         self.drop_connection();
         if connecting {
             ClientEvent::ConnectFailed(reason)
@@ -658,7 +660,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         session_present: bool,
         code: ConnectReturnCode,
     ) -> Result<ClientEvent, Error> {
-        if self.connack_deadline.is_none() {
+        if !self.is_connecting() {
             return Err(Error::ProtocolViolation);
         }
         if code != ConnectReturnCode::Accepted {
@@ -667,7 +669,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         // Resent messages from an earlier connection go out now; still
         // connecting, so a failure is ConnectFailed.
         self.flush_output()?;
-        self.connack_deadline = None;
+        self.session.connack_handled();
         Ok(ClientEvent::Connected { session_present })
     }
 

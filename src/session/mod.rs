@@ -198,6 +198,11 @@ pub struct Session<M: Memory> {
     /// A PINGREQ went out at `last_received_ms` and awaits its PINGRESP (a
     /// flag beside the time, not an `Option`: it fits the struct's padding).
     ping_outstanding: bool,
+    /// CONNECT went out and the layer above has not finished with its
+    /// CONNACK (see [`Session::connack_handled`]): while set, its deadline
+    /// runs from `last_received_ms` (a flag in the struct's padding, so the
+    /// client keeps no deadline of its own).
+    connack_pending: bool,
     /// Next packet id to try; never 0.
     next_packet_id: u16,
     /// Messages in the outbox (QoS 1/2 unacknowledged, queued QoS 0).
@@ -254,6 +259,7 @@ impl<M: Memory> Session<M> {
             last_sent_ms: 0,
             last_received_ms: 0,
             ping_outstanding: false,
+            connack_pending: false,
             next_packet_id: 1,
             queued: 0,
             on_wire: 0,
@@ -303,6 +309,19 @@ impl<M: Memory> Session<M> {
         return self.unknown_acks;
         #[cfg(not(feature = "log-events"))]
         0
+    }
+
+    /// While a CONNECT awaits its CONNACK (and the layer above has not
+    /// finished with it): since when, on the caller's clock. Any packet
+    /// received meanwhile (an MQTT 5 AUTH step) moves it on.
+    pub fn connack_wait_since(&self) -> Option<Millis> {
+        self.connack_pending.then_some(self.last_received_ms)
+    }
+
+    /// The layer above has finished with the CONNACK (see
+    /// [`connack_wait_since`](Self::connack_wait_since)).
+    pub fn connack_handled(&mut self) {
+        self.connack_pending = false;
     }
 
     /// When a packet was last queued for sending.
@@ -462,6 +481,7 @@ impl<M: Memory> Session<M> {
         self.ping_outstanding = false;
         self.last_received_ms = now_ms;
         self.state = State::AwaitingConnAck;
+        self.connack_pending = true;
         Ok(())
     }
 
@@ -641,6 +661,7 @@ impl<M: Memory> Session<M> {
     /// forgotten; the outbox is kept for the next connection.
     pub fn connection_closed(&mut self) {
         self.state = State::Disconnected;
+        self.connack_pending = false;
         self.out_start = 0;
         self.out_end = 0;
         self.ping_outstanding = false;
