@@ -314,22 +314,29 @@ impl ConnectSettings {
         let bytes = |ptr: *const u8, len: usize| {
             (!ptr.is_null()).then(|| unsafe { core::slice::from_raw_parts(ptr, len) })
         };
-        Connect {
-            client_id: text(o.client_id).unwrap_or(""),
-            username: text(o.username),
+        // Filled field by field: each string's length is a call, and a
+        // field stored at once is not held in a register (or spilled)
+        // across the next one.
+        let mut packet = Connect {
+            client_id: "",
+            username: None,
             password: bytes(o.password, o.password_len),
             keep_alive: o.keepalive_secs,
             clean_session: o.clean_session,
             // MQTT 5 (level 5, checked) names its own level in its CONNECT;
             // 3.1.1 stands in here.
             protocol: ProtocolLevel::from_u8(o.protocol_level).unwrap_or(ProtocolLevel::V3_1_1),
-            will: text(o.will_topic).map(|topic| LastWill {
-                topic,
-                payload: bytes(o.will_payload, o.will_payload_len).unwrap_or(&[]),
-                qos: QoS::from_u8(o.will_qos).unwrap_or(QoS::AtMostOnce),
-                retain: o.will_retain,
-            }),
-        }
+            will: None,
+        };
+        packet.client_id = text(o.client_id).unwrap_or("");
+        packet.username = text(o.username);
+        packet.will = text(o.will_topic).map(|topic| LastWill {
+            topic,
+            payload: bytes(o.will_payload, o.will_payload_len).unwrap_or(&[]),
+            qos: QoS::from_u8(o.will_qos).unwrap_or(QoS::AtMostOnce),
+            retain: o.will_retain,
+        });
+        packet
     }
 
     /// The settings as the session takes them.
