@@ -1100,13 +1100,21 @@ impl<M: Memory> Session<M> {
 
     /// Encodes `packet` at the end of the pending output. `dyn`: one copy
     /// of the sizing and writing serves every packet type a client sends.
+    // The send time set here, outside `encode_out`: that frame, under every
+    // packet's encoder, then holds one value fewer.
+    #[inline(always)]
     fn queue(&mut self, packet: &dyn Encode, now_ms: Millis) -> Result<(), Error> {
+        self.encode_out(packet)?;
+        self.last_sent_ms = now_ms;
+        Ok(())
+    }
+
+    fn encode_out(&mut self, packet: &dyn Encode) -> Result<(), Error> {
         let size = codec::sized(packet)?;
         self.check_output_room(size.1)?;
         let tx = self.memory.parts().tx;
         let written = codec::encode_sized(packet, size, &mut tx[self.out_end..])?;
         self.out_end += written;
-        self.last_sent_ms = now_ms;
         Ok(())
     }
 }
