@@ -131,8 +131,6 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     /// An oversized message whose topic did not fit either, being read
     /// through to its packet id.
     long_topic: Option<LongTopic>,
-    /// While a connection waits for CONNACK: when it gives up.
-    connack_deadline: Option<Millis>,
     /// Counts closed connections, so input read for one that is gone is
     /// dropped (see [`Client::input_arrived`]).
     connection: u16,
@@ -218,7 +216,6 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             unreported_loss: None,
             skip: 0,
             long_topic: None,
-            connack_deadline: None,
             connection: 0,
             #[cfg(feature = "mqtt5")]
             server_disconnect: None,
@@ -269,7 +266,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// When the session next needs a turn (a ping to send, a PINGRESP
     /// overdue), on the client's clock.
     pub fn next_deadline(&self) -> Option<Millis> {
-        match (self.session.next_deadline(), self.connack_deadline) {
+        match (self.session.next_deadline(), self.connack_deadline()) {
             (Some(a), Some(b)) => Some(time::earlier(a, b)),
             (a, b) => a.or(b),
         }
@@ -358,6 +355,43 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         transport: T,
         options: &ConnectOptions<'_>,
     ) -> Result<(), Error> {
+        self.queue_connect(transport, options)?;
+        self.write_connect()
+    }
+
+    /// The first half of [`start_connect`](Self::start_connect): takes
+    /// `transport` and puts CONNECT in the send buffer, nothing written
+    /// yet; [`write_connect`](Self::write_connect) writes it. Apart so a
+    /// caller that builds `options` in a frame of its own has dropped that
+    /// frame before the transport's write runs.
+    pub fn queue_connect(
+        &mut self,
+        transport: T,
+        options: &ConnectOptions<'_>,
+    ) -> Result<(), Error> {
+        self.queue_connect_with(transport, |session, now| session.connect(options, now))
+    }
+
+    /// [`queue_connect`](Self::queue_connect) at MQTT 3.1.x from the packet
+    /// itself (see [`Session::connect_packet`]).
+    #[cfg(not(any(feature = "std", feature = "mqtt5")))]
+    pub(crate) fn queue_connect_packet(
+        &mut self,
+        transport: T,
+        connect: &crate::codec::Connect<'_>,
+    ) -> Result<(), Error> {
+        self.queue_connect_with(transport, |session, now| {
+            session.connect_packet(connect, now)
+        })
+    }
+
+    /// Takes `transport` and has `queue` put CONNECT in the send buffer.
+    #[inline(always)]
+    fn queue_connect_with(
+        &mut self,
+        transport: T,
+        queue: impl FnOnce(&mut Session<M>, Millis) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         if self.transport.is_some() || self.session.state() != State::Disconnected {
             let mut transport = transport;
             transport.close();
@@ -372,21 +406,29 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             self.aliases.forget(self.rx.as_mut());
         }
         let now = self.clock.now_ms();
-        let started = self
-            .session
-            .connect(options, now)
-            .and_then(|()| self.flush_output());
-        if let Err(err) = started {
+        if let Err(err) = queue(&mut self.session, now) {
             self.drop_connection();
             return Err(err);
         }
-        self.connack_deadline = Some(time::after(now, self.command_timeout_ms));
         Ok(())
+    }
+
+    /// The second half of [`start_connect`](Self::start_connect): writes
+    /// the CONNECT [`queue_connect`](Self::queue_connect) queued.
+    pub fn write_connect(&mut self) -> Result<(), Error> {
+        self.flush_output().inspect_err(|_| self.drop_connection())
     }
 
     /// True while a connection waits for its CONNACK.
     pub fn is_connecting(&self) -> bool {
-        self.connack_deadline.is_some()
+        self.session.connack_wait_since().is_some()
+    }
+
+    /// While a connection waits for CONNACK: when it gives up (a command
+    /// timeout after CONNECT, or after the latest MQTT 5 AUTH step).
+    fn connack_deadline(&self) -> Option<Millis> {
+        let since = self.session.connack_wait_since()?;
+        Some(time::after(since, self.command_timeout_ms))
     }
 
     /// Queues and writes a PUBLISH; returns its packet id (0 for QoS 0).
@@ -491,7 +533,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     // would stay under every callback that loop makes.
     #[inline(never)]
     pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
-        if self.connack_deadline.is_none() {
+        if !self.is_connecting() {
             if let Some(reason) = self.unreported_loss.take() {
                 return Ok(Some(ClientEvent::ConnectionLost(reason)));
             }
@@ -527,7 +569,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             }
             let now = self.clock.now_ms();
             if self
-                .connack_deadline
+                .connack_deadline()
                 .is_some_and(|at| time::reached(now, at))
             {
                 return Err(Error::Timeout);
@@ -543,7 +585,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             self.flush_output()?;
             // The session's next turn (none while connecting) or the
             // CONNACK deadline (only while connecting), if before `deadline`.
-            let until = match timer.or(self.connack_deadline) {
+            let until = match timer.or(self.connack_deadline()) {
                 Some(timer) => time::earlier(timer, deadline),
                 None => deadline,
             };
@@ -596,7 +638,6 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     fn drop_connection(&mut self) {
-        self.connack_deadline = None;
         self.connection = self.connection.wrapping_add(1);
         if let Some(mut transport) = self.transport.take() {
             transport.close();
@@ -611,7 +652,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// The event for a lost connection: a failed connect while CONNACK
     /// was awaited.
     fn lose_connection(&mut self, reason: Error) -> ClientEvent {
-        let connecting = self.connack_deadline.is_some();
+        let connecting = self.is_connecting();
         self.drop_connection();
         if connecting {
             ClientEvent::ConnectFailed(reason)
@@ -627,7 +668,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         session_present: bool,
         code: ConnectReturnCode,
     ) -> Result<ClientEvent, Error> {
-        if self.connack_deadline.is_none() {
+        if !self.is_connecting() {
             return Err(Error::ProtocolViolation);
         }
         if code != ConnectReturnCode::Accepted {
@@ -636,7 +677,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         // Resent messages from an earlier connection go out now; still
         // connecting, so a failure is ConnectFailed.
         self.flush_output()?;
-        self.connack_deadline = None;
+        self.session.connack_handled();
         Ok(ClientEvent::Connected { session_present })
     }
 

@@ -859,20 +859,28 @@ fn start_attempt(
 }
 
 /// Writes CONNECT over a transport just opened, or records why there is
-/// none.
+/// none. Inlined, so `queue_connect`'s frame sits right under its caller's.
+#[inline(always)]
 fn send_connect(core: &mut Core, transport: Result<sys::Transport, Error>) -> Result<(), Error> {
-    let started = match transport {
-        Ok(transport) => {
-            let sup = &mut core.sup;
-            core.connect
-                .with_options(|options| sup.start_connect(transport, options))
-        }
-        Err(err) => Err(err),
-    };
+    let started = transport
+        .and_then(|transport| queue_connect(&core.connect, &mut core.sup, transport))
+        .and_then(|()| core.sup.client_mut().write_connect());
     if let Err(err) = started {
         core.sup.attempt_failed(err);
     }
     started
+}
+
+/// Puts CONNECT in the send buffer. Out of line: what the settings build
+/// for it is gone from the stack before the transport's write runs from
+/// `send_connect`.
+#[inline(never)]
+fn queue_connect(
+    settings: &sys::ConnectSettings,
+    sup: &mut sys::Supervisor,
+    transport: sys::Transport,
+) -> Result<(), Error> {
+    settings.queue_connect(sup, transport)
 }
 
 /// While a firmware transport's `connect` is in progress: asks it again;

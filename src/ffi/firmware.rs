@@ -25,7 +25,7 @@ use super::*;
 use crate::client::log::LogRecord;
 use crate::client::subscriptions::{Entry, Subscriptions, TableMemory};
 use crate::client::{supervisor, Client, ClientEvent};
-use crate::codec::{LastWill, ProtocolLevel};
+use crate::codec::{Connect, LastWill, ProtocolLevel};
 use crate::session::{ConnectOptions, Memory, Parts, Session, Slot};
 use crate::time::{self, Millis};
 pub use crate::transport::callbacks::{
@@ -56,15 +56,15 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 432;
+pub const STORAGE_SIZE_32: usize = 424;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 680;
+pub const STORAGE_SIZE_64: usize = 672;
 /// With the `mqtt5` feature too (its session keeps the server's limits and
 /// the assigned client id): `EMQ_CLIENT_STORAGE_SIZE_MQTT5`, which
 /// `EMQ_CLIENT_STORAGE_SIZE` becomes when `EMBERMQ_MQTT5` is defined.
-pub const STORAGE_SIZE_MQTT5_32: usize = 608;
+pub const STORAGE_SIZE_MQTT5_32: usize = 600;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_MQTT5_64: usize = 920;
+pub const STORAGE_SIZE_MQTT5_64: usize = 912;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -300,8 +300,8 @@ impl ConnectSettings {
         settings
     }
 
-    /// The settings as the session takes them.
-    pub(crate) fn options(&self) -> ConnectOptions<'_> {
+    /// The CONNECT the settings describe (MQTT 3.1.x fields).
+    fn packet(&self) -> Connect<'_> {
         let o = self.0;
         // SAFETY (all blocks below): the pointers and lengths passed
         // `check_options` (strings NUL-terminated UTF-8, byte pointers valid
@@ -314,21 +314,42 @@ impl ConnectSettings {
         let bytes = |ptr: *const u8, len: usize| {
             (!ptr.is_null()).then(|| unsafe { core::slice::from_raw_parts(ptr, len) })
         };
-        ConnectOptions {
-            client_id: text(o.client_id).unwrap_or(""),
-            username: text(o.username),
+        // Filled field by field: each string's length is a call, and a
+        // field stored at once is not held in a register (or spilled)
+        // across the next one.
+        let mut packet = Connect {
+            client_id: "",
+            username: None,
             password: bytes(o.password, o.password_len),
-            keep_alive_secs: o.keepalive_secs,
+            keep_alive: o.keepalive_secs,
             clean_session: o.clean_session,
             // MQTT 5 (level 5, checked) names its own level in its CONNECT;
             // 3.1.1 stands in here.
             protocol: ProtocolLevel::from_u8(o.protocol_level).unwrap_or(ProtocolLevel::V3_1_1),
-            will: text(o.will_topic).map(|topic| LastWill {
-                topic,
-                payload: bytes(o.will_payload, o.will_payload_len).unwrap_or(&[]),
-                qos: QoS::from_u8(o.will_qos).unwrap_or(QoS::AtMostOnce),
-                retain: o.will_retain,
-            }),
+            will: None,
+        };
+        packet.client_id = text(o.client_id).unwrap_or("");
+        packet.username = text(o.username);
+        packet.will = text(o.will_topic).map(|topic| LastWill {
+            topic,
+            payload: bytes(o.will_payload, o.will_payload_len).unwrap_or(&[]),
+            qos: QoS::from_u8(o.will_qos).unwrap_or(QoS::AtMostOnce),
+            retain: o.will_retain,
+        });
+        packet
+    }
+
+    /// The settings as the session takes them.
+    pub(crate) fn options(&self) -> ConnectOptions<'_> {
+        let p = self.packet();
+        ConnectOptions {
+            client_id: p.client_id,
+            username: p.username,
+            password: p.password,
+            keep_alive_secs: p.keep_alive,
+            clean_session: p.clean_session,
+            protocol: p.protocol,
+            will: p.will,
             #[cfg(feature = "mqtt5")]
             properties: self.1[0].properties(),
             #[cfg(feature = "mqtt5")]
@@ -336,9 +357,19 @@ impl ConnectSettings {
         }
     }
 
-    /// Lends the settings as the session takes them to `use_them`.
-    pub(crate) fn with_options<R>(&self, use_them: impl FnOnce(&ConnectOptions<'_>) -> R) -> R {
-        use_them(&self.options())
+    /// Has `sup`'s client put CONNECT in the send buffer over `transport`.
+    /// Without MQTT 5, from the packet built here: no `ConnectOptions`
+    /// copy of it on the stack while CONNECT is encoded.
+    pub(crate) fn queue_connect(
+        &self,
+        sup: &mut Supervisor,
+        transport: Transport,
+    ) -> Result<(), Error> {
+        #[cfg(feature = "mqtt5")]
+        return sup.client_mut().queue_connect(transport, &self.options());
+        #[cfg(not(feature = "mqtt5"))]
+        sup.client_mut()
+            .queue_connect_packet(transport, &self.packet())
     }
 }
 

@@ -77,9 +77,13 @@ impl ConnectSettings {
         }
     }
 
-    /// Lends the settings as the session takes them to `use_them`.
-    pub(crate) fn with_options<R>(&self, use_them: impl FnOnce(&ConnectOptions<'_>) -> R) -> R {
-        use_them(&self.options())
+    /// Has `sup`'s client put CONNECT in the send buffer over `transport`.
+    pub(crate) fn queue_connect(
+        &self,
+        sup: &mut Supervisor,
+        transport: Transport,
+    ) -> Result<(), Error> {
+        sup.client_mut().queue_connect(transport, &self.options())
     }
 
     /// The settings as the session takes them.

@@ -198,6 +198,11 @@ pub struct Session<M: Memory> {
     /// A PINGREQ went out at `last_received_ms` and awaits its PINGRESP (a
     /// flag beside the time, not an `Option`: it fits the struct's padding).
     ping_outstanding: bool,
+    /// CONNECT went out and the layer above has not finished with its
+    /// CONNACK (see [`Session::connack_handled`]): while set, its deadline
+    /// runs from `last_received_ms` (a flag in the struct's padding, so the
+    /// client keeps no deadline of its own).
+    connack_pending: bool,
     /// Next packet id to try; never 0.
     next_packet_id: u16,
     /// Messages in the outbox (QoS 1/2 unacknowledged, queued QoS 0).
@@ -254,6 +259,7 @@ impl<M: Memory> Session<M> {
             last_sent_ms: 0,
             last_received_ms: 0,
             ping_outstanding: false,
+            connack_pending: false,
             next_packet_id: 1,
             queued: 0,
             on_wire: 0,
@@ -303,6 +309,19 @@ impl<M: Memory> Session<M> {
         return self.unknown_acks;
         #[cfg(not(feature = "log-events"))]
         0
+    }
+
+    /// While a CONNECT awaits its CONNACK (and the layer above has not
+    /// finished with it): since when, on the caller's clock. Any packet
+    /// received meanwhile (an MQTT 5 AUTH step) moves it on.
+    pub fn connack_wait_since(&self) -> Option<Millis> {
+        self.connack_pending.then_some(self.last_received_ms)
+    }
+
+    /// The layer above has finished with the CONNACK (see
+    /// [`connack_wait_since`](Self::connack_wait_since)).
+    pub fn connack_handled(&mut self) {
+        self.connack_pending = false;
     }
 
     /// When a packet was last queued for sending.
@@ -420,19 +439,13 @@ impl<M: Memory> Session<M> {
 
     /// Starts a connection: queues CONNECT. The transport must already be open.
     pub fn connect(&mut self, options: &ConnectOptions<'_>, now_ms: Millis) -> Result<(), Error> {
-        if self.state != State::Disconnected {
-            return Err(Error::AlreadyConnected);
-        }
         #[cfg(feature = "mqtt5")]
         if self.v5.active {
+            if self.state != State::Disconnected {
+                return Err(Error::AlreadyConnected);
+            }
             return self.connect_selected(options, now_ms);
         }
-        if options.client_id.is_empty() && !options.clean_session {
-            // The broker would refuse it with code 2 [MQTT-3.1.3-7].
-            return Err(Error::InvalidArgument);
-        }
-        self.out_start = 0;
-        self.out_end = 0;
         let connect = Connect {
             protocol: options.protocol,
             clean_session: options.clean_session,
@@ -442,11 +455,33 @@ impl<M: Memory> Session<M> {
             username: options.username,
             password: options.password,
         };
-        self.queue(&connect, now_ms)?;
-        self.keep_alive_secs = options.keep_alive_secs;
+        self.connect_packet(&connect, now_ms)
+    }
+
+    /// [`connect`](Self::connect) at MQTT 3.1.x from the packet itself, for
+    /// a caller that builds it without a [`ConnectOptions`] (one copy of
+    /// the fields on the stack instead of two).
+    #[inline(always)]
+    pub(crate) fn connect_packet(
+        &mut self,
+        connect: &Connect<'_>,
+        now_ms: Millis,
+    ) -> Result<(), Error> {
+        if self.state != State::Disconnected {
+            return Err(Error::AlreadyConnected);
+        }
+        if connect.client_id.is_empty() && !connect.clean_session {
+            // The broker would refuse it with code 2 [MQTT-3.1.3-7].
+            return Err(Error::InvalidArgument);
+        }
+        self.out_start = 0;
+        self.out_end = 0;
+        self.queue(connect, now_ms)?;
+        self.keep_alive_secs = connect.keep_alive;
         self.ping_outstanding = false;
         self.last_received_ms = now_ms;
         self.state = State::AwaitingConnAck;
+        self.connack_pending = true;
         Ok(())
     }
 
@@ -626,6 +661,7 @@ impl<M: Memory> Session<M> {
     /// forgotten; the outbox is kept for the next connection.
     pub fn connection_closed(&mut self) {
         self.state = State::Disconnected;
+        self.connack_pending = false;
         self.out_start = 0;
         self.out_end = 0;
         self.ping_outstanding = false;
@@ -1064,13 +1100,21 @@ impl<M: Memory> Session<M> {
 
     /// Encodes `packet` at the end of the pending output. `dyn`: one copy
     /// of the sizing and writing serves every packet type a client sends.
+    // The send time set here, outside `encode_out`: that frame, under every
+    // packet's encoder, then holds one value fewer.
+    #[inline(always)]
     fn queue(&mut self, packet: &dyn Encode, now_ms: Millis) -> Result<(), Error> {
+        self.encode_out(packet)?;
+        self.last_sent_ms = now_ms;
+        Ok(())
+    }
+
+    fn encode_out(&mut self, packet: &dyn Encode) -> Result<(), Error> {
         let size = codec::sized(packet)?;
         self.check_output_room(size.1)?;
         let tx = self.memory.parts().tx;
         let written = codec::encode_sized(packet, size, &mut tx[self.out_end..])?;
         self.out_end += written;
-        self.last_sent_ms = now_ms;
         Ok(())
     }
 }

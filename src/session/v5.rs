@@ -267,6 +267,7 @@ impl<M: Memory> Session<M> {
         self.ping_outstanding = false;
         self.last_received_ms = now_ms;
         self.state = State::AwaitingConnAck;
+        self.connack_pending = true;
         Ok(())
     }
 
