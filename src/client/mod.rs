@@ -440,6 +440,16 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.request(&mut |session, now| session.unsubscribe(filters, now))
     }
 
+    /// Unsubscribes from the filters of `topics` (their QoS unused);
+    /// returns the packet id. The C API's list type for both requests.
+    #[cfg(not(feature = "mqtt5"))]
+    pub(crate) fn unsubscribe_topics(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+    ) -> Result<u16, Error> {
+        self.request(&mut |session, now| session.unsubscribe_topics(topics, now))
+    }
+
     /// Writes whatever output is pending (acknowledgements queued while
     /// handling the last events). A failed write closes the connection.
     pub fn flush(&mut self) -> Result<(), Error> {

@@ -375,11 +375,18 @@ where
                 return;
             }
             let result = if which == Some(Pending::Unsubscribe) {
-                let mut filters = [""; RESUBSCRIBE_CHUNK];
-                for (filter, topic) in filters.iter_mut().zip(&topics[..count]) {
-                    *filter = topic.filter;
-                }
-                self.client.unsubscribe(&filters[..count])
+                #[cfg(not(feature = "mqtt5"))]
+                let result = self.client.unsubscribe_topics(&topics[..count]);
+                // The MQTT 5 UNSUBSCRIBE encoder takes a list of strings.
+                #[cfg(feature = "mqtt5")]
+                let result = {
+                    let mut filters = [""; RESUBSCRIBE_CHUNK];
+                    for (filter, topic) in filters.iter_mut().zip(&topics[..count]) {
+                        *filter = topic.filter;
+                    }
+                    self.client.unsubscribe(&filters[..count])
+                };
+                result
             } else {
                 #[cfg(feature = "mqtt5")]
                 if self.client.session().is_v5() {
@@ -522,6 +529,29 @@ where
         }
         let id = self.client.unsubscribe(filters)?;
         self.forget_unsubscribed(filters);
+        Ok(id)
+    }
+
+    /// [`unsubscribe`](Self::unsubscribe) of the filters of `topics` (their
+    /// QoS unused): the C API's list type for both requests.
+    #[cfg(not(feature = "mqtt5"))]
+    pub(crate) fn unsubscribe_topics(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+    ) -> Result<u16, Error> {
+        if self.offline_changes() {
+            for topic in topics {
+                crate::topic::validate_topic_filter(topic.filter)?;
+            }
+            for topic in topics {
+                self.subscriptions.forget_offline(topic.filter)?;
+            }
+            return Ok(0);
+        }
+        let id = self.client.unsubscribe_topics(topics)?;
+        for topic in topics {
+            self.subscriptions.forget(topic.filter);
+        }
         Ok(id)
     }
 

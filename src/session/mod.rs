@@ -560,9 +560,27 @@ impl<M: Memory> Session<M> {
         };
         let mut packet = SubscribeRequest {
             packet_id: 0,
+            unsubscribe: false,
             topics,
         };
         self.queue_request(&mut packet, SlotKind::AwaitSubAck, filters, now_ms)
+    }
+
+    /// Queues an UNSUBSCRIBE of the filters of `topics` (their QoS unused)
+    /// and returns its packet id: the C API's and resubscribe's list type,
+    /// so that one encoder serves both requests.
+    #[cfg(not(feature = "mqtt5"))]
+    pub(crate) fn unsubscribe_topics(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
+        let mut packet = SubscribeRequest {
+            packet_id: 0,
+            unsubscribe: true,
+            topics,
+        };
+        self.queue_request(&mut packet, SlotKind::AwaitUnsubAck, topics.len(), now_ms)
     }
 
     /// Queues an UNSUBSCRIBE for one or more filters and returns its packet id.
