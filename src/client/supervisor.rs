@@ -376,7 +376,7 @@ where
             }
             let result = if which == Some(Pending::Unsubscribe) {
                 #[cfg(not(feature = "mqtt5"))]
-                let result = self.client.unsubscribe_topics(&topics[..count]);
+                let result = self.client.request_filters(&topics[..count], true);
                 // The MQTT 5 UNSUBSCRIBE encoder takes a list of strings.
                 #[cfg(feature = "mqtt5")]
                 let result = {
@@ -444,7 +444,7 @@ where
                 .remember(first.filter, first.qos, Some(handler))?;
             added = (!known).then_some(first.filter);
         }
-        let id = match self.client.subscribe(topics) {
+        let id = match self.client.request_filters(topics, false) {
             Ok(id) => id,
             Err(err) => {
                 if let Some(filter) = added {
@@ -548,7 +548,7 @@ where
             }
             return Ok(0);
         }
-        let id = self.client.unsubscribe_topics(topics)?;
+        let id = self.client.request_filters(topics, true)?;
         for topic in topics {
             self.subscriptions.forget(topic.filter);
         }
