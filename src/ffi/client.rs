@@ -1643,13 +1643,13 @@ unsafe extern "C" fn filter_request(
             filter_list_args(list, count, shape.unsubscribe, &mut storage)?;
             // SAFETY: checked into `storage[..count]` just above.
             let topics = filled(&storage, count);
+            #[cfg(not(feature = "mqtt5"))]
+            let result = core.sup.request_filters(topics, handler, shape.unsubscribe);
+            #[cfg(feature = "mqtt5")]
+            let result = core.sup.subscribe(topics, handler);
             // `?` rather than `map_err`: converted in place, not through
             // an out-of-line `map_err` instance.
-            #[cfg(not(feature = "mqtt5"))]
-            if shape.unsubscribe {
-                return Ok(core.sup.unsubscribe_topics(topics)?);
-            }
-            Ok(core.sup.subscribe(topics, handler)?)
+            Ok(result?)
         })
     }
 }
