@@ -482,12 +482,24 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// Subscribes to one or more filters; returns the packet id. The
     /// granted QoS arrive as [`ClientEvent::Subscribed`].
     pub fn subscribe(&mut self, topics: &[SubscribeTopic<'_>]) -> Result<u16, Error> {
-        self.request(&mut |session, now| session.subscribe(topics, now))
+        self.request_filters(topics, false)
     }
 
     /// Unsubscribes from one or more filters; returns the packet id.
     pub fn unsubscribe(&mut self, filters: &[&str]) -> Result<u16, Error> {
         self.request(&mut |session, now| session.unsubscribe(filters, now))
+    }
+
+    /// Subscribes to `topics`, or with `unsubscribe` unsubscribes from
+    /// their filters (their QoS unused); returns the packet id. One path
+    /// and the C API's list type for both requests (MQTT 5 builds
+    /// unsubscribe through [`unsubscribe`](Self::unsubscribe)).
+    pub(crate) fn request_filters(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+        unsubscribe: bool,
+    ) -> Result<u16, Error> {
+        self.request(&mut |session, now| session.request_filters(topics, unsubscribe, now))
     }
 
     /// Writes whatever output is pending (acknowledgements queued while

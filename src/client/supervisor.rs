@@ -375,11 +375,18 @@ where
                 return;
             }
             let result = if which == Some(Pending::Unsubscribe) {
-                let mut filters = [""; RESUBSCRIBE_CHUNK];
-                for (filter, topic) in filters.iter_mut().zip(&topics[..count]) {
-                    *filter = topic.filter;
-                }
-                self.client.unsubscribe(&filters[..count])
+                #[cfg(not(feature = "mqtt5"))]
+                let result = self.client.request_filters(&topics[..count], true);
+                // The MQTT 5 UNSUBSCRIBE encoder takes a list of strings.
+                #[cfg(feature = "mqtt5")]
+                let result = {
+                    let mut filters = [""; RESUBSCRIBE_CHUNK];
+                    for (filter, topic) in filters.iter_mut().zip(&topics[..count]) {
+                        *filter = topic.filter;
+                    }
+                    self.client.unsubscribe(&filters[..count])
+                };
+                result
             } else {
                 #[cfg(feature = "mqtt5")]
                 if self.client.session().is_v5() {
@@ -427,17 +434,40 @@ where
         topics: &[SubscribeTopic<'_>],
         handler: Option<H>,
     ) -> Result<u16, Error> {
+        self.request_filters(topics, handler, false)
+    }
+
+    /// [`subscribe`](Self::subscribe), or with `unsubscribe`
+    /// [`unsubscribe`](Self::unsubscribe) from the filters of `topics`
+    /// (their QoS and `handler` unused): one path and the C API's list
+    /// type for both requests. MQTT 5 builds unsubscribe through
+    /// `unsubscribe`, whose string list the MQTT 5 encoder takes.
+    pub(crate) fn request_filters(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+        handler: Option<H>,
+        unsubscribe: bool,
+    ) -> Result<u16, Error> {
         if self.offline_changes() {
-            return self.subscribe_offline(topics, handler);
+            if !unsubscribe {
+                return self.subscribe_offline(topics, handler);
+            }
+            for topic in topics {
+                crate::topic::validate_topic_filter(topic.filter)?;
+            }
+            for topic in topics {
+                self.subscriptions.forget_offline(topic.filter)?;
+            }
+            return Ok(0);
         }
         let mut added = None;
-        if let (Some(handler), Some(first)) = (handler, topics.first()) {
+        if let (false, Some(handler), Some(first)) = (unsubscribe, handler, topics.first()) {
             let known = self.subscriptions.iter().any(|(f, _, _)| f == first.filter);
             self.subscriptions
                 .remember(first.filter, first.qos, Some(handler))?;
             added = (!known).then_some(first.filter);
         }
-        let id = match self.client.subscribe(topics) {
+        let id = match self.client.request_filters(topics, unsubscribe) {
             Ok(id) => id,
             Err(err) => {
                 if let Some(filter) = added {
@@ -446,7 +476,13 @@ where
                 return Err(err);
             }
         };
-        self.remember_subscribed(topics.iter().map(|t| (t.filter, t.qos)), id);
+        if unsubscribe {
+            for topic in topics {
+                self.subscriptions.forget(topic.filter);
+            }
+        } else {
+            self.remember_subscribed(topics.iter().map(|t| (t.filter, t.qos)), id);
+        }
         Ok(id)
     }
 

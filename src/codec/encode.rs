@@ -115,10 +115,13 @@ impl Encode for Publish<'_> {
     }
 }
 
-/// A SUBSCRIBE as a client sends it: the caller's list. Encoding it links
-/// no walk of a decoded SUBSCRIBE's wire bytes, which a client never sends.
+/// A SUBSCRIBE, or with `unsubscribe` an UNSUBSCRIBE of the same filters
+/// (their QoS unused), as a client sends it: the caller's list. One list
+/// type and one encoder serve both requests. Encoding it links no walk of a
+/// decoded SUBSCRIBE's wire bytes, which a client never sends.
 pub(crate) struct SubscribeRequest<'a> {
     pub packet_id: u16,
+    pub unsubscribe: bool,
     pub topics: &'a [SubscribeTopic<'a>],
 }
 
@@ -131,30 +134,40 @@ pub(crate) struct UnsubscribeRequest<'a> {
 
 impl Encode for Subscribe<'_> {
     fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        emit_subscribe(w, self.packet_id, self.topics.iter())
+        emit_subscribe(w, self.packet_id, false, self.topics.iter())
     }
 }
 
 impl Encode for SubscribeRequest<'_> {
     fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        emit_subscribe(w, self.packet_id, self.topics.iter().copied())
+        emit_subscribe(
+            w,
+            self.packet_id,
+            self.unsubscribe,
+            self.topics.iter().copied(),
+        )
     }
 }
 
+/// A SUBSCRIBE, or with `unsubscribe` an UNSUBSCRIBE (the same body
+/// without the QoS bytes).
 fn emit_subscribe<'a>(
     w: &mut Writer<'_>,
     packet_id: u16,
+    unsubscribe: bool,
     topics: impl Iterator<Item = SubscribeTopic<'a>>,
 ) -> Result<(), Error> {
     require_id(packet_id)?;
-    w.fixed_header(0x82);
+    w.fixed_header(if unsubscribe { 0xa2 } else { 0x82 });
     w.u16(packet_id);
     let mut none = true;
     for entry in topics {
         // A valid filter is also a valid MQTT string (length, no U+0000).
         w.validate(|| topic::validate_topic_filter(entry.filter))?;
         w.prefixed(entry.filter.as_bytes());
-        w.u8(entry.qos as u8);
+        if !unsubscribe {
+            w.u8(entry.qos as u8);
+        }
         none = false;
     }
     if none {

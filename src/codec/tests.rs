@@ -1889,7 +1889,11 @@ fn request_forms_encode_as_the_packets() {
             });
             let expected = packet.encoded_len().map(|_| enc(&packet));
             assert_eq!(
-                enc_request(&SubscribeRequest { packet_id, topics }),
+                enc_request(&SubscribeRequest {
+                    packet_id,
+                    unsubscribe: false,
+                    topics
+                }),
                 expected
             );
             let filters: Vec<&str> = topics.iter().map(|t| t.filter).collect();
@@ -1902,6 +1906,15 @@ fn request_forms_encode_as_the_packets() {
                 enc_request(&UnsubscribeRequest {
                     packet_id,
                     filters: &filters
+                }),
+                expected
+            );
+            // The same filters as the C API's list type, QoS unused.
+            assert_eq!(
+                enc_request(&SubscribeRequest {
+                    packet_id,
+                    unsubscribe: true,
+                    topics
                 }),
                 expected
             );

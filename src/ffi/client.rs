@@ -1542,7 +1542,6 @@ pub unsafe extern "C" fn emq_client_subscribe_many(
     count: usize,
     packet_id: *mut u16,
 ) -> emq_err {
-    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     unsafe { subscribe_with(client, subscriptions, count, None, packet_id) }
 }
@@ -1565,7 +1564,6 @@ pub unsafe extern "C" fn emq_client_subscribe_handler(
     user_data: *mut c_void,
     packet_id: *mut u16,
 ) -> emq_err {
-    let _done = FreeWhenDone(client);
     let Some(handler) = handler else {
         return EMQ_ERR_NULL_POINTER;
     };
@@ -1578,6 +1576,28 @@ pub unsafe extern "C" fn emq_client_subscribe_handler(
     unsafe { subscribe_with(client, &one, 1, Some((handler, user_data)), packet_id) }
 }
 
+/// A C filter list's count and kind, in one register (so that the API
+/// functions hand on to `filter_request` in registers alone, as a tail
+/// call without a frame of their own).
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct FilterList {
+    /// The C count, saturated to 16 bits: every count above the limit
+    /// (at most 64) is refused alike.
+    count: u16,
+    /// C strings for an UNSUBSCRIBE, not `emq_subscription` entries.
+    unsubscribe: bool,
+}
+
+impl FilterList {
+    fn new(count: usize, unsubscribe: bool) -> Self {
+        FilterList {
+            count: u16::try_from(count).unwrap_or(u16::MAX),
+            unsubscribe,
+        }
+    }
+}
+
 /// # Safety
 /// As for `emq_client_subscribe_many`.
 unsafe fn subscribe_with(
@@ -1587,15 +1607,56 @@ unsafe fn subscribe_with(
     handler: Option<Handler>,
     packet_id: *mut u16,
 ) -> emq_err {
+    let shape = FilterList::new(count, false);
+    // SAFETY: contract forwarded.
+    unsafe { filter_request(client, subscriptions.cast(), shape, handler, packet_id) }
+}
+
+/// Every subscribe and unsubscribe call: one out-of-line copy of the
+/// request around both lists (two inlined copies cost more). It ends the
+/// call (frees a client a callback asked to free), so that the API
+/// functions reach it as a tail call: with the C ABI, `shape` stays one
+/// register (not split in two) and the result needs no widening.
+///
+/// # Safety
+/// `client` NULL or live; `list` NULL or valid for `shape.count` entries of
+/// the type `shape` names, with NUL-terminated filters; `packet_id` NULL or
+/// writable.
+#[inline(never)]
+#[allow(improper_ctypes_definitions)] // Called from Rust only.
+unsafe extern "C" fn filter_request(
+    client: *mut emq_client,
+    list: *const c_void,
+    shape: FilterList,
+    handler: Option<Handler>,
+    packet_id: *mut u16,
+) -> emq_err {
+    let _done = FreeWhenDone(client);
+    let count = usize::from(shape.count);
     // SAFETY: contract forwarded.
     unsafe {
         request_call(client, packet_id, |core| {
+            // MQTT 5 builds unsubscribe from a list of strings, the one the
+            // MQTT 5 UNSUBSCRIBE encoder takes.
+            #[cfg(feature = "mqtt5")]
+            if shape.unsubscribe {
+                let mut storage = unfilled();
+                // SAFETY: valid per the contract.
+                let filters = filter_args(list.cast(), count, &mut storage)?;
+                return Ok(core.sup.unsubscribe(filters)?);
+            }
             let mut storage = unfilled();
             // SAFETY: valid per the contract.
-            let topics = subscription_args(subscriptions, count, &mut storage)?;
+            filter_list_args(list, count, shape.unsubscribe, &mut storage)?;
+            // SAFETY: checked into `storage[..count]` just above.
+            let topics = filled(&storage, count);
+            #[cfg(not(feature = "mqtt5"))]
+            let result = core.sup.request_filters(topics, handler, shape.unsubscribe);
+            #[cfg(feature = "mqtt5")]
+            let result = core.sup.subscribe(topics, handler);
             // `?` rather than `map_err`: converted in place, not through
             // an out-of-line `map_err` instance.
-            Ok(core.sup.subscribe(topics, handler)?)
+            Ok(result?)
         })
     }
 }
@@ -1655,17 +1716,10 @@ pub unsafe extern "C" fn emq_client_unsubscribe_many(
     count: usize,
     packet_id: *mut u16,
 ) -> emq_err {
-    let _done = FreeWhenDone(client);
     // SAFETY: contract forwarded.
     unsafe {
-        request_call(client, packet_id, |core| {
-            let mut storage = unfilled();
-            // SAFETY: valid per the contract.
-            let list = filter_args(filters, count, &mut storage)?;
-            // `?` rather than `map_err`: converted in place, not through
-            // an out-of-line `map_err` instance.
-            Ok(core.sup.unsubscribe(list)?)
-        })
+        let shape = FilterList::new(count, true);
+        filter_request(client, filters.cast(), shape, None, packet_id)
     }
 }
 

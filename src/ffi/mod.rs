@@ -1211,41 +1211,57 @@ unsafe fn list_arg<'a, T>(ptr: *const T, count: usize, max: usize) -> Result<&'a
     Ok(unsafe { core::slice::from_raw_parts(ptr, count) })
 }
 
-/// Checks `count` `emq_subscription` entries (1..=`out.len()`) into `out`
-/// (filled in place: firmware counts every byte of stack) and returns the
-/// filled part.
+/// Checks the `count` entries (1..=`out.len()`) of a subscribe's
+/// `emq_subscription` list or, with `unsubscribe`, an unsubscribe's filter
+/// list into `out[..count]` (filled in place: firmware counts every byte
+/// of stack); an unsubscribe's entries take QoS 0, unused. One loop and
+/// one list type for both requests. Only the error comes back (in a
+/// register; the filled part is `out[..count]`), so the caller's frame
+/// keeps no result slot.
 ///
 /// # Safety
-/// `ptr` must be NULL or valid for `count` entries with NUL-terminated filters.
-// Out of line where `emq_client_subscribe_many` is its only caller (no
-// `subscriptions`): that frame, which holds the filters while the SUBSCRIBE
-// is written (a subscribe's deepest path), then saves one register less
-// (-8 B stack). With handlers, the shared `subscribe_with` grew by more
-// than the loop (+112 B text), so it stays inline there.
-#[cfg_attr(not(feature = "subscriptions"), inline(never))]
-unsafe fn subscription_args<'o, 'a>(
-    ptr: *const emq_subscription,
+/// `ptr` must be NULL or valid for `count` entries of the type named by
+/// `unsubscribe`, with NUL-terminated filters.
+#[inline(never)]
+unsafe fn filter_list_args<'a>(
+    ptr: *const c_void,
     count: usize,
-    out: &'o mut Unfilled<SubscribeTopic<'a>>,
-) -> Result<&'o [SubscribeTopic<'a>], emq_err> {
-    // SAFETY: forwarded contract.
-    let entries = unsafe { list_arg(ptr, count, out.len()) }?;
-    for (slot, entry) in out.iter_mut().zip(entries) {
-        slot.write(SubscribeTopic {
-            // SAFETY: NUL-terminated per the contract.
-            filter: unsafe { str_arg(entry.filter) }?,
-            qos: qos_arg(entry.qos)?,
-        });
+    unsubscribe: bool,
+    out: &mut Unfilled<SubscribeTopic<'a>>,
+) -> Result<(), emq_err> {
+    let stride = if unsubscribe {
+        size_of::<*const c_char>()
+    } else {
+        size_of::<emq_subscription>()
+    };
+    // SAFETY: forwarded contract (`u8` entries: only the pointer and the
+    // count are checked).
+    let entries = unsafe { list_arg(ptr.cast::<u8>(), count, out.len()) }?;
+    let mut entry = entries.as_ptr();
+    for slot in out.iter_mut().take(count) {
+        // SAFETY: `entry` is the start of one of the `count` entries; an
+        // `emq_subscription` starts with its filter pointer.
+        let filter = unsafe { entry.cast::<*const c_char>().read() };
+        // SAFETY: NUL-terminated per the contract.
+        let filter = unsafe { str_arg(filter) }?;
+        let qos = if unsubscribe {
+            QoS::AtMostOnce
+        } else {
+            // SAFETY: as above, an `emq_subscription`.
+            qos_arg(unsafe { entry.cast::<emq_subscription>().read() }.qos)?
+        };
+        slot.write(SubscribeTopic { filter, qos });
+        entry = entry.wrapping_add(stride);
     }
-    // SAFETY: the loop wrote one value per entry.
-    Ok(unsafe { filled(out, entries.len()) })
+    Ok(())
 }
 
 /// Checks `count` C-string filters (1..=`out.len()`) into `out` and returns
-/// the filled part.
+/// the filled part: MQTT 5 builds' unsubscribe list.
 ///
 /// # Safety
 /// `ptr` must be NULL or valid for `count` NUL-terminated strings.
+#[cfg(feature = "mqtt5")]
 unsafe fn filter_args<'o, 'a>(
     ptr: *const *const c_char,
     count: usize,

@@ -584,8 +584,22 @@ impl<M: Memory> Session<M> {
         topics: &[SubscribeTopic<'_>],
         now_ms: Millis,
     ) -> Result<u16, Error> {
+        self.request_filters(topics, false, now_ms)
+    }
+
+    /// Queues a SUBSCRIBE of `topics`, or with `unsubscribe` an UNSUBSCRIBE
+    /// of their filters (their QoS unused), and returns its packet id: one
+    /// list type and one encoder for both requests (the C API's). MQTT 5
+    /// builds unsubscribe through [`unsubscribe`](Self::unsubscribe)
+    /// instead, whose string list the MQTT 5 encoder takes.
+    pub(crate) fn request_filters(
+        &mut self,
+        topics: &[SubscribeTopic<'_>],
+        unsubscribe: bool,
+        now_ms: Millis,
+    ) -> Result<u16, Error> {
         #[cfg(feature = "mqtt5")]
-        if self.v5.active {
+        if self.v5.active && !unsubscribe {
             return self.subscribe_qos_v5(topics, now_ms);
         }
         // More filters than a SUBACK can answer count as none.
@@ -593,11 +607,17 @@ impl<M: Memory> Session<M> {
             n if n > u16::MAX as usize => 0,
             n => n,
         };
+        let kind = if unsubscribe {
+            SlotKind::AwaitUnsubAck
+        } else {
+            SlotKind::AwaitSubAck
+        };
         let mut packet = SubscribeRequest {
             packet_id: 0,
+            unsubscribe,
             topics,
         };
-        self.queue_request(&mut packet, SlotKind::AwaitSubAck, filters, now_ms)
+        self.queue_request(&mut packet, kind, filters, now_ms)
     }
 
     /// Queues an UNSUBSCRIBE for one or more filters and returns its packet id.
