@@ -1236,8 +1236,10 @@ unsafe fn filter_list_args<'a>(
     };
     // SAFETY: forwarded contract (`u8` entries: only the pointer and the
     // count are checked).
-    let entries = unsafe { list_arg(ptr.cast::<u8>(), count, out.len()) }?;
-    let mut entry = entries.as_ptr();
+    unsafe { list_arg(ptr.cast::<u8>(), count, out.len()) }?;
+    // The entries are read through `ptr` itself: a pointer taken from that
+    // `count`-byte slice would reach only its first `count` bytes.
+    let mut entry = ptr.cast::<u8>();
     for slot in out.iter_mut().take(count) {
         // SAFETY: `entry` is the start of one of the `count` entries; an
         // `emq_subscription` starts with its filter pointer.
