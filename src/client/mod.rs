@@ -20,7 +20,7 @@ pub use v5::ServerDisconnect;
 
 use crate::codec::{
     decode_from_server, frame, publish_head, ConnectReturnCode, Decoded, Packet as Wire, Publish,
-    PublishHead, QoS, SubscribeTopic,
+    PublishHead, QoS, SubscribeTopic, TopicList,
 };
 use crate::session::{ConnectOptions, Event, Memory, Session, State};
 use crate::time::{self, Millis};
@@ -482,7 +482,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// Subscribes to one or more filters; returns the packet id. The
     /// granted QoS arrive as [`ClientEvent::Subscribed`].
     pub fn subscribe(&mut self, topics: &[SubscribeTopic<'_>]) -> Result<u16, Error> {
-        self.request_filters(topics, false)
+        self.request_filters(&topics, false)
     }
 
     /// Unsubscribes from one or more filters; returns the packet id.
@@ -496,7 +496,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// unsubscribe through [`unsubscribe`](Self::unsubscribe)).
     pub(crate) fn request_filters(
         &mut self,
-        topics: &[SubscribeTopic<'_>],
+        topics: &dyn TopicList,
         unsubscribe: bool,
     ) -> Result<u16, Error> {
         self.request(&mut |session, now| session.request_filters(topics, unsubscribe, now))

@@ -9,7 +9,7 @@ use super::log::{LogCode, LogLevel, LogQueue, LogRecord};
 use super::reconnect::{Due, Reconnect, ReconnectPolicy};
 use super::subscriptions::{Pending, Subscriptions, TableMemory};
 use super::{Client, ClientEvent, Connected, InputWindow};
-use crate::codec::{QoS, SubscribeTopic};
+use crate::codec::{QoS, SubscribeTopic, TopicList};
 use crate::session::{ConnectOptions, Memory, State};
 use crate::transport::{Clock, Transport};
 use crate::Error;
@@ -376,7 +376,7 @@ where
             }
             let result = if which == Some(Pending::Unsubscribe) {
                 #[cfg(not(feature = "mqtt5"))]
-                let result = self.client.request_filters(&topics[..count], true);
+                let result = self.client.request_filters(&&topics[..count], true);
                 // The MQTT 5 UNSUBSCRIBE encoder takes a list of strings.
                 #[cfg(feature = "mqtt5")]
                 let result = {
@@ -434,7 +434,7 @@ where
         topics: &[SubscribeTopic<'_>],
         handler: Option<H>,
     ) -> Result<u16, Error> {
-        self.request_filters(topics, handler, false)
+        self.request_filters(&topics, handler, false)
     }
 
     /// [`subscribe`](Self::subscribe), or with `unsubscribe`
@@ -444,7 +444,7 @@ where
     /// `unsubscribe`, whose string list the MQTT 5 encoder takes.
     pub(crate) fn request_filters(
         &mut self,
-        topics: &[SubscribeTopic<'_>],
+        topics: &dyn TopicList,
         handler: Option<H>,
         unsubscribe: bool,
     ) -> Result<u16, Error> {
@@ -452,20 +452,24 @@ where
             if !unsubscribe {
                 return self.subscribe_offline(topics, handler);
             }
-            for topic in topics {
+            for topic in topics.iter() {
                 crate::topic::validate_topic_filter(topic.filter)?;
             }
-            for topic in topics {
+            for topic in topics.iter() {
                 self.subscriptions.forget_offline(topic.filter)?;
             }
             return Ok(0);
         }
         let mut added = None;
-        if let (false, Some(handler), Some(first)) = (unsubscribe, handler, topics.first()) {
-            let known = self.subscriptions.iter().any(|(f, _, _)| f == first.filter);
-            self.subscriptions
-                .remember(first.filter, first.qos, Some(handler))?;
-            added = (!known).then_some(first.filter);
+        // The first entry read only for a handler (a read of the caller's
+        // list is a call).
+        if let (false, Some(handler)) = (unsubscribe, handler) {
+            if let Some(first) = topics.topic(0) {
+                let known = self.subscriptions.iter().any(|(f, _, _)| f == first.filter);
+                self.subscriptions
+                    .remember(first.filter, first.qos, Some(handler))?;
+                added = (!known).then_some(first.filter);
+            }
         }
         let id = match self.client.request_filters(topics, unsubscribe) {
             Ok(id) => id,
@@ -477,8 +481,12 @@ where
             }
         };
         if unsubscribe {
-            for topic in topics {
-                self.subscriptions.forget(topic.filter);
+            // Without a table there is nothing to forget: the list is not
+            // read again.
+            if self.subscriptions.capacity().0 != 0 {
+                for topic in topics.iter() {
+                    self.subscriptions.forget(topic.filter);
+                }
             }
         } else {
             self.remember_subscribed(topics.iter().map(|t| (t.filter, t.qos)), id);
@@ -523,7 +531,7 @@ where
     /// A full table is an error and nothing changes.
     fn subscribe_offline(
         &mut self,
-        topics: &[SubscribeTopic<'_>],
+        topics: &dyn TopicList,
         handler: Option<H>,
     ) -> Result<u16, Error> {
         let (entries, bytes) = self.subscriptions.capacity();
@@ -533,10 +541,10 @@ where
         if topics.len() > room || needed > bytes.saturating_sub(used) {
             return Err(Error::SubscriptionsFull);
         }
-        for topic in topics {
+        for topic in topics.iter() {
             crate::topic::validate_topic_filter(topic.filter)?;
         }
-        for topic in topics {
+        for topic in topics.iter() {
             self.subscriptions
                 .remember_offline(topic.filter, topic.qos, handler)?;
         }

@@ -122,7 +122,41 @@ impl Encode for Publish<'_> {
 pub(crate) struct SubscribeRequest<'a> {
     pub packet_id: u16,
     pub unsubscribe: bool,
-    pub topics: &'a [SubscribeTopic<'a>],
+    pub topics: &'a dyn TopicList,
+}
+
+/// The filters of a SUBSCRIBE or UNSUBSCRIBE request, read by index: a
+/// slice, or (firmware C API) the caller's C list read in place, so no
+/// copy of it is gathered on the stack under the encoder.
+pub(crate) trait TopicList {
+    fn len(&self) -> usize;
+    /// Entry `index`; `None` from `len` on.
+    fn topic(&self, index: usize) -> Option<SubscribeTopic<'_>>;
+    /// The list as a slice: MQTT 5 builds, whose encoders take slices,
+    /// only have slices.
+    #[cfg(feature = "mqtt5")]
+    fn as_slice(&self) -> &[SubscribeTopic<'_>];
+}
+
+impl TopicList for &[SubscribeTopic<'_>] {
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+    fn topic(&self, index: usize) -> Option<SubscribeTopic<'_>> {
+        self.get(index).copied()
+    }
+    #[cfg(feature = "mqtt5")]
+    fn as_slice(&self) -> &[SubscribeTopic<'_>] {
+        self
+    }
+}
+
+impl<'l> dyn TopicList + 'l {
+    /// The entries, in order (read up to the first `None`, so the
+    /// encoder's loop makes no `len` call).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = SubscribeTopic<'_>> + '_ {
+        (0..).map_while(|index| self.topic(index))
+    }
 }
 
 /// An UNSUBSCRIBE as a client sends it: the caller's list (see
@@ -140,12 +174,7 @@ impl Encode for Subscribe<'_> {
 
 impl Encode for SubscribeRequest<'_> {
     fn emit(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        emit_subscribe(
-            w,
-            self.packet_id,
-            self.unsubscribe,
-            self.topics.iter().copied(),
-        )
+        emit_subscribe(w, self.packet_id, self.unsubscribe, self.topics.iter())
     }
 }
 

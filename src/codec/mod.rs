@@ -17,7 +17,9 @@ mod utf8;
 pub mod v5;
 
 pub use decode::{decode, decode_from_server, frame, publish_head, Decoded, Frame, PublishHead};
-pub(crate) use encode::{encode_sized, sized, Encode, SubscribeRequest, UnsubscribeRequest};
+pub(crate) use encode::{
+    encode_sized, sized, Encode, SubscribeRequest, TopicList, UnsubscribeRequest,
+};
 pub use encode::{encoded_len, remaining_length_len};
 pub use packet::*;
 pub use utf8::{from_utf8, mqtt_str};

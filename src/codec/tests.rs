@@ -1892,7 +1892,7 @@ fn request_forms_encode_as_the_packets() {
                 enc_request(&SubscribeRequest {
                     packet_id,
                     unsubscribe: false,
-                    topics
+                    topics: &topics
                 }),
                 expected
             );
@@ -1914,7 +1914,7 @@ fn request_forms_encode_as_the_packets() {
                 enc_request(&SubscribeRequest {
                     packet_id,
                     unsubscribe: true,
-                    topics
+                    topics: &topics
                 }),
                 expected
             );

@@ -1645,15 +1645,21 @@ unsafe extern "C" fn filter_request(
                 let filters = filter_args(list.cast(), count, &mut storage)?;
                 return Ok(core.sup.unsubscribe(filters)?);
             }
-            let mut storage = unfilled();
             // SAFETY: valid per the contract.
-            filter_list_args(list, count, shape.unsubscribe, &mut storage)?;
-            // SAFETY: checked into `storage[..count]` just above.
-            let topics = filled(&storage, count);
+            let list = CFilterList::checked(list, count, shape.unsubscribe)?;
             #[cfg(not(feature = "mqtt5"))]
-            let result = core.sup.request_filters(topics, handler, shape.unsubscribe);
+            let result = core.sup.request_filters(&list, handler, shape.unsubscribe);
             #[cfg(feature = "mqtt5")]
-            let result = core.sup.subscribe(topics, handler);
+            let result = {
+                let mut storage = unfilled();
+                for (index, slot) in storage.iter_mut().take(list.count).enumerate() {
+                    slot.write(list.topic(index).ok_or(EMQ_ERR_INVALID_ARGUMENT)?);
+                }
+                // SAFETY: `checked` bounds the count by the storage; the
+                // loop wrote that many.
+                let topics = filled(&storage, list.count);
+                core.sup.subscribe(topics, handler)
+            };
             // `?` rather than `map_err`: converted in place, not through
             // an out-of-line `map_err` instance.
             Ok(result?)

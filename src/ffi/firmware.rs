@@ -49,8 +49,8 @@ const PACKET_ID_SLOTS: usize = 2;
 /// Inbound QoS 2 messages delivered and awaiting PUBREL at once, without
 /// table memory.
 const INBOUND_QOS2_IDS: usize = 8;
-/// Most filters in one SUBSCRIBE or UNSUBSCRIBE call (they are gathered on
-/// the stack).
+/// Most filters in one SUBSCRIBE or UNSUBSCRIBE call (MQTT 5 builds gather
+/// them on the stack).
 pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,

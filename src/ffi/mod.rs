@@ -1211,51 +1211,114 @@ unsafe fn list_arg<'a, T>(ptr: *const T, count: usize, max: usize) -> Result<&'a
     Ok(unsafe { core::slice::from_raw_parts(ptr, count) })
 }
 
-/// Checks the `count` entries (1..=`out.len()`) of a subscribe's
-/// `emq_subscription` list or, with `unsubscribe`, an unsubscribe's filter
-/// list into `out[..count]` (filled in place: firmware counts every byte
-/// of stack); an unsubscribe's entries take QoS 0, unused. One loop and
-/// one list type for both requests. Only the error comes back (in a
-/// register; the filled part is `out[..count]`), so the caller's frame
-/// keeps no result slot.
-///
-/// # Safety
-/// `ptr` must be NULL or valid for `count` entries of the type named by
-/// `unsubscribe`, with NUL-terminated filters.
-#[inline(never)]
-unsafe fn filter_list_args<'a>(
-    ptr: *const c_void,
+/// A subscribe's `emq_subscription` list or, with `unsubscribe`, an
+/// unsubscribe's filter list, read in place where the C caller passed it:
+/// once to check it, again (by the SUBSCRIBE encoder, which sizes and then
+/// writes) to encode it. No copy of it is gathered on the stack, under
+/// which the encoder would run (the deepest path of the firmwares). An
+/// unsubscribe's entries take QoS 0, unused. One list type for both
+/// requests.
+pub(crate) struct CFilterList {
+    entries: *const u8,
     count: usize,
     unsubscribe: bool,
-    out: &mut Unfilled<SubscribeTopic<'a>>,
-) -> Result<(), emq_err> {
-    let stride = if unsubscribe {
-        size_of::<*const c_char>()
-    } else {
-        size_of::<emq_subscription>()
-    };
-    // SAFETY: forwarded contract (`u8` entries: only the pointer and the
-    // count are checked).
-    unsafe { list_arg(ptr.cast::<u8>(), count, out.len()) }?;
-    // The entries are read through `ptr` itself: a pointer taken from that
-    // `count`-byte slice would reach only its first `count` bytes.
-    let mut entry = ptr.cast::<u8>();
-    for slot in out.iter_mut().take(count) {
-        // SAFETY: `entry` is the start of one of the `count` entries; an
-        // `emq_subscription` starts with its filter pointer.
+}
+
+impl CFilterList {
+    /// The list, once its count (1..=`MAX_FILTERS_PER_CALL`), pointer and
+    /// entries are checked, in that order.
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or valid for `count` entries of the type named by
+    /// `unsubscribe`, with NUL-terminated filters, for as long as the list
+    /// is used.
+    // Inlined: the list is built in the caller's registers, not returned
+    // through memory; the checks are one out-of-line copy.
+    #[inline(always)]
+    pub(crate) unsafe fn checked(
+        ptr: *const c_void,
+        count: usize,
+        unsubscribe: bool,
+    ) -> Result<Self, emq_err> {
+        let list = CFilterList {
+            entries: ptr.cast(),
+            count,
+            unsubscribe,
+        };
+        list.check()?;
+        Ok(list)
+    }
+
+    /// `checked`'s checks (its contract holds), with their error codes.
+    #[inline(always)]
+    fn check(&self) -> Result<(), emq_err> {
+        // SAFETY: `checked`'s contract (`u8` entries: only the pointer and
+        // the count are checked).
+        unsafe { list_arg(self.entries, self.count, sys::MAX_FILTERS_PER_CALL) }?;
+        for index in 0..self.count {
+            let entry = self.entry(index);
+            // SAFETY: one of the `count` entries (`checked`'s contract); an
+            // `emq_subscription` starts with its filter pointer, which is
+            // NUL-terminated.
+            unsafe { str_arg(entry.cast::<*const c_char>().read()) }?;
+            if !self.unsubscribe {
+                // SAFETY: as above, an `emq_subscription`.
+                qos_arg(unsafe { entry.cast::<emq_subscription>().read() }.qos)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The start of entry `index` (in bounds if below `count`).
+    #[inline(always)]
+    fn entry(&self, index: usize) -> *const u8 {
+        let stride = if self.unsubscribe {
+            size_of::<*const c_char>()
+        } else {
+            size_of::<emq_subscription>()
+        };
+        self.entries.wrapping_add(index * stride)
+    }
+
+    /// Entry `index`, or `None` from `count` on: the encoder's read (and
+    /// MQTT 5 builds' gathering). Checked again, without the codes (an
+    /// entry `check` passed never fails).
+    fn topic(&self, index: usize) -> Option<SubscribeTopic<'_>> {
+        if index >= self.count {
+            return None;
+        }
+        let entry = self.entry(index);
+        // SAFETY: one of the `count` entries (`checked`'s contract), which
+        // starts with its filter pointer.
         let filter = unsafe { entry.cast::<*const c_char>().read() };
-        // SAFETY: NUL-terminated per the contract.
-        let filter = unsafe { str_arg(filter) }?;
-        let qos = if unsubscribe {
+        if filter.is_null() {
+            return None;
+        }
+        // SAFETY: non-NULL, NUL-terminated per the contract.
+        let filter = unsafe { utf8_arg(filter) }?;
+        let qos = if self.unsubscribe {
             QoS::AtMostOnce
         } else {
             // SAFETY: as above, an `emq_subscription`.
-            qos_arg(unsafe { entry.cast::<emq_subscription>().read() }.qos)?
+            QoS::from_u8(unsafe { entry.cast::<emq_subscription>().read() }.qos).ok()?
         };
-        slot.write(SubscribeTopic { filter, qos });
-        entry = entry.wrapping_add(stride);
+        Some(SubscribeTopic { filter, qos })
     }
-    Ok(())
+}
+
+// MQTT 5 builds gather the list into a slice (see `filter_request`), which
+// their encoders take.
+#[cfg(not(feature = "mqtt5"))]
+impl crate::codec::TopicList for CFilterList {
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    // Out of line: the encoder's one reader of the list.
+    #[inline(never)]
+    fn topic(&self, index: usize) -> Option<SubscribeTopic<'_>> {
+        CFilterList::topic(self, index)
+    }
 }
 
 /// Checks `count` C-string filters (1..=`out.len()`) into `out` and returns
@@ -1279,16 +1342,19 @@ unsafe fn filter_args<'o, 'a>(
     Ok(unsafe { filled(out, entries.len()) })
 }
 
+#[cfg(feature = "mqtt5")]
 /// Room for the filters of one call, left unwritten until they are
 /// checked into it (writing placeholders first costs a loop per call).
 pub(crate) type Unfilled<T> = [core::mem::MaybeUninit<T>; sys::MAX_FILTERS_PER_CALL];
 
+#[cfg(feature = "mqtt5")]
 /// Room for the filters of one call.
 #[inline(always)]
 pub(crate) fn unfilled<T>() -> Unfilled<T> {
     [const { core::mem::MaybeUninit::uninit() }; sys::MAX_FILTERS_PER_CALL]
 }
 
+#[cfg(feature = "mqtt5")]
 /// The first `len` values of `out`.
 ///
 /// # Safety

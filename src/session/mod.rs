@@ -32,7 +32,7 @@ pub use memory::{ArrayMemory, Memory, Parts, SliceMemory, Slot, SlotKind};
 use crate::codec::{self, Encode};
 use crate::codec::{
     ConnAck, Connect, ConnectReturnCode, LastWill, Packet, ProtocolLevel, Publish, QoS,
-    SubscribeRequest, SubscribeTopic, UnsubscribeRequest,
+    SubscribeRequest, SubscribeTopic, TopicList, UnsubscribeRequest,
 };
 use crate::time::{self, Millis};
 use crate::{topic, Error};
@@ -584,7 +584,7 @@ impl<M: Memory> Session<M> {
         topics: &[SubscribeTopic<'_>],
         now_ms: Millis,
     ) -> Result<u16, Error> {
-        self.request_filters(topics, false, now_ms)
+        self.request_filters(&topics, false, now_ms)
     }
 
     /// Queues a SUBSCRIBE of `topics`, or with `unsubscribe` an UNSUBSCRIBE
@@ -594,13 +594,13 @@ impl<M: Memory> Session<M> {
     /// instead, whose string list the MQTT 5 encoder takes.
     pub(crate) fn request_filters(
         &mut self,
-        topics: &[SubscribeTopic<'_>],
+        topics: &dyn TopicList,
         unsubscribe: bool,
         now_ms: Millis,
     ) -> Result<u16, Error> {
         #[cfg(feature = "mqtt5")]
         if self.v5.active && !unsubscribe {
-            return self.subscribe_qos_v5(topics, now_ms);
+            return self.subscribe_qos_v5(topics.as_slice(), now_ms);
         }
         // More filters than a SUBACK can answer count as none.
         let filters = match topics.len() {
