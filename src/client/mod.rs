@@ -318,6 +318,13 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.command_timeout_ms
     }
 
+    /// Replaces what the session keeps of its settings (see
+    /// [`Session::set_config`]).
+    #[cfg(not(feature = "std"))]
+    pub(crate) fn set_session_config(&mut self, config: M::Config) {
+        self.session.set_config(config);
+    }
+
     /// Sets the bound on connect and every write.
     pub fn set_command_timeout(&mut self, timeout_ms: u32) {
         self.command_timeout_ms = timeout_ms;

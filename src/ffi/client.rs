@@ -126,6 +126,8 @@ fn c_log_level(level: LogLevel) -> emq_log_level {
 /// What `emq_options` says, checked, with its strings borrowed.
 pub(crate) struct CheckedOptions<'a> {
     pub(crate) connect: ConnectOptions<'a>,
+    // Firmware reads these from the options it keeps (`KeptOptions`).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) config: SessionConfig,
     pub(crate) behaviour: Behaviour,
     pub(crate) transport: emq_transport_choice,
@@ -1947,8 +1949,10 @@ pub extern "C" fn emq_connack_str(return_code: u8) -> *const c_char {
 /// outbox, subscriptions and handlers are kept; the next connect (or
 /// automatic reconnect) uses the new settings. Fixed at creation and
 /// ignored here: buffer and table sizes, `inflight_window`,
-/// `outbox_max_messages`, the offline queueing flags, `tls`, `transport`,
-/// `tcp_nodelay`, `persistence`. Hosts copy the strings; firmware builds
+/// `outbox_max_messages`, the offline queueing flags (firmware builds,
+/// which read these three from the options they borrow, take them from
+/// `options` too), `tls`, `transport`, `tcp_nodelay`, `persistence`.
+/// Hosts copy the strings; firmware builds
 /// borrow `options` itself and its strings, unchanged, until
 /// `emq_client_deinit` or the next reconfigure. Errors
 /// change nothing: EMQ_ERR_ALREADY_CONNECTED while connected or connecting,
@@ -1973,6 +1977,10 @@ pub unsafe extern "C" fn emq_client_reconfigure(
             }
             checked.select_protocol(&mut core.sup)?;
             core.connect = sys::ConnectSettings::from_checked(&checked, options);
+            // Firmware: the session reads its settings from the options it
+            // keeps, now these.
+            #[cfg(not(feature = "std"))]
+            sys::keep_options(&mut core.sup, options);
             core.sup.set_behaviour(checked.behaviour);
             core.sup
                 .client_mut()

@@ -3,6 +3,8 @@
 //! (firmware that places everything itself) or boxed slices sized at run
 //! time (hosts).
 
+use super::SessionConfig;
+
 /// What a slot of the packet-id table is waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotKind {
@@ -65,10 +67,27 @@ pub struct Parts<'m> {
 
 /// Memory a [`Session`](super::Session) can run in.
 pub trait Memory {
+    /// What the session keeps of its settings: a [`SessionConfig`] copy,
+    /// or (firmware) a reference to settings the caller keeps anyway,
+    /// read again at each use instead of copied into the session.
+    type Config: ConfigSource<Self>;
     /// All parts, mutably.
     fn parts(&mut self) -> Parts<'_>;
     /// The send buffer, read-only.
     fn tx(&self) -> &[u8];
+}
+
+/// The settings a session works by, from what it keeps of them (`self`)
+/// and its memory.
+pub trait ConfigSource<M: ?Sized> {
+    fn config(&self, memory: &M) -> SessionConfig;
+}
+
+impl<M: ?Sized> ConfigSource<M> for SessionConfig {
+    #[inline(always)]
+    fn config(&self, _: &M) -> SessionConfig {
+        *self
+    }
 }
 
 /// Memory in fixed-size arrays: for firmware, as a `static` or on the stack.
@@ -109,6 +128,7 @@ impl<const SLOTS: usize, const STORE: usize, const INBOUND: usize, const TX: usi
 impl<const SLOTS: usize, const STORE: usize, const INBOUND: usize, const TX: usize> Memory
     for ArrayMemory<SLOTS, STORE, INBOUND, TX>
 {
+    type Config = SessionConfig;
     fn parts(&mut self) -> Parts<'_> {
         Parts {
             slots: &mut self.slots,
@@ -132,6 +152,7 @@ pub struct SliceMemory<'a> {
 }
 
 impl Memory for SliceMemory<'_> {
+    type Config = SessionConfig;
     fn parts(&mut self) -> Parts<'_> {
         Parts {
             slots: self.slots,
@@ -321,6 +342,7 @@ impl HeapMemory {
 
 #[cfg(feature = "std")]
 impl Memory for HeapMemory {
+    type Config = SessionConfig;
     fn parts(&mut self) -> Parts<'_> {
         Parts {
             slots: &mut self.slots,
