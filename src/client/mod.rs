@@ -22,7 +22,7 @@ use crate::codec::{
     decode_from_server, frame, publish_head, ConnectReturnCode, Decoded, Packet as Wire, Publish,
     PublishHead, QoS, SubscribeTopic,
 };
-use crate::session::{ConnectOptions, Event, Memory, Session, State};
+use crate::session::{ConfigSource, ConnectOptions, Event, Memory, Session, State};
 use crate::time::{self, Millis};
 use crate::transport::{Clock, Transport};
 use crate::Error;
@@ -121,7 +121,9 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     rx: R,
     rx_start: usize,
     rx_end: usize,
-    command_timeout_ms: u32,
+    /// The command timeout, or nothing when the session's settings have it
+    /// (firmware reads it from the caller's options).
+    command_timeout: <M::Config as ConfigSource<M>>::Timeout,
     /// Why a write closed the connection inside publish/subscribe, not yet
     /// reported as [`ClientEvent::ConnectionLost`].
     unreported_loss: Option<Error>,
@@ -212,7 +214,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             rx,
             rx_start: 0,
             rx_end: 0,
-            command_timeout_ms,
+            command_timeout: M::Config::keep_timeout(command_timeout_ms),
             unreported_loss: None,
             skip: 0,
             long_topic: None,
@@ -314,8 +316,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     /// Bound on connect and on every write, in milliseconds.
+    #[inline(always)]
     pub fn command_timeout_ms(&self) -> u32 {
-        self.command_timeout_ms
+        self.session.kept_config().timeout_ms(self.command_timeout)
     }
 
     /// Replaces what the session keeps of its settings (see
@@ -327,7 +330,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
 
     /// Sets the bound on connect and every write.
     pub fn set_command_timeout(&mut self, timeout_ms: u32) {
-        self.command_timeout_ms = timeout_ms;
+        self.command_timeout = M::Config::keep_timeout(timeout_ms);
     }
 
     /// Sends CONNECT over an open `transport` and waits (at most the command
@@ -341,7 +344,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.start_connect(transport, options)?;
         // Bounded: the CONNACK deadline ends the wait with ConnectFailed.
         loop {
-            match self.poll_event(self.command_timeout_ms)? {
+            match self.poll_event(self.command_timeout_ms())? {
                 Some(ClientEvent::Connected { session_present }) => {
                     return Ok(Connected { session_present })
                 }
@@ -434,8 +437,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// While a connection waits for CONNACK: when it gives up (a command
     /// timeout after CONNECT, or after the latest MQTT 5 AUTH step).
     fn connack_deadline(&self) -> Option<Millis> {
+        // Read first: the two loads then need no branch between them.
+        let timeout_ms = self.command_timeout_ms();
         let since = self.session.connack_wait_since()?;
-        Some(time::after(since, self.command_timeout_ms))
+        Some(time::after(since, timeout_ms))
     }
 
     /// Queues and writes a PUBLISH; returns its packet id (0 for QoS 0).
@@ -638,13 +643,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     fn flush_output(&mut self) -> Result<(), Error> {
+        let timeout_ms = self.command_timeout_ms();
         let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
-        flush(
-            &mut self.session,
-            transport,
-            &mut self.clock,
-            self.command_timeout_ms,
-        )
+        flush(&mut self.session, transport, &mut self.clock, timeout_ms)
     }
 
     /// Flushes; a failed write leaves a half-written stream, so the

@@ -56,13 +56,13 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 412;
+pub const STORAGE_SIZE_32: usize = 408;
 /// The same on 64-bit hosts.
 pub const STORAGE_SIZE_64: usize = 656;
 /// With the `mqtt5` feature too (its session keeps the server's limits and
 /// the assigned client id): `EMQ_CLIENT_STORAGE_SIZE_MQTT5`, which
 /// `EMQ_CLIENT_STORAGE_SIZE` becomes when `EMBERMQ_MQTT5` is defined.
-pub const STORAGE_SIZE_MQTT5_32: usize = 588;
+pub const STORAGE_SIZE_MQTT5_32: usize = 584;
 /// The same on 64-bit hosts.
 pub const STORAGE_SIZE_MQTT5_64: usize = 904;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
@@ -184,12 +184,15 @@ impl Memory for FirmwareMemory {
 }
 
 /// The caller's `emq_options`, kept by pointer (see `ConnectSettings`):
-/// the session reads its settings from them at each use, instead of a
-/// 12-byte copy, and CONNECT its fields. Set by init and reconfigure.
+/// the session reads its settings and the client its command timeout from
+/// them at each use, instead of 16 bytes of copies, and CONNECT its fields.
+/// Set by init and reconfigure.
 #[derive(Clone, Copy)]
 pub(crate) struct KeptOptions(pub(crate) &'static emq_options);
 
 impl ConfigSource<FirmwareMemory> for KeptOptions {
+    /// `command_timeout_ms` is in the options: the client keeps nothing.
+    type Timeout = ();
     #[inline(always)]
     fn config(&self, memory: &FirmwareMemory) -> SessionConfig {
         let o = self.0;
@@ -201,6 +204,12 @@ impl ConfigSource<FirmwareMemory> for KeptOptions {
             queue_offline: o.queue_offline,
             queue_qos0_offline: o.queue_qos0_offline,
         }
+    }
+    #[inline(always)]
+    fn keep_timeout(_: u32) {}
+    #[inline(always)]
+    fn timeout_ms(&self, (): ()) -> u32 {
+        self.0.command_timeout_ms
     }
 }
 

@@ -80,13 +80,29 @@ pub trait Memory {
 /// The settings a session works by, from what it keeps of them (`self`)
 /// and its memory.
 pub trait ConfigSource<M: ?Sized> {
+    /// What the client keeps of its command timeout: the milliseconds, or
+    /// nothing when this source has them (firmware's options).
+    type Timeout: Copy;
     fn config(&self, memory: &M) -> SessionConfig;
+    /// `ms` as the client keeps it.
+    fn keep_timeout(ms: u32) -> Self::Timeout;
+    /// The command timeout, from what the client keeps of it.
+    fn timeout_ms(&self, kept: Self::Timeout) -> u32;
 }
 
 impl<M: ?Sized> ConfigSource<M> for SessionConfig {
+    type Timeout = u32;
     #[inline(always)]
     fn config(&self, _: &M) -> SessionConfig {
         *self
+    }
+    #[inline(always)]
+    fn keep_timeout(ms: u32) -> u32 {
+        ms
+    }
+    #[inline(always)]
+    fn timeout_ms(&self, kept: u32) -> u32 {
+        kept
     }
 }
 

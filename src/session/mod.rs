@@ -288,8 +288,6 @@ impl<M: Memory> Session<M> {
     }
 
     /// What the session keeps of its settings (as given to `new`).
-    // Only firmware keeps them elsewhere (its C options).
-    #[cfg(not(feature = "std"))]
     pub(crate) fn kept_config(&self) -> &M::Config {
         &self.config
     }
