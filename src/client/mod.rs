@@ -123,7 +123,7 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     rx_end: usize,
     /// The command timeout, or nothing when the session's settings have it
     /// (firmware reads it from the caller's options).
-    command_timeout: <M::Config as ConfigSource<M>>::Timeout,
+    command_timeout: <M::Config as ConfigSource>::Timeout,
     /// Why a write closed the connection inside publish/subscribe, not yet
     /// reported as [`ClientEvent::ConnectionLost`].
     unreported_loss: Option<Error>,

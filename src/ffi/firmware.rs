@@ -190,15 +190,16 @@ impl Memory for FirmwareMemory {
 #[derive(Clone, Copy)]
 pub(crate) struct KeptOptions(pub(crate) &'static emq_options);
 
-impl ConfigSource<FirmwareMemory> for KeptOptions {
+impl ConfigSource for KeptOptions {
     /// `command_timeout_ms` is in the options: the client keeps nothing.
     type Timeout = ();
     #[inline(always)]
-    fn config(&self, memory: &FirmwareMemory) -> SessionConfig {
+    fn config(&self) -> SessionConfig {
         let o = self.0;
         SessionConfig {
-            // No more than the packet-id slots can hold.
-            inflight_window: o.inflight_window.min(memory.slots.as_ref().len() as u16),
+            // Not capped at the packet-id slots: every message on the wire
+            // holds one, so they cap it anyway.
+            inflight_window: o.inflight_window,
             ping_timeout_ms: None,
             outbox_limit: o.outbox_max_messages,
             queue_offline: o.queue_offline,

@@ -70,30 +70,29 @@ pub trait Memory {
     /// What the session keeps of its settings: a [`SessionConfig`] copy,
     /// or (firmware) a reference to settings the caller keeps anyway,
     /// read again at each use instead of copied into the session.
-    type Config: ConfigSource<Self>;
+    type Config: ConfigSource;
     /// All parts, mutably.
     fn parts(&mut self) -> Parts<'_>;
     /// The send buffer, read-only.
     fn tx(&self) -> &[u8];
 }
 
-/// The settings a session works by, from what it keeps of them (`self`)
-/// and its memory.
-pub trait ConfigSource<M: ?Sized> {
+/// The settings a session works by, from what it keeps of them.
+pub trait ConfigSource {
     /// What the client keeps of its command timeout: the milliseconds, or
     /// nothing when this source has them (firmware's options).
     type Timeout: Copy;
-    fn config(&self, memory: &M) -> SessionConfig;
+    fn config(&self) -> SessionConfig;
     /// `ms` as the client keeps it.
     fn keep_timeout(ms: u32) -> Self::Timeout;
     /// The command timeout, from what the client keeps of it.
     fn timeout_ms(&self, kept: Self::Timeout) -> u32;
 }
 
-impl<M: ?Sized> ConfigSource<M> for SessionConfig {
+impl ConfigSource for SessionConfig {
     type Timeout = u32;
     #[inline(always)]
-    fn config(&self, _: &M) -> SessionConfig {
+    fn config(&self) -> SessionConfig {
         *self
     }
     #[inline(always)]

@@ -284,7 +284,7 @@ impl<M: Memory> Session<M> {
     /// The configuration given at creation.
     #[inline(always)]
     pub fn config(&self) -> SessionConfig {
-        self.config.config(&self.memory)
+        self.config.config()
     }
 
     /// What the session keeps of its settings (as given to `new`).
@@ -936,7 +936,6 @@ impl<M: Memory> Session<M> {
         }
         #[cfg(feature = "mqtt5")]
         let window = self.window();
-        let inflight_window = self.config().inflight_window;
         while let Some(at) = self.send_cursor {
             // Taken each turn: fixed addresses in `self`, not four words
             // kept in the frame across the loop.
@@ -948,7 +947,8 @@ impl<M: Memory> Session<M> {
                 continue;
             }
             let qos0 = entry.packet_id == 0;
-            if !qos0 && self.on_wire >= inflight_window {
+            // Through the field: `parts` borrows the memory meanwhile.
+            if !qos0 && self.on_wire >= self.config.config().inflight_window {
                 return;
             }
             // The server's Receive Maximum (MQTT 5) caps the window too.
