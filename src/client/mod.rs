@@ -328,6 +328,12 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.session.set_config(config);
     }
 
+    /// The protocol state machine, mutably (for what the C layer keeps in
+    /// it; see [`Session::keep_while_disconnected`]).
+    pub(crate) fn session_mut(&mut self) -> &mut Session<M> {
+        &mut self.session
+    }
+
     /// Sets the bound on connect and every write.
     pub fn set_command_timeout(&mut self, timeout_ms: u32) {
         self.command_timeout = M::Config::keep_timeout(timeout_ms);

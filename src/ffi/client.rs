@@ -27,7 +27,7 @@ use crate::Error;
 /// A poll turn for a transport whose `connect` is in progress (`open_turn`).
 pub(crate) type OpenTurn = fn(&emq_client, &mut Link) -> Option<emq_err>;
 
-use crate::time::{self, Millis};
+use crate::time;
 
 /// The persistence hooks a client keeps: none (and no room for them)
 /// without the `persistence` feature.
@@ -66,11 +66,12 @@ pub(crate) struct Core {
     pub(crate) connect: sys::ConnectSettings,
     /// The broker of the latest connect request.
     pub(crate) target: Option<Target>,
-    /// While a firmware transport's `connect` is in progress: when the
-    /// attempt gives up, and the turn that polls it (set only by
-    /// `emq_client_connect_start`, so a firmware that never calls it links
-    /// none of this).
-    pub(crate) opening: Option<(Millis, OpenTurn)>,
+    /// While a firmware transport's `connect` is in progress: the turn
+    /// that polls it (set only by `emq_client_connect_start`, so a firmware
+    /// that never calls it links none of this). When the attempt gives up
+    /// is kept in the disconnected session
+    /// (`Session::keep_while_disconnected`), not here.
+    pub(crate) opening: Option<OpenTurn>,
     pub(crate) persistence: Persistence,
     pub(crate) callbacks: Callbacks,
     pub(crate) user_data: *mut c_void,
@@ -852,7 +853,11 @@ fn start_attempt(
     let core = &mut *guard;
     if let (Ok(None), Some(turn)) = (&transport, start_only) {
         let now = core.sup.client_mut().now_ms();
-        core.opening = Some((time::after(now, timeout), turn));
+        core.sup
+            .client_mut()
+            .session_mut()
+            .keep_while_disconnected(time::after(now, timeout));
+        core.opening = Some(turn);
         return Ok(());
     }
     let sent = send_connect(core, transport.and_then(|t| t.ok_or(Error::ConnectFailed)));
@@ -892,7 +897,8 @@ fn queue_connect(
 fn open_turn(c: &emq_client, link: &mut Link) -> Option<emq_err> {
     let (target, deadline, now) = {
         let mut core = c.core();
-        let (deadline, _) = core.opening?;
+        core.opening?;
+        let deadline = core.sup.client().session().kept_while_disconnected();
         let now = core.sup.client_mut().now_ms();
         (core.target.as_ref().cloned()?, deadline, now)
     };
@@ -1183,7 +1189,7 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
             Ok(link) => link,
             Err(err) => return err,
         };
-        let opening = c.core().opening.map(|(_, turn)| turn);
+        let opening = c.core().opening;
         if let Some(result) = opening.and_then(|turn| turn(c, &mut link)) {
             return result;
         }
@@ -1319,7 +1325,7 @@ pub unsafe extern "C" fn emq_client_wait(
                 // a reconnect attempt would only find it under way, so the
                 // loop would spin until the deadline (forever on a clock
                 // that stands still meanwhile).
-                let opening = c.core().opening.map(|(_, turn)| turn);
+                let opening = c.core().opening;
                 if let Some(result) = opening.and_then(|turn| turn(c, &mut link)) {
                     if result != EMQ_OK {
                         return result;

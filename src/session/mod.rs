@@ -332,6 +332,19 @@ impl<M: Memory> Session<M> {
         self.connack_pending.then_some(self.last_received_ms)
     }
 
+    /// Keeps `ms` for the layer above while disconnected (the C layer: when
+    /// opening a transport gives up), in `last_received_ms`: nothing reads
+    /// that until CONNECT sets it again, so no field of its own.
+    pub(crate) fn keep_while_disconnected(&mut self, ms: Millis) {
+        debug_assert!(self.state == State::Disconnected);
+        self.last_received_ms = ms;
+    }
+
+    /// What [`keep_while_disconnected`](Self::keep_while_disconnected) kept.
+    pub(crate) fn kept_while_disconnected(&self) -> Millis {
+        self.last_received_ms
+    }
+
     /// The layer above has finished with the CONNACK (see
     /// [`connack_wait_since`](Self::connack_wait_since)).
     pub fn connack_handled(&mut self) {
