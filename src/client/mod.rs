@@ -159,13 +159,31 @@ pub struct InputWindow {
     connection: u16,
 }
 
-/// A PUBLISH larger than the receive buffer whose topic does not fit in it.
+/// A PUBLISH larger than the receive buffer whose topic does not fit in it:
+/// its flags (the first byte's low 4 bits) in the top 4 bits, and 1 + its
+/// payload bytes after the packet id (under 2^28 - 1: the remaining length
+/// is at most 2^28 - 1 and holds the topic's length field too) in the low
+/// 28 bits, never 0. One word: `Option<LongTopic>` takes 4 bytes, not 8.
 #[derive(Debug, Clone, Copy)]
-struct LongTopic {
-    /// Never 0 for a PUBLISH; the niche keeps `Option<LongTopic>` small.
-    first_byte: core::num::NonZeroU8,
+struct LongTopic(core::num::NonZeroU32);
+
+impl LongTopic {
+    const LEN_MASK: u32 = 0x0FFF_FFFF;
+
+    fn new(first_byte: u8, payload_len: usize) -> Option<LongTopic> {
+        let len = (payload_len as u32).wrapping_add(1) & Self::LEN_MASK;
+        core::num::NonZeroU32::new(u32::from(first_byte & 0x0F) << 28 | len).map(LongTopic)
+    }
+
+    /// The first byte's flags (DUP, QoS, RETAIN).
+    fn flags(self) -> u8 {
+        (self.0.get() >> 28) as u8
+    }
+
     /// Payload bytes after the packet id.
-    payload_len: usize,
+    fn payload_len(self) -> usize {
+        ((self.0.get() & Self::LEN_MASK) as usize).wrapping_sub(1)
+    }
 }
 
 /// Writes all pending output, continuing resends as room frees up.
@@ -956,7 +974,7 @@ fn oversized(
 ) -> Result<Oversized<'_>, Error> {
     if let Some(long) = long {
         // The topic has been read through: the packet id is next.
-        let first_byte = long.first_byte.get();
+        let first_byte = long.flags();
         let qos = QoS::from_u8((first_byte >> 1) & 3)?;
         let id_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
         let Some(id) = buffered.get(..id_len) else {
@@ -980,7 +998,7 @@ fn oversized(
                 payload: nothing,
             },
             len: id_len,
-            rest: long.payload_len,
+            rest: long.payload_len(),
         });
     }
     // The largest start of the payload is reported, and the head is decoded
@@ -998,15 +1016,10 @@ fn oversized(
         PublishHead::TopicTooLong { id_at } => {
             // QoS 1 and 2 carry a packet id.
             let id_len = if header.first_byte & 0x06 != 0 { 2 } else { 0 };
-            let first_byte =
-                core::num::NonZeroU8::new(header.first_byte).ok_or(Error::InvalidFlags)?;
-            Ok(Oversized::ToId {
-                skip: id_at,
-                long: LongTopic {
-                    first_byte,
-                    payload_len: header.total_len() - id_at - id_len,
-                },
-            })
+            // Never `None` (the length part is never 0).
+            let long = LongTopic::new(header.first_byte, header.total_len() - id_at - id_len)
+                .ok_or(Error::InvalidFlags)?;
+            Ok(Oversized::ToId { skip: id_at, long })
         }
         // What fit of the payload runs to the buffer's end, so what fit
         // plus `rest` is its whole length (see `Client::overflow_len`).
