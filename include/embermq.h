@@ -36,17 +36,17 @@
  * EMBERMQ_MQTT5 before this header (the firmware CMake function does when
  * its FEATURES have mqtt5) and EMQ_CLIENT_STORAGE_SIZE is this one. */
 #if UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 912
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 880
 #else
-#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 600
+#define EMQ_CLIENT_STORAGE_SIZE_MQTT5 576
 #endif
 #if !defined(EMQ_CLIENT_STORAGE_SIZE)
 #if defined(EMBERMQ_MQTT5)
 #define EMQ_CLIENT_STORAGE_SIZE EMQ_CLIENT_STORAGE_SIZE_MQTT5
 #elif UINTPTR_MAX > 0xFFFFFFFFu
-#define EMQ_CLIENT_STORAGE_SIZE 672
+#define EMQ_CLIENT_STORAGE_SIZE 632
 #else
-#define EMQ_CLIENT_STORAGE_SIZE 424
+#define EMQ_CLIENT_STORAGE_SIZE 400
 #endif
 #endif
 #define EMQ_CLIENT_STORAGE_ALIGN 8
@@ -2046,8 +2046,10 @@ const char *emq_connack_str(uint8_t return_code);
  * outbox, subscriptions and handlers are kept; the next connect (or
  * automatic reconnect) uses the new settings. Fixed at creation and
  * ignored here: buffer and table sizes, `inflight_window`,
- * `outbox_max_messages`, the offline queueing flags, `tls`, `transport`,
- * `tcp_nodelay`, `persistence`. Hosts copy the strings; firmware builds
+ * `outbox_max_messages`, the offline queueing flags (firmware builds,
+ * which read these three from the options they borrow, take them from
+ * `options` too), `tls`, `transport`, `tcp_nodelay`, `persistence`.
+ * Hosts copy the strings; firmware builds
  * borrow `options` itself and its strings, unchanged, until
  * `emq_client_deinit` or the next reconfigure. Errors
  * change nothing: EMQ_ERR_ALREADY_CONNECTED while connected or connecting,

@@ -22,7 +22,7 @@ use crate::codec::{
     decode_from_server, frame, publish_head, ConnectReturnCode, Decoded, Packet as Wire, Publish,
     PublishHead, QoS, SubscribeTopic, TopicList,
 };
-use crate::session::{ConnectOptions, Event, Memory, Session, State};
+use crate::session::{ConfigSource, ConnectOptions, Event, Memory, Session, State};
 use crate::time::{self, Millis};
 use crate::transport::{Clock, Transport};
 use crate::Error;
@@ -121,7 +121,9 @@ pub struct Client<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]
     rx: R,
     rx_start: usize,
     rx_end: usize,
-    command_timeout_ms: u32,
+    /// The command timeout, or nothing when the session's settings have it
+    /// (firmware reads it from the caller's options).
+    command_timeout: <M::Config as ConfigSource>::Timeout,
     /// Why a write closed the connection inside publish/subscribe, not yet
     /// reported as [`ClientEvent::ConnectionLost`].
     unreported_loss: Option<Error>,
@@ -157,13 +159,31 @@ pub struct InputWindow {
     connection: u16,
 }
 
-/// A PUBLISH larger than the receive buffer whose topic does not fit in it.
+/// A PUBLISH larger than the receive buffer whose topic does not fit in it:
+/// its flags (the first byte's low 4 bits) in the top 4 bits, and 1 + its
+/// payload bytes after the packet id (under 2^28 - 1: the remaining length
+/// is at most 2^28 - 1 and holds the topic's length field too) in the low
+/// 28 bits, never 0. One word: `Option<LongTopic>` takes 4 bytes, not 8.
 #[derive(Debug, Clone, Copy)]
-struct LongTopic {
-    /// Never 0 for a PUBLISH; the niche keeps `Option<LongTopic>` small.
-    first_byte: core::num::NonZeroU8,
+struct LongTopic(core::num::NonZeroU32);
+
+impl LongTopic {
+    const LEN_MASK: u32 = 0x0FFF_FFFF;
+
+    fn new(first_byte: u8, payload_len: usize) -> Option<LongTopic> {
+        let len = (payload_len as u32).wrapping_add(1) & Self::LEN_MASK;
+        core::num::NonZeroU32::new(u32::from(first_byte & 0x0F) << 28 | len).map(LongTopic)
+    }
+
+    /// The first byte's flags (DUP, QoS, RETAIN).
+    fn flags(self) -> u8 {
+        (self.0.get() >> 28) as u8
+    }
+
     /// Payload bytes after the packet id.
-    payload_len: usize,
+    fn payload_len(self) -> usize {
+        ((self.0.get() & Self::LEN_MASK) as usize).wrapping_sub(1)
+    }
 }
 
 /// Writes all pending output, continuing resends as room frees up.
@@ -212,7 +232,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             rx,
             rx_start: 0,
             rx_end: 0,
-            command_timeout_ms,
+            command_timeout: M::Config::keep_timeout(command_timeout_ms),
             unreported_loss: None,
             skip: 0,
             long_topic: None,
@@ -314,13 +334,27 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     /// Bound on connect and on every write, in milliseconds.
+    #[inline(always)]
     pub fn command_timeout_ms(&self) -> u32 {
-        self.command_timeout_ms
+        self.session.kept_config().timeout_ms(self.command_timeout)
+    }
+
+    /// Replaces what the session keeps of its settings (see
+    /// [`Session::set_config`]).
+    #[cfg(not(feature = "std"))]
+    pub(crate) fn set_session_config(&mut self, config: M::Config) {
+        self.session.set_config(config);
+    }
+
+    /// The protocol state machine, mutably (for what the C layer keeps in
+    /// it; see [`Session::keep_while_disconnected`]).
+    pub(crate) fn session_mut(&mut self) -> &mut Session<M> {
+        &mut self.session
     }
 
     /// Sets the bound on connect and every write.
     pub fn set_command_timeout(&mut self, timeout_ms: u32) {
-        self.command_timeout_ms = timeout_ms;
+        self.command_timeout = M::Config::keep_timeout(timeout_ms);
     }
 
     /// Sends CONNECT over an open `transport` and waits (at most the command
@@ -334,7 +368,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         self.start_connect(transport, options)?;
         // Bounded: the CONNACK deadline ends the wait with ConnectFailed.
         loop {
-            match self.poll_event(self.command_timeout_ms)? {
+            match self.poll_event(self.command_timeout_ms())? {
                 Some(ClientEvent::Connected { session_present }) => {
                     return Ok(Connected { session_present })
                 }
@@ -427,8 +461,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// While a connection waits for CONNACK: when it gives up (a command
     /// timeout after CONNECT, or after the latest MQTT 5 AUTH step).
     fn connack_deadline(&self) -> Option<Millis> {
+        // Read first: the two loads then need no branch between them.
+        let timeout_ms = self.command_timeout_ms();
         let since = self.session.connack_wait_since()?;
-        Some(time::after(since, self.command_timeout_ms))
+        Some(time::after(since, timeout_ms))
     }
 
     /// Queues and writes a PUBLISH; returns its packet id (0 for QoS 0).
@@ -631,13 +667,9 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     }
 
     fn flush_output(&mut self) -> Result<(), Error> {
+        let timeout_ms = self.command_timeout_ms();
         let transport = self.transport.as_mut().ok_or(Error::NotConnected)?;
-        flush(
-            &mut self.session,
-            transport,
-            &mut self.clock,
-            self.command_timeout_ms,
-        )
+        flush(&mut self.session, transport, &mut self.clock, timeout_ms)
     }
 
     /// Flushes; a failed write leaves a half-written stream, so the
@@ -942,7 +974,7 @@ fn oversized(
 ) -> Result<Oversized<'_>, Error> {
     if let Some(long) = long {
         // The topic has been read through: the packet id is next.
-        let first_byte = long.first_byte.get();
+        let first_byte = long.flags();
         let qos = QoS::from_u8((first_byte >> 1) & 3)?;
         let id_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
         let Some(id) = buffered.get(..id_len) else {
@@ -966,7 +998,7 @@ fn oversized(
                 payload: nothing,
             },
             len: id_len,
-            rest: long.payload_len,
+            rest: long.payload_len(),
         });
     }
     // The largest start of the payload is reported, and the head is decoded
@@ -984,15 +1016,10 @@ fn oversized(
         PublishHead::TopicTooLong { id_at } => {
             // QoS 1 and 2 carry a packet id.
             let id_len = if header.first_byte & 0x06 != 0 { 2 } else { 0 };
-            let first_byte =
-                core::num::NonZeroU8::new(header.first_byte).ok_or(Error::InvalidFlags)?;
-            Ok(Oversized::ToId {
-                skip: id_at,
-                long: LongTopic {
-                    first_byte,
-                    payload_len: header.total_len() - id_at - id_len,
-                },
-            })
+            // Never `None` (the length part is never 0).
+            let long = LongTopic::new(header.first_byte, header.total_len() - id_at - id_len)
+                .ok_or(Error::InvalidFlags)?;
+            Ok(Oversized::ToId { skip: id_at, long })
         }
         // What fit of the payload runs to the buffer's end, so what fit
         // plus `rest` is its whole length (see `Client::overflow_len`).

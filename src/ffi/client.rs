@@ -27,7 +27,7 @@ use crate::Error;
 /// A poll turn for a transport whose `connect` is in progress (`open_turn`).
 pub(crate) type OpenTurn = fn(&emq_client, &mut Link) -> Option<emq_err>;
 
-use crate::time::{self, Millis};
+use crate::time;
 
 /// The persistence hooks a client keeps: none (and no room for them)
 /// without the `persistence` feature.
@@ -66,11 +66,12 @@ pub(crate) struct Core {
     pub(crate) connect: sys::ConnectSettings,
     /// The broker of the latest connect request.
     pub(crate) target: Option<Target>,
-    /// While a firmware transport's `connect` is in progress: when the
-    /// attempt gives up, and the turn that polls it (set only by
-    /// `emq_client_connect_start`, so a firmware that never calls it links
-    /// none of this).
-    pub(crate) opening: Option<(Millis, OpenTurn)>,
+    /// While a firmware transport's `connect` is in progress: the turn
+    /// that polls it (set only by `emq_client_connect_start`, so a firmware
+    /// that never calls it links none of this). When the attempt gives up
+    /// is kept in the disconnected session
+    /// (`Session::keep_while_disconnected`), not here.
+    pub(crate) opening: Option<OpenTurn>,
     pub(crate) persistence: Persistence,
     pub(crate) callbacks: Callbacks,
     pub(crate) user_data: *mut c_void,
@@ -126,6 +127,8 @@ fn c_log_level(level: LogLevel) -> emq_log_level {
 /// What `emq_options` says, checked, with its strings borrowed.
 pub(crate) struct CheckedOptions<'a> {
     pub(crate) connect: ConnectOptions<'a>,
+    // Firmware reads these from the options it keeps (`KeptOptions`).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) config: SessionConfig,
     pub(crate) behaviour: Behaviour,
     pub(crate) transport: emq_transport_choice,
@@ -850,7 +853,11 @@ fn start_attempt(
     let core = &mut *guard;
     if let (Ok(None), Some(turn)) = (&transport, start_only) {
         let now = core.sup.client_mut().now_ms();
-        core.opening = Some((time::after(now, timeout), turn));
+        core.sup
+            .client_mut()
+            .session_mut()
+            .keep_while_disconnected(time::after(now, timeout));
+        core.opening = Some(turn);
         return Ok(());
     }
     let sent = send_connect(core, transport.and_then(|t| t.ok_or(Error::ConnectFailed)));
@@ -890,7 +897,8 @@ fn queue_connect(
 fn open_turn(c: &emq_client, link: &mut Link) -> Option<emq_err> {
     let (target, deadline, now) = {
         let mut core = c.core();
-        let (deadline, _) = core.opening?;
+        core.opening?;
+        let deadline = core.sup.client().session().kept_while_disconnected();
         let now = core.sup.client_mut().now_ms();
         (core.target.as_ref().cloned()?, deadline, now)
     };
@@ -1181,7 +1189,7 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
             Ok(link) => link,
             Err(err) => return err,
         };
-        let opening = c.core().opening.map(|(_, turn)| turn);
+        let opening = c.core().opening;
         if let Some(result) = opening.and_then(|turn| turn(c, &mut link)) {
             return result;
         }
@@ -1317,7 +1325,7 @@ pub unsafe extern "C" fn emq_client_wait(
                 // a reconnect attempt would only find it under way, so the
                 // loop would spin until the deadline (forever on a clock
                 // that stands still meanwhile).
-                let opening = c.core().opening.map(|(_, turn)| turn);
+                let opening = c.core().opening;
                 if let Some(result) = opening.and_then(|turn| turn(c, &mut link)) {
                     if result != EMQ_OK {
                         return result;
@@ -1953,8 +1961,10 @@ pub extern "C" fn emq_connack_str(return_code: u8) -> *const c_char {
 /// outbox, subscriptions and handlers are kept; the next connect (or
 /// automatic reconnect) uses the new settings. Fixed at creation and
 /// ignored here: buffer and table sizes, `inflight_window`,
-/// `outbox_max_messages`, the offline queueing flags, `tls`, `transport`,
-/// `tcp_nodelay`, `persistence`. Hosts copy the strings; firmware builds
+/// `outbox_max_messages`, the offline queueing flags (firmware builds,
+/// which read these three from the options they borrow, take them from
+/// `options` too), `tls`, `transport`, `tcp_nodelay`, `persistence`.
+/// Hosts copy the strings; firmware builds
 /// borrow `options` itself and its strings, unchanged, until
 /// `emq_client_deinit` or the next reconfigure. Errors
 /// change nothing: EMQ_ERR_ALREADY_CONNECTED while connected or connecting,
@@ -1979,6 +1989,10 @@ pub unsafe extern "C" fn emq_client_reconfigure(
             }
             checked.select_protocol(&mut core.sup)?;
             core.connect = sys::ConnectSettings::from_checked(&checked, options);
+            // Firmware: the session reads its settings from the options it
+            // keeps, now these.
+            #[cfg(not(feature = "std"))]
+            sys::keep_options(&mut core.sup, options);
             core.sup.set_behaviour(checked.behaviour);
             core.sup
                 .client_mut()

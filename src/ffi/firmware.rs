@@ -26,7 +26,7 @@ use crate::client::log::LogRecord;
 use crate::client::subscriptions::{Entry, Subscriptions, TableMemory};
 use crate::client::{supervisor, Client, ClientEvent};
 use crate::codec::{Connect, LastWill, ProtocolLevel};
-use crate::session::{ConnectOptions, Memory, Parts, Session, Slot};
+use crate::session::{ConfigSource, ConnectOptions, Memory, Parts, Session, SessionConfig, Slot};
 use crate::time::{self, Millis};
 pub use crate::transport::callbacks::{
     emq_clock_ms, emq_transport, emq_transport_close, emq_transport_connect, emq_transport_recv,
@@ -56,15 +56,15 @@ pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
 /// Bytes of storage `emq_client_init` needs on 32-bit targets (Cortex-M,
 /// RISC-V) with every client feature; `EMQ_CLIENT_STORAGE_SIZE` in the
 /// header. Builds with fewer features need less (`emq_client_storage_size`).
-pub const STORAGE_SIZE_32: usize = 424;
+pub const STORAGE_SIZE_32: usize = 400;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_64: usize = 672;
+pub const STORAGE_SIZE_64: usize = 632;
 /// With the `mqtt5` feature too (its session keeps the server's limits and
 /// the assigned client id): `EMQ_CLIENT_STORAGE_SIZE_MQTT5`, which
 /// `EMQ_CLIENT_STORAGE_SIZE` becomes when `EMBERMQ_MQTT5` is defined.
-pub const STORAGE_SIZE_MQTT5_32: usize = 600;
+pub const STORAGE_SIZE_MQTT5_32: usize = 576;
 /// The same on 64-bit hosts.
-pub const STORAGE_SIZE_MQTT5_64: usize = 912;
+pub const STORAGE_SIZE_MQTT5_64: usize = 880;
 /// Alignment of that storage; `EMQ_CLIENT_STORAGE_ALIGN` in the header.
 pub const STORAGE_ALIGN: usize = 8;
 
@@ -168,6 +168,7 @@ pub(crate) struct FirmwareMemory {
 }
 
 impl Memory for FirmwareMemory {
+    type Config = KeptOptions;
     fn parts(&mut self) -> Parts<'_> {
         Parts {
             slots: self.slots.as_mut(),
@@ -179,6 +180,37 @@ impl Memory for FirmwareMemory {
 
     fn tx(&self) -> &[u8] {
         self.tx.as_ref()
+    }
+}
+
+/// The caller's `emq_options`, kept by pointer (see `ConnectSettings`):
+/// the session reads its settings and the client its command timeout from
+/// them at each use, instead of 16 bytes of copies, and CONNECT its fields.
+/// Set by init and reconfigure.
+#[derive(Clone, Copy)]
+pub(crate) struct KeptOptions(pub(crate) &'static emq_options);
+
+impl ConfigSource for KeptOptions {
+    /// `command_timeout_ms` is in the options: the client keeps nothing.
+    type Timeout = ();
+    #[inline(always)]
+    fn config(&self) -> SessionConfig {
+        let o = self.0;
+        SessionConfig {
+            // Not capped at the packet-id slots: every message on the wire
+            // holds one, so they cap it anyway.
+            inflight_window: o.inflight_window,
+            ping_timeout_ms: None,
+            outbox_limit: o.outbox_max_messages,
+            queue_offline: o.queue_offline,
+            queue_qos0_offline: o.queue_qos0_offline,
+        }
+    }
+    #[inline(always)]
+    fn keep_timeout(_: u32) {}
+    #[inline(always)]
+    fn timeout_ms(&self, (): ()) -> u32 {
+        self.0.command_timeout_ms
     }
 }
 
@@ -258,20 +290,21 @@ pub(crate) enum TargetSet {
     Yes = 1,
 }
 
-/// The caller's `emq_options`, kept by pointer rather than copied (48
-/// bytes less client storage): `emq_client_init` and
-/// `emq_client_reconfigure` check them, and the contract keeps them valid
-/// and unchanged until `emq_client_deinit` or the next reconfigure, so each
-/// CONNECT reads them again without checking.
-pub(crate) struct ConnectSettings(
-    &'static emq_options,
-    /// MQTT 5: the CONNECT properties and the Will Properties.
-    #[cfg(feature = "mqtt5")]
-    [super::v5::CProperties<'static>; 2],
-);
+/// What CONNECT is built from: the caller's `emq_options`, kept by pointer
+/// in the session (`KeptOptions`) rather than copied (48 bytes less client
+/// storage): `emq_client_init` and `emq_client_reconfigure` check them, and
+/// the contract keeps them valid and unchanged until `emq_client_deinit` or
+/// the next reconfigure, so each CONNECT reads them again without checking.
+/// MQTT 5 adds the checked CONNECT properties and Will Properties.
+pub(crate) struct ConnectSettings(#[cfg(feature = "mqtt5")] [super::v5::CProperties<'static>; 2]);
+
+/// The options `sup`'s session keeps.
+fn kept_options(sup: &Supervisor) -> &'static emq_options {
+    sup.client().session().kept_config().0
+}
 
 impl ConnectSettings {
-    /// Keeps `options`, which `checked` came from.
+    /// The settings beside `options`, which `checked` came from.
     ///
     /// # Safety
     /// `options` must be the non-NULL options `checked` was checked from,
@@ -281,28 +314,27 @@ impl ConnectSettings {
         options: *const emq_options,
     ) -> Self {
         let settings = ConnectSettings(
-            // SAFETY: non-NULL and valid for the settings' life (contract).
-            unsafe { &*options },
             #[cfg(feature = "mqtt5")]
             checked.properties,
         );
         // What each CONNECT reads is what was checked.
+        // SAFETY: non-NULL and valid (contract).
+        let o = unsafe { &*options };
         #[cfg(feature = "mqtt5")]
         debug_assert!(
             ConnectOptions {
                 properties: checked.connect.properties,
                 will_properties: checked.connect.will_properties,
-                ..settings.options()
+                ..settings.options_from(o)
             } == checked.connect
         );
         #[cfg(not(feature = "mqtt5"))]
-        debug_assert!(settings.options() == checked.connect);
+        debug_assert!(settings.options_from(o) == checked.connect);
         settings
     }
 
-    /// The CONNECT the settings describe (MQTT 3.1.x fields).
-    fn packet(&self) -> Connect<'_> {
-        let o = self.0;
+    /// The CONNECT `o` describes (MQTT 3.1.x fields).
+    fn packet(o: &'static emq_options) -> Connect<'static> {
         // SAFETY (all blocks below): the pointers and lengths passed
         // `check_options` (strings NUL-terminated UTF-8, byte pointers valid
         // for their lengths) and are unchanged since (contract).
@@ -339,9 +371,9 @@ impl ConnectSettings {
         packet
     }
 
-    /// The settings as the session takes them.
-    pub(crate) fn options(&self) -> ConnectOptions<'_> {
-        let p = self.packet();
+    /// The settings as the session takes them, from `o`.
+    fn options_from(&self, o: &'static emq_options) -> ConnectOptions<'_> {
+        let p = Self::packet(o);
         ConnectOptions {
             client_id: p.client_id,
             username: p.username,
@@ -351,10 +383,17 @@ impl ConnectSettings {
             protocol: p.protocol,
             will: p.will,
             #[cfg(feature = "mqtt5")]
-            properties: self.1[0].properties(),
+            properties: self.0[0].properties(),
             #[cfg(feature = "mqtt5")]
-            will_properties: self.1[1].properties(),
+            will_properties: self.0[1].properties(),
         }
+    }
+
+    /// The settings as the session takes them, from the options `sup`
+    /// keeps.
+    #[cfg(feature = "mqtt5")]
+    pub(crate) fn options<'a>(&'a self, sup: &Supervisor) -> ConnectOptions<'a> {
+        self.options_from(kept_options(sup))
     }
 
     /// Has `sup`'s client put CONNECT in the send buffer over `transport`.
@@ -365,12 +404,26 @@ impl ConnectSettings {
         sup: &mut Supervisor,
         transport: Transport,
     ) -> Result<(), Error> {
+        let o = kept_options(sup);
         #[cfg(feature = "mqtt5")]
-        return sup.client_mut().queue_connect(transport, &self.options());
+        return sup
+            .client_mut()
+            .queue_connect(transport, &self.options_from(o));
         #[cfg(not(feature = "mqtt5"))]
         sup.client_mut()
-            .queue_connect_packet(transport, &self.packet())
+            .queue_connect_packet(transport, &Self::packet(o))
     }
+}
+
+/// Keeps `options` (checked) for the session's settings and CONNECT, in
+/// place of those reconfigure replaces.
+///
+/// # Safety
+/// As for `ConnectSettings::from_checked`.
+pub(crate) unsafe fn keep_options(sup: &mut Supervisor, options: *const emq_options) {
+    // SAFETY: non-NULL and valid while kept (contract).
+    sup.client_mut()
+        .set_session_config(KeptOptions(unsafe { &*options }));
 }
 
 /// Nothing beyond the shared state.
@@ -1288,7 +1341,8 @@ unsafe fn init(
         // work memory come with it).
         return Err(EMQ_ERR_UNSUPPORTED);
     }
-    let mut config = checked.config;
+    // SAFETY: non-NULL (checked by `options_arg`) and kept valid (contract).
+    let config = KeptOptions(unsafe { &*options });
     let client = storage.cast::<emq_client>();
     // SAFETY: in bounds of the checked storage (no reference is made).
     let handle = unsafe { addr_of_mut!((*client).0) };
@@ -1340,7 +1394,6 @@ unsafe fn init(
                 FirmwareTable::new(RawSlice::EMPTY, RawSlice::EMPTY),
             ),
         };
-        config.inflight_window = config.inflight_window.min(slots.as_ref().len() as u16);
         let memory = FirmwareMemory {
             slots,
             inbound_qos2,

@@ -83,11 +83,13 @@ impl ConnectSettings {
         sup: &mut Supervisor,
         transport: Transport,
     ) -> Result<(), Error> {
-        sup.client_mut().queue_connect(transport, &self.options())
+        let options = self.options(sup);
+        sup.client_mut().queue_connect(transport, &options)
     }
 
-    /// The settings as the session takes them.
-    pub(crate) fn options(&self) -> ConnectOptions<'_> {
+    /// The settings as the session takes them (`sup` as in firmware
+    /// builds, which read them from the options its session keeps).
+    pub(crate) fn options(&self, _: &Supervisor) -> ConnectOptions<'_> {
         ConnectOptions {
             client_id: &self.client_id,
             username: self.username.as_deref(),

@@ -611,7 +611,7 @@ pub unsafe extern "C" fn emq_client_auth(
             let given = properties
                 .properties()
                 .get(PropertyId::AuthenticationMethod);
-            let options = core.connect.options();
+            let options = core.connect.options(&core.sup);
             let announced = options.properties.get(PropertyId::AuthenticationMethod);
             if announced.is_some() && given != announced {
                 return Err(EMQ_ERR_INVALID_PROPERTY);

@@ -3,6 +3,8 @@
 //! (firmware that places everything itself) or boxed slices sized at run
 //! time (hosts).
 
+use super::SessionConfig;
+
 /// What a slot of the packet-id table is waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotKind {
@@ -65,10 +67,42 @@ pub struct Parts<'m> {
 
 /// Memory a [`Session`](super::Session) can run in.
 pub trait Memory {
+    /// What the session keeps of its settings: a [`SessionConfig`] copy,
+    /// or (firmware) a reference to settings the caller keeps anyway,
+    /// read again at each use instead of copied into the session.
+    type Config: ConfigSource;
     /// All parts, mutably.
     fn parts(&mut self) -> Parts<'_>;
     /// The send buffer, read-only.
     fn tx(&self) -> &[u8];
+}
+
+/// The settings a session works by, from what it keeps of them.
+pub trait ConfigSource {
+    /// What the client keeps of its command timeout: the milliseconds, or
+    /// nothing when this source has them (firmware's options).
+    type Timeout: Copy;
+    fn config(&self) -> SessionConfig;
+    /// `ms` as the client keeps it.
+    fn keep_timeout(ms: u32) -> Self::Timeout;
+    /// The command timeout, from what the client keeps of it.
+    fn timeout_ms(&self, kept: Self::Timeout) -> u32;
+}
+
+impl ConfigSource for SessionConfig {
+    type Timeout = u32;
+    #[inline(always)]
+    fn config(&self) -> SessionConfig {
+        *self
+    }
+    #[inline(always)]
+    fn keep_timeout(ms: u32) -> u32 {
+        ms
+    }
+    #[inline(always)]
+    fn timeout_ms(&self, kept: u32) -> u32 {
+        kept
+    }
 }
 
 /// Memory in fixed-size arrays: for firmware, as a `static` or on the stack.
@@ -109,6 +143,7 @@ impl<const SLOTS: usize, const STORE: usize, const INBOUND: usize, const TX: usi
 impl<const SLOTS: usize, const STORE: usize, const INBOUND: usize, const TX: usize> Memory
     for ArrayMemory<SLOTS, STORE, INBOUND, TX>
 {
+    type Config = SessionConfig;
     fn parts(&mut self) -> Parts<'_> {
         Parts {
             slots: &mut self.slots,
@@ -132,6 +167,7 @@ pub struct SliceMemory<'a> {
 }
 
 impl Memory for SliceMemory<'_> {
+    type Config = SessionConfig;
     fn parts(&mut self) -> Parts<'_> {
         Parts {
             slots: self.slots,
@@ -321,6 +357,7 @@ impl HeapMemory {
 
 #[cfg(feature = "std")]
 impl Memory for HeapMemory {
+    type Config = SessionConfig;
     fn parts(&mut self) -> Parts<'_> {
         Parts {
             slots: &mut self.slots,

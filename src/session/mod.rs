@@ -27,7 +27,7 @@ mod v5;
 pub use v5::{disconnect_reason, ConnectV5, ASSIGNED_ID_CAPACITY};
 
 pub use inbound::BITMAP_WORDS as INBOUND_QOS2_BITMAP_WORDS;
-pub use memory::{ArrayMemory, Memory, Parts, SliceMemory, Slot, SlotKind};
+pub use memory::{ArrayMemory, ConfigSource, Memory, Parts, SliceMemory, Slot, SlotKind};
 
 use crate::codec::{self, Encode};
 use crate::codec::{
@@ -179,7 +179,8 @@ pub enum Event<'a> {
 /// The MQTT 3.1.1 client state machine.
 pub struct Session<M: Memory> {
     memory: M,
-    config: SessionConfig,
+    /// The settings, or where they are read from.
+    config: M::Config,
     state: State,
     /// Keepalive in seconds, as CONNECT gave it (0: none); 2 bytes, not a
     /// `u32` of milliseconds.
@@ -235,7 +236,7 @@ impl<M: Memory> Session<M> {
     // Inlined so firmware can construct it in place, without a second
     // copy of the whole session on a small stack.
     #[inline(always)]
-    pub fn new(memory: M, config: SessionConfig) -> Self {
+    pub fn new(memory: M, config: M::Config) -> Self {
         let mut session = Self::new_cleared(memory, config);
         let parts = session.memory.parts();
         parts.slots.fill(Slot::FREE);
@@ -248,7 +249,7 @@ impl<M: Memory> Session<M> {
     /// its tables): without the clearing, which takes the session's
     /// address, firmware builds the session straight into its storage.
     #[inline(always)]
-    pub(crate) fn new_cleared(memory: M, config: SessionConfig) -> Self {
+    pub(crate) fn new_cleared(memory: M, config: M::Config) -> Self {
         Session {
             memory,
             config,
@@ -281,8 +282,21 @@ impl<M: Memory> Session<M> {
     }
 
     /// The configuration given at creation.
-    pub fn config(&self) -> &SessionConfig {
+    #[inline(always)]
+    pub fn config(&self) -> SessionConfig {
+        self.config.config()
+    }
+
+    /// What the session keeps of its settings (as given to `new`).
+    pub(crate) fn kept_config(&self) -> &M::Config {
         &self.config
+    }
+
+    /// Replaces what the session keeps of its settings (firmware: the
+    /// options a reconfigure gave, the old ones no longer valid).
+    #[cfg(not(feature = "std"))]
+    pub(crate) fn set_config(&mut self, config: M::Config) {
+        self.config = config;
     }
 
     /// Outbound QoS 1/2 messages written on this connection and not yet
@@ -316,6 +330,19 @@ impl<M: Memory> Session<M> {
     /// received meanwhile (an MQTT 5 AUTH step) moves it on.
     pub fn connack_wait_since(&self) -> Option<Millis> {
         self.connack_pending.then_some(self.last_received_ms)
+    }
+
+    /// Keeps `ms` for the layer above while disconnected (the C layer: when
+    /// opening a transport gives up), in `last_received_ms`: nothing reads
+    /// that until CONNECT sets it again, so no field of its own.
+    pub(crate) fn keep_while_disconnected(&mut self, ms: Millis) {
+        debug_assert!(self.state == State::Disconnected);
+        self.last_received_ms = ms;
+    }
+
+    /// What [`keep_while_disconnected`](Self::keep_while_disconnected) kept.
+    pub(crate) fn kept_while_disconnected(&self) -> Millis {
+        self.last_received_ms
     }
 
     /// The layer above has finished with the CONNACK (see
@@ -403,7 +430,7 @@ impl<M: Memory> Session<M> {
             QoS::AtLeastOnce => SlotKind::AwaitPubAck,
             QoS::ExactlyOnce => SlotKind::AwaitPubRec,
         };
-        if self.queued >= self.config.outbox_limit {
+        if self.queued >= self.config().outbox_limit {
             return Err(Error::StoreFull);
         }
         let id = publish.packet_id;
@@ -511,8 +538,8 @@ impl<M: Memory> Session<M> {
         }
         let connected = self.state == State::Connected;
         let offline_ok = match qos {
-            QoS::AtMostOnce => self.config.queue_qos0_offline,
-            _ => self.config.queue_offline,
+            QoS::AtMostOnce => self.config().queue_qos0_offline,
+            _ => self.config().queue_offline,
         };
         // Waiting for CONNACK counts as offline: the outbox goes out after it.
         let offline = matches!(self.state, State::Disconnected | State::AwaitingConnAck);
@@ -535,7 +562,7 @@ impl<M: Memory> Session<M> {
         }
         // Before anything is taken for it, so a bad topic leaves no trace.
         topic::validate_topic_name(topic)?;
-        if self.queued >= self.config.outbox_limit {
+        if self.queued >= self.config().outbox_limit {
             return Err(Error::StoreFull);
         }
         let slot = if qos == QoS::AtMostOnce {
@@ -876,7 +903,7 @@ impl<M: Memory> Session<M> {
     }
 
     fn ping_timeout_ms(&self) -> u32 {
-        match self.config.ping_timeout_ms {
+        match self.config().ping_timeout_ms {
             Some(ms) => ms.get(),
             None => (self.keep_alive_ms() / 2).max(1000),
         }
@@ -933,7 +960,8 @@ impl<M: Memory> Session<M> {
                 continue;
             }
             let qos0 = entry.packet_id == 0;
-            if !qos0 && self.on_wire >= self.config.inflight_window {
+            // Through the field: `parts` borrows the memory meanwhile.
+            if !qos0 && self.on_wire >= self.config.config().inflight_window {
                 return;
             }
             // The server's Receive Maximum (MQTT 5) caps the window too.

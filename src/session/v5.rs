@@ -182,7 +182,7 @@ impl<M: Memory> Session<M> {
     /// The in-flight window of this connection: the configured one, capped
     /// by the server's Receive Maximum.
     pub(super) fn window(&self) -> u16 {
-        self.config.inflight_window.min(self.v5.receive_maximum)
+        self.config().inflight_window.min(self.v5.receive_maximum)
     }
 
     /// Starts an MQTT 5 connection: queues CONNECT v5 announcing
@@ -306,8 +306,8 @@ impl<M: Memory> Session<M> {
         // code byte for byte: scripts/footprint.sh), so not shared.
         let connected = self.state == State::Connected;
         let offline_ok = match qos {
-            QoS::AtMostOnce => self.config.queue_qos0_offline,
-            _ => self.config.queue_offline,
+            QoS::AtMostOnce => self.config().queue_qos0_offline,
+            _ => self.config().queue_offline,
         };
         let offline = matches!(self.state, State::Disconnected | State::AwaitingConnAck);
         if !(connected || (offline_ok && offline)) {
@@ -327,7 +327,7 @@ impl<M: Memory> Session<M> {
             return Ok(0);
         }
         crate::topic::validate_topic_name(topic)?;
-        if self.queued >= self.config.outbox_limit {
+        if self.queued >= self.config().outbox_limit {
             return Err(Error::StoreFull);
         }
         let slot = match qos {
