@@ -383,17 +383,6 @@ impl<M: Memory> Session<M> {
         self.request_v5(SlotKind::AwaitSubAck, topics.len(), subscribe, now_ms)
     }
 
-    /// [`Session::subscribe`] on an MQTT 5 connection: subscription
-    /// options with the QoS only.
-    pub(super) fn subscribe_qos_v5(
-        &mut self,
-        topics: &[crate::codec::SubscribeTopic<'_>],
-        now_ms: Millis,
-    ) -> Result<u16, Error> {
-        let subscribe = |packet_id| v5::SubscribeQos { packet_id, topics };
-        self.request_v5(SlotKind::AwaitSubAck, topics.len(), subscribe, now_ms)
-    }
-
     /// Queues an MQTT 5 UNSUBSCRIBE with `properties` (User Properties);
     /// returns its packet id. The UNSUBACK's reason codes come as
     /// [`Event::UnsubscribedCodes`].
@@ -413,7 +402,8 @@ impl<M: Memory> Session<M> {
 
     /// Queues the SUBSCRIBE or UNSUBSCRIBE `packet` makes for a free packet
     /// id, of `filters` filters, and marks its slot as awaiting `kind`.
-    fn request_v5<P: v5::Encode>(
+    /// Also [`Session::request_filters`]'s on an MQTT 5 connection.
+    pub(super) fn request_v5<P: v5::Encode>(
         &mut self,
         kind: SlotKind,
         filters: usize,

@@ -24,6 +24,7 @@ mod varint;
 mod wire;
 
 pub use decode::{decode_from_server, frame, Decoded};
+pub(crate) use encode::FilterRequest;
 pub use encode::{Encode, PacketSize, SubscribeQos};
 pub use error::V5Error;
 pub use packet::*;
