@@ -221,10 +221,12 @@ impl Encode for Publish<'_> {
     }
 }
 
-/// A [`PubResponse`] with the kind that gives its fixed header.
-struct TypedResponse<'r, 'a> {
-    kind: AckKind,
-    response: &'r PubResponse<'a>,
+/// A [`PubResponse`] with the kind that gives its fixed header: also what
+/// a session queues for one (not a [`ClientPacket`], whose encoder links
+/// every packet type's).
+pub(crate) struct TypedResponse<'r, 'a> {
+    pub kind: AckKind,
+    pub response: &'r PubResponse<'a>,
 }
 
 impl Encode for TypedResponse<'_, '_> {
