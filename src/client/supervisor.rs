@@ -375,18 +375,7 @@ where
                 return;
             }
             let result = if which == Some(Pending::Unsubscribe) {
-                #[cfg(not(feature = "mqtt5"))]
-                let result = self.client.request_filters(&&topics[..count], true);
-                // The MQTT 5 UNSUBSCRIBE encoder takes a list of strings.
-                #[cfg(feature = "mqtt5")]
-                let result = {
-                    let mut filters = [""; RESUBSCRIBE_CHUNK];
-                    for (filter, topic) in filters.iter_mut().zip(&topics[..count]) {
-                        *filter = topic.filter;
-                    }
-                    self.client.unsubscribe(&filters[..count])
-                };
-                result
+                self.client.request_filters(&&topics[..count], true)
             } else {
                 #[cfg(feature = "mqtt5")]
                 if self.client.session().is_v5() {
@@ -440,8 +429,7 @@ where
     /// [`subscribe`](Self::subscribe), or with `unsubscribe`
     /// [`unsubscribe`](Self::unsubscribe) from the filters of `topics`
     /// (their QoS and `handler` unused): one path and the C API's list
-    /// type for both requests. MQTT 5 builds unsubscribe through
-    /// `unsubscribe`, whose string list the MQTT 5 encoder takes.
+    /// type for both requests, at either protocol level.
     pub(crate) fn request_filters(
         &mut self,
         topics: &dyn TopicList,

@@ -132,10 +132,6 @@ pub(crate) trait TopicList {
     fn len(&self) -> usize;
     /// Entry `index`; `None` from `len` on.
     fn topic(&self, index: usize) -> Option<SubscribeTopic<'_>>;
-    /// The list as a slice: MQTT 5 builds, whose encoders take slices,
-    /// only have slices.
-    #[cfg(feature = "mqtt5")]
-    fn as_slice(&self) -> &[SubscribeTopic<'_>];
 }
 
 impl TopicList for &[SubscribeTopic<'_>] {
@@ -144,10 +140,6 @@ impl TopicList for &[SubscribeTopic<'_>] {
     }
     fn topic(&self, index: usize) -> Option<SubscribeTopic<'_>> {
         self.get(index).copied()
-    }
-    #[cfg(feature = "mqtt5")]
-    fn as_slice(&self) -> &[SubscribeTopic<'_>] {
-        self
     }
 }
 

@@ -1644,30 +1644,9 @@ unsafe extern "C" fn filter_request(
     // SAFETY: contract forwarded.
     unsafe {
         request_call(client, packet_id, |core| {
-            // MQTT 5 builds unsubscribe from a list of strings, the one the
-            // MQTT 5 UNSUBSCRIBE encoder takes.
-            #[cfg(feature = "mqtt5")]
-            if shape.unsubscribe {
-                let mut storage = unfilled();
-                // SAFETY: valid per the contract.
-                let filters = filter_args(list.cast(), count, &mut storage)?;
-                return Ok(core.sup.unsubscribe(filters)?);
-            }
             // SAFETY: valid per the contract.
             let list = CFilterList::checked(list, count, shape.unsubscribe)?;
-            #[cfg(not(feature = "mqtt5"))]
             let result = core.sup.request_filters(&list, handler, shape.unsubscribe);
-            #[cfg(feature = "mqtt5")]
-            let result = {
-                let mut storage = unfilled();
-                for (index, slot) in storage.iter_mut().take(list.count).enumerate() {
-                    slot.write(list.topic(index).ok_or(EMQ_ERR_INVALID_ARGUMENT)?);
-                }
-                // SAFETY: `checked` bounds the count by the storage; the
-                // loop wrote that many.
-                let topics = filled(&storage, list.count);
-                core.sup.subscribe(topics, handler)
-            };
             // `?` rather than `map_err`: converted in place, not through
             // an out-of-line `map_err` instance.
             Ok(result?)

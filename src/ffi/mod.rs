@@ -1280,8 +1280,8 @@ impl CFilterList {
         self.entries.wrapping_add(index * stride)
     }
 
-    /// Entry `index`, or `None` from `count` on: the encoder's read (and
-    /// MQTT 5 builds' gathering). Checked again, without the codes (an
+    /// Entry `index`, or `None` from `count` on: the encoder's read.
+    /// Checked again, without the codes (an
     /// entry `check` passed never fails).
     fn topic(&self, index: usize) -> Option<SubscribeTopic<'_>> {
         if index >= self.count {
@@ -1306,9 +1306,6 @@ impl CFilterList {
     }
 }
 
-// MQTT 5 builds gather the list into a slice (see `filter_request`), which
-// their encoders take.
-#[cfg(not(feature = "mqtt5"))]
 impl crate::codec::TopicList for CFilterList {
     fn len(&self) -> usize {
         self.count

@@ -616,28 +616,32 @@ impl<M: Memory> Session<M> {
 
     /// Queues a SUBSCRIBE of `topics`, or with `unsubscribe` an UNSUBSCRIBE
     /// of their filters (their QoS unused), and returns its packet id: one
-    /// list type and one encoder for both requests (the C API's). MQTT 5
-    /// builds unsubscribe through [`unsubscribe`](Self::unsubscribe)
-    /// instead, whose string list the MQTT 5 encoder takes.
+    /// list type and one encoder for both requests (the C API's), at
+    /// either protocol level.
     pub(crate) fn request_filters(
         &mut self,
         topics: &dyn TopicList,
         unsubscribe: bool,
         now_ms: Millis,
     ) -> Result<u16, Error> {
+        let kind = if unsubscribe {
+            SlotKind::AwaitUnsubAck
+        } else {
+            SlotKind::AwaitSubAck
+        };
         #[cfg(feature = "mqtt5")]
-        if self.v5.active && !unsubscribe {
-            return self.subscribe_qos_v5(topics.as_slice(), now_ms);
+        if self.v5.active {
+            let request = |packet_id| crate::codec::v5::FilterRequest {
+                packet_id,
+                unsubscribe,
+                topics,
+            };
+            return self.request_v5(kind, topics.len(), request, now_ms);
         }
         // More filters than a SUBACK can answer count as none.
         let filters = match topics.len() {
             n if n > u16::MAX as usize => 0,
             n => n,
-        };
-        let kind = if unsubscribe {
-            SlotKind::AwaitUnsubAck
-        } else {
-            SlotKind::AwaitSubAck
         };
         let mut packet = SubscribeRequest {
             packet_id: 0,

@@ -383,17 +383,6 @@ impl<M: Memory> Session<M> {
         self.request_v5(SlotKind::AwaitSubAck, topics.len(), subscribe, now_ms)
     }
 
-    /// [`Session::subscribe`] on an MQTT 5 connection: subscription
-    /// options with the QoS only.
-    pub(super) fn subscribe_qos_v5(
-        &mut self,
-        topics: &[crate::codec::SubscribeTopic<'_>],
-        now_ms: Millis,
-    ) -> Result<u16, Error> {
-        let subscribe = |packet_id| v5::SubscribeQos { packet_id, topics };
-        self.request_v5(SlotKind::AwaitSubAck, topics.len(), subscribe, now_ms)
-    }
-
     /// Queues an MQTT 5 UNSUBSCRIBE with `properties` (User Properties);
     /// returns its packet id. The UNSUBACK's reason codes come as
     /// [`Event::UnsubscribedCodes`].
@@ -413,7 +402,8 @@ impl<M: Memory> Session<M> {
 
     /// Queues the SUBSCRIBE or UNSUBSCRIBE `packet` makes for a free packet
     /// id, of `filters` filters, and marks its slot as awaiting `kind`.
-    fn request_v5<P: v5::Encode>(
+    /// Also [`Session::request_filters`]'s on an MQTT 5 connection.
+    pub(super) fn request_v5<P: v5::Encode>(
         &mut self,
         kind: SlotKind,
         filters: usize,
@@ -535,14 +525,14 @@ impl<M: Memory> Session<M> {
                 {
                     self.unknown_acks = self.unknown_acks.wrapping_add(1);
                 }
-                return self.not_found(v5::ClientPacket::PubRel, r.packet_id, now_ms);
+                return self.not_found(v5::AckKind::PubRel, r.packet_id, now_ms);
             }
             // Section 3.7.2.1: a PUBREL for an id with no QoS 2 message
             // pending gets PUBCOMP 0x92.
             S::PubRel(r)
                 if !super::inbound::contains(self.memory.parts().inbound_qos2, r.packet_id) =>
             {
-                return self.not_found(v5::ClientPacket::PubComp, r.packet_id, now_ms);
+                return self.not_found(v5::AckKind::PubComp, r.packet_id, now_ms);
             }
             S::PubRec(r) => Packet::PubRec(r.packet_id),
             // 0x92 (the id was not found) ends the exchange all the same.
@@ -747,17 +737,23 @@ impl<M: Memory> Session<M> {
     /// acknowledgement `kind` and 0x92 Packet Identifier not found.
     fn not_found<'p>(
         &mut self,
-        kind: fn(v5::PubResponse<'static>) -> v5::ClientPacket<'static>,
+        kind: v5::AckKind,
         packet_id: u16,
         now_ms: Millis,
     ) -> Result<Option<Event<'p>>, Error> {
         self.ping_outstanding = false;
         self.last_received_ms = now_ms;
-        let answer = kind(v5::PubResponse {
+        let response = v5::PubResponse {
             packet_id,
             reason: ReasonCode::PACKET_IDENTIFIER_NOT_FOUND,
             properties: Properties::NONE,
-        });
+        };
+        // Typed by `kind` alone: a `ClientPacket` here linked every packet
+        // type's encoder.
+        let answer = v5::TypedResponse {
+            kind,
+            response: &response,
+        };
         self.queue_v5(&answer, now_ms)?;
         Ok(None)
     }

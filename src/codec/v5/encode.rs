@@ -221,10 +221,12 @@ impl Encode for Publish<'_> {
     }
 }
 
-/// A [`PubResponse`] with the kind that gives its fixed header.
-struct TypedResponse<'r, 'a> {
-    kind: AckKind,
-    response: &'r PubResponse<'a>,
+/// A [`PubResponse`] with the kind that gives its fixed header: also what
+/// a session queues for one (not a [`ClientPacket`], whose encoder links
+/// every packet type's).
+pub(crate) struct TypedResponse<'r, 'a> {
+    pub kind: AckKind,
+    pub response: &'r PubResponse<'a>,
 }
 
 impl Encode for TypedResponse<'_, '_> {
@@ -360,6 +362,53 @@ impl Encode for SubscribeQos<'_> {
         for topic in self.topics {
             w.binary(topic.filter.as_bytes());
             w.u8(Self::options(topic.qos).to_byte());
+        }
+        debug_assert_eq!(w.at, size.total());
+    }
+}
+
+/// [`SubscribeQos`], or with `unsubscribe` an UNSUBSCRIBE of the same
+/// filters (no properties), from the session's list type: what a session
+/// sends for its 3.1.1-style requests (the C API's) on an MQTT 5
+/// connection, so that both protocol levels read one list type and the
+/// C caller's list is encoded in place, with no slice gathered.
+pub(crate) struct FilterRequest<'a> {
+    pub packet_id: u16,
+    pub unsubscribe: bool,
+    pub topics: &'a dyn crate::codec::TopicList,
+}
+
+impl Encode for FilterRequest<'_> {
+    fn size(&self) -> Result<PacketSize, V5Error> {
+        // At least one filter [MQTT-3.8.3-2] [MQTT-3.10.3-2]; no
+        // properties, so the context only names the packet.
+        let (mut body, properties) = filter_list_head(
+            self.packet_id,
+            self.topics.len(),
+            &Properties::NONE,
+            PropertyContext::Subscribe,
+        )?;
+        for topic in self.topics.iter() {
+            body += if self.unsubscribe {
+                crate::topic::validate_topic_filter(topic.filter)?;
+                2 + topic.filter.len()
+            } else {
+                subscription_len(topic.filter, SubscribeQos::options(topic.qos))?
+            };
+        }
+        body_size(body, properties, 0)
+    }
+
+    fn write_exact(&self, size: &PacketSize, out: &mut [u8]) {
+        // flags 0010 [MQTT-3.8.1-1] [MQTT-3.10.1-1]
+        let mut w = start(out, if self.unsubscribe { 0xa2 } else { 0x82 }, size);
+        w.u16(self.packet_id);
+        Properties::NONE.write(&mut w, size.properties);
+        for topic in self.topics.iter() {
+            w.binary(topic.filter.as_bytes());
+            if !self.unsubscribe {
+                w.u8(SubscribeQos::options(topic.qos).to_byte());
+            }
         }
         debug_assert_eq!(w.at, size.total());
     }

@@ -25,6 +25,7 @@ mod wire;
 
 pub use decode::{decode_from_server, frame, Decoded};
 pub use encode::{Encode, PacketSize, SubscribeQos};
+pub(crate) use encode::{FilterRequest, TypedResponse};
 pub use error::V5Error;
 pub use packet::*;
 pub use property::{

@@ -1026,6 +1026,62 @@ fn unsubscribe_example_and_rules() {
     );
 }
 
+/// The session's list-type request encodes as the slice encoders do: a
+/// SUBSCRIBE as `SubscribeQos`, an UNSUBSCRIBE as `Unsubscribe` without
+/// properties, with the same errors.
+#[test]
+fn filter_request_matches_the_slice_encoders() {
+    use crate::codec::SubscribeTopic;
+    let topics = [
+        SubscribeTopic {
+            filter: "a/b",
+            qos: QoS::AtLeastOnce,
+        },
+        SubscribeTopic {
+            filter: "$share/g/c/#",
+            qos: QoS::ExactlyOnce,
+        },
+    ];
+    let list: &[SubscribeTopic<'_>] = &topics;
+    let request = |unsubscribe, topics| FilterRequest {
+        packet_id: 7,
+        unsubscribe,
+        topics,
+    };
+    let subscribe = SubscribeQos {
+        packet_id: 7,
+        topics: &topics,
+    };
+    assert_eq!(enc(&request(false, &list)), enc(&subscribe));
+    let filters = ["a/b", "$share/g/c/#"];
+    let unsubscribe = Unsubscribe {
+        packet_id: 7,
+        properties: Properties::NONE,
+        filters: &filters,
+    };
+    assert_eq!(enc(&request(true, &list)), enc(&unsubscribe));
+    let none: &[SubscribeTopic<'_>] = &[];
+    let bad: &[SubscribeTopic<'_>] = &[SubscribeTopic {
+        filter: "a+",
+        qos: QoS::AtMostOnce,
+    }];
+    for unsubscribe in [false, true] {
+        assert_eq!(
+            enc_err(&request(unsubscribe, &none)),
+            V5Error::NoTopicFilters
+        );
+        assert_eq!(
+            enc_err(&request(unsubscribe, &bad)),
+            V5Error::InvalidTopicFilter
+        );
+        let zero = FilterRequest {
+            packet_id: 0,
+            ..request(unsubscribe, &list)
+        };
+        assert_eq!(enc_err(&zero), V5Error::ZeroPacketId);
+    }
+}
+
 #[test]
 fn disconnect_forms_and_rules() {
     let normal = Disconnect {
