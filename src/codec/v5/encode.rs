@@ -341,29 +341,24 @@ impl SubscribeQos<'_> {
     }
 }
 
+impl SubscribeQos<'_> {
+    /// The same packet as the session's list-type request.
+    fn request(&self) -> FilterRequest<'_> {
+        FilterRequest {
+            packet_id: self.packet_id,
+            unsubscribe: false,
+            topics: &self.topics,
+        }
+    }
+}
+
 impl Encode for SubscribeQos<'_> {
     fn size(&self) -> Result<PacketSize, V5Error> {
-        let (mut body, properties) = filter_list_head(
-            self.packet_id,
-            self.topics.len(),
-            &Properties::NONE,
-            PropertyContext::Subscribe,
-        )?;
-        for topic in self.topics {
-            body += subscription_len(topic.filter, Self::options(topic.qos))?;
-        }
-        body_size(body, properties, 0)
+        self.request().size()
     }
 
     fn write_exact(&self, size: &PacketSize, out: &mut [u8]) {
-        let mut w = start(out, 0x82, size); // flags 0010 [MQTT-3.8.1-1]
-        w.u16(self.packet_id);
-        Properties::NONE.write(&mut w, size.properties);
-        for topic in self.topics {
-            w.binary(topic.filter.as_bytes());
-            w.u8(Self::options(topic.qos).to_byte());
-        }
-        debug_assert_eq!(w.at, size.total());
+        self.request().write_exact(size, out)
     }
 }
 

@@ -1027,10 +1027,12 @@ fn unsubscribe_example_and_rules() {
 }
 
 /// The session's list-type request encodes as the slice encoders do: a
-/// SUBSCRIBE as `SubscribeQos`, an UNSUBSCRIBE as `Unsubscribe` without
+/// SUBSCRIBE as `Subscribe` with default options (and `SubscribeQos`, now
+/// built on it, the same), an UNSUBSCRIBE as `Unsubscribe` without
 /// properties, with the same errors.
 #[test]
 fn filter_request_matches_the_slice_encoders() {
+    use super::SubscribeTopic as SubscribeTopic5;
     use crate::codec::SubscribeTopic;
     let topics = [
         SubscribeTopic {
@@ -1048,11 +1050,25 @@ fn filter_request_matches_the_slice_encoders() {
         unsubscribe,
         topics,
     };
-    let subscribe = SubscribeQos {
+    // The full encoder, with every option but the QoS at its default.
+    let with_options = topics.map(|t| SubscribeTopic5 {
+        filter: t.filter,
+        options: SubscriptionOptions {
+            qos: t.qos,
+            ..Default::default()
+        },
+    });
+    let subscribe = Subscribe {
+        packet_id: 7,
+        properties: Properties::NONE,
+        topics: &with_options,
+    };
+    assert_eq!(enc(&request(false, &list)), enc(&subscribe));
+    let subscribe_qos = SubscribeQos {
         packet_id: 7,
         topics: &topics,
     };
-    assert_eq!(enc(&request(false, &list)), enc(&subscribe));
+    assert_eq!(enc(&subscribe_qos), enc(&subscribe));
     let filters = ["a/b", "$share/g/c/#"];
     let unsubscribe = Unsubscribe {
         packet_id: 7,
