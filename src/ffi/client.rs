@@ -869,9 +869,13 @@ fn start_attempt(
 /// none. Inlined, so `queue_connect`'s frame sits right under its caller's.
 #[inline(always)]
 fn send_connect(core: &mut Core, transport: Result<sys::Transport, Error>) -> Result<(), Error> {
-    let started = transport
-        .and_then(|transport| queue_connect(&core.connect, &mut core.sup, transport))
-        .and_then(|()| core.sup.client_mut().write_connect());
+    // `?`, not `and_then`: no out-of-line `and_then` instance per step.
+    #[inline(always)]
+    fn start(core: &mut Core, transport: Result<sys::Transport, Error>) -> Result<(), Error> {
+        queue_connect(&core.connect, &mut core.sup, transport?)?;
+        core.sup.client_mut().write_connect()
+    }
+    let started = start(core, transport);
     if let Err(err) = started {
         core.sup.attempt_failed(err);
     }

@@ -49,6 +49,9 @@ const PACKET_ID_SLOTS: usize = 2;
 /// Inbound QoS 2 messages delivered and awaiting PUBREL at once, without
 /// table memory.
 const INBOUND_QOS2_IDS: usize = 8;
+/// The packet-id slots of a new client, a constant (built in place, not by
+/// a loop).
+const FREE_SLOTS: [Slot; PACKET_ID_SLOTS] = [Slot::FREE; PACKET_ID_SLOTS];
 /// Most filters in one SUBSCRIBE or UNSUBSCRIBE call (MQTT 5 builds gather
 /// them on the stack).
 pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
@@ -1366,13 +1369,13 @@ unsafe fn init(
         let (slots, inbound_qos2, table) = {
             let _ = tables;
             (
-                [Slot::FREE; PACKET_ID_SLOTS],
+                FREE_SLOTS,
                 [0u16; INBOUND_QOS2_IDS],
                 FirmwareTable::new(RawSlice::EMPTY, RawSlice::EMPTY),
             )
         };
         #[cfg(feature = "tables")]
-        addr_of_mut!((*handle).default_slots).write(UnsafeCell::new([Slot::FREE; PACKET_ID_SLOTS]));
+        addr_of_mut!((*handle).default_slots).write(UnsafeCell::new(FREE_SLOTS));
         #[cfg(feature = "tables")]
         addr_of_mut!((*handle).default_inbound_qos2).write(UnsafeCell::new([0; INBOUND_QOS2_IDS]));
         #[cfg(feature = "tables")]
