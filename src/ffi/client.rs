@@ -375,7 +375,11 @@ fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_e
         loop {
             let result = body(&mut core);
             match result {
-                Err(EMQ_ERR_STORE_FULL | EMQ_ERR_INFLIGHT_FULL) if may_wait => {
+                // `may_wait` first: where it is always false (firmware) the
+                // arm folds away, where after the codes it left a select.
+                Err(err)
+                    if may_wait && matches!(err, EMQ_ERR_STORE_FULL | EMQ_ERR_INFLIGHT_FULL) =>
+                {
                     let limit = core.sup.client().command_timeout_ms();
                     let now = core.sup.client_mut().now_ms();
                     let waited = time::elapsed(now, *started.get_or_insert(now));

@@ -1114,21 +1114,16 @@ pub unsafe extern "C" fn emq_tables_size(buffers: *const emq_buffers) -> usize {
     table_layout(b, 0).map_or(usize::MAX, |layout| layout[4])
 }
 
-/// Fills `count` values at byte `offset` of `base` with `value`, returning
-/// them as a slice. Pointer arithmetic from `base`, not an address cast
-/// back to a pointer, so the slice keeps the caller's pointer provenance.
+/// `count` values of `T` at byte `offset` of `base`. Pointer arithmetic
+/// from `base`, not an address cast back to a pointer, so the slice keeps
+/// the caller's pointer provenance.
 ///
 /// # Safety
-/// `base + offset` must be aligned and writable for `count` values, unused
-/// by others.
-unsafe fn fill<T: Copy>(base: *mut u8, offset: usize, count: usize, value: T) -> RawSlice<T> {
+/// `base + offset` must be aligned and valid for `count` values, unused by
+/// others.
+unsafe fn table_at<T>(base: *mut u8, offset: usize, count: usize) -> RawSlice<T> {
     // SAFETY: within the caller's memory per the contract.
-    let ptr = unsafe { base.add(offset) }.cast::<T>();
-    for i in 0..count {
-        // SAFETY: within the memory per the contract.
-        unsafe { ptr.add(i).write(value) };
-    }
-    RawSlice::new(ptr, count)
+    RawSlice::new(unsafe { base.add(offset) }.cast::<T>(), count)
 }
 
 /// Carves the tables out of the caller's table memory, initialized.
@@ -1169,11 +1164,15 @@ unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
     // (checked above), which is the client's alone (contract).
     let mem = b.tables.cast::<u8>();
     unsafe {
+        // Every table starts empty, and an empty slot, id, entry or filter
+        // byte is all zero bits (`Slot::FREE` and `Entry::EMPTY` are: their
+        // tests say so), so one fill clears all four (a loop each before).
+        mem.add(slots_at - base).write_bytes(0, end - slots_at);
         Ok(Some(Tables {
-            slots: fill(mem, slots_at - base, slots, Slot::FREE),
-            inbound_qos2: fill(mem, inbound_at - base, inbound, 0u16),
-            entries: fill(mem, entries_at - base, entries, Entry::EMPTY),
-            filter_bytes: fill(mem, bytes_at - base, end - bytes_at, 0u8),
+            slots: table_at(mem, slots_at - base, slots),
+            inbound_qos2: table_at(mem, inbound_at - base, inbound),
+            entries: table_at(mem, entries_at - base, entries),
+            filter_bytes: table_at(mem, bytes_at - base, end - bytes_at),
         }))
     }
 }
