@@ -148,7 +148,8 @@ impl CheckedOptions<'_> {
     #[inline(always)]
     pub(crate) fn select_protocol(&self, sup: &mut sys::Supervisor) -> Result<(), emq_err> {
         #[cfg(feature = "mqtt5")]
-        sup.client_mut().select_v5(self.v5).map_err(emq_err::from)?;
+        // `?`, not `map_err`: no out-of-line `map_err` instance.
+        sup.client_mut().select_v5(self.v5)?;
         Ok(())
     }
 }

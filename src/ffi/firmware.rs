@@ -1114,16 +1114,20 @@ pub unsafe extern "C" fn emq_tables_size(buffers: *const emq_buffers) -> usize {
     table_layout(b, 0).map_or(usize::MAX, |layout| layout[4])
 }
 
-/// `count` values of `T` at byte `offset` of `base`. Pointer arithmetic
-/// from `base`, not an address cast back to a pointer, so the slice keeps
-/// the caller's pointer provenance.
+/// `count` values of `T` at byte `offset` of `base` (its own pointer also
+/// when empty: aligned, so a valid empty slice). Pointer arithmetic from
+/// `base`, not an address cast back to a pointer, so the slice keeps the
+/// caller's pointer provenance.
 ///
 /// # Safety
 /// `base + offset` must be aligned and valid for `count` values, unused by
 /// others.
-unsafe fn table_at<T>(base: *mut u8, offset: usize, count: usize) -> RawSlice<T> {
-    // SAFETY: within the caller's memory per the contract.
-    RawSlice::new(unsafe { base.add(offset) }.cast::<T>(), count)
+unsafe fn table_at<T>(base: NonNull<u8>, offset: usize, count: usize) -> RawSlice<T> {
+    RawSlice {
+        // SAFETY: within the caller's memory per the contract.
+        ptr: unsafe { base.add(offset) }.cast::<T>(),
+        len: count,
+    }
 }
 
 /// Carves the tables out of the caller's table memory, initialized.
@@ -1131,7 +1135,7 @@ unsafe fn table_at<T>(base: *mut u8, offset: usize, count: usize) -> RawSlice<T>
 /// # Safety
 /// `b.tables` must be NULL or writable for `b.tables_size` bytes.
 unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
-    if b.tables.is_null() {
+    let Some(mem) = NonNull::new(b.tables.cast::<u8>()) else {
         if b.tables_size != 0 {
             return Err(EMQ_ERR_NULL_POINTER);
         }
@@ -1141,7 +1145,7 @@ unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
             return Err(EMQ_ERR_BUFFER_TOO_SMALL);
         }
         return Ok(None);
-    }
+    };
     if !cfg!(feature = "tables")
         || (!cfg!(feature = "subscriptions") && (b.subscriptions != 0 || b.subscription_bytes != 0))
     {
@@ -1162,7 +1166,6 @@ unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
     let entries = (bytes_at - entries_at) / core::mem::size_of::<Entry<Handler>>();
     // SAFETY (all): aligned (by the layout), within the caller's memory
     // (checked above), which is the client's alone (contract).
-    let mem = b.tables.cast::<u8>();
     unsafe {
         // Every table starts empty, and an empty slot, id, entry or filter
         // byte is all zero bits (`Slot::FREE` and `Entry::EMPTY` are: their
