@@ -1310,9 +1310,17 @@ unsafe fn init(
     // SAFETY: valid for the client's life per the contract.
     let transport =
         unsafe { CallbackTransport::new(transport) }.map_err(|_| EMQ_ERR_NULL_POINTER)?;
-    let clock = CallbackClock::new(clock.ok_or(EMQ_ERR_NULL_POINTER)?);
-    // SAFETY: NULL or valid per the contract.
-    let b = unsafe { buffers.as_ref() }.ok_or(EMQ_ERR_NULL_POINTER)?;
+    // `let else` and a NULL test, not `ok_or(..)?`: RISC-V rebuilt each
+    // value from its `Result` (`p + (p == 0)`).
+    let Some(clock) = clock else {
+        return Err(EMQ_ERR_NULL_POINTER);
+    };
+    let clock = CallbackClock::new(clock);
+    if buffers.is_null() {
+        return Err(EMQ_ERR_NULL_POINTER);
+    }
+    // SAFETY: non-NULL, so valid per the contract.
+    let b = unsafe { &*buffers };
     let rx = buffer_arg(b.rx, b.rx_size, MIN_BUFFER)?;
     let tx = buffer_arg(b.tx, b.tx_size, MIN_BUFFER)?;
     let store = buffer_arg(b.store, b.store_size, 0)?;
