@@ -449,8 +449,16 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
 
     /// The second half of [`start_connect`](Self::start_connect): writes
     /// the CONNECT [`queue_connect`](Self::queue_connect) queued.
+    // Inlined (into the C API's one connect path; its second, the polled
+    // open of `emq_client_connect_start`, goes with that call), and no
+    // `inspect_err`, which would be an out-of-line instance of its own.
+    #[inline(always)]
     pub fn write_connect(&mut self) -> Result<(), Error> {
-        self.flush_output().inspect_err(|_| self.drop_connection())
+        let written = self.flush_output();
+        if written.is_err() {
+            self.drop_connection();
+        }
+        written
     }
 
     /// True while a connection waits for its CONNACK.

@@ -639,6 +639,17 @@ mod tests {
     const Q2: QoS = QoS::ExactlyOnce;
 
     #[test]
+    fn empty_entry_is_all_zero_bits() {
+        // Firmware clears its table memory with one zero fill
+        // (`ffi::firmware::carve_tables`), for entries with its handler type.
+        type Handler = (unsafe extern "C" fn(*mut u8), *mut u8);
+        // SAFETY: all zero bits are a valid entry (a zero length, the first
+        // variant of each enum, no handler), which Miri checks.
+        let zeroed: Entry<Handler> = unsafe { core::mem::zeroed() };
+        assert_eq!(zeroed, Entry::EMPTY);
+    }
+
+    #[test]
     fn a_table_holds_at_most_65535_filter_bytes_whatever_its_memory() {
         let mut subs: Subscriptions<HeapTable<u32>, u32> =
             Subscriptions::new(HeapTable::try_new(4, 100_000).unwrap());

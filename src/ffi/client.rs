@@ -148,7 +148,8 @@ impl CheckedOptions<'_> {
     #[inline(always)]
     pub(crate) fn select_protocol(&self, sup: &mut sys::Supervisor) -> Result<(), emq_err> {
         #[cfg(feature = "mqtt5")]
-        sup.client_mut().select_v5(self.v5).map_err(emq_err::from)?;
+        // `?`, not `map_err`: no out-of-line `map_err` instance.
+        sup.client_mut().select_v5(self.v5)?;
         Ok(())
     }
 }
@@ -375,7 +376,11 @@ fn with_room(c: &emq_client, mut body: impl FnMut(&mut Core) -> Result<(), emq_e
         loop {
             let result = body(&mut core);
             match result {
-                Err(EMQ_ERR_STORE_FULL | EMQ_ERR_INFLIGHT_FULL) if may_wait => {
+                // `may_wait` first: where it is always false (firmware) the
+                // arm folds away, where after the codes it left a select.
+                Err(err)
+                    if may_wait && matches!(err, EMQ_ERR_STORE_FULL | EMQ_ERR_INFLIGHT_FULL) =>
+                {
                     let limit = core.sup.client().command_timeout_ms();
                     let now = core.sup.client_mut().now_ms();
                     let waited = time::elapsed(now, *started.get_or_insert(now));
@@ -869,9 +874,13 @@ fn start_attempt(
 /// none. Inlined, so `queue_connect`'s frame sits right under its caller's.
 #[inline(always)]
 fn send_connect(core: &mut Core, transport: Result<sys::Transport, Error>) -> Result<(), Error> {
-    let started = transport
-        .and_then(|transport| queue_connect(&core.connect, &mut core.sup, transport))
-        .and_then(|()| core.sup.client_mut().write_connect());
+    // `?`, not `and_then`: no out-of-line `and_then` instance per step.
+    #[inline(always)]
+    fn start(core: &mut Core, transport: Result<sys::Transport, Error>) -> Result<(), Error> {
+        queue_connect(&core.connect, &mut core.sup, transport?)?;
+        core.sup.client_mut().write_connect()
+    }
+    let started = start(core, transport);
     if let Err(err) = started {
         core.sup.attempt_failed(err);
     }

@@ -49,6 +49,9 @@ const PACKET_ID_SLOTS: usize = 2;
 /// Inbound QoS 2 messages delivered and awaiting PUBREL at once, without
 /// table memory.
 const INBOUND_QOS2_IDS: usize = 8;
+/// The packet-id slots of a new client, a constant (built in place, not by
+/// a loop).
+const FREE_SLOTS: [Slot; PACKET_ID_SLOTS] = [Slot::FREE; PACKET_ID_SLOTS];
 /// Most filters in one SUBSCRIBE or UNSUBSCRIBE call (MQTT 5 builds gather
 /// them on the stack).
 pub(crate) const MAX_FILTERS_PER_CALL: usize = 8;
@@ -1111,21 +1114,20 @@ pub unsafe extern "C" fn emq_tables_size(buffers: *const emq_buffers) -> usize {
     table_layout(b, 0).map_or(usize::MAX, |layout| layout[4])
 }
 
-/// Fills `count` values at byte `offset` of `base` with `value`, returning
-/// them as a slice. Pointer arithmetic from `base`, not an address cast
-/// back to a pointer, so the slice keeps the caller's pointer provenance.
+/// `count` values of `T` at byte `offset` of `base` (its own pointer also
+/// when empty: aligned, so a valid empty slice). Pointer arithmetic from
+/// `base`, not an address cast back to a pointer, so the slice keeps the
+/// caller's pointer provenance.
 ///
 /// # Safety
-/// `base + offset` must be aligned and writable for `count` values, unused
-/// by others.
-unsafe fn fill<T: Copy>(base: *mut u8, offset: usize, count: usize, value: T) -> RawSlice<T> {
-    // SAFETY: within the caller's memory per the contract.
-    let ptr = unsafe { base.add(offset) }.cast::<T>();
-    for i in 0..count {
-        // SAFETY: within the memory per the contract.
-        unsafe { ptr.add(i).write(value) };
+/// `base + offset` must be aligned and valid for `count` values, unused by
+/// others.
+unsafe fn table_at<T>(base: NonNull<u8>, offset: usize, count: usize) -> RawSlice<T> {
+    RawSlice {
+        // SAFETY: within the caller's memory per the contract.
+        ptr: unsafe { base.add(offset) }.cast::<T>(),
+        len: count,
     }
-    RawSlice::new(ptr, count)
 }
 
 /// Carves the tables out of the caller's table memory, initialized.
@@ -1133,7 +1135,7 @@ unsafe fn fill<T: Copy>(base: *mut u8, offset: usize, count: usize, value: T) ->
 /// # Safety
 /// `b.tables` must be NULL or writable for `b.tables_size` bytes.
 unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
-    if b.tables.is_null() {
+    let Some(mem) = NonNull::new(b.tables.cast::<u8>()) else {
         if b.tables_size != 0 {
             return Err(EMQ_ERR_NULL_POINTER);
         }
@@ -1143,7 +1145,7 @@ unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
             return Err(EMQ_ERR_BUFFER_TOO_SMALL);
         }
         return Ok(None);
-    }
+    };
     if !cfg!(feature = "tables")
         || (!cfg!(feature = "subscriptions") && (b.subscriptions != 0 || b.subscription_bytes != 0))
     {
@@ -1164,13 +1166,16 @@ unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
     let entries = (bytes_at - entries_at) / core::mem::size_of::<Entry<Handler>>();
     // SAFETY (all): aligned (by the layout), within the caller's memory
     // (checked above), which is the client's alone (contract).
-    let mem = b.tables.cast::<u8>();
     unsafe {
+        // Every table starts empty, and an empty slot, id, entry or filter
+        // byte is all zero bits (`Slot::FREE` and `Entry::EMPTY` are: their
+        // tests say so), so one fill clears all four (a loop each before).
+        mem.add(slots_at - base).write_bytes(0, end - slots_at);
         Ok(Some(Tables {
-            slots: fill(mem, slots_at - base, slots, Slot::FREE),
-            inbound_qos2: fill(mem, inbound_at - base, inbound, 0u16),
-            entries: fill(mem, entries_at - base, entries, Entry::EMPTY),
-            filter_bytes: fill(mem, bytes_at - base, end - bytes_at, 0u8),
+            slots: table_at(mem, slots_at - base, slots),
+            inbound_qos2: table_at(mem, inbound_at - base, inbound),
+            entries: table_at(mem, entries_at - base, entries),
+            filter_bytes: table_at(mem, bytes_at - base, end - bytes_at),
         }))
     }
 }
@@ -1305,9 +1310,17 @@ unsafe fn init(
     // SAFETY: valid for the client's life per the contract.
     let transport =
         unsafe { CallbackTransport::new(transport) }.map_err(|_| EMQ_ERR_NULL_POINTER)?;
-    let clock = CallbackClock::new(clock.ok_or(EMQ_ERR_NULL_POINTER)?);
-    // SAFETY: NULL or valid per the contract.
-    let b = unsafe { buffers.as_ref() }.ok_or(EMQ_ERR_NULL_POINTER)?;
+    // `let else` and a NULL test, not `ok_or(..)?`: RISC-V rebuilt each
+    // value from its `Result` (`p + (p == 0)`).
+    let Some(clock) = clock else {
+        return Err(EMQ_ERR_NULL_POINTER);
+    };
+    let clock = CallbackClock::new(clock);
+    if buffers.is_null() {
+        return Err(EMQ_ERR_NULL_POINTER);
+    }
+    // SAFETY: non-NULL, so valid per the contract.
+    let b = unsafe { &*buffers };
     let rx = buffer_arg(b.rx, b.rx_size, MIN_BUFFER)?;
     let tx = buffer_arg(b.tx, b.tx_size, MIN_BUFFER)?;
     let store = buffer_arg(b.store, b.store_size, 0)?;
@@ -1366,13 +1379,13 @@ unsafe fn init(
         let (slots, inbound_qos2, table) = {
             let _ = tables;
             (
-                [Slot::FREE; PACKET_ID_SLOTS],
+                FREE_SLOTS,
                 [0u16; INBOUND_QOS2_IDS],
                 FirmwareTable::new(RawSlice::EMPTY, RawSlice::EMPTY),
             )
         };
         #[cfg(feature = "tables")]
-        addr_of_mut!((*handle).default_slots).write(UnsafeCell::new([Slot::FREE; PACKET_ID_SLOTS]));
+        addr_of_mut!((*handle).default_slots).write(UnsafeCell::new(FREE_SLOTS));
         #[cfg(feature = "tables")]
         addr_of_mut!((*handle).default_inbound_qos2).write(UnsafeCell::new([0; INBOUND_QOS2_IDS]));
         #[cfg(feature = "tables")]

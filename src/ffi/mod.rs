@@ -668,8 +668,10 @@ impl Callbacks {
         if ptr.is_null() {
             return Err(EMQ_ERR_NULL_POINTER);
         }
-        // SAFETY: it starts with a `usize` size (contract).
-        let size = unsafe { ptr.cast::<usize>().read_unaligned() };
+        // SAFETY: an `emq_callbacks` (so aligned as one) that starts with
+        // its `usize` size (contract). An aligned read: RISC-V reads an
+        // unaligned word a byte at a time.
+        let size = unsafe { core::ptr::addr_of!((*ptr).struct_size).read() };
         if size < CALLBACKS_SIZE_V1 || size > core::mem::size_of::<emq_callbacks>() {
             return Err(EMQ_ERR_STRUCT_SIZE);
         }
@@ -900,6 +902,7 @@ pub(crate) unsafe fn options_arg(ptr: *const emq_options) -> Result<emq_options,
 /// `ptr` must be NULL or point to an `emq_options` of the size it states,
 /// valid for `'a`.
 #[cfg(not(feature = "std"))]
+#[inline(always)]
 pub(crate) unsafe fn options_arg<'a>(ptr: *const emq_options) -> Result<&'a emq_options, emq_err> {
     // SAFETY: NULL or valid per the contract.
     let options = unsafe { ptr.as_ref() }.ok_or(EMQ_ERR_NULL_POINTER)?;

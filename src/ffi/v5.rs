@@ -471,10 +471,14 @@ pub unsafe extern "C" fn emq_client_publish_v5(
             let (topic, payload, qos) = message_args(topic, payload, payload_len, qos)?;
             // SAFETY: valid per the contract.
             let properties = CProperties::new(properties, count, PropertyContext::Publish)?;
-            core.sup
-                .client_mut()
-                .publish_v5(topic, payload, qos, retain, properties.properties())
-                .map_err(emq_err::from)
+            // `?`, not `map_err`: no out-of-line `map_err` instance.
+            Ok(core.sup.client_mut().publish_v5(
+                topic,
+                payload,
+                qos,
+                retain,
+                properties.properties(),
+            )?)
         })
     }
 }
@@ -538,9 +542,9 @@ pub unsafe extern "C" fn emq_client_subscribe_v5(
             // SAFETY: valid per the contract.
             let properties =
                 CProperties::new(properties, property_count, PropertyContext::Subscribe)?;
-            core.sup
-                .subscribe_v5(&topics[..entries.len()], properties.properties())
-                .map_err(emq_err::from)
+            Ok(core
+                .sup
+                .subscribe_v5(&topics[..entries.len()], properties.properties())?)
         })
     }
 }
@@ -572,9 +576,7 @@ pub unsafe extern "C" fn emq_client_unsubscribe_v5(
             // SAFETY: valid per the contract.
             let properties =
                 CProperties::new(properties, property_count, PropertyContext::Unsubscribe)?;
-            core.sup
-                .unsubscribe_v5(list, properties.properties())
-                .map_err(emq_err::from)
+            Ok(core.sup.unsubscribe_v5(list, properties.properties())?)
         })
     }
 }
@@ -619,9 +621,8 @@ pub unsafe extern "C" fn emq_client_auth(
             let reason = crate::codec::v5::ReasonCode(reason_code);
             core.sup
                 .client_mut()
-                .auth(reason, properties.properties())
-                .map(|()| 0)
-                .map_err(emq_err::from)
+                .auth(reason, properties.properties())?;
+            Ok(0)
         })
     }
 }

@@ -371,3 +371,18 @@ impl Memory for HeapMemory {
         &self.tx
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_slot_is_all_zero_bits() {
+        // Firmware clears its table memory with one zero fill
+        // (`ffi::firmware::carve_tables`).
+        // SAFETY: all zero bits are a valid slot (id 0, the first kind,
+        // offset 0), which Miri checks.
+        let zeroed: Slot = unsafe { core::mem::zeroed() };
+        assert_eq!(zeroed, Slot::FREE);
+    }
+}
