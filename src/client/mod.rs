@@ -193,21 +193,23 @@ fn flush<M: Memory, T: Transport, C: Clock>(
     clock: &mut C,
     timeout_ms: u32,
 ) -> Result<(), Error> {
-    if session.pending_output().is_empty() {
-        return Ok(());
-    }
-    // First without waiting and without the clock: the common case (room
-    // in the socket) reads no time at all.
-    let written = transport.write(session.pending_output(), 0)?;
-    session.consume_output(written);
-    let deadline = time::after(clock.now_ms(), timeout_ms);
+    // First without waiting and without the clock; the deadline runs from
+    // the end of that write. One loop: the transport's write (inlined)
+    // once in the code.
+    let mut deadline = None;
     while !session.pending_output().is_empty() {
-        let wait = time::until(clock.now_ms(), deadline);
-        if wait == 0 {
-            return Err(Error::Timeout);
-        }
+        let wait = match deadline {
+            None => 0,
+            Some(deadline) => match time::until(clock.now_ms(), deadline) {
+                0 => return Err(Error::Timeout),
+                wait => wait,
+            },
+        };
         let written = transport.write(session.pending_output(), wait)?;
         session.consume_output(written);
+        if deadline.is_none() {
+            deadline = Some(time::after(clock.now_ms(), timeout_ms));
+        }
     }
     Ok(())
 }
