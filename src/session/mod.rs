@@ -973,7 +973,6 @@ impl<M: Memory> Session<M> {
             if !qos0 && self.on_wire >= window {
                 return;
             }
-            let next = self.ring.next_live(parts.store, at);
             // A released QoS 2 message sends its PUBREL; any other its
             // stored PUBLISH. publish() checked that every stored message
             // fits an empty send buffer, so no room only waits for a flush.
@@ -988,10 +987,15 @@ impl<M: Memory> Session<M> {
                 false => out.copy_from_slice(&parts.store[entry.data..entry.data + entry.len]),
             }
             if !released && self.session_resumed && entry.flags & SENT != 0 {
-                out[0] |= 0x08;
+                // Never `None` (a stored PUBLISH is never empty): no panic path.
+                if let Some(first) = out.first_mut() {
+                    *first |= 0x08;
+                }
             }
             self.out_end += len;
-            self.send_cursor = next;
+            // The next entry found once written (not kept across the copy),
+            // and before a QoS 0 entry is freed.
+            self.send_cursor = self.ring.next_live(parts.store, at);
             if qos0 {
                 // Queued offline QoS 0: once written it is the network's.
                 self.ring.free(parts.store, at);
