@@ -1124,15 +1124,18 @@ impl<M: Memory> Session<M> {
         Err(Error::InflightFull)
     }
 
-    fn check_output_room(&self, len: usize) -> Result<(), Error> {
-        let capacity = self.memory.tx().len();
-        if len > capacity {
-            Err(Error::PacketTooLarge)
-        } else if len > capacity - self.out_end {
-            Err(Error::SendBufferFull)
-        } else {
-            Ok(())
+    /// The `len` bytes after the pending output, to write a packet into:
+    /// [`Error::PacketTooLarge`] when it would not fit an empty send
+    /// buffer, [`Error::SendBufferFull`] when it does not fit now. One
+    /// check for both the room and the slice: no panic path after it.
+    #[inline(always)]
+    fn output_room(&mut self, len: usize) -> Result<&mut [u8], Error> {
+        let tx = self.memory.parts().tx;
+        if len > tx.len() {
+            return Err(Error::PacketTooLarge);
         }
+        tx.get_mut(self.out_end..self.out_end + len)
+            .ok_or(Error::SendBufferFull)
     }
 
     /// Queues a fixed-size packet (see [`fixed_packet`]). Out of line: the
@@ -1146,9 +1149,7 @@ impl<M: Memory> Session<M> {
 
     /// Appends an already encoded packet to the pending output.
     fn queue_raw(&mut self, bytes: &[u8], now_ms: Millis) -> Result<(), Error> {
-        self.check_output_room(bytes.len())?;
-        let tx = self.memory.parts().tx;
-        tx[self.out_end..self.out_end + bytes.len()].copy_from_slice(bytes);
+        self.output_room(bytes.len())?.copy_from_slice(bytes);
         self.out_end += bytes.len();
         self.last_sent_ms = now_ms;
         Ok(())
@@ -1167,9 +1168,8 @@ impl<M: Memory> Session<M> {
 
     fn encode_out(&mut self, packet: &dyn Encode) -> Result<(), Error> {
         let size = codec::sized(packet)?;
-        self.check_output_room(size.1)?;
-        let tx = self.memory.parts().tx;
-        let written = codec::encode_sized(packet, size, &mut tx[self.out_end..])?;
+        let out = self.output_room(size.1)?;
+        let written = codec::encode_sized(packet, size, out)?;
         self.out_end += written;
         Ok(())
     }
