@@ -102,13 +102,19 @@ impl Ring {
         write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
         let (at, wraps) = self.place(buf.len(), len)?;
-        // One bounds check for the whole entry.
-        let (header, data) = buf[at..at + HEADER + len].split_at_mut(HEADER);
+        // One bounds check for the whole entry, no panic path (`place`
+        // found room for it: never `None`).
+        let Some((header, data)) = buf
+            .get_mut(at..at + HEADER + len)
+            .and_then(|entry| entry.split_first_chunk_mut::<HEADER>())
+        else {
+            return Err(Error::StoreFull);
+        };
         let written = write(data)?;
         debug_assert_eq!(written, len);
         let [l0, l1, l2, l3] = (len as u32).to_le_bytes();
         let [i0, i1] = packet_id.to_le_bytes();
-        header.copy_from_slice(&[l0, l1, l2, l3, i0, i1, flags, 0]);
+        *header = [l0, l1, l2, l3, i0, i1, flags, 0];
         // Empty, the ring is already all zeroes (see `free`).
         if wraps {
             // Never 0: the ring holds an entry.
