@@ -859,7 +859,17 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 }
                 other => other?,
             };
-            let packet = event.map(|event| match event {
+            self.rx_start += len;
+            if let Some(rest) = overflow {
+                self.skip = rest;
+                self.long_topic = None;
+            }
+            // The packet is done with before its event is made: fewer
+            // values live across the mapping.
+            let Some(event) = event else {
+                continue;
+            };
+            return Ok(Some(match event {
                 Event::Connected {
                     session_present,
                     return_code,
@@ -923,15 +933,7 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 }),
                 #[cfg(feature = "mqtt5")]
                 Event::Auth { reason } => Packet::Event(ClientEvent::Auth { reason }),
-            });
-            self.rx_start += len;
-            if let Some(rest) = overflow {
-                self.skip = rest;
-                self.long_topic = None;
-            }
-            if packet.is_some() {
-                return Ok(packet);
-            }
+            }));
         }
     }
 }
