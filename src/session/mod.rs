@@ -984,7 +984,12 @@ impl<M: Memory> Session<M> {
             // The PUBREL written in place: no copy of it in the frame.
             match released {
                 true => out.copy_from_slice(&ack(PUBREL, entry.packet_id)),
-                false => out.copy_from_slice(&parts.store[entry.data..entry.data + entry.len]),
+                // Always in the store: no panic path.
+                false => {
+                    if let Some(stored) = parts.store.get(entry.data..entry.data + entry.len) {
+                        out.copy_from_slice(stored);
+                    }
+                }
             }
             if !released && self.session_resumed && entry.flags & SENT != 0 {
                 // Never `None` (a stored PUBLISH is never empty): no panic path.
