@@ -845,6 +845,7 @@ impl<M: Memory> Session<M> {
     pub fn handle_timers(&mut self, now_ms: Millis) -> Result<Option<Event<'static>>, Error> {
         match self.keepalive(now_ms) {
             Err(Error::KeepaliveTimeout) => {
+                self.connection_closed();
                 Ok(Some(Event::ConnectionLost(Error::KeepaliveTimeout)))
             }
             other => other.map(|_| None),
@@ -852,7 +853,10 @@ impl<M: Memory> Session<M> {
     }
 
     /// [`handle_timers`](Self::handle_timers) for a driver that closes the
-    /// connection on any error: a lost link is [`Error::KeepaliveTimeout`].
+    /// connection on any error: a lost link is [`Error::KeepaliveTimeout`],
+    /// and the session is left for the driver's
+    /// [`connection_closed`](Self::connection_closed) (the client's
+    /// `drop_connection` calls it; no second call here).
     /// A plain result, not an `Event` built in memory on the receive path.
     /// Returns [`next_deadline`](Self::next_deadline), worked out here
     /// rather than again by the caller.
@@ -863,7 +867,6 @@ impl<M: Memory> Session<M> {
         let timeout = self.ping_timeout_ms();
         if let Some(sent) = self.ping_sent() {
             if time::elapsed(now_ms, sent) >= timeout {
-                self.connection_closed();
                 return Err(Error::KeepaliveTimeout);
             }
             return Ok(Some(time::after(sent, timeout)));
