@@ -820,7 +820,10 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
                 continue;
             }
             let base = self.rx.as_ref();
-            let buffered = &base[self.rx_start..self.rx_end];
+            // Always in the buffer: no panic path.
+            let Some(buffered) = base.get(self.rx_start..self.rx_end) else {
+                return Ok(None);
+            };
             // What the bytes hold: a packet (and how many bytes it took),
             // or, for a message too large for the buffer, its head and
             // what remains of it to read through. No
