@@ -358,7 +358,11 @@ impl<M: Memory> Session<M> {
 
     /// Bytes waiting to be written to the network, oldest first.
     pub fn pending_output(&self) -> &[u8] {
-        &self.memory.tx()[self.out_start..self.out_end]
+        // Always in the send buffer: no panic path.
+        self.memory
+            .tx()
+            .get(self.out_start..self.out_end)
+            .unwrap_or_default()
     }
 
     /// Reports that the first `written` bytes of [`pending_output`](Self::pending_output)
