@@ -20,37 +20,48 @@ pub fn mqtt_str(bytes: &[u8]) -> Result<&str, Error> {
 fn check(bytes: &[u8], refuse_nul: bool) -> Result<&str, Error> {
     let mut at = 0;
     while let Some(&lead) = bytes.get(at) {
-        // Sequence length, and the smallest code point that needs it.
-        let (len, min) = match lead {
-            0 if refuse_nul => return Err(Error::NullCharacter),
-            0x00..=0x7f => {
-                at += 1;
-                #[cfg(feature = "std")]
-                {
-                    const HIGH: u64 = 0x8080_8080_8080_8080;
-                    at = skip_words(bytes, at, |word| {
-                        word & HIGH != 0 || (refuse_nul && zero_bytes(word) != 0)
-                    });
-                }
-                continue;
+        at += 1;
+        if lead < 0x80 {
+            if refuse_nul && lead == 0 {
+                return Err(Error::NullCharacter);
             }
-            0xc2..=0xdf => (2, 0x80),
-            0xe0..=0xef => (3, 0x800),
-            0xf0..=0xf4 => (4, 0x1_0000),
-            _ => return Err(Error::InvalidUtf8),
-        };
-        let sequence = bytes.get(at..at + len).ok_or(Error::InvalidUtf8)?;
-        let mut code_point = u32::from(lead) & (0x7f >> len);
-        for &byte in &sequence[1..] {
-            if byte & 0xc0 != 0x80 {
-                return Err(Error::InvalidUtf8);
+            #[cfg(feature = "std")]
+            {
+                const HIGH: u64 = 0x8080_8080_8080_8080;
+                at = skip_words(bytes, at, |word| {
+                    word & HIGH != 0 || (refuse_nul && zero_bytes(word) != 0)
+                });
             }
-            code_point = (code_point << 6) | u32::from(byte & 0x3f);
+            continue;
         }
-        if code_point < min || code_point > 0x10_ffff || (0xd800..=0xdfff).contains(&code_point) {
+        // Leads of two to four bytes (C0, C1 and above F4 never lead),
+        // followed by one continuation byte (C2..DF), two (E0..EF) or three
+        // (F0..F4). Compares, not `leading_zeros`: RISC-V cores without Zbb
+        // have no instruction for it.
+        if !(0xc2..=0xf4).contains(&lead) {
             return Err(Error::InvalidUtf8);
         }
-        at += len;
+        let more = 1 + u32::from(lead >= 0xe0) + u32::from(lead >= 0xf0);
+        let mut code_point = u32::from(lead) & (0x3f >> more);
+        for _ in 0..more {
+            match bytes.get(at) {
+                Some(&byte) if byte & 0xc0 == 0x80 => {
+                    code_point = (code_point << 6) | u32::from(byte & 0x3f);
+                    at += 1;
+                }
+                // Cut short, or not a continuation byte.
+                _ => return Err(Error::InvalidUtf8),
+            }
+        }
+        // Overlong: below 2^11 in three bytes or 2^16 in four, that is
+        // `code_point >> (5 * more + 1)` of 0 (two-byte leads from C2 on
+        // are never overlong, and `>> 6` of theirs is never 0).
+        if code_point >> (5 * more + 1) == 0
+            || code_point > 0x10_ffff
+            || (0xd800..=0xdfff).contains(&code_point)
+        {
+            return Err(Error::InvalidUtf8);
+        }
     }
     // SAFETY: the loop above checked every sequence of `bytes` to be
     // well-formed UTF-8, which is all `from_utf8_unchecked` requires.

@@ -358,7 +358,11 @@ impl<M: Memory> Session<M> {
 
     /// Bytes waiting to be written to the network, oldest first.
     pub fn pending_output(&self) -> &[u8] {
-        &self.memory.tx()[self.out_start..self.out_end]
+        // Always in the send buffer: no panic path.
+        self.memory
+            .tx()
+            .get(self.out_start..self.out_end)
+            .unwrap_or_default()
     }
 
     /// Reports that the first `written` bytes of [`pending_output`](Self::pending_output)
@@ -845,6 +849,7 @@ impl<M: Memory> Session<M> {
     pub fn handle_timers(&mut self, now_ms: Millis) -> Result<Option<Event<'static>>, Error> {
         match self.keepalive(now_ms) {
             Err(Error::KeepaliveTimeout) => {
+                self.connection_closed();
                 Ok(Some(Event::ConnectionLost(Error::KeepaliveTimeout)))
             }
             other => other.map(|_| None),
@@ -852,7 +857,10 @@ impl<M: Memory> Session<M> {
     }
 
     /// [`handle_timers`](Self::handle_timers) for a driver that closes the
-    /// connection on any error: a lost link is [`Error::KeepaliveTimeout`].
+    /// connection on any error: a lost link is [`Error::KeepaliveTimeout`],
+    /// and the session is left for the driver's
+    /// [`connection_closed`](Self::connection_closed) (the client's
+    /// `drop_connection` calls it; no second call here).
     /// A plain result, not an `Event` built in memory on the receive path.
     /// Returns [`next_deadline`](Self::next_deadline), worked out here
     /// rather than again by the caller.
@@ -863,7 +871,6 @@ impl<M: Memory> Session<M> {
         let timeout = self.ping_timeout_ms();
         if let Some(sent) = self.ping_sent() {
             if time::elapsed(now_ms, sent) >= timeout {
-                self.connection_closed();
                 return Err(Error::KeepaliveTimeout);
             }
             return Ok(Some(time::after(sent, timeout)));
@@ -973,7 +980,6 @@ impl<M: Memory> Session<M> {
             if !qos0 && self.on_wire >= window {
                 return;
             }
-            let next = self.ring.next_live(parts.store, at);
             // A released QoS 2 message sends its PUBREL; any other its
             // stored PUBLISH. publish() checked that every stored message
             // fits an empty send buffer, so no room only waits for a flush.
@@ -985,13 +991,23 @@ impl<M: Memory> Session<M> {
             // The PUBREL written in place: no copy of it in the frame.
             match released {
                 true => out.copy_from_slice(&ack(PUBREL, entry.packet_id)),
-                false => out.copy_from_slice(&parts.store[entry.data..entry.data + entry.len]),
+                // Always in the store: no panic path.
+                false => {
+                    if let Some(stored) = parts.store.get(entry.data..entry.data + entry.len) {
+                        out.copy_from_slice(stored);
+                    }
+                }
             }
             if !released && self.session_resumed && entry.flags & SENT != 0 {
-                out[0] |= 0x08;
+                // Never `None` (a stored PUBLISH is never empty): no panic path.
+                if let Some(first) = out.first_mut() {
+                    *first |= 0x08;
+                }
             }
             self.out_end += len;
-            self.send_cursor = next;
+            // The next entry found once written (not kept across the copy),
+            // and before a QoS 0 entry is freed.
+            self.send_cursor = self.ring.next_live(parts.store, at);
             if qos0 {
                 // Queued offline QoS 0: once written it is the network's.
                 self.ring.free(parts.store, at);
@@ -1120,15 +1136,18 @@ impl<M: Memory> Session<M> {
         Err(Error::InflightFull)
     }
 
-    fn check_output_room(&self, len: usize) -> Result<(), Error> {
-        let capacity = self.memory.tx().len();
-        if len > capacity {
-            Err(Error::PacketTooLarge)
-        } else if len > capacity - self.out_end {
-            Err(Error::SendBufferFull)
-        } else {
-            Ok(())
+    /// The `len` bytes after the pending output, to write a packet into:
+    /// [`Error::PacketTooLarge`] when it would not fit an empty send
+    /// buffer, [`Error::SendBufferFull`] when it does not fit now. One
+    /// check for both the room and the slice: no panic path after it.
+    #[inline(always)]
+    fn output_room(&mut self, len: usize) -> Result<&mut [u8], Error> {
+        let tx = self.memory.parts().tx;
+        if len > tx.len() {
+            return Err(Error::PacketTooLarge);
         }
+        tx.get_mut(self.out_end..self.out_end + len)
+            .ok_or(Error::SendBufferFull)
     }
 
     /// Queues a fixed-size packet (see [`fixed_packet`]). Out of line: the
@@ -1142,9 +1161,7 @@ impl<M: Memory> Session<M> {
 
     /// Appends an already encoded packet to the pending output.
     fn queue_raw(&mut self, bytes: &[u8], now_ms: Millis) -> Result<(), Error> {
-        self.check_output_room(bytes.len())?;
-        let tx = self.memory.parts().tx;
-        tx[self.out_end..self.out_end + bytes.len()].copy_from_slice(bytes);
+        self.output_room(bytes.len())?.copy_from_slice(bytes);
         self.out_end += bytes.len();
         self.last_sent_ms = now_ms;
         Ok(())
@@ -1163,9 +1180,8 @@ impl<M: Memory> Session<M> {
 
     fn encode_out(&mut self, packet: &dyn Encode) -> Result<(), Error> {
         let size = codec::sized(packet)?;
-        self.check_output_room(size.1)?;
-        let tx = self.memory.parts().tx;
-        let written = codec::encode_sized(packet, size, &mut tx[self.out_end..])?;
+        let out = self.output_room(size.1)?;
+        let written = codec::encode_sized(packet, size, out)?;
         self.out_end += written;
         Ok(())
     }

@@ -102,13 +102,19 @@ impl Ring {
         write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
         let (at, wraps) = self.place(buf.len(), len)?;
-        // One bounds check for the whole entry.
-        let (header, data) = buf[at..at + HEADER + len].split_at_mut(HEADER);
+        // One bounds check for the whole entry, no panic path (`place`
+        // found room for it: never `None`).
+        let Some((header, data)) = buf
+            .get_mut(at..at + HEADER + len)
+            .and_then(|entry| entry.split_first_chunk_mut::<HEADER>())
+        else {
+            return Err(Error::StoreFull);
+        };
         let written = write(data)?;
         debug_assert_eq!(written, len);
         let [l0, l1, l2, l3] = (len as u32).to_le_bytes();
         let [i0, i1] = packet_id.to_le_bytes();
-        header.copy_from_slice(&[l0, l1, l2, l3, i0, i1, flags, 0]);
+        *header = [l0, l1, l2, l3, i0, i1, flags, 0];
         // Empty, the ring is already all zeroes (see `free`).
         if wraps {
             // Never 0: the ring holds an entry.
@@ -140,7 +146,9 @@ impl Ring {
 
     /// Changes the flags of the entry at `at`.
     pub fn set_flags(&self, buf: &mut [u8], at: usize, flags: u8) {
-        buf[at + 6] = flags;
+        if let Some(byte) = buf.get_mut(at + 6) {
+            *byte = flags;
+        }
     }
 
     /// MQTT 5: marks the entry at `at` refused, with `reason`.
@@ -188,7 +196,7 @@ impl Ring {
 
     /// Marks the entry at `at` dead and reclaims dead entries at the head.
     pub fn free(&mut self, buf: &mut [u8], at: usize) {
-        buf[at + 6] = 0;
+        self.set_flags(buf, at, 0);
         while !self.is_empty() && self.flags(buf, self.head) & LIVE == 0 {
             match self.next(buf, self.head) {
                 Some(next) => {
@@ -204,10 +212,15 @@ impl Ring {
 }
 
 /// The header of the entry at `at`. One bounds check for all of it (this
-/// runs several times per message).
+/// runs several times per message), and no panic path: an entry always lies
+/// in the buffer (zeroes otherwise, as for `set_flags`, which then writes
+/// nothing).
 #[inline(always)]
 fn header(buf: &[u8], at: usize) -> [u8; HEADER] {
-    buf[at..at + HEADER].try_into().unwrap_or([0; HEADER])
+    buf.get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .copied()
+        .unwrap_or([0; HEADER])
 }
 
 #[cfg(test)]

@@ -825,9 +825,8 @@ impl<M: Memory> Session<M> {
     /// Encodes an MQTT 5 `packet` at the end of the pending output.
     fn queue_v5(&mut self, packet: &dyn v5::Encode, now_ms: Millis) -> Result<(), Error> {
         let size = self.size_v5(packet)?;
-        self.check_output_room(size.total())?;
-        let tx = self.memory.parts().tx;
-        let written = packet.encode_sized(&size, &mut tx[self.out_end..])?;
+        let out = self.output_room(size.total())?;
+        let written = packet.encode_sized(&size, out)?;
         self.out_end += written;
         self.last_sent_ms = now_ms;
         Ok(())
