@@ -28,9 +28,27 @@ COMMAND_TIMEOUT_MS = 5000
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count):
+    """`count` distinct free ports: all bound at once, as ports picked one
+    after another can repeat (a CI run gave one port to two listeners)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+# Starts of a new broker, each on new ports if another process took one
+# between our pick and mosquitto's bind.
+START_ATTEMPTS = 5
 
 
 def port_open(port):
@@ -57,12 +75,17 @@ class Broker:
         self.certs = certs
         self.login = login
         self.acl = acl
-        self.port = free_port()
-        self.tls_port = self.mtls_port = self.expired_port = None
-        if certs:
-            self.tls_port, self.mtls_port, self.expired_port = free_port(), free_port(), free_port()
+        self._pick_ports()
+        self.started = False
         self.process = None
         self.log = os.path.join(workdir, "mosquitto.log")
+
+    def _pick_ports(self):
+        self.tls_port = self.mtls_port = self.expired_port = None
+        if self.certs:
+            self.port, self.tls_port, self.mtls_port, self.expired_port = free_ports(4)
+        else:
+            self.port = free_port()
 
     def _conf(self):
         lines = []
@@ -102,6 +125,18 @@ class Broker:
         return path
 
     def start(self):
+        """Starts mosquitto; a restart (after `stop`) keeps the ports."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            if self._start_once():
+                self.started = True
+                return self
+            in_use = "Address already in use" in self.read_log()
+            if self.started or not in_use or attempt == START_ATTEMPTS:
+                break
+            self._pick_ports()
+        pytest.fail("mosquitto did not start; log: %s" % self.read_log())
+
+    def _start_once(self):
         conf = self._conf()
         self.process = subprocess.Popen(
             [mosquitto_binary(), "-c", conf], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -111,10 +146,10 @@ class Broker:
             if self.process.poll() is not None:
                 break
             if port_open(self.port) and port_open(last_port):
-                return self
+                return True
             time.sleep(0.05)
         self.stop()
-        pytest.fail("mosquitto did not start; log: %s" % self.read_log())
+        return False
 
     def stop(self):
         if self.process is None:
