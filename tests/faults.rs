@@ -192,6 +192,15 @@ struct Tally {
     first_order: Vec<usize>,
 }
 
+/// The `N` of a `seq:N` payload.
+fn seq_of(payload: &[u8]) -> usize {
+    std::str::from_utf8(payload)
+        .ok()
+        .and_then(|p| p.strip_prefix("seq:"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected payload {payload:?}"))
+}
+
 fn tally(seen: &Seen, topic: &str, total: usize) -> Tally {
     let mut counts = vec![0u32; total];
     let mut first_order = Vec::new();
@@ -199,11 +208,7 @@ fn tally(seen: &Seen, topic: &str, total: usize) -> Tally {
         if t != topic {
             continue;
         }
-        let seq: usize = std::str::from_utf8(payload)
-            .ok()
-            .and_then(|p| p.strip_prefix("seq:"))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected payload {payload:?}"));
+        let seq = seq_of(payload);
         assert!(seq < total, "sequence {seq} out of range");
         if counts[seq] == 0 {
             first_order.push(seq);
@@ -219,6 +224,15 @@ fn tally(seen: &Seen, topic: &str, total: usize) -> Tally {
 /// Checks the delivery guarantees (none lost; QoS 2 never twice) and prints
 /// the counts.
 fn check_delivery(label: &str, tally: &Tally, qos: u8, cuts: u64, reconnects: usize) {
+    let duplicates = check_none_lost(label, tally, cuts, reconnects);
+    if qos == 2 {
+        assert_eq!(duplicates, 0, "{label}: QoS 2 delivered twice");
+    }
+}
+
+/// Checks that every message was delivered, prints the counts and returns
+/// the number of duplicates.
+fn check_none_lost(label: &str, tally: &Tally, cuts: u64, reconnects: usize) -> usize {
     let total = tally.counts.len();
     let delivered: u32 = tally.counts.iter().sum();
     let missing: Vec<usize> = (0..total).filter(|&i| tally.counts[i] == 0).collect();
@@ -228,9 +242,7 @@ fn check_delivery(label: &str, tally: &Tally, qos: u8, cuts: u64, reconnects: us
         missing.len()
     );
     assert!(missing.is_empty(), "{label}: lost messages {missing:?}");
-    if qos == 2 {
-        assert_eq!(duplicates, 0, "{label}: QoS 2 delivered twice");
-    }
+    duplicates
 }
 
 /// `check_delivery`, and first deliveries in publish order (one publisher,
@@ -410,6 +422,22 @@ struct WirePublish {
     seq: usize,
 }
 
+/// The fields of a PUBLISH packet: (QoS, DUP, topic, packet id (0 for
+/// QoS 0), payload).
+fn publish_fields(p: &[u8]) -> (u8, bool, &str, u16, &[u8]) {
+    let qos = (p[0] >> 1) & 3;
+    // Fixed header: one type byte, then a 1-4 byte remaining length.
+    let header = 1 + p[1..].iter().position(|b| b & 0x80 == 0).unwrap() + 1;
+    let topic_len = u16::from_be_bytes([p[header], p[header + 1]]) as usize;
+    let topic = std::str::from_utf8(&p[header + 2..header + 2 + topic_len]).unwrap();
+    let at = header + 2 + topic_len;
+    let (id, payload_at) = match qos {
+        0 => (0, at),
+        _ => (u16::from_be_bytes([p[at], p[at + 1]]), at + 2),
+    };
+    (qos, p[0] & 0x08 != 0, topic, id, &p[payload_at..])
+}
+
 /// Parses the captured packets towards the broker into the PUBLISHes of a
 /// `seq:N` stream (other packet types are skipped).
 fn wire_publishes(captured: &[(u64, Vec<u8>)]) -> Vec<WirePublish> {
@@ -417,17 +445,12 @@ fn wire_publishes(captured: &[(u64, Vec<u8>)]) -> Vec<WirePublish> {
         .iter()
         .filter(|(_, p)| p[0] >> 4 == PUBLISH)
         .map(|(connection, p)| {
-            let qos = (p[0] >> 1) & 3;
-            // Fixed header: one type byte, then a 1-4 byte remaining length.
-            let header = 1 + p[1..].iter().position(|b| b & 0x80 == 0).unwrap() + 1;
-            let topic_len = u16::from_be_bytes([p[header], p[header + 1]]) as usize;
-            let payload_at = header + 2 + topic_len + if qos > 0 { 2 } else { 0 };
-            let payload = std::str::from_utf8(&p[payload_at..]).unwrap();
+            let (qos, dup, _, _, payload) = publish_fields(p);
             WirePublish {
                 connection: *connection,
-                dup: p[0] & 0x08 != 0,
+                dup,
                 qos,
-                seq: payload.strip_prefix("seq:").unwrap().parse().unwrap(),
+                seq: seq_of(payload),
             }
         })
         .collect()
@@ -474,13 +497,117 @@ fn check_resend_order(publishes: &[WirePublish], total: usize) {
     assert_eq!(sent.len(), 2 * total, "messages never written");
 }
 
+/// What embermq controls as the receiver of the broker's QoS 2 stream
+/// (MQTT 3.1.1 4.3.3, method B): once it has delivered a PUBLISH and sent
+/// PUBREC, it holds the packet id until a PUBREL for it comes and does not
+/// deliver a PUBLISH with that id again meanwhile, however often the broker
+/// resends it. After the PUBREL (and its PUBCOMP) a PUBLISH with that id is
+/// a new publication and is delivered.
+///
+/// `to_client` is what the broker sent the subscriber, in the order the
+/// subscriber read it. Each delivery on `topic` (with the packet id and DUP
+/// the client passed up) is matched to the earliest PUBLISH with that id,
+/// DUP and payload that came after the first PUBREL for the id following
+/// the PUBLISH the previous delivery of the id came from. Returns, for
+/// printing, the sequence numbers delivered more than once with how each
+/// copy came.
+fn check_qos2_receiver(to_client: &[(u64, Vec<u8>)], seen: &Seen, topic: &str) -> Vec<String> {
+    /// Per packet id, in wire order: (connection, Some((seq, DUP)) for a
+    /// PUBLISH on `topic`, None for a PUBREL).
+    type Wire = BTreeMap<u16, Vec<(u64, Option<(usize, bool)>)>>;
+    let mut by_id = Wire::new();
+    for (connection, p) in to_client {
+        match p[0] >> 4 {
+            PUBLISH => {
+                let (qos, dup, t, id, payload) = publish_fields(p);
+                if qos == 2 && t == topic {
+                    let publish = Some((seq_of(payload), dup));
+                    by_id.entry(id).or_default().push((*connection, publish));
+                }
+            }
+            PUBREL => {
+                let id = u16::from_be_bytes([p[2], p[3]]);
+                by_id.entry(id).or_default().push((*connection, None));
+            }
+            _ => {}
+        }
+    }
+    // Per packet id, the wire index of the PUBLISH last delivered under it.
+    let mut last = BTreeMap::<u16, usize>::new();
+    // Per sequence number, each copy delivered: (packet id, DUP, connection).
+    let mut copies = BTreeMap::<usize, Vec<(u16, bool, u64)>>::new();
+    for ((t, payload), &(id, dup)) in seen.messages.iter().zip(&seen.message_ids) {
+        if t != topic {
+            continue;
+        }
+        let seq = seq_of(payload);
+        let wire = by_id.get(&id).map_or(&[][..], |w| &w[..]);
+        // Held since its last delivery: only a PUBLISH after the next
+        // PUBREL for the id may be delivered.
+        let from = match last.get(&id) {
+            None => 0,
+            Some(&previous) => wire[previous + 1..]
+                .iter()
+                .position(|(_, w)| w.is_none())
+                .map(|pubrel| previous + 1 + pubrel + 1)
+                .unwrap_or(wire.len()),
+        };
+        let at = (from..wire.len())
+            .find(|&at| wire[at].1 == Some((seq, dup)))
+            .unwrap_or_else(|| {
+                panic!(
+                    "QoS 2 seq {seq} delivered as m{id} d{}, but no such PUBLISH came \
+                     while m{id} was free (after a PUBREL since its last delivery)",
+                    dup as u8
+                )
+            });
+        last.insert(id, at);
+        copies.entry(seq).or_default().push((id, dup, wire[at].0));
+    }
+    copies
+        .iter()
+        .filter(|(_, c)| c.len() > 1)
+        .map(|(seq, c)| {
+            let how: Vec<String> = c
+                .iter()
+                .map(|(id, dup, connection)| {
+                    format!("m{id} d{} on connection {connection}", *dup as u8)
+                })
+                .collect();
+            let why = match c.windows(2).all(|w| w[0].0 == w[1].0) {
+                true => "the same packet id again after its PUBREL",
+                false => "under a new packet id",
+            };
+            format!("seq {seq}: {} ({why})", how.join(", then "))
+        })
+        .collect()
+}
+
 /// Publishes QoS 1 and 2 streams while mosquitto (with persistence) stops
 /// gracefully and comes back three times. MQTT 3.1.1 (4.6) orders messages
 /// per connection only: messages a restarted broker restores from its
 /// database may reach the subscriber out of order with ones the publisher
 /// resends, so the subscriber's order is not asserted. What the spec
-/// guarantees (no QoS 1 lost, no QoS 2 twice) and what embermq controls (its
-/// resend order, seen on the wire through a proxy) are.
+/// guarantees (no message lost) and what embermq controls are: the
+/// publisher's resend order, and that it never sends a message twice as new
+/// (seen on the wire through a proxy), and that the subscriber never
+/// delivers a QoS 2 PUBLISH whose packet id it holds (through a second proxy).
+///
+/// QoS 2 "exactly once" is not asserted end to end, because mosquitto 2.0.11
+/// breaks it across a restart: it restores at most `max_inflight_messages`
+/// (20) of a client's in-flight messages as in flight and puts the rest in
+/// its queue (`persist__client_msg_restore`), and on reconnect resets every
+/// queued QoS 2 message to "publish" (`db__message_reconnect_reset_outgoing`)
+/// even when it had already got the PUBREC and sent the PUBREL. Those
+/// messages come again as PUBLISH (DUP, same packet id) instead of PUBREL,
+/// against 4.3.3 ("MUST NOT re-send the PUBLISH once it has sent the
+/// corresponding PUBREL"). The subscriber had released the id on the PUBREL
+/// and answered PUBCOMP, so by 4.3.3 the PUBLISH is a new publication and it
+/// delivers it again. Seen in about 1 run in 20 with the subscriber on the
+/// broker directly and 13 in 80 through its proxy: after a restart mosquitto
+/// sent exactly 20 PUBRELs, then PUBLISH d1 for the next ids whose PUBREL it
+/// had logged sending before it stopped (their PUBCOMPs still unread); every
+/// duplicate was such a PUBLISH after a PUBREL. They are printed, not failed.
 #[test]
 fn streams_survive_broker_restarts_with_persistence() {
     if !support::require_mosquitto() {
@@ -496,8 +623,12 @@ fn streams_survive_broker_restarts_with_persistence() {
     let proxy = FaultProxy::start(broker.addr());
     proxy.capture(Direction::ToBroker);
     let total = 1_000;
+    // What the broker sends the subscriber, to tell its resends from
+    // embermq delivering twice.
+    let sub_proxy = FaultProxy::start(broker.addr());
+    sub_proxy.capture(Direction::ToClient);
     let mut subscriber = CClient::new(&Setup::new("restart-sub")).unwrap();
-    assert_eq!(subscriber.connect(broker.port), emq_err::EMQ_OK);
+    assert_eq!(subscriber.connect(sub_proxy.port()), emq_err::EMQ_OK);
     subscriber.subscribe("restart/#", 2);
     let mut publisher = CClient::new(&Setup::new("restart-pub")).unwrap();
     assert_eq!(publisher.connect(proxy.port()), emq_err::EMQ_OK);
@@ -561,15 +692,23 @@ fn streams_survive_broker_restarts_with_persistence() {
         Duration::from_millis(300),
         |_, _| false,
     );
-    for qos in [1u8, 2] {
-        let tally = tally(&subscriber.seen, &format!("restart/q{qos}"), total);
-        check_delivery(
-            &format!("QoS {qos} across {restarts} broker restarts"),
-            &tally,
-            qos,
-            restarts,
-            publisher.seen.connects.len() - 1,
-        );
+    let reconnects = publisher.seen.connects.len() - 1;
+    check_delivery(
+        &format!("QoS 1 across {restarts} broker restarts"),
+        &tally(&subscriber.seen, "restart/q1", total),
+        1,
+        restarts,
+        reconnects,
+    );
+    check_none_lost(
+        &format!("QoS 2 across {restarts} broker restarts"),
+        &tally(&subscriber.seen, "restart/q2", total),
+        restarts,
+        reconnects,
+    );
+    let to_subscriber = sub_proxy.captured(Direction::ToClient);
+    for twice in check_qos2_receiver(&to_subscriber, &subscriber.seen, "restart/q2") {
+        println!("QoS 2 delivered twice, as mosquitto sent it again: {twice}");
     }
     assert!(done);
     let publishes = wire_publishes(&proxy.captured(Direction::ToBroker));
@@ -586,6 +725,7 @@ fn streams_survive_broker_restarts_with_persistence() {
         "one reconnect per restart"
     );
     assert_eq!(proxy.connections(), 4, "one connection per restart");
+    assert_eq!(sub_proxy.connections(), 4, "one connection per restart");
     // Both clients resumed their sessions.
     assert!(publisher
         .seen

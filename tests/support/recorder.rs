@@ -11,6 +11,8 @@ pub struct Seen {
     pub disconnects: Vec<emq_err>,
     /// (topic, payload) in delivery order.
     pub messages: Vec<(String, Vec<u8>)>,
+    /// (packet id, DUP) of each message, parallel to `messages`.
+    pub message_ids: Vec<(u16, bool)>,
     pub published: Vec<u16>,
     pub subscribed: usize,
 }
@@ -34,6 +36,7 @@ pub unsafe extern "C" fn on_message(ud: *mut c_void, _: *mut emq_client, m: *con
         String::from_utf8_lossy(topic).into_owned(),
         payload.to_vec(),
     ));
+    seen.message_ids.push((m.packet_id, m.dup));
 }
 
 pub unsafe extern "C" fn on_published(ud: *mut c_void, _: *mut emq_client, id: u16) {
