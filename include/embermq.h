@@ -1770,7 +1770,9 @@ enum emq_err emq_client_connect(struct emq_client *client, const char *host, uin
  * within `command_timeout_ms`. Opening the transport itself (hosts: DNS,
  * TCP, TLS; firmware: the transport's `connect`) still happens in this
  * call. Otherwise as `emq_client_connect`; EMQ_ERR_ALREADY_CONNECTED while
- * a connection is up or in progress.
+ * a connection is up or in progress. Firmware: needs the `connect-start`
+ * cargo feature (else EMQ_ERR_UNSUPPORTED: a firmware without it links
+ * none of it); hosts always have it.
  *
  * # Safety
  * As for `emq_client_connect`.

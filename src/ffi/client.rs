@@ -53,6 +53,80 @@ impl Persistence {
     }
 }
 
+/// While a firmware transport's `connect` is in progress: the turn that
+/// polls it. Nothing (and no room for it) without the `connect-start`
+/// feature, whose `emq_client_connect_start` alone sets it.
+#[derive(Clone, Copy)]
+pub(crate) struct Opening(#[cfg(feature = "connect-start")] Option<OpenTurn>);
+
+impl Opening {
+    /// No transport opening.
+    pub(crate) const NONE: Opening = Opening(
+        #[cfg(feature = "connect-start")]
+        None,
+    );
+
+    /// The turn, if a transport is opening.
+    #[inline(always)]
+    pub(crate) fn turn(self) -> Option<OpenTurn> {
+        #[cfg(feature = "connect-start")]
+        return self.0;
+        #[cfg(not(feature = "connect-start"))]
+        None
+    }
+
+    /// Takes the turn out, if a transport is opening.
+    #[inline(always)]
+    pub(crate) fn take(&mut self) -> Option<OpenTurn> {
+        #[cfg(feature = "connect-start")]
+        return self.0.take();
+        #[cfg(not(feature = "connect-start"))]
+        None
+    }
+}
+
+/// The broker of the latest connect request, kept for automatic reconnects
+/// and the polled connect. Without `reconnect` and `connect-start`, nothing
+/// (and no room for it): the target goes straight through the connect path.
+pub(crate) struct KeptTarget(
+    #[cfg(any(feature = "reconnect", feature = "connect-start"))] Option<Target>,
+);
+
+impl KeptTarget {
+    /// No target yet.
+    pub(crate) const NONE: KeptTarget = KeptTarget(
+        #[cfg(any(feature = "reconnect", feature = "connect-start"))]
+        None,
+    );
+
+    /// The kept target, if any.
+    #[inline(always)]
+    pub(crate) fn get(&self) -> Option<&Target> {
+        #[cfg(any(feature = "reconnect", feature = "connect-start"))]
+        return self.0.as_ref();
+        #[cfg(not(any(feature = "reconnect", feature = "connect-start")))]
+        None
+    }
+
+    /// Keeps `target` (hosts always keep it).
+    #[cfg(feature = "std")]
+    pub(crate) fn set(&mut self, target: Target) {
+        self.0 = Some(target);
+    }
+
+    /// Keeps `target` (where targets are kept) and hands it back.
+    #[inline(always)]
+    // A copy on firmware, a clone of the host's strings.
+    #[allow(clippy::clone_on_copy)]
+    pub(crate) fn keep(&mut self, target: Target) -> Target {
+        #[cfg(any(feature = "reconnect", feature = "connect-start"))]
+        {
+            self.0 = Some(target.clone());
+        }
+        target
+    }
+}
+
 /// A per-filter handler and its `user_data`, as the subscription table keeps it.
 pub(crate) type Handler = (
     unsafe extern "C" fn(*mut c_void, *mut emq_client, *const emq_message),
@@ -64,14 +138,16 @@ pub(crate) struct Core {
     pub(crate) sup: sys::Supervisor,
     /// Connect-time settings: identity, credentials, will, keepalive.
     pub(crate) connect: sys::ConnectSettings,
-    /// The broker of the latest connect request.
-    pub(crate) target: Option<Target>,
+    /// The broker of the latest connect request (kept only for reconnects
+    /// and the polled connect).
+    pub(crate) target: KeptTarget,
     /// While a firmware transport's `connect` is in progress: the turn
     /// that polls it (set only by `emq_client_connect_start`, so a firmware
-    /// that never calls it links none of this). When the attempt gives up
-    /// is kept in the disconnected session
-    /// (`Session::keep_while_disconnected`), not here.
-    pub(crate) opening: Option<OpenTurn>,
+    /// that never calls it links none of this; without the `connect-start`
+    /// feature no room for it either). When the attempt gives up is kept
+    /// in the disconnected session (`Session::keep_while_disconnected`),
+    /// not here.
+    pub(crate) opening: Opening,
     pub(crate) persistence: Persistence,
     pub(crate) callbacks: Callbacks,
     pub(crate) user_data: *mut c_void,
@@ -750,7 +826,9 @@ unsafe fn connect_call(
 /// within `command_timeout_ms`. Opening the transport itself (hosts: DNS,
 /// TCP, TLS; firmware: the transport's `connect`) still happens in this
 /// call. Otherwise as `emq_client_connect`; EMQ_ERR_ALREADY_CONNECTED while
-/// a connection is up or in progress.
+/// a connection is up or in progress. Firmware: needs the `connect-start`
+/// cargo feature (else EMQ_ERR_UNSUPPORTED: a firmware without it links
+/// none of it); hosts always have it.
 ///
 /// # Safety
 /// As for `emq_client_connect`.
@@ -760,6 +838,10 @@ pub unsafe extern "C" fn emq_client_connect_start(
     host: *const c_char,
     port: u16,
 ) -> emq_err {
+    if !cfg!(feature = "connect-start") {
+        // Left out of this firmware build at link time.
+        return EMQ_ERR_UNSUPPORTED;
+    }
     // SAFETY: contract forwarded.
     unsafe { connect_call(client, host, port, Some(open_turn)) }
 }
@@ -833,20 +915,25 @@ fn start_attempt(
     requested: Option<Target>,
     start_only: Option<OpenTurn>,
 ) -> Result<(), Option<Error>> {
+    // Only `emq_client_connect_start` starts a polled connect.
+    let start_only = start_only.filter(|_| cfg!(feature = "connect-start"));
     let (target, timeout) = {
         let mut core = c.core();
-        if core.sup.client().state() != State::Disconnected || core.opening.is_some() {
+        if core.sup.client().state() != State::Disconnected || core.opening.turn().is_some() {
             sys::end_opening(c);
             return Err(None);
         }
-        match requested {
+        let target = match requested {
             Some(target) => {
-                core.target = Some(target);
                 core.sup.request_connect();
+                Some(core.target.keep(target))
             }
-            None => core.sup.reconnecting(),
-        }
-        let Some(target) = core.target.as_ref().cloned() else {
+            None => {
+                core.sup.reconnecting();
+                core.target.get().cloned()
+            }
+        };
+        let Some(target) = target else {
             sys::end_opening(c);
             return Err(Some(Error::NotConnected));
         };
@@ -862,7 +949,12 @@ fn start_attempt(
             .client_mut()
             .session_mut()
             .keep_while_disconnected(time::after(now, timeout));
-        core.opening = Some(turn);
+        #[cfg(feature = "connect-start")]
+        {
+            core.opening = Opening(Some(turn));
+        }
+        #[cfg(not(feature = "connect-start"))]
+        let _ = turn;
         return Ok(());
     }
     let sent = send_connect(core, transport.and_then(|t| t.ok_or(Error::ConnectFailed)));
@@ -906,10 +998,10 @@ fn queue_connect(
 fn open_turn(c: &emq_client, link: &mut Link) -> Option<emq_err> {
     let (target, deadline, now) = {
         let mut core = c.core();
-        core.opening?;
+        core.opening.turn()?;
         let deadline = core.sup.client().session().kept_while_disconnected();
         let now = core.sup.client_mut().now_ms();
-        (core.target.as_ref().cloned()?, deadline, now)
+        (core.target.get().cloned()?, deadline, now)
     };
     let opened = sys::open_transport(c, link, &target, 0, false);
     let result = {
@@ -919,11 +1011,11 @@ fn open_turn(c: &emq_client, link: &mut Link) -> Option<emq_err> {
             Ok(None) if !time::reached(now, deadline) => return Some(EMQ_OK),
             Ok(None) => {
                 sys::abandon_open(link);
-                core.opening = None;
+                core.opening = Opening::NONE;
                 send_connect(core, Err(Error::Timeout))
             }
             other => {
-                core.opening = None;
+                core.opening = Opening::NONE;
                 send_connect(core, other.and_then(|t| t.ok_or(Error::ConnectFailed)))
             }
         }
@@ -1198,7 +1290,7 @@ pub unsafe extern "C" fn emq_client_poll(client: *mut emq_client, timeout_ms: u3
             Ok(link) => link,
             Err(err) => return err,
         };
-        let opening = c.core().opening;
+        let opening = c.core().opening.turn();
         if let Some(result) = opening.and_then(|turn| turn(c, &mut link)) {
             return result;
         }
@@ -1334,7 +1426,7 @@ pub unsafe extern "C" fn emq_client_wait(
                 // a reconnect attempt would only find it under way, so the
                 // loop would spin until the deadline (forever on a clock
                 // that stands still meanwhile).
-                let opening = c.core().opening;
+                let opening = c.core().opening.turn();
                 if let Some(result) = opening.and_then(|turn| turn(c, &mut link)) {
                     if result != EMQ_OK {
                         return result;
@@ -1754,7 +1846,7 @@ pub unsafe extern "C" fn emq_client_state(client: *const emq_client) -> emq_stat
     // The opening flags are read under the state lock, which is held when
     // they are cleared and the state moves on.
     let core = c.core();
-    if core.opening.is_some() || sys::is_opening(c) {
+    if core.opening.turn().is_some() || sys::is_opening(c) {
         return emq_state::EMQ_STATE_CONNECTING;
     }
     match core.sup.client().state() {

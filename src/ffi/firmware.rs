@@ -20,7 +20,7 @@
 //! the callback is over. With lock hooks (`lock-hooks` feature) several
 //! tasks may use one client; otherwise one task at a time.
 
-use super::client::{check_options, Core, Handler};
+use super::client::{check_options, Core, Handler, KeptTarget, Opening};
 use super::*;
 use crate::client::log::LogRecord;
 use crate::client::subscriptions::{Entry, Subscriptions, TableMemory};
@@ -90,6 +90,7 @@ const _: () = assert!(core::mem::size_of::<emq_client>() <= STORAGE_SIZE);
     feature = "log-events",
     feature = "persistence",
     feature = "lock-hooks",
+    feature = "connect-start",
     feature = "websocket"
 ))]
 const _: () = assert!(core::mem::size_of::<emq_client>() == STORAGE_SIZE);
@@ -1432,8 +1433,8 @@ unsafe fn init(
         // written of the storage so far needs no dropping).
         #[cfg(feature = "mqtt5")]
         checked.select_protocol(&mut *addr_of_mut!((*core).sup))?;
-        addr_of_mut!((*core).target).write(None);
-        addr_of_mut!((*core).opening).write(None);
+        addr_of_mut!((*core).target).write(KeptTarget::NONE);
+        addr_of_mut!((*core).opening).write(Opening::NONE);
         addr_of_mut!((*core).callbacks).write(Callbacks::default());
         addr_of_mut!((*core).user_data).write(core::ptr::null_mut());
         addr_of_mut!((*core).extra).write(CoreExtra);

@@ -501,7 +501,7 @@ pub(crate) fn log_line(core: &Core, record: &LogRecord) -> Option<Vec<u8>> {
     let err = || record.error.map(|e| e.to_string()).unwrap_or_default();
     let (id, value) = (record.packet_id, record.value);
     let text = match record.code {
-        LogCode::Connecting => match &core.target {
+        LogCode::Connecting => match core.target.get() {
             Some((host, port, _, Some(path))) => format!("connecting to {host}:{port}{path} (WebSocket)"),
             Some((host, port, _, None)) => format!("connecting to {host}:{port}"),
             None => "connecting".to_owned(),
@@ -655,8 +655,8 @@ pub unsafe extern "C" fn emq_client_new(
         let core = Core {
             sup,
             connect,
-            target: None,
-            opening: None,
+            target: super::client::KeptTarget::NONE,
+            opening: super::client::Opening::NONE,
             persistence: super::client::Persistence::new(o.persistence),
             callbacks: Callbacks::default(),
             user_data: core::ptr::null_mut(),
@@ -803,7 +803,7 @@ unsafe fn set_target(client: *mut emq_client, uri: *const c_char) -> emq_err {
         with_client(client, |core| {
             // SAFETY: NUL-terminated per the contract.
             let target = parse_target(str_arg(uri)?)?;
-            core.target = Some(target);
+            core.target.set(target);
             core.sup.request_connect();
             Ok(())
         })

@@ -268,7 +268,7 @@ pub unsafe extern "C" fn emq_client_start(client: *mut emq_client) -> emq_err {
         }
         {
             let mut core = c.core();
-            if core.sup.client().state() == State::Disconnected && core.target.is_some() {
+            if core.sup.client().state() == State::Disconnected && core.target.get().is_some() {
                 core.sup.request_connect();
                 c.runner.connect_now.store(true, Ordering::SeqCst);
             }
@@ -435,7 +435,8 @@ fn network_turn(c: &emq_client) -> (Option<RawFd>, u32) {
     if c.runner.connect_now.load(Ordering::SeqCst) {
         let target = {
             let core = c.core();
-            let wanted = core.sup.client().state() == State::Disconnected && core.target.is_some();
+            let wanted =
+                core.sup.client().state() == State::Disconnected && core.target.get().is_some();
             // Hand "connecting" over from the request to the attempt
             // without a gap `emq_client_state` could see.
             c.connecting.store(wanted, Ordering::SeqCst);
