@@ -114,16 +114,19 @@ impl KeptTarget {
         self.0 = Some(target);
     }
 
-    /// Keeps `target` (where targets are kept) and hands it back.
+    /// Keeps `requested`, a new target (where targets are kept), and hands
+    /// back the target to connect to: `requested` or the kept one.
     #[inline(always)]
-    // A copy on firmware, a clone of the host's strings.
-    #[allow(clippy::clone_on_copy)]
-    pub(crate) fn keep(&mut self, target: Target) -> Target {
+    pub(crate) fn pick(&mut self, requested: Option<Target>) -> Option<Target> {
         #[cfg(any(feature = "reconnect", feature = "connect-start"))]
         {
-            self.0 = Some(target.clone());
+            if let Some(target) = requested {
+                self.0 = Some(target);
+            }
+            self.0.as_ref().cloned()
         }
-        target
+        #[cfg(not(any(feature = "reconnect", feature = "connect-start")))]
+        requested
     }
 }
 
@@ -923,17 +926,11 @@ fn start_attempt(
             sys::end_opening(c);
             return Err(None);
         }
-        let target = match requested {
-            Some(target) => {
-                core.sup.request_connect();
-                Some(core.target.keep(target))
-            }
-            None => {
-                core.sup.reconnecting();
-                core.target.get().cloned()
-            }
-        };
-        let Some(target) = target else {
+        match requested {
+            Some(_) => core.sup.request_connect(),
+            None => core.sup.reconnecting(),
+        }
+        let Some(target) = core.target.pick(requested) else {
             sys::end_opening(c);
             return Err(Some(Error::NotConnected));
         };
