@@ -759,9 +759,11 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// receive buffer.
     fn free_input(&mut self) -> Result<InputWindow, Error> {
         if self.rx_start > 0 {
-            // Always in the buffer: no panic path.
+            // Always in the buffer and `rx_start <= rx_end`: no panic path.
             if let Some(unread) = self.rx.as_mut().get_mut(..self.rx_end) {
-                unread.copy_within(self.rx_start.., 0);
+                if self.rx_start <= unread.len() {
+                    unread.copy_within(self.rx_start.., 0);
+                }
             }
             self.rx_end -= self.rx_start;
             self.rx_start = 0;
