@@ -48,6 +48,9 @@ cargo clippy --lib --no-default-features --features panic-handler,mqtt5 --target
 
 step "cargo clippy --all-targets --features paho -- -D warnings"
 cargo clippy --all-targets --features paho -- -D warnings
+# And in a firmware build, where `c_char` is `u8`, not `i8` as on x86.
+step "cargo clippy --lib --no-default-features --features panic-handler,paho --target thumbv7em-none-eabihf -- -D warnings"
+cargo clippy --lib --no-default-features --features panic-handler,paho --target thumbv7em-none-eabihf -- -D warnings
 
 # Hosts without TLS (CMake EMBERMQ_TLS=OFF).
 step "cargo clippy --all-targets --no-default-features --features std -- -D warnings"

@@ -55,7 +55,7 @@ pub unsafe extern "C" fn emq_paho_topic_matches(
     let (filter, name) = unsafe {
         (
             CStr::from_ptr(filter).to_bytes(),
-            core::slice::from_raw_parts(topic as *const u8, topic_len as usize),
+            core::slice::from_raw_parts(topic.cast::<u8>(), topic_len as usize),
         )
     };
     dispatch_matches(filter, name) as c_int

@@ -75,7 +75,7 @@ impl Text<'_> {
     unsafe fn new<'a>(strbuf: *mut c_char, strbuflen: c_int) -> Text<'a> {
         Text {
             // SAFETY: forwarded contract.
-            out: unsafe { out_buf(strbuf as *mut u8, strbuflen) },
+            out: unsafe { out_buf(strbuf.cast::<u8>(), strbuflen) },
             needed: 0,
         }
     }
