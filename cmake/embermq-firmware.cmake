@@ -90,6 +90,11 @@ function(embermq_add_firmware_library name)
         # The header's EMQ_CLIENT_STORAGE_SIZE then holds the MQTT 5 client.
         list(APPEND definitions EMBERMQ_MQTT5=1)
     endif()
+    if(",${features}," MATCHES ",borrowed-callbacks,")
+        # emq_client_set_callbacks then keeps a pointer to the caller's
+        # emq_callbacks: C code can check which contract it builds against.
+        list(APPEND definitions EMBERMQ_BORROWED_CALLBACKS=1)
+    endif()
     set_target_properties(${name} PROPERTIES
         IMPORTED_LOCATION "${linked}"
         INTERFACE_INCLUDE_DIRECTORIES "${ARG_SOURCE_DIR}/include"

@@ -1737,8 +1737,20 @@ const char *emq_version(void);
  * the other calls that report, or (hosts) the network thread after
  * `emq_client_start`.
  *
+ * A firmware built with the cargo feature `borrowed-callbacks` (ESP-IDF:
+ * `EMBERMQ_BORROWED_CALLBACKS`; its CMake targets then define
+ * `EMBERMQ_BORROWED_CALLBACKS`) keeps a pointer to `callbacks` instead of
+ * a copy, 32 bytes less client storage: the struct must then be this
+ * library's own layout (`struct_size` from `emq_callbacks_default`, else
+ * EMQ_ERR_STRUCT_SIZE) and stay valid and unchanged until the next call
+ * or `emq_client_deinit`, e.g. a `static const` one.
+ *
+ * Errors: EMQ_ERR_NULL_POINTER (client), EMQ_ERR_STRUCT_SIZE,
+ * EMQ_ERR_UNSUPPORTED (a callback this build leaves out is set).
+ *
  * # Safety
- * `client` must be a live handle; `callbacks` NULL or valid.
+ * `client` must be a live handle; `callbacks` NULL or valid (and, when
+ * borrowed, kept valid and unchanged as above).
  */
 enum emq_err emq_client_set_callbacks(struct emq_client *client,
                                       const struct emq_callbacks *callbacks,

@@ -42,6 +42,11 @@
 #     the ELFs (checked), and the minimal firmware with the optional `paho`
 #     feature on is measured too: none of its functions is linked, but LTO
 #     inlines differently when the crate has more callers of shared helpers.
+#   - the minimal firmware with the borrowed-callbacks feature on
+#     (emq_client_set_callbacks keeps a pointer to the caller's struct,
+#     not a copy: a trade of the copy's safety for 32 B of RAM), measured
+#     in the same way from its own QEMU run (run-baremetal.sh's
+#     <build dir>-borrowed).
 # The same method on RISC-V: the minimal firmware built for QEMU virt as an
 # RV32IMC core (riscv32imc-unknown-none-elf, the ESP32-C2/C3 cores; GCC
 # with picolibc; scripts/run-baremetal.sh's <build dir>-rv32imc), its figures
@@ -91,6 +96,9 @@ RV_BUILD="$BUILD-rv32imc"
 figures embermq-qemu "$RV_BUILD/qemu.out" "$RV_BUILD"
 rv_text=$fig_text rv_data=$fig_data rv_bss=$fig_bss rv_cb=$fig_cb
 rv_struct=$fig_struct rv_stack=$fig_stack
+BORROWED_BUILD="$BUILD-borrowed"
+figures embermq-qemu "$BORROWED_BUILD/qemu.out" "$BORROWED_BUILD"
+bc_text=$fig_text bc_struct=$fig_struct bc_stack=$fig_stack
 
 # Host-only features (TLS, TCP, the network thread) must leave no trace in
 # any firmware.
@@ -135,6 +143,9 @@ row "client struct (emq_client_storage_size), bytes" "$struct_size" "$rs_struct"
 row "table memory (emq_tables_size), bytes" "-" "$rs_tables" "-" "-" ""
 row "deepest stack (measured in QEMU), bytes" "$stack" "$rs_stack" "$m5_stack" "$rv_stack" "$PAHO_STACK"
 row "text with the paho feature on (unused)" "$paho_text" "" "" "" ""
+row "with borrowed-callbacks: text" "$bc_text" "" "" "" ""
+row "with borrowed-callbacks: client struct" "$bc_struct" "" "" "" ""
+row "with borrowed-callbacks: deepest stack" "$bc_stack" "" "" "" ""
 echo "RISC-V rv32imc text of the minimal firmware: $rv_text bytes (Cortex-M4: $em_text bytes)"
 echo "MQTT 5 firmware (minimal calls at protocol level 5, feature mqtt5): text $m5_text bytes, struct $m5_struct, stack $m5_stack (3.1.1 minimal: text $em_text, struct $struct_size, stack $stack)"
 if grep -q ' T MQTT' < <(arm-none-eabi-nm "$PAHO_BUILD/embermq-qemu.elf"); then

@@ -25,6 +25,9 @@
 #     (<build dir>-cortex-m3).
 #  4. Cortex-M0, microbit (nRF51822; thumbv6m-none-eabi, the Cortex-M0/M0+
 #     target): the minimal firmware (<build dir>-cortex-m0).
+#  5. Cortex-M4 again: the minimal firmware with its library built with the
+#     borrowed-callbacks feature (emq_client_set_callbacks keeps a pointer,
+#     not a copy; <build dir>-borrowed), for the client struct it gives.
 #
 # Every run must pass (QEMU's exit code, a PASS line, the broker's log);
 # this script's exit code says so.
@@ -224,4 +227,12 @@ echo "run-baremetal: Cortex-M3 (mps2-an385) embermq-qemu PASS"
 build "$BUILD-cortex-m0" toolchain-arm-none-eabi.cmake OFF OFF -DEMBERMQ_ARM_CPU=cortex-m0
 qemu_run "$BUILD-cortex-m0" embermq-qemu qemu.out direct microbit
 echo "run-baremetal: Cortex-M0 (microbit) embermq-qemu PASS"
+
+# 5. Cortex-M4, the minimal firmware with borrowed callbacks (a library and
+# cargo target dir of its own).
+build "$BUILD-borrowed" toolchain-arm-none-eabi.cmake OFF OFF \
+    -DEMBERMQ_FIRMWARE_FEATURES=borrowed-callbacks \
+    -DEMBERMQ_CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/borrowed"
+qemu_run "$BUILD-borrowed" embermq-qemu qemu.out direct mps2-an386
+echo "run-baremetal: embermq-qemu with borrowed-callbacks PASS"
 echo "run-baremetal: PASS"

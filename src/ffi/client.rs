@@ -152,7 +152,7 @@ pub(crate) struct Core {
     /// not here.
     pub(crate) opening: Opening,
     pub(crate) persistence: Persistence,
-    pub(crate) callbacks: Callbacks,
+    pub(crate) callbacks: KeptCallbacks,
     pub(crate) user_data: *mut c_void,
     /// What only one build keeps (the host's TLS verify result).
     pub(crate) extra: sys::CoreExtra,
@@ -166,9 +166,9 @@ impl Core {
     /// A callback and the `user_data` to call it with.
     pub(crate) fn callback<F>(
         &self,
-        pick: impl FnOnce(&Callbacks) -> Option<F>,
+        pick: impl FnOnce(&CallbackFields) -> Option<F>,
     ) -> Option<(F, *mut c_void)> {
-        pick(&self.callbacks).map(|cb| (cb, self.user_data))
+        pick(self.callbacks.fields()?).map(|cb| (cb, self.user_data))
     }
 
     /// Records a log event for the application (handed out after the call).
@@ -745,8 +745,20 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
 /// the other calls that report, or (hosts) the network thread after
 /// `emq_client_start`.
 ///
+/// A firmware built with the cargo feature `borrowed-callbacks` (ESP-IDF:
+/// `EMBERMQ_BORROWED_CALLBACKS`; its CMake targets then define
+/// `EMBERMQ_BORROWED_CALLBACKS`) keeps a pointer to `callbacks` instead of
+/// a copy, 32 bytes less client storage: the struct must then be this
+/// library's own layout (`struct_size` from `emq_callbacks_default`, else
+/// EMQ_ERR_STRUCT_SIZE) and stay valid and unchanged until the next call
+/// or `emq_client_deinit`, e.g. a `static const` one.
+///
+/// Errors: EMQ_ERR_NULL_POINTER (client), EMQ_ERR_STRUCT_SIZE,
+/// EMQ_ERR_UNSUPPORTED (a callback this build leaves out is set).
+///
 /// # Safety
-/// `client` must be a live handle; `callbacks` NULL or valid.
+/// `client` must be a live handle; `callbacks` NULL or valid (and, when
+/// borrowed, kept valid and unchanged as above).
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_set_callbacks(
     client: *mut emq_client,
@@ -757,12 +769,8 @@ pub unsafe extern "C" fn emq_client_set_callbacks(
     // SAFETY: contract forwarded.
     unsafe {
         with_client(client, |c| {
-            c.callbacks = if callbacks.is_null() {
-                Callbacks::default()
-            } else {
-                // NULL or valid per the contract.
-                Callbacks::read(callbacks)?
-            };
+            // NULL or valid per the contract.
+            c.callbacks = KeptCallbacks::of(callbacks)?;
             c.user_data = user_data;
             Ok(())
         })
@@ -1091,7 +1099,7 @@ fn event_error(err: impl Into<emq_err>) -> emq_err {
 fn forget_stored<F>(
     c: &emq_client,
     packet_id: u16,
-    pick: impl FnOnce(&Callbacks) -> Option<F>,
+    pick: impl FnOnce(&CallbackFields) -> Option<F>,
 ) -> Option<(F, *mut c_void)> {
     let (remove, cb) = {
         let core = c.core();
@@ -1112,7 +1120,7 @@ fn forget_stored<F>(
 }
 
 /// Calls the callback `pick` chooses, if set, with a packet id.
-fn report_id(c: &emq_client, pick: impl FnOnce(&Callbacks) -> emq_on_pubrec, packet_id: u16) {
+fn report_id(c: &emq_client, pick: impl FnOnce(&CallbackFields) -> emq_on_pubrec, packet_id: u16) {
     let cb = c.core().callback(pick);
     if let Some((cb, user_data)) = cb {
         // SAFETY: user callback with valid arguments.

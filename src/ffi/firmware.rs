@@ -91,7 +91,9 @@ const _: () = assert!(core::mem::size_of::<emq_client>() <= STORAGE_SIZE);
     feature = "persistence",
     feature = "lock-hooks",
     feature = "connect-start",
-    feature = "websocket"
+    feature = "websocket",
+    // Borrowed callbacks take less room than the copy the sizes are for.
+    not(feature = "borrowed-callbacks")
 ))]
 const _: () = assert!(core::mem::size_of::<emq_client>() == STORAGE_SIZE);
 const _: () = assert!(core::mem::align_of::<emq_client>() <= STORAGE_ALIGN);
@@ -1435,7 +1437,7 @@ unsafe fn init(
         checked.select_protocol(&mut *addr_of_mut!((*core).sup))?;
         addr_of_mut!((*core).target).write(KeptTarget::NONE);
         addr_of_mut!((*core).opening).write(Opening::NONE);
-        addr_of_mut!((*core).callbacks).write(Callbacks::default());
+        addr_of_mut!((*core).callbacks).write(KeptCallbacks::default());
         addr_of_mut!((*core).user_data).write(core::ptr::null_mut());
         addr_of_mut!((*core).extra).write(CoreExtra);
         #[cfg(feature = "mqtt5")]

@@ -658,7 +658,7 @@ pub unsafe extern "C" fn emq_client_new(
             target: super::client::KeptTarget::NONE,
             opening: super::client::Opening::NONE,
             persistence: super::client::Persistence::new(o.persistence),
-            callbacks: Callbacks::default(),
+            callbacks: KeptCallbacks::default(),
             user_data: core::ptr::null_mut(),
             extra: CoreExtra {
                 tls_verify: EMQ_ERR_TLS_NOT_VERIFIED,

@@ -622,10 +622,11 @@ pub type emq_on_unsuback = Option<
     ),
 >;
 
-/// The callbacks a client keeps: those of `emq_callbacks` its build can
+/// The callbacks a client copies: those of `emq_callbacks` its build can
 /// call (a firmware never calls `on_log`, one without `ack-events` neither
 /// `on_pubrec` nor `on_pingresp`, and one without `mqtt5` none of the
 /// MQTT 5 ones), so a build pays only for its own.
+#[cfg(not(all(feature = "borrowed-callbacks", not(feature = "std"))))]
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Callbacks {
     pub(crate) on_connect: emq_on_connect,
@@ -654,27 +655,120 @@ pub(crate) struct Callbacks {
     pub(crate) on_auth: emq_on_auth,
 }
 
+/// The fields a callback is picked from: the client's copy, or (feature
+/// `borrowed-callbacks`) the caller's `emq_callbacks` itself.
+#[cfg(not(all(feature = "borrowed-callbacks", not(feature = "std"))))]
+pub(crate) type CallbackFields = Callbacks;
+/// The fields a callback is picked from: the client's copy, or (feature
+/// `borrowed-callbacks`) the caller's `emq_callbacks` itself.
+#[cfg(all(feature = "borrowed-callbacks", not(feature = "std")))]
+pub(crate) type CallbackFields = emq_callbacks;
+
+/// What a client keeps of its callbacks: a copy of those its build calls
+/// or, in a firmware built with `borrowed-callbacks`, a pointer to the
+/// caller's `emq_callbacks` (a `static const` one stays in flash: 32 B less
+/// RAM per client).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct KeptCallbacks(
+    #[cfg(not(all(feature = "borrowed-callbacks", not(feature = "std"))))] Callbacks,
+    #[cfg(all(feature = "borrowed-callbacks", not(feature = "std")))]
+    Option<core::ptr::NonNull<emq_callbacks>>,
+);
+
+impl KeptCallbacks {
+    /// What to keep of the caller's `emq_callbacks` (NULL: none).
+    /// EMQ_ERR_STRUCT_SIZE, EMQ_ERR_UNSUPPORTED as for `check_callbacks`; a
+    /// borrowed struct must also be this library's own layout (its fields
+    /// are read in place until the next call).
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or point to an `emq_callbacks` of the size it
+    /// states; when borrowed, valid and unchanged while kept.
+    pub(crate) unsafe fn of(ptr: *const emq_callbacks) -> Result<Self, emq_err> {
+        if ptr.is_null() {
+            return Ok(Self::default());
+        }
+        #[cfg(not(all(feature = "borrowed-callbacks", not(feature = "std"))))]
+        // SAFETY: contract forwarded.
+        return unsafe { Callbacks::read(ptr) }.map(Self);
+        #[cfg(all(feature = "borrowed-callbacks", not(feature = "std")))]
+        {
+            // SAFETY: contract forwarded.
+            if unsafe { check_callbacks(ptr) }? != core::mem::size_of::<emq_callbacks>() {
+                return Err(EMQ_ERR_STRUCT_SIZE);
+            }
+            Ok(Self(core::ptr::NonNull::new(ptr.cast_mut())))
+        }
+    }
+
+    /// The fields to pick a callback from; `None`: no callbacks set.
+    #[inline(always)]
+    pub(crate) fn fields(&self) -> Option<&CallbackFields> {
+        #[cfg(not(all(feature = "borrowed-callbacks", not(feature = "std"))))]
+        return Some(&self.0);
+        // SAFETY: a whole `emq_callbacks` (checked when kept), valid and
+        // unchanged while kept (contract of emq_client_set_callbacks).
+        #[cfg(all(feature = "borrowed-callbacks", not(feature = "std")))]
+        self.0.map(|ptr| unsafe { ptr.as_ref() })
+    }
+}
+
+/// Checks the caller's `emq_callbacks` and returns its `struct_size`:
+/// EMQ_ERR_NULL_POINTER, EMQ_ERR_STRUCT_SIZE as for `sized_arg`;
+/// EMQ_ERR_UNSUPPORTED when it sets a callback this build leaves out at
+/// link time.
+///
+/// # Safety
+/// `ptr` must be NULL or point to an `emq_callbacks` of the size it states.
+unsafe fn check_callbacks(ptr: *const emq_callbacks) -> Result<usize, emq_err> {
+    if ptr.is_null() {
+        return Err(EMQ_ERR_NULL_POINTER);
+    }
+    // SAFETY: an `emq_callbacks` (so aligned as one) that starts with
+    // its `usize` size (contract). An aligned read: RISC-V reads an
+    // unaligned word a byte at a time.
+    let size = unsafe { core::ptr::addr_of!((*ptr).struct_size).read() };
+    if size < CALLBACKS_SIZE_V1 || size > core::mem::size_of::<emq_callbacks>() {
+        return Err(EMQ_ERR_STRUCT_SIZE);
+    }
+    // The callbacks this build leaves out, which must be NULL: one run
+    // of pointers (`on_pubrec`, `on_pingresp` without `ack-events`; from
+    // `on_publish_failed` to the end without `mqtt5`), checked as words.
+    let v5_at = core::mem::offset_of!(emq_callbacks, on_publish_failed);
+    let mut at = match cfg!(feature = "ack-events") {
+        true => v5_at,
+        false => core::mem::offset_of!(emq_callbacks, on_pubrec),
+    };
+    let end = match cfg!(feature = "mqtt5") {
+        true => v5_at,
+        false => size,
+    };
+    // Bounded by the struct's size.
+    while at + core::mem::size_of::<usize>() <= end.min(size) {
+        // SAFETY: a pointer-sized field within the caller's `size` bytes.
+        if unsafe { ptr.cast::<u8>().add(at).cast::<usize>().read() } != 0 {
+            return Err(EMQ_ERR_UNSUPPORTED);
+        }
+        at += core::mem::size_of::<usize>();
+    }
+    Ok(size)
+}
+
+#[cfg(not(all(feature = "borrowed-callbacks", not(feature = "std"))))]
 impl Callbacks {
     /// The callbacks the caller's `emq_callbacks` sets that this build
     /// keeps, read field by field in place (no copy of the whole struct
     /// over its defaults on the stack): a field past the caller's
-    /// `struct_size` (an older layout) is NULL. EMQ_ERR_NULL_POINTER,
-    /// EMQ_ERR_STRUCT_SIZE as for `sized_arg`; EMQ_ERR_UNSUPPORTED when it
-    /// sets one this build leaves out at link time.
+    /// `struct_size` (an older layout) is NULL. Errors as for
+    /// `check_callbacks`.
     ///
     /// # Safety
     /// `ptr` must be NULL or point to an `emq_callbacks` of the size it states.
     pub(crate) unsafe fn read(ptr: *const emq_callbacks) -> Result<Callbacks, emq_err> {
-        if ptr.is_null() {
-            return Err(EMQ_ERR_NULL_POINTER);
-        }
-        // SAFETY: an `emq_callbacks` (so aligned as one) that starts with
-        // its `usize` size (contract). An aligned read: RISC-V reads an
-        // unaligned word a byte at a time.
-        let size = unsafe { core::ptr::addr_of!((*ptr).struct_size).read() };
-        if size < CALLBACKS_SIZE_V1 || size > core::mem::size_of::<emq_callbacks>() {
-            return Err(EMQ_ERR_STRUCT_SIZE);
-        }
+        // SAFETY: contract forwarded.
+        // Read only for the fields added later, which some builds leave out.
+        #[allow(unused_variables)]
+        let size = unsafe { check_callbacks(ptr) }?;
         // A field of the caller's struct: only through raw places, as the
         // struct may be shorter than this library's.
         macro_rules! field {
@@ -691,26 +785,6 @@ impl Callbacks {
                     None
                 }
             };
-        }
-        // The callbacks this build leaves out, which must be NULL: one run
-        // of pointers (`on_pubrec`, `on_pingresp` without `ack-events`; from
-        // `on_publish_failed` to the end without `mqtt5`), checked as words.
-        let v5_at = core::mem::offset_of!(emq_callbacks, on_publish_failed);
-        let mut at = match cfg!(feature = "ack-events") {
-            true => v5_at,
-            false => core::mem::offset_of!(emq_callbacks, on_pubrec),
-        };
-        let end = match cfg!(feature = "mqtt5") {
-            true => v5_at,
-            false => size,
-        };
-        // Bounded by the struct's size.
-        while at + core::mem::size_of::<usize>() <= end.min(size) {
-            // SAFETY: a pointer-sized field within the caller's `size` bytes.
-            if unsafe { ptr.cast::<u8>().add(at).cast::<usize>().read() } != 0 {
-                return Err(EMQ_ERR_UNSUPPORTED);
-            }
-            at += core::mem::size_of::<usize>();
         }
         Ok(Callbacks {
             on_connect: field!(on_connect),
