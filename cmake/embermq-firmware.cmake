@@ -15,7 +15,10 @@
 # Defines the imported static library <name>, which brings include/ and
 # EMBERMQ_FIRMWARE=1 (the header's firmware declarations) to its users,
 # with EMBERMQ_MQTT5=1 too when FEATURES has mqtt5 (the header's
-# EMQ_CLIENT_STORAGE_SIZE then holds the MQTT 5 client), and sets <name>_LOCATION in the caller's scope to the .a path.
+# EMQ_CLIENT_STORAGE_SIZE then holds the MQTT 5 client) and
+# EMBERMQ_BORROWED_CALLBACKS=1 when it has borrowed-callbacks
+# (emq_client_set_callbacks then keeps the caller's struct), and sets
+# <name>_LOCATION in the caller's scope to the .a path.
 #
 # LIBC_SYMBOLS (cross builds only): the staticlib carries compiler_builtins'
 # memcpy/memmove/memset/memcmp/bcmp/strlen (weak); linked before the C

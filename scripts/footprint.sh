@@ -103,7 +103,8 @@ bc_text=$fig_text bc_struct=$fig_struct bc_stack=$fig_stack
 # Host-only features (TLS, TCP, the network thread) must leave no trace in
 # any firmware.
 for elf in "$BUILD/embermq-qemu.elf" "$BUILD/embermq-qemu-resilient.elf" "$BUILD/embermq-qemu-mqtt5.elf" \
-           "$RV_BUILD/embermq-qemu.elf" "$RV_BUILD/embermq-qemu-resilient.elf"; do
+           "$RV_BUILD/embermq-qemu.elf" "$RV_BUILD/embermq-qemu-resilient.elf" \
+           "$BORROWED_BUILD/embermq-qemu.elf"; do
     case "$elf" in
         "$RV_BUILD"/*) nm=riscv64-unknown-elf-nm ;;
         *) nm=arm-none-eabi-nm ;;

@@ -185,8 +185,9 @@ for tool in arm-none-eabi-gcc qemu-system-arm riscv64-unknown-elf-gcc qemu-syste
 done
 
 # build <dir> <toolchain file> <resilient ON|OFF> <mqtt5 ON|OFF> [cmake -D...]:
-# configures and builds c_examples/baremetal there. All builds share one
-# cargo target dir (each Rust target has its own subdirectory in it).
+# configures and builds c_examples/baremetal there. The builds share one
+# cargo target dir (each Rust target has its own subdirectory in it), but
+# for one with other cargo features (a later -D of its own wins).
 build() {
     local dir="$1" toolchain="$2" resilient="$3" mqtt5="$4"
     shift 4

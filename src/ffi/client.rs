@@ -739,26 +739,32 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
     EMQ_OK
 }
 
-/// Sets the callbacks (copied) and the `user_data` passed to each.
-/// `callbacks` may be NULL to remove them all. Callbacks run on the thread
-/// that drives the client: the caller of poll, wait, connect, publish and
-/// the other calls that report, or (hosts) the network thread after
-/// `emq_client_start`.
+/// Sets the callbacks and the `user_data` passed to each: the callbacks
+/// are copied (or, see below, borrowed). `callbacks` may be NULL to remove
+/// them all. Callbacks run on the thread that drives the client: the
+/// caller of poll, wait, connect, publish and the other calls that report,
+/// or (hosts) the network thread after `emq_client_start`.
 ///
 /// A firmware built with the cargo feature `borrowed-callbacks` (ESP-IDF:
-/// `EMBERMQ_BORROWED_CALLBACKS`; its CMake targets then define
+/// `CONFIG_EMBERMQ_BORROWED_CALLBACKS`; its CMake targets then define
 /// `EMBERMQ_BORROWED_CALLBACKS`) keeps a pointer to `callbacks` instead of
-/// a copy, 32 bytes less client storage: the struct must then be this
-/// library's own layout (`struct_size` from `emq_callbacks_default`, else
-/// EMQ_ERR_STRUCT_SIZE) and stay valid and unchanged until the next call
-/// or `emq_client_deinit`, e.g. a `static const` one.
+/// a copy of those its build calls (36 B less 4 on a 32-bit firmware
+/// without log-events, ack-events or mqtt5; more with them; size the
+/// storage with `emq_client_storage_size()` to gain it). The struct must
+/// then be this library's own layout (`struct_size` =
+/// `sizeof(emq_callbacks)`, as `emq_callbacks_default` sets it; else
+/// EMQ_ERR_STRUCT_SIZE) and stay valid, and unchanged while a call on this
+/// client runs, until a later successful `emq_client_set_callbacks` or
+/// `emq_client_deinit` (one asked for inside a callback stops every read
+/// of it at once): a `static const` one in flash, for example.
 ///
 /// Errors: EMQ_ERR_NULL_POINTER (client), EMQ_ERR_STRUCT_SIZE,
-/// EMQ_ERR_UNSUPPORTED (a callback this build leaves out is set).
+/// EMQ_ERR_UNSUPPORTED (a callback this build leaves out is set); the
+/// callbacks set before stay.
 ///
 /// # Safety
 /// `client` must be a live handle; `callbacks` NULL or valid (and, when
-/// borrowed, kept valid and unchanged as above).
+/// borrowed, kept valid as above).
 #[no_mangle]
 pub unsafe extern "C" fn emq_client_set_callbacks(
     client: *mut emq_client,

@@ -1567,8 +1567,14 @@ pub unsafe extern "C" fn emq_client_deinit(client: *mut emq_client) -> emq_err {
         return EMQ_OK;
     };
     if c.in_callback_here() {
-        let _core = c.core();
+        let mut core = c.core();
         c.deinit_requested.set(true);
+        // Borrowed callbacks are not read again: the application may free
+        // them once the callback returns (a copy is never called again
+        // either, see `enter_callback`).
+        if cfg!(feature = "borrowed-callbacks") {
+            core.callbacks = KeptCallbacks::default();
+        }
         return EMQ_OK;
     }
     // SAFETY: forwarded contract; `c` is not used again.

@@ -25,6 +25,21 @@ static void second_on_message(void *ud, emq_client *c, const emq_message *m)
     fw_on_message(ud, c, m);
 }
 
+/* The last client's callbacks, on the heap: on_message ends the client and
+ * frees them, as an application ending its MQTT task may. */
+static emq_callbacks *heap_callbacks;
+static int ending_calls;
+
+static void ending_on_message(void *ud, emq_client *c, const emq_message *m)
+{
+    (void)ud;
+    (void)m;
+    ending_calls++;
+    CHECK_OK(emq_client_deinit(c));
+    free(heap_callbacks);
+    heap_callbacks = NULL;
+}
+
 int main(void)
 {
     fw_net net;
@@ -70,7 +85,8 @@ int main(void)
 
     cb.on_message = first_on_message;
     CHECK_OK(emq_client_set_callbacks(client, &cb, &r));
-    /* Changed after the call: seen only through a borrowed struct. */
+    /* Changed after the call (between calls on the client, on purpose):
+     * seen only through a borrowed struct. */
     cb.on_message = second_on_message;
 
     CHECK_OK(emq_client_connect(client, test_host(), test_port()));
@@ -93,6 +109,26 @@ int main(void)
 
     CHECK_OK(emq_client_disconnect(client));
     CHECK_OK(emq_client_deinit(client));
+
+    /* A callback that ends the client and frees the callbacks while more
+     * messages wait in the same read: no callback runs after it and the
+     * freed struct is not read again (valgrind, in test-c.sh, reports any
+     * read of it). */
+    CHECK_OK(emq_client_init(&storage, sizeof storage, &o, &transport, fw_clock_ms, &buffers,
+                             &client));
+    heap_callbacks = malloc(sizeof *heap_callbacks);
+    CHECK(heap_callbacks != NULL);
+    *heap_callbacks = fw_callbacks();
+    heap_callbacks->on_message = ending_on_message;
+    CHECK_OK(emq_client_set_callbacks(client, heap_callbacks, &r));
+    CHECK_OK(emq_client_connect(client, test_host(), test_port()));
+    CHECK_OK(emq_client_subscribe(client, topic, 1, &sub_id));
+    CHECK_OK(emq_client_wait(client, sub_id, 3000));
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(emq_client_publish(client, topic, (const uint8_t *)"end", 3, 0, false, NULL));
+    }
+    STEP_UNTIL(ending_calls > 0, CHECK_OK(emq_client_poll(client, 20)), 3000);
+    CHECK(ending_calls == 1 && heap_callbacks == NULL);
     printf("test_fw_callbacks_kept (%s): ok\n", borrowed ? "borrowed" : "copied");
     return 0;
 }
