@@ -1345,11 +1345,13 @@ typedef struct emq_options {
    * after the next CONNACK) instead of EMQ_ERR_NOT_CONNECTED; likewise
    * subscribe and unsubscribe (remembered in the subscription table,
    * sent after the next CONNACK, packet id 0 returned; unsubscribes only
-   * if the broker kept the session). Default false.
+   * if the broker kept the session). Default false. Firmware: needs the
+   * cargo feature `offline-queue` (else EMQ_ERR_UNSUPPORTED).
    */
   bool queue_offline;
   /**
    * Also queue QoS 0 publishes made while disconnected. Default false.
+   * Firmware: needs `offline-queue`, as `queue_offline`.
    */
   bool queue_qos0_offline;
   /**

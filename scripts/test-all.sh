@@ -23,7 +23,7 @@ step "cargo test --all-targets"
 cargo test --all-targets
 
 # The client features a firmware may choose (hosts have them all).
-FIRMWARE_FEATURES="reconnect,tables,subscriptions,log-events,ack-events,persistence,lock-hooks,connect-start"
+FIRMWARE_FEATURES="reconnect,tables,subscriptions,log-events,ack-events,persistence,lock-hooks,connect-start,offline-queue"
 for target in thumbv7em-none-eabihf riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf; do
     # A no_std staticlib needs a panic handler: the firmware's abort hook.
     step "cargo build --lib --release --no-default-features --features panic-handler --target $target"

@@ -316,8 +316,10 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
     let transport = emq_transport_choice::of(o.transport).ok_or(EMQ_ERR_INVALID_ARGUMENT)?;
     let hooks = o.persistence;
     let persists = hooks.store.is_some() || hooks.remove.is_some() || hooks.load.is_some();
+    let queues_offline = o.queue_offline || o.queue_qos0_offline;
     if (o.auto_reconnect && !cfg!(feature = "reconnect"))
         || (persists && !cfg!(feature = "persistence"))
+        || (queues_offline && !cfg!(feature = "offline-queue"))
     {
         // Left out of this firmware build at link time.
         return Err(EMQ_ERR_UNSUPPORTED);
@@ -364,7 +366,7 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
             log_level: log_level_filter(level),
             drop_unacked_on_loss: o.drop_unacked_on_loss,
             all_matching_handlers: o.all_matching_handlers,
-            subscribe_offline: o.queue_offline,
+            subscribe_offline: cfg!(feature = "offline-queue") && o.queue_offline,
         },
         transport,
         #[cfg(feature = "mqtt5")]

@@ -208,8 +208,10 @@ impl ConfigSource for KeptOptions {
             inflight_window: o.inflight_window,
             ping_timeout_ms: None,
             outbox_limit: o.outbox_max_messages,
-            queue_offline: o.queue_offline,
-            queue_qos0_offline: o.queue_qos0_offline,
+            // Without `offline-queue` the constant folds the outbox's
+            // offline paths away (init refused the flags).
+            queue_offline: cfg!(feature = "offline-queue") && o.queue_offline,
+            queue_qos0_offline: cfg!(feature = "offline-queue") && o.queue_qos0_offline,
         }
     }
     #[inline(always)]

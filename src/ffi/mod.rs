@@ -157,9 +157,11 @@ pub struct emq_options {
     /// after the next CONNACK) instead of EMQ_ERR_NOT_CONNECTED; likewise
     /// subscribe and unsubscribe (remembered in the subscription table,
     /// sent after the next CONNACK, packet id 0 returned; unsubscribes only
-    /// if the broker kept the session). Default false.
+    /// if the broker kept the session). Default false. Firmware: needs the
+    /// cargo feature `offline-queue` (else EMQ_ERR_UNSUPPORTED).
     pub queue_offline: bool,
     /// Also queue QoS 0 publishes made while disconnected. Default false.
+    /// Firmware: needs `offline-queue`, as `queue_offline`.
     pub queue_qos0_offline: bool,
     /// Outbox persistence hooks; all NULL by default.
     pub persistence: emq_persistence,
