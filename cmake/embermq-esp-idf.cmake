@@ -99,7 +99,7 @@ set(EMBERMQ_OBJCOPY "" CACHE FILEPATH
 # Cargo features from menuconfig (sdkconfig.cmake sets CONFIG_EMBERMQ_<FEATURE>
 # to y or to nothing).
 set(_embermq_features "")
-foreach(_embermq_feature reconnect tables subscriptions log-events ack-events persistence lock-hooks connect-start offline-queue borrowed-callbacks mqtt5 websocket paho)
+foreach(_embermq_feature reconnect tables subscriptions log-events ack-events persistence lock-hooks connect-start offline-queue drop-unacked borrowed-callbacks mqtt5 websocket paho)
     string(TOUPPER "${_embermq_feature}" _embermq_option)
     string(REPLACE "-" "_" _embermq_option "CONFIG_EMBERMQ_${_embermq_option}")
     if(${_embermq_option})

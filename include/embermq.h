@@ -938,7 +938,8 @@ typedef void (*emq_on_connect_failed)(void *user_data,
 /**
  * Called for every QoS 1/2 message dropped from the outbox unacknowledged
  * (`emq_options.drop_unacked_on_loss`): its packet id and why (the
- * connection loss's reason).
+ * connection loss's reason). Firmware: needs the cargo feature
+ * `drop-unacked` (else setting it is EMQ_ERR_UNSUPPORTED).
  */
 typedef void (*emq_on_dropped)(void *user_data,
                                struct emq_client *client,
@@ -1378,6 +1379,8 @@ typedef struct emq_options {
    * On a lost connection, drop the QoS 1/2 messages that were sent and
    * not acknowledged instead of resending them after the reconnect;
    * `on_dropped` hears of each. Messages not yet sent stay. Default false.
+   * Firmware: needs the cargo feature `drop-unacked` (else
+   * EMQ_ERR_UNSUPPORTED).
    */
   bool drop_unacked_on_loss;
   /**
@@ -1742,9 +1745,10 @@ const char *emq_version(void);
  * A firmware built with the cargo feature `borrowed-callbacks` (ESP-IDF:
  * `CONFIG_EMBERMQ_BORROWED_CALLBACKS`; its CMake targets then define
  * `EMBERMQ_BORROWED_CALLBACKS`) keeps a pointer to `callbacks` instead of
- * a copy of those its build calls (36 B less 4 on a 32-bit firmware
- * without log-events, ack-events or mqtt5; more with them; size the
- * storage with `emq_client_storage_size()` to gain it). The struct must
+ * a copy of those its build calls (32 B less 4 on a 32-bit firmware
+ * without log-events, ack-events, drop-unacked or mqtt5; more with them;
+ * size the storage with `emq_client_storage_size()` to gain it). The
+ * struct must
  * then be this library's own layout (`struct_size` =
  * `sizeof(emq_callbacks)`, as `emq_callbacks_default` sets it; else
  * EMQ_ERR_STRUCT_SIZE) and stay valid, and unchanged while a call on this

@@ -246,14 +246,14 @@ echo "esp-idf: EMBERMQ_RUST_TARGET overrides the mapping"
 # port/esp-idf/Kconfig, off by default, and CONFIG_EMBERMQ_<FEATURE>=y (as
 # sdkconfig.cmake sets it) puts the feature into cargo's --features.
 for opt in RECONNECT TABLES SUBSCRIPTIONS LOG_EVENTS ACK_EVENTS PERSISTENCE LOCK_HOOKS CONNECT_START \
-           OFFLINE_QUEUE BORROWED_CALLBACKS MQTT5 \
+           OFFLINE_QUEUE DROP_UNACKED BORROWED_CALLBACKS MQTT5 \
            WEBSOCKET PAHO \
            RX_BUFFER_SIZE TX_BUFFER_SIZE STORE_SIZE PACKET_ID_SLOTS INBOUND_QOS2 \
            MAX_SUBSCRIPTIONS SUBSCRIPTION_BYTES LOG_LEVEL RUST_TARGET CARGO_TOOLCHAIN; do
     grep -q "^ *config EMBERMQ_$opt\$" port/esp-idf/Kconfig \
         || fail "port/esp-idf/Kconfig has no EMBERMQ_$opt"
 done
-[ "$(grep -c '^ *default n$' port/esp-idf/Kconfig)" -eq 13 ] \
+[ "$(grep -c '^ *default n$' port/esp-idf/Kconfig)" -eq 14 ] \
     || fail "every Kconfig feature must default to n"
 configure "$TMP/kconfig" esp32c3 riscv32imc-unknown-none-elf \
     -DCONFIG_EMBERMQ_RECONNECT=y -DCONFIG_EMBERMQ_LOG_EVENTS=y -DCONFIG_EMBERMQ_MQTT5=y \

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-FEATURES="reconnect,tables,subscriptions,log-events,ack-events,persistence,lock-hooks,connect-start,offline-queue"
+FEATURES="reconnect,tables,subscriptions,log-events,ack-events,persistence,lock-hooks,connect-start,offline-queue,drop-unacked"
 args=(--target-dir target/miri --no-default-features --features "$FEATURES" --test ffi_miri)
 
 # The library as an rlib only: a no_std staticlib cannot link in a test

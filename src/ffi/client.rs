@@ -320,6 +320,7 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
     if (o.auto_reconnect && !cfg!(feature = "reconnect"))
         || (persists && !cfg!(feature = "persistence"))
         || (queues_offline && !cfg!(feature = "offline-queue"))
+        || (o.drop_unacked_on_loss && !cfg!(feature = "drop-unacked"))
     {
         // Left out of this firmware build at link time.
         return Err(EMQ_ERR_UNSUPPORTED);
@@ -711,9 +712,10 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
             report_id(c, |cb| cb.on_unsubscribed, packet_id)
         }
         ClientEvent::ConnectionLost(reason) => {
-            let reason_code = emq_err::from(reason);
             // Bounded by the outbox: each turn drops one message.
+            #[cfg(feature = "drop-unacked")]
             loop {
+                let reason_code = emq_err::from(reason);
                 let (dropped, cb) = {
                     let mut core = c.core();
                     (
@@ -750,9 +752,10 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
 /// A firmware built with the cargo feature `borrowed-callbacks` (ESP-IDF:
 /// `CONFIG_EMBERMQ_BORROWED_CALLBACKS`; its CMake targets then define
 /// `EMBERMQ_BORROWED_CALLBACKS`) keeps a pointer to `callbacks` instead of
-/// a copy of those its build calls (36 B less 4 on a 32-bit firmware
-/// without log-events, ack-events or mqtt5; more with them; size the
-/// storage with `emq_client_storage_size()` to gain it). The struct must
+/// a copy of those its build calls (32 B less 4 on a 32-bit firmware
+/// without log-events, ack-events, drop-unacked or mqtt5; more with them;
+/// size the storage with `emq_client_storage_size()` to gain it). The
+/// struct must
 /// then be this library's own layout (`struct_size` =
 /// `sizeof(emq_callbacks)`, as `emq_callbacks_default` sets it; else
 /// EMQ_ERR_STRUCT_SIZE) and stay valid, and unchanged while a call on this

@@ -92,6 +92,8 @@ const _: () = assert!(core::mem::size_of::<emq_client>() <= STORAGE_SIZE);
     feature = "lock-hooks",
     feature = "connect-start",
     feature = "websocket",
+    feature = "ack-events",
+    feature = "drop-unacked",
     // Borrowed callbacks take less room than the copy the sizes are for.
     not(feature = "borrowed-callbacks")
 ))]

@@ -178,6 +178,8 @@ pub struct emq_options {
     /// On a lost connection, drop the QoS 1/2 messages that were sent and
     /// not acknowledged instead of resending them after the reconnect;
     /// `on_dropped` hears of each. Messages not yet sent stay. Default false.
+    /// Firmware: needs the cargo feature `drop-unacked` (else
+    /// EMQ_ERR_UNSUPPORTED).
     pub drop_unacked_on_loss: bool,
     /// Call every handler whose filter matches a message, in subscription
     /// order, not only the first. Default false.
@@ -644,6 +646,8 @@ pub(crate) struct Callbacks {
     #[cfg(feature = "log-events")]
     pub(crate) on_log_event: emq_on_log_event,
     pub(crate) on_connect_failed: emq_on_connect_failed,
+    /// Called only with `drop-unacked`.
+    #[cfg(feature = "drop-unacked")]
     pub(crate) on_dropped: emq_on_dropped,
     #[cfg(feature = "ack-events")]
     pub(crate) on_pubrec: emq_on_pubrec,
@@ -668,7 +672,7 @@ pub(crate) type CallbackFields = emq_callbacks;
 
 /// What a client keeps of its callbacks: a copy of those its build calls
 /// or, in a firmware built with `borrowed-callbacks`, a pointer to the
-/// caller's `emq_callbacks` (a `static const` one stays in flash: 32 B less
+/// caller's `emq_callbacks` (a `static const` one stays in flash: 28 B less
 /// RAM per client).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct KeptCallbacks(
@@ -732,6 +736,13 @@ unsafe fn check_callbacks(ptr: *const emq_callbacks) -> Result<usize, emq_err> {
     let size = unsafe { core::ptr::addr_of!((*ptr).struct_size).read() };
     if size < CALLBACKS_SIZE_V1 || size > core::mem::size_of::<emq_callbacks>() {
         return Err(EMQ_ERR_STRUCT_SIZE);
+    }
+    // `on_dropped` without `drop-unacked` (in every layout).
+    if !cfg!(feature = "drop-unacked")
+        // SAFETY: within the caller's `size` bytes (at least V1's).
+        && unsafe { core::ptr::addr_of!((*ptr).on_dropped).read() }.is_some()
+    {
+        return Err(EMQ_ERR_UNSUPPORTED);
     }
     // The callbacks this build leaves out, which must be NULL: one run
     // of pointers (`on_pubrec`, `on_pingresp` without `ack-events`; from
@@ -801,6 +812,7 @@ impl Callbacks {
             #[cfg(feature = "log-events")]
             on_log_event: field!(on_log_event),
             on_connect_failed: field!(on_connect_failed),
+            #[cfg(feature = "drop-unacked")]
             on_dropped: field!(on_dropped),
             #[cfg(feature = "ack-events")]
             on_pubrec: field!(later on_pubrec),
@@ -856,7 +868,8 @@ pub type emq_on_connect_failed = Option<
 
 /// Called for every QoS 1/2 message dropped from the outbox unacknowledged
 /// (`emq_options.drop_unacked_on_loss`): its packet id and why (the
-/// connection loss's reason).
+/// connection loss's reason). Firmware: needs the cargo feature
+/// `drop-unacked` (else setting it is EMQ_ERR_UNSUPPORTED).
 #[allow(non_camel_case_types)]
 pub type emq_on_dropped = Option<
     unsafe extern "C" fn(
