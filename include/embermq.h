@@ -1027,6 +1027,10 @@ typedef struct emq_callbacks {
    */
   emq_on_log_event on_log_event;
   emq_on_connect_failed on_connect_failed;
+  /**
+   * Firmware: needs the cargo feature `drop-unacked` (else setting it is
+   * EMQ_ERR_UNSUPPORTED).
+   */
   emq_on_dropped on_dropped;
   /**
    * Called at the first PUBREC of an outbound QoS 2 message: the broker
@@ -2384,7 +2388,8 @@ enum emq_err emq_client_received_properties(const struct emq_client *client,
  * `properties` (NULL with 0: none): Payload Format Indicator, Message
  * Expiry Interval, Content Type, Response Topic, Correlation Data, User
  * Properties. Needs an MQTT 5 connection (`protocol_level` 5; offline
- * after one, with `queue_offline`), else EMQ_ERR_INVALID_ARGUMENT. A
+ * after one, with `queue_offline`, which firmware has with the cargo
+ * feature `offline-queue`), else EMQ_ERR_INVALID_ARGUMENT. A
  * property not allowed in PUBLISH, repeated, or out of range is
  * EMQ_ERR_INVALID_PROPERTY; QoS above the broker's Maximum QoS is
  * EMQ_ERR_QOS_NOT_SUPPORTED, RETAIN on a broker without it

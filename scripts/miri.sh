@@ -16,6 +16,12 @@ args=(--target-dir target/miri --no-default-features --features "$FEATURES" --te
 # The library as an rlib only: a no_std staticlib cannot link in a test
 # build (scripts/rlib-only-rustc.sh says why). Miri builds no staticlib.
 RUSTC_WRAPPER="$PWD/scripts/rlib-only-rustc.sh" cargo test "${args[@]}"
+# Natively, a build without offline-queue and drop-unacked: their options
+# and on_dropped are refused (the one test about that).
+WITHOUT="${FEATURES//,offline-queue/}"
+WITHOUT="${WITHOUT//,drop-unacked/}"
+RUSTC_WRAPPER="$PWD/scripts/rlib-only-rustc.sh" cargo test --target-dir target/miri \
+    --no-default-features --features "$WITHOUT" --test ffi_miri a_build_leaves_out
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1 &&
     ! rustup toolchain install nightly --profile minimal </dev/null; then

@@ -55,6 +55,11 @@ for feature in ${ALL_FIRMWARE//,/ }; do
     step "cargo check --lib --no-default-features --features panic-handler,$others --target thumbv7em-none-eabihf"
     cargo check --lib --no-default-features --features "panic-handler,$others" --target thumbv7em-none-eabihf
 done
+# And all of them, without and with mqtt5 (its storage size is checked too).
+for extra in "" ",mqtt5"; do
+    step "cargo check --lib --no-default-features --features panic-handler,$ALL_FIRMWARE$extra --target thumbv7em-none-eabihf"
+    cargo check --lib --no-default-features --features "panic-handler,$ALL_FIRMWARE$extra" --target thumbv7em-none-eabihf
+done
 # borrowed-callbacks changes what the client keeps: alone (as the minimal
 # firmware measured with it) and with every feature.
 step "cargo clippy --lib --no-default-features --features panic-handler,borrowed-callbacks --target thumbv7em-none-eabihf -- -D warnings"

@@ -572,6 +572,7 @@ unsafe extern "C" fn on_unsubscribed(ud: *mut c_void, c: *mut emq_client, id: u1
     unsafe { record(ud, c, Ev::Unsubscribed(id)) }
 }
 
+#[cfg_attr(not(feature = "drop-unacked"), allow(dead_code))]
 unsafe extern "C" fn on_dropped(ud: *mut c_void, c: *mut emq_client, id: u16, why: emq_err) {
     unsafe { record(ud, c, Ev::Dropped(id, why)) }
 }
@@ -598,7 +599,11 @@ fn callbacks() -> emq_callbacks {
     cb.on_published = Some(on_published);
     cb.on_subscribed = Some(on_subscribed);
     cb.on_unsubscribed = Some(on_unsubscribed);
-    cb.on_dropped = Some(on_dropped);
+    // A build without `drop-unacked` refuses it.
+    #[cfg(feature = "drop-unacked")]
+    {
+        cb.on_dropped = Some(on_dropped);
+    }
     cb.on_log_event = Some(on_log_event);
     cb
 }
@@ -2090,6 +2095,7 @@ fn disconnect_and_deinit_close_a_transport_still_opening() {
 /// returns if the clock does not move while it spins (a cooperative
 /// tick). Found by fuzz_targets/c_api.rs (a timeout).
 #[test]
+#[cfg(feature = "offline-queue")]
 fn wait_does_not_spin_while_a_connect_is_in_progress() {
     let mut fx = Fx::new(Setup {
         tweak: |o| {
@@ -2224,6 +2230,7 @@ fn auto_reconnect_resends_and_resubscribes() {
 }
 
 #[test]
+#[cfg(feature = "drop-unacked")]
 fn drop_unacked_on_loss_reports_each_message() {
     let mut fx = Fx::new(Setup {
         tables: true,
@@ -2402,4 +2409,49 @@ fn a_failing_load_hook_fails_init() {
     assert!(fx.client.is_null());
     drop(fx);
     drop(unsafe { Box::from_raw(saved) });
+}
+
+/// Options and a callback whose code a firmware build leaves out (cargo
+/// features `offline-queue`, `drop-unacked`) are refused, never ignored:
+/// init and reconfigure with the option, set_callbacks with `on_dropped`
+/// in this library's layout and the first one. scripts/miri.sh also runs
+/// this natively in a build without those two features.
+#[test]
+fn options_and_callbacks_a_build_leaves_out_are_refused() {
+    let want = |on: bool| if on { EMQ_OK } else { EMQ_ERR_UNSUPPORTED };
+    let offline = cfg!(feature = "offline-queue");
+    let dropping = cfg!(feature = "drop-unacked");
+    let tweaks: [(fn(&mut emq_options), bool); 3] = [
+        (|o| o.queue_offline = true, offline),
+        (|o| o.queue_qos0_offline = true, offline),
+        (|o| o.drop_unacked_on_loss = true, dropping),
+    ];
+    let mut fx = Fx::new(Setup::default());
+    for (tweak, on) in tweaks {
+        let mut o = options();
+        tweak(&mut o);
+        let kept = fx.keep(o);
+        assert_eq!(unsafe { emq_client_reconfigure(fx.client, kept) }, want(on));
+        fx.deinit();
+        let setup = Setup {
+            tweak,
+            ..Setup::default()
+        };
+        assert_eq!(fx.init(setup), want(on));
+        if !on {
+            assert_eq!(fx.init(Setup::default()), EMQ_OK);
+        }
+    }
+    let mut cb = callbacks();
+    cb.on_dropped = Some(on_dropped);
+    let (c, rec) = (fx.client, fx.rec.cast());
+    assert_eq!(
+        unsafe { emq_client_set_callbacks(c, &cb, rec) },
+        want(dropping)
+    );
+    cb.struct_size = std::mem::offset_of!(emq_callbacks, on_pubrec);
+    assert_eq!(
+        unsafe { emq_client_set_callbacks(c, &cb, rec) },
+        want(dropping)
+    );
 }

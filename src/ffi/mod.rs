@@ -576,6 +576,8 @@ pub struct emq_callbacks {
     /// Each log event as codes (both builds).
     pub on_log_event: emq_on_log_event,
     pub on_connect_failed: emq_on_connect_failed,
+    /// Firmware: needs the cargo feature `drop-unacked` (else setting it is
+    /// EMQ_ERR_UNSUPPORTED).
     pub on_dropped: emq_on_dropped,
     /// Called at the first PUBREC of an outbound QoS 2 message: the broker
     /// has it (exactly once from here on); `on_published` follows at

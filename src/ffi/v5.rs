@@ -439,7 +439,8 @@ pub unsafe extern "C" fn emq_client_received_properties(
 /// `properties` (NULL with 0: none): Payload Format Indicator, Message
 /// Expiry Interval, Content Type, Response Topic, Correlation Data, User
 /// Properties. Needs an MQTT 5 connection (`protocol_level` 5; offline
-/// after one, with `queue_offline`), else EMQ_ERR_INVALID_ARGUMENT. A
+/// after one, with `queue_offline`, which firmware has with the cargo
+/// feature `offline-queue`), else EMQ_ERR_INVALID_ARGUMENT. A
 /// property not allowed in PUBLISH, repeated, or out of range is
 /// EMQ_ERR_INVALID_PROPERTY; QoS above the broker's Maximum QoS is
 /// EMQ_ERR_QOS_NOT_SUPPORTED, RETAIN on a broker without it
