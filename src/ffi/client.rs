@@ -2089,7 +2089,15 @@ pub unsafe extern "C" fn emq_client_reconfigure(
             // keeps, now these.
             #[cfg(not(feature = "std"))]
             sys::keep_options(&mut core.sup, options);
-            core.sup.set_behaviour(checked.behaviour);
+            #[cfg_attr(not(feature = "std"), allow(unused_mut))]
+            let mut behaviour = checked.behaviour;
+            // Hosts keep the offline flags of creation (the session's
+            // copy): offline subscribes follow them too, as publishes do.
+            #[cfg(feature = "std")]
+            {
+                behaviour.subscribe_offline = core.sup.behaviour().subscribe_offline;
+            }
+            core.sup.set_behaviour(behaviour);
             core.sup
                 .client_mut()
                 .set_command_timeout(o.command_timeout_ms);

@@ -85,6 +85,28 @@ int main(void)
     POLL_UNTIL(c, count_on(&r, ta) == 2, 5000);
     CHECK(count_on(&r, tb) == 1);
 
+    /* After a reconfigure that turns queue_offline on, publishes and
+     * subscribes made offline agree: hosts keep the flags of creation
+     * (both refused), firmware reads the new options (both queued). */
+    {
+        /* Static: firmware borrows the options until the client ends. */
+        static emq_options created, changed;
+        emq_client *d;
+        emq_err published, subscribed;
+        created = o;
+        created.clean_session = true;
+        created.queue_offline = false;
+        changed = created;
+        changed.queue_offline = true;
+        CHECK_OK(test_client_new(&created, &d));
+        CHECK_OK(emq_client_reconfigure(d, &changed));
+        published = emq_client_publish(d, ta, (const uint8_t *)"5", 1, 1, false, NULL);
+        subscribed = emq_client_subscribe(d, fb, 1, NULL);
+        CHECK_ERR(subscribed, published);
+        CHECK(published == EMQ_OK || published == EMQ_ERR_NOT_CONNECTED);
+        CHECK_OK(test_client_free(d));
+    }
+
     /* Leave no session behind on the broker. */
     CHECK_OK(emq_client_disconnect(c));
     CHECK_OK(test_client_free(c));
