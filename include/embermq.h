@@ -1752,8 +1752,7 @@ const char *emq_version(void);
  * a copy of those its build calls (32 B less 4 on a 32-bit firmware
  * without log-events, ack-events, drop-unacked or mqtt5; more with them;
  * size the storage with `emq_client_storage_size()` to gain it). The
- * struct must
- * then be this library's own layout (`struct_size` =
+ * struct must then be this library's own layout (`struct_size` =
  * `sizeof(emq_callbacks)`, as `emq_callbacks_default` sets it; else
  * EMQ_ERR_STRUCT_SIZE) and stay valid, and unchanged while a call on this
  * client runs, until a later successful `emq_client_set_callbacks` or

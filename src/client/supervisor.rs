@@ -38,9 +38,6 @@ pub struct Behaviour {
     pub drop_unacked_on_loss: bool,
     /// Route a message to every matching handler, not only the first.
     pub all_matching_handlers: bool,
-    /// Accept subscribe and unsubscribe while offline (with a subscription
-    /// table): sent after the next CONNACK.
-    pub subscribe_offline: bool,
 }
 
 impl Default for Behaviour {
@@ -51,7 +48,6 @@ impl Default for Behaviour {
             log_level: Some(LogLevel::Info),
             drop_unacked_on_loss: false,
             all_matching_handlers: false,
-            subscribe_offline: false,
         }
     }
 }
@@ -65,14 +61,12 @@ impl Flags {
     const RESUBSCRIBE: u8 = 1;
     const DROP_UNACKED_ON_LOSS: u8 = 2;
     const ALL_MATCHING_HANDLERS: u8 = 4;
-    const SUBSCRIBE_OFFLINE: u8 = 8;
 
     fn of(b: &Behaviour) -> Self {
         Flags(
             (u8::from(b.resubscribe) * Self::RESUBSCRIBE)
                 | (u8::from(b.drop_unacked_on_loss) * Self::DROP_UNACKED_ON_LOSS)
-                | (u8::from(b.all_matching_handlers) * Self::ALL_MATCHING_HANDLERS)
-                | (u8::from(b.subscribe_offline) * Self::SUBSCRIBE_OFFLINE),
+                | (u8::from(b.all_matching_handlers) * Self::ALL_MATCHING_HANDLERS),
         )
     }
 
@@ -86,10 +80,6 @@ impl Flags {
 
     fn all_matching_handlers(self) -> bool {
         self.0 & Self::ALL_MATCHING_HANDLERS != 0
-    }
-
-    fn subscribe_offline(self) -> bool {
-        self.0 & Self::SUBSCRIBE_OFFLINE != 0
     }
 }
 
@@ -172,7 +162,6 @@ where
             log_level: self.log.level(),
             drop_unacked_on_loss: self.flags.drop_unacked_on_loss(),
             all_matching_handlers: self.flags.all_matching_handlers(),
-            subscribe_offline: self.flags.subscribe_offline(),
         }
     }
 
@@ -507,9 +496,10 @@ where
     }
 
     /// True when a subscribe or unsubscribe now is remembered for the next
-    /// CONNACK rather than sent.
+    /// CONNACK rather than sent: with the session's `queue_offline`, the
+    /// flag offline publishes follow too.
     fn offline_changes(&self) -> bool {
-        self.flags.subscribe_offline()
+        self.client.session().config().queue_offline
             && self.client.state() != State::Connected
             && self.subscriptions.capacity().0 > 0
     }

@@ -75,6 +75,18 @@ impl Opening {
         None
     }
 
+    /// A transport opening, polled by `turn` (nothing kept without the
+    /// feature, where no call starts one).
+    #[inline(always)]
+    pub(crate) fn of(turn: OpenTurn) -> Opening {
+        #[cfg(not(feature = "connect-start"))]
+        let _ = turn;
+        Opening(
+            #[cfg(feature = "connect-start")]
+            Some(turn),
+        )
+    }
+
     /// Takes the turn out, if a transport is opening.
     #[inline(always)]
     pub(crate) fn take(&mut self) -> Option<OpenTurn> {
@@ -367,7 +379,6 @@ pub(crate) unsafe fn check_options<'a>(o: &emq_options) -> Result<CheckedOptions
             log_level: log_level_filter(level),
             drop_unacked_on_loss: o.drop_unacked_on_loss,
             all_matching_handlers: o.all_matching_handlers,
-            subscribe_offline: cfg!(feature = "offline-queue") && o.queue_offline,
         },
         transport,
         #[cfg(feature = "mqtt5")]
@@ -755,8 +766,7 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
 /// a copy of those its build calls (32 B less 4 on a 32-bit firmware
 /// without log-events, ack-events, drop-unacked or mqtt5; more with them;
 /// size the storage with `emq_client_storage_size()` to gain it). The
-/// struct must
-/// then be this library's own layout (`struct_size` =
+/// struct must then be this library's own layout (`struct_size` =
 /// `sizeof(emq_callbacks)`, as `emq_callbacks_default` sets it; else
 /// EMQ_ERR_STRUCT_SIZE) and stay valid, and unchanged while a call on this
 /// client runs, until a later successful `emq_client_set_callbacks` or
@@ -965,12 +975,7 @@ fn start_attempt(
             .client_mut()
             .session_mut()
             .keep_while_disconnected(time::after(now, timeout));
-        #[cfg(feature = "connect-start")]
-        {
-            core.opening = Opening(Some(turn));
-        }
-        #[cfg(not(feature = "connect-start"))]
-        let _ = turn;
+        core.opening = Opening::of(turn);
         return Ok(());
     }
     let sent = send_connect(core, transport.and_then(|t| t.ok_or(Error::ConnectFailed)));
@@ -2089,15 +2094,7 @@ pub unsafe extern "C" fn emq_client_reconfigure(
             // keeps, now these.
             #[cfg(not(feature = "std"))]
             sys::keep_options(&mut core.sup, options);
-            #[cfg_attr(not(feature = "std"), allow(unused_mut))]
-            let mut behaviour = checked.behaviour;
-            // Hosts keep the offline flags of creation (the session's
-            // copy): offline subscribes follow them too, as publishes do.
-            #[cfg(feature = "std")]
-            {
-                behaviour.subscribe_offline = core.sup.behaviour().subscribe_offline;
-            }
-            core.sup.set_behaviour(behaviour);
+            core.sup.set_behaviour(checked.behaviour);
             core.sup
                 .client_mut()
                 .set_command_timeout(o.command_timeout_ms);
