@@ -8,7 +8,9 @@
  *
  * The transport can be told to fail: `fw_net.fail_send` / `fail_recv`
  * (return -1), `stall_recv` / `stall_send` (report timeouts without moving
- * bytes) and `fail_connect`, so tests can check how the client reports each;
+ * bytes), `fail_after_recv` (every recv after the next one that brings
+ * bytes fails: a link lost right after a packet) and `fail_connect`, so
+ * tests can check how the client reports each;
  * `fw_net_cut` cuts the link under the client, as a dropped connection.
  */
 #ifndef EMBERMQ_FW_POSIX_H
@@ -55,7 +57,7 @@ static inline void fw_clock_wrap_in(uint32_t in_ms)
 typedef struct fw_net {
     emq_socket_port sock; /* port/sockets: the transport under test */
     int connects, closes, cuts;
-    bool fail_connect, fail_send, fail_recv, stall_recv, stall_send;
+    bool fail_connect, fail_send, fail_recv, stall_recv, stall_send, fail_after_recv;
     size_t sent, received;
 } fw_net;
 
@@ -102,6 +104,7 @@ static int fw_recv(void *ud, uint8_t *buf, size_t len, uint32_t timeout_ms)
     r = emq_socket_recv(&n->sock, buf, len, timeout_ms);
     if (r > 0) {
         n->received += (size_t)r;
+        n->fail_recv = n->fail_after_recv;
     }
     return r;
 }

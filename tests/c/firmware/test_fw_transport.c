@@ -2,7 +2,10 @@
  * returning an error (EMQ_ERR_IO, with on_disconnect and the transport
  * closed), a broker that never answers CONNECT (EMQ_ERR_TIMEOUT), a send
  * that never finds room (EMQ_ERR_TIMEOUT), a wait that times out while the
- * link stays up, and a link that goes silent (EMQ_ERR_KEEPALIVE_TIMEOUT).
+ * link stays up, a wait whose acknowledgement comes just before the link
+ * is lost (EMQ_OK: the message is done), one for a SUBACK that never comes
+ * before the link is lost (the loss, not EMQ_OK), and a link that goes
+ * silent (EMQ_ERR_KEEPALIVE_TIMEOUT).
  * After each, the client connects again. The 32-bit clock callback wraps
  * around 2^32 one second in, so the timeouts are checked across the wrap. */
 #include "fw_harness.h"
@@ -13,6 +16,7 @@ static uint8_t rx[256], tx[256], store[256];
 static void connect_ok(emq_client *c, fw_net *net)
 {
     net->fail_send = net->fail_recv = net->stall_recv = net->stall_send = false;
+    net->fail_after_recv = false;
     CHECK_OK(emq_client_connect(c, test_host(), test_port()));
     CHECK(emq_client_is_connected(c));
 }
@@ -30,7 +34,7 @@ int main(void)
     uint16_t pid;
     uint64_t start, took;
     emq_err err;
-    int closes, published;
+    int closes, published, disconnects;
 
     memset(&r, 0, sizeof r);
     fw_clock_wrap_in(1000);
@@ -90,6 +94,29 @@ int main(void)
     net.stall_recv = false;
     CHECK_OK(emq_client_wait(c, pid, 2000));
     CHECK(r.published_id[r.published - 1] == pid);
+
+    /* The acknowledgement, then at once a lost link: the message is done
+     * (EMQ_OK; sending it again would deliver it twice); wait returns at
+     * the acknowledgement and the next poll reports the loss. */
+    published = r.published;
+    disconnects = r.disconnects;
+    CHECK_OK(emq_client_publish(c, topic, (const uint8_t *)"w", 1, 1, false, &pid));
+    net.fail_after_recv = true;
+    CHECK_OK(emq_client_wait(c, pid, 2000));
+    CHECK(r.published == published + 1 && r.published_id[r.published - 1] == pid);
+    CHECK(r.disconnects == disconnects);
+    CHECK_ERR(emq_client_poll(c, 100), EMQ_ERR_IO);
+    CHECK(r.disconnects == disconnects + 1 && r.disconnect_reason == EMQ_ERR_IO);
+    CHECK(emq_client_state(c) == EMQ_STATE_DISCONNECTED);
+    connect_ok(c, &net);
+
+    /* A lost link frees a SUBSCRIBE's packet id without its SUBACK: wait
+     * returns the loss (no SUBACK within the 1 s keepalive), not EMQ_OK. */
+    CHECK_OK(emq_client_subscribe(c, topic, 1, &pid));
+    net.stall_recv = true;
+    CHECK_ERR(emq_client_wait(c, pid, 6000), EMQ_ERR_KEEPALIVE_TIMEOUT);
+    CHECK(emq_client_state(c) == EMQ_STATE_DISCONNECTED);
+    connect_ok(c, &net);
 
     /* Silence: no PINGRESP within the ping timeout (1 s keepalive). */
     closes = net.closes;
