@@ -715,16 +715,15 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         }
     }
 
-    /// A CONNACK arrived: the outcome of the connection awaiting it (an
-    /// error fails it), or a protocol violation when none was.
+    /// A CONNACK arrived for the connection awaiting it: its outcome (an
+    /// error fails it). The session refused any other CONNACK (a protocol
+    /// violation, or not connected) before it came here.
     fn connack(
         &mut self,
         session_present: bool,
         code: ConnectReturnCode,
     ) -> Result<ClientEvent, Error> {
-        if !self.is_connecting() {
-            return Err(Error::ProtocolViolation);
-        }
+        debug_assert!(self.is_connecting());
         if code != ConnectReturnCode::Accepted {
             return Err(Error::ConnectionRefused(code as u8));
         }

@@ -699,6 +699,10 @@ where
     /// Schedules the next reconnect attempt after a failed one (`refused`:
     /// its CONNACK code) or a lost connection, and logs the delay.
     fn schedule_next(&mut self, refused: Option<u8>, lost: bool) {
+        // Without `reconnect` there is no attempt to schedule.
+        if !cfg!(feature = "reconnect") {
+            return;
+        }
         let now = self.client.now_ms();
         if let Some(delay) = self.reconnect.schedule(now, refused, lost) {
             let level = if lost {

@@ -1166,19 +1166,18 @@ fn report_connect(c: &emq_client, outcome: Result<bool, Error>) {
             core.callback(|cb| cb.on_connect_failed),
         )
     };
-    let (connack, failure) = match outcome {
-        Ok(session_present) => (Some((session_present, 0)), None),
-        Err(Error::ConnectionRefused(code)) => (
-            Some((false, code)),
-            Some((EMQ_ERR_CONNECTION_REFUSED, code)),
-        ),
-        Err(err) => (None, Some((emq_err::from(err), 0))),
+    // A CONNACK came for success and refusal; only a refusal has a code.
+    let (connack, session_present, code) = match outcome {
+        Ok(session_present) => (true, session_present, 0),
+        Err(Error::ConnectionRefused(code)) => (true, false, code),
+        Err(_) => (false, false, 0),
     };
-    if let (Some((session_present, code)), Some((cb, user_data))) = (connack, on_connect) {
+    if let (true, Some((cb, user_data))) = (connack, on_connect) {
         // SAFETY: user callback with valid arguments.
         sys::in_callback(c, || unsafe { cb(user_data, me, session_present, code) });
     }
-    if let (Some((reason, code)), Some((cb, user_data))) = (failure, on_failed) {
+    if let (Err(err), Some((cb, user_data))) = (outcome, on_failed) {
+        let reason = emq_err::from(err);
         // SAFETY: user callback with valid arguments.
         sys::in_callback(c, || unsafe { cb(user_data, me, reason, code) });
     }
@@ -1272,6 +1271,10 @@ pub(crate) enum Turn {
 /// one attempt if the backoff allows, or says how long until the next.
 /// The caller holds `link`.
 pub(crate) fn reconnect_turn(c: &emq_client, link: &mut Link) -> Turn {
+    // Without `reconnect` nothing is ever scheduled: say so at compile time.
+    if !cfg!(feature = "reconnect") {
+        return Turn::Idle;
+    }
     let due = c.core().sup.reconnect_due();
     match due {
         Due::Idle => Turn::Idle,

@@ -1344,8 +1344,9 @@ unsafe fn init(
         store.range(),
         (b.tables as usize, tables_end),
     ];
+    // Each range against the ones before it: `..i` needs no bound check.
     for (i, a) in ranges.iter().enumerate() {
-        if ranges[i + 1..].iter().any(|b| overlap(*a, *b)) {
+        if ranges[..i].iter().any(|b| overlap(*a, *b)) {
             return Err(EMQ_ERR_INVALID_ARGUMENT);
         }
     }

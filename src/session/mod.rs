@@ -1067,7 +1067,10 @@ impl<M: Memory> Session<M> {
         release: Option<Millis>,
     ) -> Result<Option<SlotKind>, Error> {
         let parts = self.memory.parts();
-        let found = pending_slot(parts.slots, packet_id).map(|slot| *slot);
+        // Found once: its index stays valid, as nothing below frees a slot
+        // before this one's is changed.
+        let index = find_slot(parts.slots, packet_id);
+        let found = index.and_then(|index| parts.slots.get(index).copied());
         if let Some(slot) = found {
             // A repeated PUBREC gets PUBREL again [MQTT-4.3.3].
             let repeated = release.is_some() && slot.kind == SlotKind::AwaitPubComp;
@@ -1078,7 +1081,7 @@ impl<M: Memory> Session<M> {
         if let Some(now_ms) = release {
             self.queue_fixed(PUBREL, packet_id, now_ms)?;
         }
-        let Some(slot) = found else {
+        let (Some(slot), Some(index)) = (found, index) else {
             #[cfg(feature = "log-events")]
             {
                 self.unknown_acks = self.unknown_acks.wrapping_add(1);
@@ -1101,7 +1104,7 @@ impl<M: Memory> Session<M> {
             }
             self.ring
                 .set_flags(parts.store, offset, flags | RELEASED | SENT | WIRE);
-            if let Some(held) = pending_slot(parts.slots, packet_id) {
+            if let Some(held) = parts.slots.get_mut(index) {
                 held.kind = SlotKind::AwaitPubComp;
             }
             return Ok(Some(slot.kind));
@@ -1110,7 +1113,7 @@ impl<M: Memory> Session<M> {
             self.on_wire -= 1;
         }
         self.ring.free(parts.store, offset);
-        if let Some(held) = pending_slot(parts.slots, packet_id) {
+        if let Some(held) = parts.slots.get_mut(index) {
             *held = Slot::FREE;
         }
         self.queued -= 1;
