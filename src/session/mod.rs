@@ -725,8 +725,7 @@ impl<M: Memory> Session<M> {
         let parts = self.memory.parts();
         let mut cursor = self.ring.first();
         while let Some(at) = cursor {
-            let flags = self.ring.flags(parts.store, at);
-            self.ring.set_flags(parts.store, at, flags & !WIRE);
+            self.ring.clear_flag(parts.store, at, WIRE);
             cursor = self.ring.next(parts.store, at);
         }
         for slot in self.memory.parts().slots.iter_mut() {

@@ -151,6 +151,14 @@ impl Ring {
         }
     }
 
+    /// Clears `flag` in the entry at `at`: read and written through one
+    /// bounds check (`flags` then `set_flags` took two).
+    pub fn clear_flag(&self, buf: &mut [u8], at: usize, flag: u8) {
+        if let Some(byte) = buf.get_mut(at + 6) {
+            *byte &= !flag;
+        }
+    }
+
     /// MQTT 5: marks the entry at `at` refused, with `reason`.
     #[cfg(feature = "mqtt5")]
     pub fn refuse(&self, buf: &mut [u8], at: usize, reason: u8) {
