@@ -675,8 +675,12 @@ pub(crate) fn dispatch(c: &emq_client, event: ClientEvent) -> emq_err {
                 });
             }
         }
-        ClientEvent::Connected { session_present } => report_connect(c, Ok(session_present)),
-        ClientEvent::ConnectFailed(err) => report_connect(c, Err(err)),
+        ClientEvent::Connected { session_present } => {
+            report_connect(c, Ok(session_present));
+        }
+        ClientEvent::ConnectFailed(err) => {
+            report_connect(c, Err(err));
+        }
         ClientEvent::Unsubscribed { packet_id } => report_id(c, |cb| cb.on_unsubscribed, packet_id),
         #[cfg(feature = "ack-events")]
         ClientEvent::Received { packet_id } => report_id(c, |cb| cb.on_pubrec, packet_id),
@@ -920,10 +924,7 @@ pub(crate) fn connect_to(
                 sys::notify_progress(c);
                 EMQ_OK
             }
-            Err(Some(err)) => {
-                report_connect(c, Err(err));
-                err.into()
-            }
+            Err(Some(err)) => report_connect(c, Err(err)),
             Err(None) => EMQ_ERR_ALREADY_CONNECTED,
         };
         Ok(())
@@ -1046,10 +1047,7 @@ fn open_turn(c: &emq_client, link: &mut Link) -> Option<emq_err> {
             emit_logs(c);
             Some(EMQ_OK)
         }
-        Err(err) => {
-            report_connect(c, Err(err));
-            Some(err.into())
-        }
+        Err(err) => Some(report_connect(c, Err(err))),
     }
 }
 
@@ -1096,9 +1094,7 @@ fn await_connack(c: &emq_client) -> emq_err {
             Err(err) => return event_error(err),
         }
     }
-    let result = outcome.map_or_else(emq_err::from, |_| EMQ_OK);
-    report_connect(c, outcome);
-    result
+    report_connect(c, outcome)
 }
 
 /// An error of `sys::next_event` as C sees it: firmware hands on the core
@@ -1145,8 +1141,9 @@ fn report_id(c: &emq_client, pick: impl FnOnce(&CallbackFields) -> emq_on_pubrec
 }
 
 /// Tells the application how a connection attempt ended: `on_connect` for
-/// every CONNACK, `on_connect_failed` for every failure.
-fn report_connect(c: &emq_client, outcome: Result<bool, Error>) {
+/// every CONNACK, `on_connect_failed` for every failure. Returns the
+/// outcome as C sees it (converted once, for the callback and the caller).
+fn report_connect(c: &emq_client, outcome: Result<bool, Error>) -> emq_err {
     emit_logs(c);
     sys::notify_progress(c);
     // The CONNACK's properties, for every way a connect is reported.
@@ -1176,11 +1173,12 @@ fn report_connect(c: &emq_client, outcome: Result<bool, Error>) {
         // SAFETY: user callback with valid arguments.
         sys::in_callback(c, || unsafe { cb(user_data, me, session_present, code) });
     }
-    if let (Err(err), Some((cb, user_data))) = (outcome, on_failed) {
-        let reason = emq_err::from(err);
+    let reason = outcome.map_or_else(emq_err::from, |_| EMQ_OK);
+    if let (Err(_), Some((cb, user_data))) = (outcome, on_failed) {
         // SAFETY: user callback with valid arguments.
         sys::in_callback(c, || unsafe { cb(user_data, me, reason, code) });
     }
+    reason
 }
 
 /// Sends DISCONNECT and closes the connection; `on_disconnect` gets EMQ_OK
