@@ -71,21 +71,22 @@ fn validate_topic(topic: &str, filter: bool, start: usize) -> Result<(), Error> 
     check_length(topic)?;
     let mut misplaced = false;
     // The byte before the current one; the start counts as a level's start.
+    // (From a `start` past 0 it is not that byte, but only names start
+    // there, and in a name every wildcard is misplaced whatever its
+    // neighbours.)
     let mut previous = SEP;
-    let mut rest = topic.as_bytes().get(start..).unwrap_or_default();
-    while let Some((&b, after)) = rest.split_first() {
-        match b {
-            0 => return Err(Error::NullCharacter),
-            PLUS | HASH => {
-                let next = after.first();
-                let whole_level = previous == SEP && matches!(next, None | Some(&SEP));
-                // `#` must also be the last character.
-                misplaced |= !filter || !whole_level || (b == HASH && next.is_some());
-            }
-            _ => {}
+    for &b in topic.as_bytes().get(start..).unwrap_or_default() {
+        if b == 0 {
+            return Err(Error::NullCharacter);
         }
+        // Each byte checked against the one before, so no look ahead: a
+        // wildcard must follow a level's start, `+` be followed by `/` (or
+        // the end), `#` by nothing.
+        let wildcard = b == PLUS || b == HASH;
+        misplaced |= (wildcard && (!filter || previous != SEP))
+            || previous == HASH
+            || (previous == PLUS && b != SEP);
         previous = b;
-        rest = after;
     }
     if !misplaced {
         Ok(())
