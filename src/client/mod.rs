@@ -591,6 +591,16 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     // would stay under every callback that loop makes.
     #[inline(never)]
     pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
+        self.poll_event_inlined(timeout_ms)
+    }
+
+    /// [`poll_event`](Self::poll_event) for a caller that is itself one
+    /// out-of-line turn (the supervisor's): one frame, not two.
+    #[inline(always)]
+    pub(crate) fn poll_event_inlined(
+        &mut self,
+        timeout_ms: u32,
+    ) -> Result<Option<ClientEvent>, Error> {
         if !self.is_connecting() {
             if let Some(reason) = self.unreported_loss.take() {
                 return Ok(Some(ClientEvent::ConnectionLost(reason)));

@@ -634,7 +634,16 @@ where
 
     /// One turn of the loop (see [`Client::poll_event`]); a lost
     /// connection schedules the next reconnect attempt.
+    // Without `subscriptions`: out of line, with the client's turn
+    // inlined (one frame, the decoder's, kept off the callers' loops,
+    // which make the callbacks). With it, the client's turn stays a call:
+    // resubscribing (from `observe`) then runs after that frame is gone,
+    // not under it.
+    #[cfg_attr(not(feature = "subscriptions"), inline(never))]
     pub fn poll_event(&mut self, timeout_ms: u32) -> Result<Option<ClientEvent>, Error> {
+        #[cfg(not(feature = "subscriptions"))]
+        let event = self.client.poll_event_inlined(timeout_ms);
+        #[cfg(feature = "subscriptions")]
         let event = self.client.poll_event(timeout_ms);
         self.note_unknown_acks();
         if let Ok(Some(event)) = &event {
