@@ -905,8 +905,14 @@ pub(crate) fn connect_requested(
 /// way, polled by this turn) and poll reports its outcome; otherwise it
 /// waits for CONNACK. The caller holds `link`.
 // One copy, with `await_connack` inside (its frame holds the event slot),
-// for connect calls and automatic reconnects alike.
-#[inline(never)]
+// for connect calls and automatic reconnects alike. Without `reconnect`
+// and `connect-start`, `emq_client_connect` is its one caller: inlined
+// there, one frame and no call.
+#[cfg_attr(any(feature = "reconnect", feature = "connect-start"), inline(never))]
+#[cfg_attr(
+    not(any(feature = "reconnect", feature = "connect-start")),
+    inline(always)
+)]
 pub(crate) fn connect_to(
     c: &emq_client,
     link: &mut Link,
