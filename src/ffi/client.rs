@@ -991,7 +991,8 @@ fn start_attempt(
 }
 
 /// Writes CONNECT over a transport just opened, or records why there is
-/// none. Inlined, so `queue_connect`'s frame sits right under its caller's.
+/// none. Inlined, so `queue_connect`'s frame (where it has one) sits
+/// right under its caller's.
 #[inline(always)]
 fn send_connect(core: &mut Core, transport: Result<sys::Transport, Error>) -> Result<(), Error> {
     // `?`, not `and_then`: no out-of-line `and_then` instance per step.
@@ -1007,10 +1008,20 @@ fn send_connect(core: &mut Core, transport: Result<sys::Transport, Error>) -> Re
     started
 }
 
-/// Puts CONNECT in the send buffer. Out of line: what the settings build
-/// for it is gone from the stack before the transport's write runs from
-/// `send_connect`.
-#[inline(never)]
+/// Puts CONNECT in the send buffer. Out of line where `connect_to` is
+/// (with `reconnect` or `connect-start`) and with `mqtt5`: what the
+/// settings build for it is then gone from the stack before the CONNACK
+/// wait and the transport's write. Otherwise inlined: out of line it cost
+/// 32 B of code, and the minimal firmware's deepest stack is the same
+/// either way.
+#[cfg_attr(
+    any(feature = "reconnect", feature = "connect-start", feature = "mqtt5"),
+    inline(never)
+)]
+#[cfg_attr(
+    not(any(feature = "reconnect", feature = "connect-start", feature = "mqtt5")),
+    inline(always)
+)]
 fn queue_connect(
     settings: &sys::ConnectSettings,
     sup: &mut sys::Supervisor,
