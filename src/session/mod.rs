@@ -578,16 +578,9 @@ impl<M: Memory> Session<M> {
         };
         let packet_id = slot.map_or(0, |(_, id)| id);
         publish.packet_id = packet_id;
-        let size = codec::sized(&publish as &dyn Encode)?;
-        let len = size.1;
-        let tx_capacity = self.memory.tx().len();
-        if len > tx_capacity {
-            return Err(Error::PacketTooLarge);
-        }
+        let mut offset = 0;
+        self.encode_out(&publish, Some((packet_id, &mut offset)))?;
         let parts = self.memory.parts();
-        let offset = self.ring.push(parts.store, packet_id, LIVE, len, |out| {
-            codec::encode_sized(&publish as &dyn Encode, size, out)
-        })?;
         // Always in range (free_slot's index): no panic path.
         if let Some(slot) = slot.and_then(|(index, _)| parts.slots.get_mut(index)) {
             *slot = Slot {
@@ -1175,16 +1168,48 @@ impl<M: Memory> Session<M> {
     // packet's encoder, then holds one value fewer.
     #[inline(always)]
     fn queue(&mut self, packet: &dyn Encode, now_ms: Millis) -> Result<(), Error> {
-        self.encode_out(packet)?;
+        self.encode_out(packet, None)?;
         self.last_sent_ms = now_ms;
         Ok(())
     }
 
-    fn encode_out(&mut self, packet: &dyn Encode) -> Result<(), Error> {
+    /// With `stored` (a PUBLISH's packet id, 0 for QoS 0, and where to
+    /// put the entry's offset) into a new outbox entry instead, which
+    /// must fit an empty send buffer too. One sizing and one write for
+    /// both: the outbox path had a copy of its own.
+    #[inline(never)]
+    fn encode_out(
+        &mut self,
+        packet: &dyn Encode,
+        stored: Option<(u16, &mut usize)>,
+    ) -> Result<(), Error> {
         let size = codec::sized(packet)?;
-        let out = self.output_room(size.1)?;
-        let written = codec::encode_sized(packet, size, out)?;
-        self.out_end += written;
+        let len = size.1;
+        let parts = self.memory.parts();
+        if len > parts.tx.len() {
+            return Err(Error::PacketTooLarge);
+        }
+        let (out, entry) = match stored {
+            None => (
+                parts
+                    .tx
+                    .get_mut(self.out_end..self.out_end + len)
+                    .ok_or(Error::SendBufferFull)?,
+                None,
+            ),
+            Some((packet_id, offset)) => {
+                let (room, header, data) = self.ring.reserve(parts.store, len)?;
+                (data, Some((room, header, packet_id, offset)))
+            }
+        };
+        // Nothing is kept of a failed write: the entry is added after it.
+        codec::encode_sized(packet, size, out)?;
+        match entry {
+            None => self.out_end += len,
+            Some((room, header, packet_id, offset)) => {
+                *offset = self.ring.commit(room, header, packet_id, LIVE, len);
+            }
+        }
         Ok(())
     }
 }

@@ -54,6 +54,14 @@ pub struct Ring {
     wrap_end: usize,
 }
 
+/// Where [`Ring::reserve`] found room for an entry.
+#[derive(Debug, Clone, Copy)]
+pub struct Room {
+    at: usize,
+    /// It starts again at offset 0.
+    wraps: bool,
+}
+
 /// What an entry holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
@@ -91,6 +99,49 @@ impl Ring {
         Err(Error::StoreFull)
     }
 
+    /// Room for an entry of `len` packet bytes: where it goes, its header
+    /// and its packet bytes. Nothing changes until [`commit`](Self::commit).
+    #[inline(always)]
+    pub fn reserve<'b>(
+        &self,
+        buf: &'b mut [u8],
+        len: usize,
+    ) -> Result<(Room, &'b mut [u8; HEADER], &'b mut [u8]), Error> {
+        let (at, wraps) = self.place(buf.len(), len)?;
+        // One bounds check for the whole entry, no panic path (`place`
+        // found room for it: never `None`).
+        let Some((header, data)) = buf
+            .get_mut(at..at + HEADER + len)
+            .and_then(|entry| entry.split_first_chunk_mut::<HEADER>())
+        else {
+            return Err(Error::StoreFull);
+        };
+        Ok((Room { at, wraps }, header, data))
+    }
+
+    /// Adds the entry [`reserve`](Self::reserve) found room for, its packet
+    /// bytes written. Returns the entry's offset.
+    #[inline(always)]
+    pub fn commit(
+        &mut self,
+        room: Room,
+        header: &mut [u8; HEADER],
+        packet_id: u16,
+        flags: u8,
+        len: usize,
+    ) -> usize {
+        let [l0, l1, l2, l3] = (len as u32).to_le_bytes();
+        let [i0, i1] = packet_id.to_le_bytes();
+        *header = [l0, l1, l2, l3, i0, i1, flags, 0];
+        // Empty, the ring is already all zeroes (see `free`).
+        if room.wraps {
+            // Never 0: the ring holds an entry.
+            self.wrap_end = self.tail;
+        }
+        self.tail = room.at + HEADER + len;
+        room.at
+    }
+
     /// Appends an entry and lets `write` fill its `len` packet bytes.
     /// Returns the entry's offset.
     pub fn push(
@@ -101,27 +152,10 @@ impl Ring {
         len: usize,
         write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
-        let (at, wraps) = self.place(buf.len(), len)?;
-        // One bounds check for the whole entry, no panic path (`place`
-        // found room for it: never `None`).
-        let Some((header, data)) = buf
-            .get_mut(at..at + HEADER + len)
-            .and_then(|entry| entry.split_first_chunk_mut::<HEADER>())
-        else {
-            return Err(Error::StoreFull);
-        };
+        let (room, header, data) = self.reserve(buf, len)?;
         let written = write(data)?;
         debug_assert_eq!(written, len);
-        let [l0, l1, l2, l3] = (len as u32).to_le_bytes();
-        let [i0, i1] = packet_id.to_le_bytes();
-        *header = [l0, l1, l2, l3, i0, i1, flags, 0];
-        // Empty, the ring is already all zeroes (see `free`).
-        if wraps {
-            // Never 0: the ring holds an entry.
-            self.wrap_end = self.tail;
-        }
-        self.tail = at + HEADER + len;
-        Ok(at)
+        Ok(self.commit(room, header, packet_id, flags, len))
     }
 
     /// Reads the entry at `at`.
