@@ -505,7 +505,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     ) -> Result<(u16, bool), Error> {
         let now = self.clock.now_ms();
         let busy = time::elapsed(now, self.session.last_sent_ms()) == 0;
-        let id = self.with_room(now, &mut |session, now| {
+        // `move`: the closure holds the arguments, not pointers to them.
+        let id = self.with_room(now, &mut move |session, now| {
             session.publish(topic, payload, qos, retain, now)
         })?;
         if self.transport.is_none() {
