@@ -559,27 +559,31 @@ impl<M: Memory> Session<M> {
             packet_id: 0,
             payload,
         };
-        if qos == QoS::AtMostOnce && connected {
-            // Sizing validates the topic: once per message.
-            self.queue(&publish, now_ms)?;
-            return Ok(0);
+        // QoS 0 while connected goes straight to the send buffer; anything
+        // else into the outbox. One `encode_out` call for both.
+        let direct = qos == QoS::AtMostOnce && connected;
+        let mut slot = None;
+        if !direct {
+            // Before anything is taken for it, so a bad topic leaves no
+            // trace (sizing validates it too, too late for that).
+            topic::validate_topic_name(topic)?;
+            if self.queued >= self.config().outbox_limit {
+                return Err(Error::StoreFull);
+            }
+            if qos != QoS::AtMostOnce {
+                // Every slot taken by outbox messages and requests: the
+                // outbox is full by count.
+                slot = Some(self.free_slot().map_err(|_| Error::StoreFull)?);
+            }
         }
-        // Before anything is taken for it, so a bad topic leaves no trace.
-        topic::validate_topic_name(topic)?;
-        if self.queued >= self.config().outbox_limit {
-            return Err(Error::StoreFull);
-        }
-        let slot = if qos == QoS::AtMostOnce {
-            None
-        } else {
-            // Every slot taken by outbox messages and requests: the outbox
-            // is full by count.
-            Some(self.free_slot().map_err(|_| Error::StoreFull)?)
-        };
         let packet_id = slot.map_or(0, |(_, id)| id);
         publish.packet_id = packet_id;
         let mut offset = 0;
-        self.encode_out(&publish, Some((packet_id, &mut offset)))?;
+        self.encode_out(&publish, (!direct).then_some((packet_id, &mut offset)))?;
+        self.last_sent_ms = now_ms;
+        if direct {
+            return Ok(0);
+        }
         let parts = self.memory.parts();
         // Always in range (free_slot's index): no panic path.
         if let Some(slot) = slot.and_then(|(index, _)| parts.slots.get_mut(index)) {
@@ -597,7 +601,6 @@ impl<M: Memory> Session<M> {
         if connected && self.send_cursor.is_none() {
             self.send_cursor = Some(offset);
         }
-        self.last_sent_ms = now_ms;
         self.pump();
         Ok(packet_id)
     }
