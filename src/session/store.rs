@@ -247,7 +247,11 @@ impl Ring {
                     }
                     self.head = next;
                 }
-                None => *self = Ring::default(),
+                // The last entry: empty, all zeroes again.
+                None => {
+                    *self = Ring::default();
+                    return;
+                }
             }
         }
     }
