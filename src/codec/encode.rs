@@ -331,7 +331,7 @@ impl Writer<'_> {
 
     fn bytes(&mut self, bytes: &[u8]) {
         if let Some(room) = self.out.get_mut(self.at..self.at + bytes.len()) {
-            room.copy_from_slice(bytes);
+            super::copy_bytes(room, bytes);
         }
         self.at += bytes.len();
     }

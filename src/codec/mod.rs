@@ -32,5 +32,17 @@ pub const MAX_REMAINING_LENGTH: usize = 268_435_455;
 /// The largest whole packet: one type byte, four length bytes and the body.
 pub const MAX_PACKET_SIZE: usize = MAX_REMAINING_LENGTH + 5;
 
+/// Copies `src` into `dst`, which its caller made the same length (a
+/// shorter one bounds the copy). Straight to `memcpy`: `copy_from_slice`
+/// stayed an out-of-line call with a length-mismatch panic path, which
+/// LLVM could not see was never taken.
+#[inline(always)]
+pub(crate) fn copy_bytes(dst: &mut [u8], src: &[u8]) {
+    debug_assert_eq!(dst.len(), src.len());
+    let len = dst.len().min(src.len());
+    // SAFETY: `len` bytes are in both; `&mut` and `&` never overlap.
+    unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr(), len) };
+}
+
 #[cfg(test)]
 mod tests;

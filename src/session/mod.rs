@@ -989,7 +989,7 @@ impl<M: Memory> Session<M> {
                 // Always in the store: no panic path.
                 false => {
                     if let Some(stored) = parts.store.get(entry.data..entry.data + entry.len) {
-                        out.copy_from_slice(stored);
+                        codec::copy_bytes(out, stored);
                     }
                 }
             }
@@ -1159,7 +1159,7 @@ impl<M: Memory> Session<M> {
 
     /// Appends an already encoded packet to the pending output.
     fn queue_raw(&mut self, bytes: &[u8], now_ms: Millis) -> Result<(), Error> {
-        self.output_room(bytes.len())?.copy_from_slice(bytes);
+        codec::copy_bytes(self.output_room(bytes.len())?, bytes);
         self.out_end += bytes.len();
         self.last_sent_ms = now_ms;
         Ok(())
