@@ -959,7 +959,10 @@ impl<M: Memory> Session<M> {
             // Taken each turn: fixed addresses in `self`, not four words
             // kept in the frame across the loop.
             let parts = self.memory.parts();
-            let entry = self.ring.entry(parts.store, at);
+            // Always there: no zeroed entry built for a missing one.
+            let Some(entry) = self.ring.get(parts.store, at) else {
+                return;
+            };
             if entry.flags & LIVE == 0 || entry.flags & WIRE != 0 || store::refused(entry.flags) {
                 // Live entries only: dead ones may be reclaimed under the cursor.
                 self.send_cursor = self.ring.next_live(parts.store, at);

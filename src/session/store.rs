@@ -163,13 +163,26 @@ impl Ring {
     // the decoder's frame: 8 B of the deepest stack).
     #[inline(always)]
     pub fn entry(&self, buf: &[u8], at: usize) -> Entry {
-        let [l0, l1, l2, l3, i0, i1, flags, _] = header(buf, at);
-        Entry {
+        // Zeroes when not in `buf` (never), as `header` gives.
+        self.get(buf, at).unwrap_or(Entry {
+            packet_id: 0,
+            flags: 0,
+            data: at + HEADER,
+            len: 0,
+        })
+    }
+
+    /// Reads the entry at `at`; `None` only if it is not in `buf`, which
+    /// never happens (`pump` builds no zeroed entry for that case).
+    #[inline(always)]
+    pub fn get(&self, buf: &[u8], at: usize) -> Option<Entry> {
+        let [l0, l1, l2, l3, i0, i1, flags, _] = *buf.get(at..)?.first_chunk::<HEADER>()?;
+        Some(Entry {
             packet_id: u16::from_le_bytes([i0, i1]),
             flags,
             data: at + HEADER,
             len: u32::from_le_bytes([l0, l1, l2, l3]) as usize,
-        }
+        })
     }
 
     /// The flags of the entry at `at`, read in place (no `Entry` in memory:
