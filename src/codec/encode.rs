@@ -48,7 +48,15 @@ pub(crate) fn sized<P: Encode + ?Sized>(packet: &P) -> Result<(usize, usize), Er
     if body > MAX_REMAINING_LENGTH {
         return Err(Error::PacketTooLarge);
     }
-    Ok((body, 1 + remaining_length_len(body) + body))
+    // The length field's bytes as a loop over 7-bit groups (the same as
+    // `remaining_length_len` up to the maximum): smaller than its ranges.
+    let mut needed = 2 + body;
+    let mut rest = body >> 7;
+    while rest != 0 {
+        needed += 1;
+        rest >>= 7;
+    }
+    Ok((body, needed))
 }
 
 /// Writes `packet`, whose body length and total size `(body, needed)`
