@@ -109,9 +109,12 @@ impl Ring {
     ) -> Result<(Room, &'b mut [u8; HEADER], &'b mut [u8]), Error> {
         let (at, wraps) = self.place(buf.len(), len)?;
         // One bounds check for the whole entry, no panic path (`place`
-        // found room for it: never `None`).
+        // found room for it: never `None`). `..HEADER + len` of the rest,
+        // not `at..at + HEADER + len`: a slice the compiler knows is that
+        // long, so the header split needs no test of its own.
         let Some((header, data)) = buf
-            .get_mut(at..at + HEADER + len)
+            .get_mut(at..)
+            .and_then(|rest| rest.get_mut(..HEADER + len))
             .and_then(|entry| entry.split_first_chunk_mut::<HEADER>())
         else {
             return Err(Error::StoreFull);
