@@ -99,14 +99,18 @@ impl Ring {
         Err(Error::StoreFull)
     }
 
-    /// Room for an entry of `len` packet bytes: where it goes, its header
-    /// and its packet bytes. Nothing changes until [`commit`](Self::commit).
+    /// Room for an entry of `len` packet bytes, its header written there
+    /// (free space until [`commit`](Self::commit)): where it goes and its
+    /// packet bytes. The header goes in first so that nothing of it is
+    /// kept across the write of the packet (a smaller frame there).
     #[inline(always)]
     pub fn reserve<'b>(
         &self,
         buf: &'b mut [u8],
+        packet_id: u16,
+        flags: u8,
         len: usize,
-    ) -> Result<(Room, &'b mut [u8; HEADER], &'b mut [u8]), Error> {
+    ) -> Result<(Room, &'b mut [u8]), Error> {
         let (at, wraps) = self.place(buf.len(), len)?;
         // One bounds check for the whole entry, no panic path (`place`
         // found room for it: never `None`). `..HEADER + len` of the rest,
@@ -119,23 +123,16 @@ impl Ring {
         else {
             return Err(Error::StoreFull);
         };
-        Ok((Room { at, wraps }, header, data))
+        let [l0, l1, l2, l3] = (len as u32).to_le_bytes();
+        let [i0, i1] = packet_id.to_le_bytes();
+        *header = [l0, l1, l2, l3, i0, i1, flags, 0];
+        Ok((Room { at, wraps }, data))
     }
 
     /// Adds the entry [`reserve`](Self::reserve) found room for, its packet
     /// bytes written. Returns the entry's offset.
     #[inline(always)]
-    pub fn commit(
-        &mut self,
-        room: Room,
-        header: &mut [u8; HEADER],
-        packet_id: u16,
-        flags: u8,
-        len: usize,
-    ) -> usize {
-        let [l0, l1, l2, l3] = (len as u32).to_le_bytes();
-        let [i0, i1] = packet_id.to_le_bytes();
-        *header = [l0, l1, l2, l3, i0, i1, flags, 0];
+    pub fn commit(&mut self, room: Room, len: usize) -> usize {
         // Empty, the ring is already all zeroes (see `free`).
         if room.wraps {
             // Never 0: the ring holds an entry.
@@ -155,10 +152,10 @@ impl Ring {
         len: usize,
         write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
-        let (room, header, data) = self.reserve(buf, len)?;
+        let (room, data) = self.reserve(buf, packet_id, flags, len)?;
         let written = write(data)?;
         debug_assert_eq!(written, len);
-        Ok(self.commit(room, header, packet_id, flags, len))
+        Ok(self.commit(room, len))
     }
 
     /// Reads the entry at `at`.
