@@ -1204,15 +1204,15 @@ impl<M: Memory> Session<M> {
                 None,
             ),
             Some((packet_id, offset)) => {
-                let (room, data) = self.ring.reserve(parts.store, packet_id, LIVE, len)?;
-                (data, Some((room, offset)))
+                let (at, data) = self.ring.reserve(parts.store, packet_id, LIVE, len)?;
+                (data, Some((at, offset)))
             }
         };
         // Nothing is kept of a failed write: the entry is added after it.
         codec::encode_sized(packet, size, out)?;
         match entry {
             None => self.out_end += len,
-            Some((room, offset)) => *offset = self.ring.commit(room, len),
+            Some((at, offset)) => *offset = self.ring.commit(at, len),
         }
         Ok(())
     }

@@ -54,14 +54,6 @@ pub struct Ring {
     wrap_end: usize,
 }
 
-/// Where [`Ring::reserve`] found room for an entry.
-#[derive(Debug, Clone, Copy)]
-pub struct Room {
-    at: usize,
-    /// It starts again at offset 0.
-    wraps: bool,
-}
-
 /// What an entry holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
@@ -79,22 +71,25 @@ impl Ring {
     }
 
     /// Finds room for a packet of `len` bytes, or says why there is none.
-    fn place(&self, capacity: usize, len: usize) -> Result<(usize, bool), Error> {
+    /// Offset 0 means the ring is empty or the entry wraps to the start
+    /// (an entry of a non-empty ring never starts at the tail when that is
+    /// 0: the tail is 0 only when empty).
+    fn place(&self, capacity: usize, len: usize) -> Result<usize, Error> {
         let size = HEADER + len;
         if size > capacity {
             return Err(Error::PacketTooLarge);
         }
         if self.is_empty() {
-            return Ok((0, false));
+            return Ok(0);
         }
         if self.wrap_end != 0 {
             if self.tail + size < self.head {
-                return Ok((self.tail, false));
+                return Ok(self.tail);
             }
         } else if self.tail + size <= capacity {
-            return Ok((self.tail, false));
+            return Ok(self.tail);
         } else if size < self.head {
-            return Ok((0, true));
+            return Ok(0);
         }
         Err(Error::StoreFull)
     }
@@ -110,8 +105,8 @@ impl Ring {
         packet_id: u16,
         flags: u8,
         len: usize,
-    ) -> Result<(Room, &'b mut [u8]), Error> {
-        let (at, wraps) = self.place(buf.len(), len)?;
+    ) -> Result<(usize, &'b mut [u8]), Error> {
+        let at = self.place(buf.len(), len)?;
         // One bounds check for the whole entry, no panic path (`place`
         // found room for it: never `None`). `..HEADER + len` of the rest,
         // not `at..at + HEADER + len`: a slice the compiler knows is that
@@ -126,20 +121,22 @@ impl Ring {
         let [l0, l1, l2, l3] = (len as u32).to_le_bytes();
         let [i0, i1] = packet_id.to_le_bytes();
         *header = [l0, l1, l2, l3, i0, i1, flags, 0];
-        Ok((Room { at, wraps }, data))
+        Ok((at, data))
     }
 
-    /// Adds the entry [`reserve`](Self::reserve) found room for, its packet
-    /// bytes written. Returns the entry's offset.
+    /// Adds the entry [`reserve`](Self::reserve) found room for at `at`,
+    /// its packet bytes written. Returns `at`.
     #[inline(always)]
-    pub fn commit(&mut self, room: Room, len: usize) -> usize {
-        // Empty, the ring is already all zeroes (see `free`).
-        if room.wraps {
-            // Never 0: the ring holds an entry.
+    pub fn commit(&mut self, at: usize, len: usize) -> usize {
+        if at == 0 {
+            // Wrapped: the old tail (never 0, the ring holds an entry)
+            // ends the entries before the start. Or empty: the ring is all
+            // zeroes (see `free`), so this writes 0 over 0. Only the offset
+            // is kept across the packet's write, not a flag beside it.
             self.wrap_end = self.tail;
         }
-        self.tail = room.at + HEADER + len;
-        room.at
+        self.tail = at + HEADER + len;
+        at
     }
 
     /// Appends an entry and lets `write` fill its `len` packet bytes.
@@ -152,10 +149,10 @@ impl Ring {
         len: usize,
         write: impl FnOnce(&mut [u8]) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
-        let (room, data) = self.reserve(buf, packet_id, flags, len)?;
+        let (at, data) = self.reserve(buf, packet_id, flags, len)?;
         let written = write(data)?;
         debug_assert_eq!(written, len);
-        Ok(self.commit(room, len))
+        Ok(self.commit(at, len))
     }
 
     /// Reads the entry at `at`.
