@@ -1189,9 +1189,6 @@ unsafe fn carve_tables(b: &emq_buffers) -> Result<Option<Tables>, emq_err> {
 
 /// Checks one caller buffer: NULL only when empty, within the size limits.
 fn buffer_arg(ptr: *mut u8, len: usize, min: usize) -> Result<RawBuffer, emq_err> {
-    if ptr.is_null() && len > 0 {
-        return Err(EMQ_ERR_NULL_POINTER);
-    }
     if len < min {
         return Err(if ptr.is_null() {
             EMQ_ERR_NULL_POINTER
@@ -1199,11 +1196,19 @@ fn buffer_arg(ptr: *mut u8, len: usize, min: usize) -> Result<RawBuffer, emq_err
             EMQ_ERR_BUFFER_TOO_SMALL
         });
     }
+    if len == 0 {
+        return Ok(RawBuffer::EMPTY);
+    }
+    // The NULL test that refuses a missing buffer also makes the pointer
+    // (no second test in `RawSlice::new`).
+    let Some(start) = NonNull::new(ptr) else {
+        return Err(EMQ_ERR_NULL_POINTER);
+    };
     // Store offsets are 32-bit and no packet exceeds MAX_BUFFER.
     if len > MAX_BUFFER || (ptr as usize).checked_add(len).is_none() {
         return Err(EMQ_ERR_INVALID_ARGUMENT);
     }
-    Ok(RawBuffer::new(ptr, len))
+    Ok(RawSlice { ptr: start, len })
 }
 
 fn overlap(a: (usize, usize), b: (usize, usize)) -> bool {
