@@ -350,7 +350,7 @@ impl ConnectSettings {
         // for their lengths) and are unchanged since (contract).
         let text = |ptr: *const c_char| {
             (!ptr.is_null())
-                .then(|| unsafe { core::str::from_utf8_unchecked(CStr::from_ptr(ptr).to_bytes()) })
+                .then(|| unsafe { core::str::from_utf8_unchecked(super::c_str_bytes(ptr)) })
         };
         // NULL only with length 0 (checked).
         let bytes = |ptr: *const u8, len: usize| {

@@ -33,7 +33,7 @@ pub use host::*;
 pub use v5::*;
 
 use crate::codec::{QoS, SubscribeTopic};
-use core::ffi::{c_char, c_void, CStr};
+use core::ffi::{c_char, c_void};
 use emq_err::*;
 
 /// Connection states reported by `emq_client_state`.
@@ -1225,8 +1225,26 @@ unsafe fn str_arg<'a>(ptr: *const c_char) -> Result<&'a str, emq_err> {
 #[inline(never)]
 unsafe fn utf8_arg<'a>(ptr: *const c_char) -> Option<&'a str> {
     // SAFETY: NUL-terminated per the contract.
-    let text = unsafe { CStr::from_ptr(ptr) };
-    crate::codec::from_utf8(text.to_bytes())
+    crate::codec::from_utf8(unsafe { c_str_bytes(ptr) })
+}
+
+/// The bytes of a NUL-terminated string, without the NUL, as
+/// `CStr::from_ptr(ptr).to_bytes()` gives them: its `strlen` called
+/// straight, as `CStr::from_ptr` calls it (out of line, it added the NUL
+/// to the length, which `to_bytes` then took off again).
+///
+/// # Safety
+/// `ptr` must point to a NUL-terminated string, valid and unchanged for
+/// `'a`.
+#[inline(always)]
+pub(crate) unsafe fn c_str_bytes<'a>(ptr: *const c_char) -> &'a [u8] {
+    extern "C" {
+        // The C library's (core's `CStr::from_ptr` links the same symbol).
+        fn strlen(s: *const c_char) -> usize;
+    }
+    // SAFETY: NUL-terminated per the contract: `strlen` bytes before the
+    // NUL are readable.
+    unsafe { core::slice::from_raw_parts(ptr.cast::<u8>(), strlen(ptr)) }
 }
 
 /// Like `str_arg`, but NULL means "none".
