@@ -546,7 +546,8 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         topics: &dyn TopicList,
         unsubscribe: bool,
     ) -> Result<u16, Error> {
-        self.request(&mut |session, now| session.request_filters(topics, unsubscribe, now))
+        // `move`: the flag goes in the closure, not a pointer to it.
+        self.request(&mut move |session, now| session.request_filters(topics, unsubscribe, now))
     }
 
     /// Writes whatever output is pending (acknowledgements queued while
