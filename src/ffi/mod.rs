@@ -739,13 +739,6 @@ unsafe fn check_callbacks(ptr: *const emq_callbacks) -> Result<usize, emq_err> {
     if size < CALLBACKS_SIZE_V1 || size > core::mem::size_of::<emq_callbacks>() {
         return Err(EMQ_ERR_STRUCT_SIZE);
     }
-    // `on_dropped` without `drop-unacked` (in every layout).
-    if !cfg!(feature = "drop-unacked")
-        // SAFETY: within the caller's `size` bytes (at least V1's).
-        && unsafe { core::ptr::addr_of!((*ptr).on_dropped).read() }.is_some()
-    {
-        return Err(EMQ_ERR_UNSUPPORTED);
-    }
     // The callbacks this build leaves out, which must be NULL: one run
     // of pointers (`on_pubrec`, `on_pingresp` without `ack-events`; from
     // `on_publish_failed` to the end without `mqtt5`), checked as words.
@@ -754,6 +747,17 @@ unsafe fn check_callbacks(ptr: *const emq_callbacks) -> Result<usize, emq_err> {
         true => v5_at,
         false => core::mem::offset_of!(emq_callbacks, on_pubrec),
     };
+    // `on_dropped` without `drop-unacked` (in every layout, as it is in
+    // V1's): the run's first word where the run starts right after it.
+    let dropped_at = core::mem::offset_of!(emq_callbacks, on_dropped);
+    if !cfg!(feature = "drop-unacked") {
+        if dropped_at + core::mem::size_of::<usize>() == at {
+            at = dropped_at;
+        // SAFETY: within the caller's `size` bytes (at least V1's).
+        } else if unsafe { core::ptr::addr_of!((*ptr).on_dropped).read() }.is_some() {
+            return Err(EMQ_ERR_UNSUPPORTED);
+        }
+    }
     let end = match cfg!(feature = "mqtt5") {
         true => v5_at,
         false => size,
