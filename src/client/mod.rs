@@ -572,11 +572,27 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
             return Err(Error::NotConnected);
         }
         let now = self.clock.now_ms();
-        let result = self
-            .with_room(now, &mut |session, now| session.disconnect(now).map(|()| 0))
-            .and_then(|_| self.flush_output());
+        let result = self.send_disconnect(now);
         self.drop_connection();
         result
+    }
+
+    /// Queues DISCONNECT (when the send buffer is full, after writing it
+    /// out, as `with_room` would) and writes it. Not through `with_room`:
+    /// its `dyn` closure and `u16` result cost more than this one loop.
+    #[inline(always)]
+    fn send_disconnect(&mut self, now: Millis) -> Result<(), Error> {
+        let mut retried = false;
+        loop {
+            match self.session.disconnect(now) {
+                Err(Error::SendBufferFull) if !retried => {
+                    self.flush_or_drop()?;
+                    retried = true;
+                }
+                Err(err) => return Err(err),
+                Ok(()) => return self.flush_output(),
+            }
+        }
     }
 
     /// Closes the transport without DISCONNECT, as a lost link would: the
