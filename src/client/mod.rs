@@ -546,8 +546,20 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
         topics: &dyn TopicList,
         unsubscribe: bool,
     ) -> Result<u16, Error> {
-        // `move`: the flag goes in the closure, not a pointer to it.
-        self.request(&mut move |session, now| session.request_filters(topics, unsubscribe, now))
+        let now = self.clock.now_ms();
+        // As `request` does, in a loop of its own (see `send_disconnect`).
+        let mut retried = false;
+        let id = loop {
+            match self.session.request_filters(topics, unsubscribe, now) {
+                Err(Error::SendBufferFull) if !retried => {
+                    self.flush_or_drop()?;
+                    retried = true;
+                }
+                other => break other?,
+            }
+        };
+        self.flush_or_drop()?;
+        Ok(id)
     }
 
     /// Writes whatever output is pending (acknowledgements queued while
