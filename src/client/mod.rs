@@ -505,10 +505,17 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     ) -> Result<(u16, bool), Error> {
         let now = self.clock.now_ms();
         let busy = time::elapsed(now, self.session.last_sent_ms()) == 0;
-        // `move`: the closure holds the arguments, not pointers to them.
-        let id = self.with_room(now, &mut move |session, now| {
-            session.publish(topic, payload, qos, retain, now)
-        })?;
+        // As `with_room` does, in a loop of its own (see `send_disconnect`).
+        let mut retried = false;
+        let id = loop {
+            match self.session.publish(topic, payload, qos, retain, now) {
+                Err(Error::SendBufferFull) if !retried => {
+                    self.flush_or_drop()?;
+                    retried = true;
+                }
+                other => break other?,
+            }
+        };
         if self.transport.is_none() {
             // Accepted offline into the outbox: it goes out after CONNACK.
             return Ok((id, false));
