@@ -222,28 +222,39 @@ impl Ring {
     }
 
     /// The entry after the one at `at`, if any.
+    #[inline(always)]
     pub fn next(&self, buf: &[u8], at: usize) -> Option<usize> {
-        // Only the length, read in place: an `Entry` built in memory would
-        // give this (under `free` and `next_live`) a frame (16 B stack).
-        let [l0, l1, l2, l3, ..] = header(buf, at);
-        let mut next = at + HEADER + u32::from_le_bytes([l0, l1, l2, l3]) as usize;
-        // `next` is never 0, so an unwrapped ring never matches.
-        if next == self.wrap_end {
-            next = 0;
-        }
-        (next != self.tail).then_some(next)
+        self.after(buf, at, false)
     }
 
     /// The first live entry after the one at `at`, if any.
+    #[inline(always)]
     pub fn next_live(&self, buf: &[u8], at: usize) -> Option<usize> {
-        let mut cursor = self.next(buf, at);
-        while let Some(pos) = cursor {
-            if self.flags(buf, pos) & LIVE != 0 {
-                return Some(pos);
+        self.after(buf, at, true)
+    }
+
+    /// The first entry after the one at `at` (with `live`, the first live
+    /// one), if any: one out-of-line walk for both, not a `next_live`
+    /// that calls `next`.
+    #[inline(never)]
+    fn after(&self, buf: &[u8], mut at: usize, live: bool) -> Option<usize> {
+        loop {
+            // Only the length, read in place: an `Entry` built in memory
+            // would give this a frame.
+            let [l0, l1, l2, l3, ..] = header(buf, at);
+            let mut next = at + HEADER + u32::from_le_bytes([l0, l1, l2, l3]) as usize;
+            // `next` is never 0, so an unwrapped ring never matches.
+            if next == self.wrap_end {
+                next = 0;
             }
-            cursor = self.next(buf, pos);
+            if next == self.tail {
+                return None;
+            }
+            if !live || self.flags(buf, next) & LIVE != 0 {
+                return Some(next);
+            }
+            at = next;
         }
-        None
     }
 
     /// Marks the entry at `at` dead and reclaims dead entries at the head.
