@@ -260,20 +260,21 @@ impl Ring {
     /// Marks the entry at `at` dead and reclaims dead entries at the head.
     pub fn free(&mut self, buf: &mut [u8], at: usize) {
         self.set_flags(buf, at, 0);
-        while !self.is_empty() && self.flags(buf, self.head) & LIVE == 0 {
-            match self.next(buf, self.head) {
-                Some(next) => {
-                    if next < self.head {
-                        self.wrap_end = 0;
-                    }
-                    self.head = next;
+        if self.is_empty() || self.flags(buf, self.head) & LIVE != 0 {
+            return;
+        }
+        // The head is dead: the first live entry after it is the new head
+        // (one walk over the dead ones between).
+        match self.next_live(buf, self.head) {
+            Some(next) => {
+                // Found past the wrap: the entries before it are gone.
+                if next < self.head {
+                    self.wrap_end = 0;
                 }
-                // The last entry: empty, all zeroes again.
-                None => {
-                    *self = Ring::default();
-                    return;
-                }
+                self.head = next;
             }
+            // None live: empty, all zeroes again.
+            None => *self = Ring::default(),
         }
     }
 }
