@@ -216,6 +216,8 @@ impl ConfigSource for KeptOptions {
             queue_qos0_offline: cfg!(feature = "offline-queue") && o.queue_qos0_offline,
         }
     }
+    // As `queue_qos0_offline` above.
+    const QOS0_STORED: bool = cfg!(feature = "offline-queue");
     #[inline(always)]
     fn keep_timeout(_: u32) {}
     #[inline(always)]

@@ -87,6 +87,11 @@ pub trait ConfigSource {
     fn keep_timeout(ms: u32) -> Self::Timeout;
     /// The command timeout, from what the client keeps of it.
     fn timeout_ms(&self, kept: Self::Timeout) -> u32;
+    /// False when `config().queue_qos0_offline` is never true (firmware
+    /// without `offline-queue`), so the outbox never holds a QoS 0
+    /// message (publish sends one directly or refuses it; restore takes
+    /// QoS 1/2 only) and `pump`'s path for one folds away.
+    const QOS0_STORED: bool = true;
 }
 
 impl ConfigSource for SessionConfig {
