@@ -197,7 +197,12 @@ fn flush<M: Memory, T: Transport, C: Clock>(
     // the end of that write. One loop: the transport's write (inlined)
     // once in the code.
     let mut deadline = None;
-    while !session.pending_output().is_empty() {
+    loop {
+        // Found once a turn: for the test and the write.
+        let pending = session.pending_output();
+        if pending.is_empty() {
+            return Ok(());
+        }
         let wait = match deadline {
             None => 0,
             Some(deadline) => match time::until(clock.now_ms(), deadline) {
@@ -205,13 +210,12 @@ fn flush<M: Memory, T: Transport, C: Clock>(
                 wait => wait,
             },
         };
-        let written = transport.write(session.pending_output(), wait)?;
+        let written = transport.write(pending, wait)?;
         session.consume_output(written);
         if deadline.is_none() {
             deadline = Some(time::after(clock.now_ms(), timeout_ms));
         }
     }
-    Ok(())
 }
 
 fn span_in(base: &[u8], part: &[u8]) -> Span {

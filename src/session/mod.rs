@@ -357,8 +357,6 @@ impl<M: Memory> Session<M> {
     }
 
     /// Bytes waiting to be written to the network, oldest first.
-    // Inlined: two slice bounds tests, smaller than a call in `flush`.
-    #[inline(always)]
     pub fn pending_output(&self) -> &[u8] {
         // Always in the send buffer: no panic path.
         self.memory
