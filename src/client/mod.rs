@@ -212,9 +212,7 @@ fn flush<M: Memory, T: Transport, C: Clock>(
         };
         let written = transport.write(pending, wait)?;
         session.consume_output(written);
-        if deadline.is_none() {
-            deadline = Some(time::after(clock.now_ms(), timeout_ms));
-        }
+        deadline.get_or_insert_with(|| time::after(clock.now_ms(), timeout_ms));
     }
 }
 
