@@ -716,13 +716,15 @@ impl<M: Memory, T: Transport, C: Clock, R: AsRef<[u8]> + AsMut<[u8]>> Client<M, 
     /// tries once more. `dyn` and one result type: one copy serves every
     /// request.
     fn with_room(&mut self, now: Millis, op: &mut SessionOp<'_, M>) -> Result<u16, Error> {
-        match op(&mut self.session, now) {
-            Err(Error::SendBufferFull) => {
-                self.flush_or_drop()?;
-                op(&mut self.session, now)
-            }
-            other => other,
+        // The first result handed back as it came, and the retry as a
+        // tail call: a `match` with `other => other` rebuilt the result
+        // byte by byte.
+        let first = op(&mut self.session, now);
+        if first != Err(Error::SendBufferFull) {
+            return first;
         }
+        self.flush_or_drop()?;
+        op(&mut self.session, now)
     }
 
     fn flush_output(&mut self) -> Result<(), Error> {
