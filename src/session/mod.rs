@@ -966,59 +966,62 @@ impl<M: Memory> Session<M> {
             let Some(entry) = self.ring.get(parts.store, at) else {
                 return;
             };
-            if entry.flags & LIVE == 0 || entry.flags & WIRE != 0 || store::refused(entry.flags) {
-                // Live entries only: dead ones may be reclaimed under the cursor.
-                self.send_cursor = self.ring.next_live(parts.store, at);
-                continue;
-            }
+            // Live entries only: dead ones may be reclaimed under the cursor.
+            let skip =
+                entry.flags & LIVE == 0 || entry.flags & WIRE != 0 || store::refused(entry.flags);
             // Never a QoS 0 entry where none is stored: its free folds away.
             let qos0 = M::Config::QOS0_STORED && entry.packet_id == 0;
             debug_assert!(qos0 || entry.packet_id != 0);
-            // Through the field: `parts` borrows the memory meanwhile.
-            if !qos0 && self.on_wire >= self.config.config().inflight_window {
-                return;
-            }
-            // The server's Receive Maximum (MQTT 5) caps the window too.
-            #[cfg(feature = "mqtt5")]
-            if !qos0 && self.on_wire >= window {
-                return;
-            }
-            // A released QoS 2 message sends its PUBREL; any other its
-            // stored PUBLISH. publish() checked that every stored message
-            // fits an empty send buffer, so no room only waits for a flush.
-            let released = entry.flags & RELEASED != 0;
-            let len = if released { 4 } else { entry.len }; // PUBREL: 4 bytes
-            let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + len) else {
-                return;
-            };
-            // The PUBREL written in place: no copy of it in the frame.
-            match released {
-                true => out.copy_from_slice(&ack(PUBREL, entry.packet_id)),
-                // Always in the store: no panic path.
-                false => {
-                    if let Some(stored) = parts.store.get(entry.data..entry.data + entry.len) {
-                        codec::copy_bytes(out, stored);
+            if !skip {
+                // Through the field: `parts` borrows the memory meanwhile.
+                if !qos0 && self.on_wire >= self.config.config().inflight_window {
+                    return;
+                }
+                // The server's Receive Maximum (MQTT 5) caps the window too.
+                #[cfg(feature = "mqtt5")]
+                if !qos0 && self.on_wire >= window {
+                    return;
+                }
+                // A released QoS 2 message sends its PUBREL; any other its
+                // stored PUBLISH. publish() checked that every stored message
+                // fits an empty send buffer, so no room only waits for a flush.
+                let released = entry.flags & RELEASED != 0;
+                let len = if released { 4 } else { entry.len }; // PUBREL: 4 bytes
+                let Some(out) = parts.tx.get_mut(self.out_end..self.out_end + len) else {
+                    return;
+                };
+                // The PUBREL written in place: no copy of it in the frame.
+                match released {
+                    true => out.copy_from_slice(&ack(PUBREL, entry.packet_id)),
+                    // Always in the store: no panic path.
+                    false => {
+                        if let Some(stored) = parts.store.get(entry.data..entry.data + entry.len) {
+                            codec::copy_bytes(out, stored);
+                        }
                     }
                 }
-            }
-            if !released && self.session_resumed && entry.flags & SENT != 0 {
-                // Never `None` (a stored PUBLISH is never empty): no panic path.
-                if let Some(first) = out.first_mut() {
-                    *first |= 0x08;
+                if !released && self.session_resumed && entry.flags & SENT != 0 {
+                    // Never `None` (a stored PUBLISH is never empty): no panic path.
+                    if let Some(first) = out.first_mut() {
+                        *first |= 0x08;
+                    }
+                }
+                self.out_end += len;
+                if !qos0 {
+                    // Before the next entry is found: it reads only the
+                    // entries after this one.
+                    self.ring
+                        .set_flags(parts.store, at, entry.flags | SENT | WIRE);
+                    self.on_wire += 1;
                 }
             }
-            self.out_end += len;
-            // The next entry found once written (not kept across the copy),
-            // and before a QoS 0 entry is freed.
+            // The next entry found once for a skipped and a written entry
+            // (not kept across the copy), and before a QoS 0 entry is freed.
             self.send_cursor = self.ring.next_live(parts.store, at);
-            if qos0 {
+            if !skip && qos0 {
                 // Queued offline QoS 0: once written it is the network's.
                 self.ring.free(parts.store, at);
                 self.queued -= 1;
-            } else {
-                self.ring
-                    .set_flags(parts.store, at, entry.flags | SENT | WIRE);
-                self.on_wire += 1;
             }
         }
     }
