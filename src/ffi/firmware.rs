@@ -367,9 +367,14 @@ impl ConnectSettings {
             password: bytes(o.password, o.password_len),
             keep_alive: o.keepalive_secs,
             clean_session: o.clean_session,
-            // MQTT 5 (level 5, checked) names its own level in its CONNECT;
-            // 3.1.1 stands in here.
-            protocol: ProtocolLevel::from_u8(o.protocol_level).unwrap_or(ProtocolLevel::V3_1_1),
+            // The level is checked (3, 4, or 5 with `mqtt5`): 3 is 3.1,
+            // and MQTT 5 names its own level in its CONNECT, so 3.1.1
+            // stands in for it here. One test, not `from_u8`'s range check
+            // and a fallback.
+            protocol: match o.protocol_level {
+                3 => ProtocolLevel::V3_1,
+                _ => ProtocolLevel::V3_1_1,
+            },
             will: None,
         };
         packet.client_id = text(o.client_id).unwrap_or("");
