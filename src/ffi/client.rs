@@ -1545,13 +1545,15 @@ pub(crate) unsafe fn publish_call(
     mut publish: impl FnMut(&mut Core, Option<crate::client::Write>, &mut bool) -> Result<u16, emq_err>,
 ) -> emq_err {
     let _done = FreeWhenDone(client);
-    // SAFETY: NULL or writable per the contract (cleared first, so a
-    // failure never leaves a stale id).
-    unsafe { set_out(packet_id, 0) };
     // SAFETY: contract forwarded.
     let c = match unsafe { handle(client) } {
         Ok(c) => c,
-        Err(err) => return err,
+        Err(err) => {
+            // SAFETY: NULL or writable per the contract (cleared, so a
+            // failure never leaves a stale id; every other path sets it).
+            unsafe { set_out(packet_id, 0) };
+            return err;
+        }
     };
     let mut id = 0;
     // Gathered under the same lock as the publish, so the common case
