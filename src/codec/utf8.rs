@@ -18,9 +18,8 @@ pub fn mqtt_str(bytes: &[u8]) -> Result<&str, Error> {
 }
 
 fn check(bytes: &[u8], refuse_nul: bool) -> Result<&str, Error> {
-    let mut at = 0;
-    while let Some(&lead) = bytes.get(at) {
-        at += 1;
+    let mut rest = bytes.iter();
+    while let Some(&lead) = rest.next() {
         if lead < 0x80 {
             if refuse_nul && lead == 0 {
                 return Err(Error::NullCharacter);
@@ -28,9 +27,11 @@ fn check(bytes: &[u8], refuse_nul: bool) -> Result<&str, Error> {
             #[cfg(feature = "std")]
             {
                 const HIGH: u64 = 0x8080_8080_8080_8080;
-                at = skip_words(bytes, at, |word| {
+                let at = bytes.len() - rest.len();
+                let to = skip_words(bytes, at, |word| {
                     word & HIGH != 0 || (refuse_nul && zero_bytes(word) != 0)
                 });
+                rest = bytes.get(to..).unwrap_or_default().iter();
             }
             continue;
         }
@@ -44,10 +45,9 @@ fn check(bytes: &[u8], refuse_nul: bool) -> Result<&str, Error> {
         let more = 1 + u32::from(lead >= 0xe0) + u32::from(lead >= 0xf0);
         let mut code_point = u32::from(lead) & (0x3f >> more);
         for _ in 0..more {
-            match bytes.get(at) {
+            match rest.next() {
                 Some(&byte) if byte & 0xc0 == 0x80 => {
                     code_point = (code_point << 6) | u32::from(byte & 0x3f);
-                    at += 1;
                 }
                 // Cut short, or not a continuation byte.
                 _ => return Err(Error::InvalidUtf8),
