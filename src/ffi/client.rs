@@ -1357,14 +1357,13 @@ pub(crate) fn run_events(c: &emq_client, timeout_ms: u32) -> emq_err {
 }
 
 /// The event loop of `run_events`.
-fn dispatch_events(c: &emq_client, timeout_ms: u32) -> emq_err {
-    let mut deadline = time::after(c.core().sup.client_mut().now_ms(), timeout_ms);
+fn dispatch_events(c: &emq_client, mut timeout_ms: u32) -> emq_err {
     // An oversized message no callback took, reported once all is handled.
     let mut unreported = EMQ_OK;
     // Bounded: each turn either handles an event or ends the loop; the
     // event count bounds a flood so control returns to the caller.
     for _ in 0..1_000 {
-        match sys::next_event(c, deadline) {
+        match sys::next_event_within(c, timeout_ms) {
             Ok(Some(event)) => {
                 let lost = match event {
                     ClientEvent::ConnectionLost(reason) => Some(reason),
@@ -1384,9 +1383,8 @@ fn dispatch_events(c: &emq_client, timeout_ms: u32) -> emq_err {
                 if sys::stop_requested(c) {
                     break;
                 }
-                // After the first event, take only what is already there
-                // (a deadline of now: the clock wraps, so not 0).
-                deadline = c.core().sup.client_mut().now_ms();
+                // After the first event, take only what is already there.
+                timeout_ms = 0;
             }
             Ok(None) => break,
             Err(err) => return event_error(err),

@@ -938,18 +938,41 @@ pub(crate) fn close_opening(c: &emq_client) {
 #[cfg(not(feature = "lock-hooks"))]
 #[inline(always)]
 pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, Error> {
+    let now = c.core().sup.client_mut().now_ms();
+    next_event_within(c, time::until(now, deadline))
+}
+
+/// [`next_event`] waiting `timeout_ms` at most from now: the event loop
+/// of `emq_client_poll` (which reads no clock of its own for it).
+#[cfg(not(feature = "lock-hooks"))]
+#[inline(always)]
+pub(crate) fn next_event_within(
+    c: &emq_client,
+    timeout_ms: u32,
+) -> Result<Option<ClientEvent>, Error> {
     // Not through `with_core`: its `emq_err` would be taken apart into a
     // `Result` again, copying the event.
     let (event, logged) = {
         let mut core = c.core();
-        let now = core.sup.client_mut().now_ms();
-        let event = core.sup.poll_event(time::until(now, deadline));
+        let event = core.sup.poll_event(timeout_ms);
         (event, core.sup.has_logs())
     };
     if logged {
         super::client::emit_logs(c);
     }
     event
+}
+
+/// The next event, waiting in the transport's `recv` until `deadline` at
+/// most, without the lock: other tasks may publish meanwhile.
+/// `Ok(None)`: nothing by the deadline. The caller holds the link.
+#[cfg(feature = "lock-hooks")]
+pub(crate) fn next_event_within(
+    c: &emq_client,
+    timeout_ms: u32,
+) -> Result<Option<ClientEvent>, Error> {
+    let now = c.core().sup.client_mut().now_ms();
+    next_event(c, time::after(now, timeout_ms))
 }
 
 /// The next event, waiting in the transport's `recv` until `deadline` at

@@ -548,6 +548,18 @@ pub(crate) fn log_line(core: &Core, record: &LogRecord) -> Option<Vec<u8>> {
 /// client's clock) without holding the state lock, so other threads'
 /// calls go on meanwhile. `Ok(None)`: nothing by the deadline. The caller
 /// holds `link`.
+pub(crate) fn next_event_within(
+    c: &emq_client,
+    timeout_ms: u32,
+) -> Result<Option<ClientEvent>, emq_err> {
+    let now = c.core().sup.client_mut().now_ms();
+    next_event(c, time::after(now, timeout_ms))
+}
+
+/// The next event, waiting for the network until `deadline` (on the
+/// client's clock) without holding the state lock, so other threads'
+/// calls go on meanwhile. `Ok(None)`: nothing by the deadline. The caller
+/// holds `link`.
 pub(crate) fn next_event(c: &emq_client, deadline: Millis) -> Result<Option<ClientEvent>, emq_err> {
     // Bounded by the deadline: each turn either returns or waits.
     loop {
