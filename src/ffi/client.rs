@@ -1439,7 +1439,9 @@ pub unsafe extern "C" fn emq_client_wait(
         if time::reached(now, deadline) {
             return EMQ_ERR_TIMEOUT;
         }
-        match sys::next_event(c, deadline) {
+        // What is left of the wait from the time just read (no second
+        // read of the clock to work it out again).
+        match sys::next_event_within(c, time::until(now, deadline)) {
             Ok(Some(event)) => {
                 let lost = match event {
                     ClientEvent::ConnectionLost(reason) => Some(reason),
