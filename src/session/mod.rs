@@ -995,7 +995,13 @@ impl<M: Memory> Session<M> {
                     true => out.copy_from_slice(&ack(PUBREL, entry.packet_id)),
                     // Always in the store: no panic path.
                     false => {
-                        if let Some(stored) = parts.store.get(entry.data..entry.data + entry.len) {
+                        // The rest from the entry's data, then its bytes:
+                        // no overflow test of `data + len`.
+                        if let Some(stored) = parts
+                            .store
+                            .get(entry.data..)
+                            .and_then(|rest| rest.get(..entry.len))
+                        {
                             codec::copy_bytes(out, stored);
                         }
                     }
