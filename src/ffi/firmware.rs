@@ -963,9 +963,8 @@ pub(crate) fn next_event_within(
     event
 }
 
-/// The next event, waiting in the transport's `recv` until `deadline` at
-/// most, without the lock: other tasks may publish meanwhile.
-/// `Ok(None)`: nothing by the deadline. The caller holds the link.
+/// [`next_event`] waiting `timeout_ms` at most from now, as a deadline:
+/// the wait runs without the lock, in turns that each read the clock.
 #[cfg(feature = "lock-hooks")]
 pub(crate) fn next_event_within(
     c: &emq_client,

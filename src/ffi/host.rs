@@ -544,10 +544,8 @@ pub(crate) fn log_line(core: &Core, record: &LogRecord) -> Option<Vec<u8>> {
     Some(line)
 }
 
-/// The next event, waiting for the network until `deadline` (on the
-/// client's clock) without holding the state lock, so other threads'
-/// calls go on meanwhile. `Ok(None)`: nothing by the deadline. The caller
-/// holds `link`.
+/// [`next_event`] waiting `timeout_ms` at most from now, as a deadline
+/// on the client's clock (the wait runs without the state lock).
 pub(crate) fn next_event_within(
     c: &emq_client,
     timeout_ms: u32,
