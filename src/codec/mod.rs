@@ -7,7 +7,7 @@
 //! that arrives one byte per read still decodes.
 //!
 //! Encoding writes into a caller's `&mut [u8]` and returns the length
-//! written, or [`Error::BufferTooSmall`].
+//! written, or [`crate::Error::BufferTooSmall`].
 
 mod decode;
 mod encode;
