@@ -957,9 +957,10 @@ impl<M: Memory> Session<M> {
         let window = self.window();
         while let Some(at) = self.send_cursor {
             // Taken each turn: fixed addresses in `self`, not four words
-            // kept in the frame across the loop. `self` made opaque each
-            // turn keeps it so where no call in the loop writes it (no QoS
-            // 0 free): otherwise LLVM keeps nine fields in the frame.
+            // kept in the frame across the loop. Where no call in the loop
+            // writes `self` (no QoS 0 free), LLVM would keep nine of its
+            // fields in the frame instead: `black_box` makes it opaque
+            // each turn, so they are read in place.
             core::hint::black_box(&mut *self);
             let parts = self.memory.parts();
             // Always there: no zeroed entry built for a missing one.
